@@ -1,0 +1,53 @@
+# Agora's build, test and check targets. Run `make test` before you push;
+# CI runs .ci/run, which runs `make test`.
+
+GO ?= go
+# Release string baked into `agora version`; "dev" outside a tagged checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Upper bound for one package's tests under the race detector.
+TEST_TIMEOUT ?= 5m
+# Packages that vet, test, bench and fuzz cover: `make test PKGS=./config/...`.
+PKGS ?= ./...
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
+.DEFAULT_GOAL := build
+.PHONY: build test bench lint vet fmt-check fuzz clean
+
+## build: the agora binary in bin/agora
+build:
+	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/agora ./cmd/agora
+
+## test: lint, then every test under the race detector
+test: lint
+	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+
+## bench: every benchmark, with allocations (no tests)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## lint: go vet and the gofmt check
+lint: vet fmt-check
+
+vet:
+	$(GO) vet $(PKGS)
+
+# Fails listing every Go file (outside testdata/) that gofmt would change.
+fmt-check:
+	@out=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -not -path './bin/*' -print0 \
+		| xargs -0 -r gofmt -l); \
+	if [ -n "$$out" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w on them):"; echo "$$out"; exit 1; \
+	fi
+
+## fuzz: each fuzz target of each package for FUZZTIME
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf bin/

@@ -1,0 +1,240 @@
+// Package config is the typed configuration of every Agora daemon and command.
+//
+// A Config is built by Load from four layers, each overriding the one before:
+//
+//	defaults < YAML file < environment AGORA_* < flags that were explicitly set
+//
+// Load is a pure parse: it reads no files, no process environment and no
+// command line of its own; the caller hands it the file's bytes, an
+// environment lookup function and the parsed Flags.
+//
+// # Names
+//
+// Every setting has one dotted key, the path of yaml tags from the top of
+// Config (field Log.Level with tags "log" and "level" is key "log.level").
+// The other names are derived from the key, so that adding a struct field is
+// all it takes to add a setting:
+//
+//	YAML:  log:\n  level: debug     (nested mappings, keys as in the yaml tags)
+//	env:   AGORA_LOG_LEVEL=debug     ("AGORA_" + key upper-cased, "." -> "_")
+//	flag:  --log.level=debug         ("--" + key verbatim; -log.level also works)
+//
+// yaml tags must be lower snake_case ([a-z][a-z0-9_]*), so a key such as
+// miner.max_body_bytes is env AGORA_MINER_MAX_BODY_BYTES and flag
+// --miner.max_body_bytes. Two keys that would map to the same environment
+// variable are a programming error that Load reports.
+//
+// # Adding settings
+//
+// Add a field with a yaml tag (and optionally help:"..." for the flag's usage
+// text and oneof:"a,b,c" for an enumeration) to Config or to a section struct,
+// give it a default in Default, and add any check beyond oneof to
+// Config.validate. Supported field types: string, bool, int, int8..int64,
+// uint, uint8..uint64, time.Duration, []string, and structs of these
+// (sections). Fields tagged yaml:"-" are ignored.
+//
+// # Value syntax
+//
+// In the YAML file values are YAML scalars (durations as strings such as
+// "30s", lists as YAML sequences); a null value leaves the setting as it was.
+// In the environment and on the command line values use Go syntax:
+// strconv.ParseBool for bools, base-10 integers, time.ParseDuration for
+// durations, and comma-separated items for []string. An environment variable
+// that is unset or empty leaves the setting as it was. A repeated []string
+// flag appends; its first use replaces the value from the lower layers.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// EnvPrefix is the prefix of every environment variable Load consults.
+const EnvPrefix = "AGORA_"
+
+// Config is the configuration of an Agora process. The zero value is not
+// useful; start from Default or use Load. A Config is a plain value: it is
+// safe to copy and holds no references to its sources.
+type Config struct {
+	// Home is the directory that holds keys, chain data and local state.
+	// After Load it never starts with "~".
+	Home string `yaml:"home" help:"directory for keys, chain data and local state"`
+
+	// Log configures the process logger.
+	Log Log `yaml:"log"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Level is the minimum level logged: debug, info, warn or error.
+	Level string `yaml:"level" oneof:"debug,info,warn,error" help:"minimum log level"`
+
+	// Format is the encoding of log lines: console (human readable) or json.
+	Format string `yaml:"format" oneof:"console,json" help:"log line encoding"`
+}
+
+// Default returns the built-in defaults, the lowest layer of Load. Home is
+// "~/.agora", expanded by Load against Sources.UserHome.
+func Default() Config {
+	return Config{
+		Home: "~/.agora",
+		Log: Log{
+			Level:  "info",
+			Format: "console",
+		},
+	}
+}
+
+// Sources are the inputs of Load. Every field is optional; a zero Sources
+// yields the defaults (with Home unexpanded only if UserHome is empty, which
+// is an error).
+type Sources struct {
+	// File is the content of a YAML configuration file; nil or empty means
+	// no file.
+	File []byte
+	// FileName names File in error messages, usually its path.
+	FileName string
+	// LookupEnv looks up an environment variable, like os.LookupEnv; nil
+	// means an empty environment.
+	LookupEnv func(key string) (string, bool)
+	// Flags are the configuration flags of the command line, after parsing;
+	// only flags that were explicitly set override the lower layers. Nil
+	// means no flags.
+	Flags *Flags
+	// UserHome is the directory a leading "~" in Home expands to, usually
+	// os.UserHomeDir(). If it is empty and Home starts with "~", Load fails.
+	UserHome string
+}
+
+// Load builds a Config from defaults, then src.File, then src.LookupEnv, then
+// the flags in src.Flags that were set, expands "~" in Home, and validates
+// the result. Errors start with "config: " and name the offending key with
+// its source: the file and line, the environment variable, or the flag.
+// Load does no I/O and is safe for concurrent use if src.LookupEnv is.
+func Load(src Sources) (*Config, error) {
+	cfg := Default()
+	fields, origin, err := layer(reflect.ValueOf(&cfg).Elem(), src)
+	if err != nil {
+		return nil, err
+	}
+
+	if home, ok := expandHome(cfg.Home, src.UserHome); ok {
+		cfg.Home = home
+	} else {
+		return nil, fmt.Errorf("config: home %q: cannot expand \"~\": no user home directory known%s", cfg.Home, from(origin, "home"))
+	}
+
+	var errs []error
+	for _, fe := range cfg.check(fields) {
+		errs = append(errs, fmt.Errorf("config: %s%s", fe.msg, from(origin, fe.key)))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &cfg, nil
+}
+
+// Validate reports every setting of c that is out of its allowed range, or
+// nil. Errors read like `config: log.level "loud" is not one of debug, info,
+// warn, error`. Load already calls it; it is for Configs built in code.
+func (c *Config) Validate() error {
+	fields, err := schema(reflect.TypeFor[Config]())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, fe := range c.check(fields) {
+		errs = append(errs, errors.New("config: "+fe.msg))
+	}
+	return errors.Join(errs...)
+}
+
+// layer applies the file, environment and flag layers of src onto root, a
+// settable struct holding the defaults, and reports where each key's value
+// came from. It is Load without the Config-specific steps.
+func layer(root reflect.Value, src Sources) ([]field, map[string]string, error) {
+	fields, err := schema(root.Type())
+	if err != nil {
+		return nil, nil, err
+	}
+	origin := make(map[string]string) // key -> where its value came from
+	if len(src.File) > 0 {
+		name := src.FileName
+		if name == "" {
+			name = "config file"
+		}
+		if err := applyYAML(root, src.File, name, origin); err != nil {
+			return nil, nil, err
+		}
+	}
+	if src.LookupEnv != nil {
+		if err := applyEnv(root, fields, src.LookupEnv, origin); err != nil {
+			return nil, nil, err
+		}
+	}
+	if src.Flags != nil {
+		if src.Flags.typ != root.Type() {
+			return nil, nil, fmt.Errorf("config: internal: flags of %s applied to %s", src.Flags.typ, root.Type())
+		}
+		src.Flags.apply(root, origin)
+	}
+	return fields, origin, nil
+}
+
+// fieldError is a validation failure of one key.
+type fieldError struct {
+	key string
+	msg string
+}
+
+// check runs the oneof checks of every field, then validate.
+func (c *Config) check(fields []field) []fieldError {
+	root := reflect.ValueOf(c).Elem()
+	var out []fieldError
+	for _, f := range fields {
+		if len(f.oneof) == 0 {
+			continue
+		}
+		if s := root.FieldByIndex(f.index).String(); !slices.Contains(f.oneof, s) {
+			out = append(out, fieldError{f.key, fmt.Sprintf("%s %q is not one of %s", f.key, s, strings.Join(f.oneof, ", "))})
+		}
+	}
+	return append(out, c.validate()...)
+}
+
+// validate holds the checks that a oneof tag cannot express. Add new ones
+// here, keyed by the dotted key they concern.
+func (c *Config) validate() []fieldError {
+	var out []fieldError
+	if strings.TrimSpace(c.Home) == "" {
+		out = append(out, fieldError{"home", "home must not be empty"})
+	}
+	return out
+}
+
+// from describes where key's value came from, for error messages.
+func from(origin map[string]string, key string) string {
+	if o, ok := origin[key]; ok {
+		return " (set by " + o + ")"
+	}
+	return ""
+}
+
+// expandHome replaces a leading "~" or "~/" in p with userHome. It reports
+// false if p needs expanding and userHome is empty. Other forms such as
+// "~user" are left alone.
+func expandHome(p, userHome string) (string, bool) {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p, true
+	}
+	if userHome == "" {
+		return "", false
+	}
+	if p == "~" {
+		return userHome, true
+	}
+	return strings.TrimSuffix(userHome, "/") + p[1:], true
+}

@@ -1,0 +1,309 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// mapEnv is a LookupEnv over a map.
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// parseFlags registers fl on a fresh flag set and parses args with it.
+func parseFlags(t *testing.T, fl *Flags, args ...string) error {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fl.Register(fs)
+	return fs.Parse(args)
+}
+
+func TestLoadPrecedence(t *testing.T) {
+	const home = "/home/u"
+	tests := []struct {
+		name  string
+		file  string
+		env   map[string]string
+		flags []string
+		want  Config
+	}{
+		{
+			name: "defaults",
+			want: Config{Home: "/home/u/.agora", Log: Log{Level: "info", Format: "console"}},
+		},
+		{
+			name: "file overrides defaults",
+			file: "home: /srv/agora\nlog:\n  level: debug\n",
+			want: Config{Home: "/srv/agora", Log: Log{Level: "debug", Format: "console"}},
+		},
+		{
+			name: "env overrides file",
+			file: "log:\n  level: debug\n  format: json\n",
+			env:  map[string]string{"AGORA_LOG_LEVEL": "warn"},
+			want: Config{Home: "/home/u/.agora", Log: Log{Level: "warn", Format: "json"}},
+		},
+		{
+			name:  "flag overrides env",
+			file:  "log:\n  level: debug\n",
+			env:   map[string]string{"AGORA_LOG_LEVEL": "warn"},
+			flags: []string{"--log.level=error"},
+			want:  Config{Home: "/home/u/.agora", Log: Log{Level: "error", Format: "console"}},
+		},
+		{
+			name:  "flag not set does not override env or file",
+			file:  "log:\n  format: json\n",
+			env:   map[string]string{"AGORA_LOG_LEVEL": "warn"},
+			flags: []string{"--home", "/data"},
+			want:  Config{Home: "/data", Log: Log{Level: "warn", Format: "json"}},
+		},
+		{
+			name:  "flag set to the default value still overrides",
+			env:   map[string]string{"AGORA_LOG_LEVEL": "warn"},
+			flags: []string{"-log.level", "info"},
+			want:  Config{Home: "/home/u/.agora", Log: Log{Level: "info", Format: "console"}},
+		},
+		{
+			name: "empty env variable is unset",
+			file: "log:\n  level: debug\n",
+			env:  map[string]string{"AGORA_LOG_LEVEL": ""},
+			want: Config{Home: "/home/u/.agora", Log: Log{Level: "debug", Format: "console"}},
+		},
+		{
+			name: "unrelated env ignored",
+			env:  map[string]string{"LOG_LEVEL": "error", "AGORA_LOG": "x"},
+			want: Config{Home: "/home/u/.agora", Log: Log{Level: "info", Format: "console"}},
+		},
+		{
+			name:  "tilde expanded from any layer",
+			env:   map[string]string{"AGORA_HOME": "/env"},
+			flags: []string{"--home=~/node1"},
+			want:  Config{Home: "/home/u/node1", Log: Log{Level: "info", Format: "console"}},
+		},
+		{
+			name:  "last flag wins",
+			flags: []string{"--log.format=json", "--log.format=console"},
+			want:  Config{Home: "/home/u/.agora", Log: Log{Level: "info", Format: "console"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := NewFlags()
+			if err := parseFlags(t, fl, tt.flags...); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(Sources{
+				File:      []byte(tt.file),
+				FileName:  "agora.yml",
+				LookupEnv: mapEnv(tt.env),
+				Flags:     fl,
+				UserHome:  home,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *got != tt.want {
+				t.Errorf("Load = %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadZeroSources(t *testing.T) {
+	_, err := Load(Sources{})
+	if err == nil || !strings.Contains(err.Error(), `home "~/.agora": cannot expand "~"`) {
+		t.Fatalf("Load(Sources{}) error = %v, want cannot expand ~", err)
+	}
+	got, err := Load(Sources{UserHome: "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Home != "/.agora" {
+		t.Errorf("Home = %q, want /.agora", got.Home)
+	}
+}
+
+func TestGoodFiles(t *testing.T) {
+	want := map[string]Config{
+		"full.good.yml":    {Home: "/var/lib/agora", Log: Log{Level: "debug", Format: "json"}},
+		"partial.good.yml": {Home: "/h/.agora", Log: Log{Level: "warn", Format: "console"}},
+		"empty.good.yml":   {Home: "/h/.agora", Log: Log{Level: "info", Format: "console"}},
+		"null.good.yml":    {Home: "/h/.agora", Log: Log{Level: "info", Format: "console"}},
+	}
+	files, _ := filepath.Glob("testdata/*.good.yml")
+	if len(files) != len(want) {
+		t.Errorf("testdata has %d good files, test knows %d", len(files), len(want))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(Sources{File: data, FileName: path, UserHome: "/h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, ok := want[filepath.Base(path)]
+			if !ok {
+				t.Fatalf("no expectation for %s", path)
+			}
+			if *got != w {
+				t.Errorf("Load = %+v, want %+v", *got, w)
+			}
+		})
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	want := map[string]string{
+		"unknown-key.bad.yml":     `config: testdata/unknown-key.bad.yml:3: unknown key "log.lvel" (known keys under log: format, level)`,
+		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log)`,
+		"bad-level.bad.yml":       `config: log.level "loud" is not one of debug, info, warn, error (set by testdata/bad-level.bad.yml:2)`,
+		"bad-format.bad.yml":      `config: log.format "xml" is not one of console, json (set by testdata/bad-format.bad.yml:2)`,
+		"section-scalar.bad.yml":  `config: testdata/section-scalar.bad.yml:1: log must be a mapping, not str "debug"`,
+		"level-list.bad.yml":      `config: testdata/level-list.bad.yml:2: log.level: cannot unmarshal !!seq into string`,
+		"duplicate.bad.yml":       `config: testdata/duplicate.bad.yml:3: duplicate key "log.level"`,
+		"syntax.bad.yml":          `config: parse testdata/syntax.bad.yml: line 2: found unexpected end of stream`,
+		"two-docs.bad.yml":        `config: testdata/two-docs.bad.yml:2: more than one YAML document`,
+		"top-list.bad.yml":        `config: testdata/top-list.bad.yml:1: the top level must be a mapping, not a sequence`,
+		"empty-home.bad.yml":      `config: home must not be empty (set by testdata/empty-home.bad.yml:1)`,
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yml")
+	if len(files) != len(want) {
+		t.Errorf("testdata has %d bad files, test knows %d", len(files), len(want))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(Sources{File: data, FileName: path, UserHome: "/h"})
+			if err == nil {
+				t.Fatalf("Load = %+v, want error", got)
+			}
+			if got != nil {
+				t.Errorf("Load returned a config with its error")
+			}
+			w, ok := want[filepath.Base(path)]
+			if !ok {
+				t.Fatalf("no expectation for %s; error is %q", path, err)
+			}
+			if err.Error() != w {
+				t.Errorf("error:\n got %s\nwant %s", err, w)
+			}
+		})
+	}
+}
+
+func TestBadEnvAndFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		flags []string
+		want  string // substring of the Load or flag parse error
+	}{
+		{"env bad level", map[string]string{"AGORA_LOG_LEVEL": "loud"}, nil,
+			`config: log.level "loud" is not one of debug, info, warn, error (set by env AGORA_LOG_LEVEL)`},
+		{"flag bad level", nil, []string{"--log.level=loud"},
+			`invalid value "loud" for flag -log.level: "loud" is not one of debug, info, warn, error`},
+		{"flag bad format", nil, []string{"--log.format", "xml"},
+			`invalid value "xml" for flag -log.format: "xml" is not one of console, json`},
+		{"two errors", map[string]string{"AGORA_LOG_LEVEL": "loud", "AGORA_LOG_FORMAT": "xml"}, nil,
+			"config: log.level \"loud\" is not one of debug, info, warn, error (set by env AGORA_LOG_LEVEL)\n" +
+				"config: log.format \"xml\" is not one of console, json (set by env AGORA_LOG_FORMAT)"},
+		{"unknown flag", nil, []string{"--log.lvel=debug"}, "flag provided but not defined: -log.lvel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := NewFlags()
+			err := parseFlags(t, fl, tt.flags...)
+			if err == nil {
+				_, err = Load(Sources{LookupEnv: mapEnv(tt.env), Flags: fl, UserHome: "/h"})
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v", err)
+	}
+	c.Log.Level = "loud"
+	want := `config: log.level "loud" is not one of debug, info, warn, error`
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %s", err, want)
+	}
+}
+
+func TestFlagsRegister(t *testing.T) {
+	fl := NewFlags()
+	// One Flags on two flag sets, as cmd/agora does per subcommand level.
+	a := flag.NewFlagSet("a", flag.ContinueOnError)
+	b := flag.NewFlagSet("b", flag.ContinueOnError)
+	fl.Register(a)
+	fl.Register(b)
+	if err := a.Parse([]string{"--log.level=debug"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Parse([]string{"--log.format=json"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fl.SetNames(); !reflect.DeepEqual(got, []string{"log.level", "log.format"}) {
+		t.Errorf("SetNames() = %v", got)
+	}
+	f := a.Lookup("log.level")
+	if f == nil || f.DefValue != "info" || !strings.Contains(f.Usage, "debug, info, warn, error") || !strings.Contains(f.Usage, "AGORA_LOG_LEVEL") {
+		t.Errorf("log.level flag = %+v", f)
+	}
+	c, err := Load(Sources{Flags: fl, UserHome: "/h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log != (Log{Level: "debug", Format: "json"}) {
+		t.Errorf("Log = %+v", c.Log)
+	}
+}
+
+// TestSchemaOfConfig keeps Config loadable as fields are added: tags well
+// formed, types supported, environment names unique.
+func TestSchemaOfConfig(t *testing.T) {
+	fields, err := schema(reflect.TypeFor[Config]())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fields {
+		got = append(got, f.key+" "+f.env+" --"+f.flag)
+	}
+	want := []string{
+		"home AGORA_HOME --home",
+		"log.level AGORA_LOG_LEVEL --log.level",
+		"log.format AGORA_LOG_FORMAT --log.format",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("schema:\n got %q\nwant %q", got, want)
+	}
+	def := reflect.ValueOf(Default())
+	for _, f := range fields {
+		if f.help == "" {
+			t.Errorf("%s has no help tag", f.key)
+		}
+		if len(f.oneof) > 0 && !strings.Contains(","+strings.Join(f.oneof, ",")+",", ","+def.FieldByIndex(f.index).String()+",") {
+			t.Errorf("%s: default is not one of %v", f.key, f.oneof)
+		}
+	}
+}
