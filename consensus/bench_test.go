@@ -1,0 +1,111 @@
+package consensus
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// benchGraph is a subnet at steady state: v validators with stake weight
+// every other uid (the dense worst case a real subnet reaches), with the
+// bonds of two earlier epochs in place.
+func benchGraph(n, v int, yuma3 bool) *Input {
+	r := rand.New(rand.NewPCG(uint64(n), uint64(v)))
+	in := &Input{
+		N:                   n,
+		Block:               10_000,
+		LastEpochBlock:      9_640,
+		Emission:            1_000_000_000,
+		Stake:               make([]uint64, n),
+		Permits:             make([]bool, n),
+		LastUpdate:          make([]uint64, n),
+		BlockAtRegistration: make([]uint64, n),
+		Weights:             make([][]Entry, n),
+		Bonds:               make([][]Entry, n),
+		Params:              DefaultParams(),
+	}
+	in.Params.MaxAllowedValidators = uint16(v)
+	in.Params.Yuma3 = yuma3
+	in.Params.LiquidAlpha = yuma3
+	for i := range v {
+		in.Stake[i] = 1_000_000_000 + r.Uint64N(1_000_000_000_000)
+		in.Permits[i] = true
+		row := make([]Entry, 0, n-1)
+		for j := range n {
+			if j != i {
+				row = append(row, Entry{uint16(j), uint16(r.UintN(65536))})
+			}
+		}
+		in.Weights[i] = row
+	}
+	for i := range n {
+		in.LastUpdate[i] = 9_900
+		in.BlockAtRegistration[i] = uint64(r.UintN(9_000))
+	}
+	for range 2 {
+		out := epoch(in)
+		in.Bonds, in.Permits = out.Bonds, out.ValidatorPermits
+	}
+	return in
+}
+
+// floorPass is the memory-bound floor: one plain pass that sums every
+// weight entry of the graph.
+func floorPass(in *Input) uint64 {
+	var s uint64
+	for _, row := range in.Weights {
+		for _, e := range row {
+			s += uint64(e.Value)
+		}
+	}
+	return s
+}
+
+// floorNs times floorPass, taking the best of several rounds.
+func floorNs(in *Input) float64 {
+	best := time.Duration(1 << 62)
+	var sink uint64
+	for range 5 {
+		const reps = 20
+		start := time.Now()
+		for range reps {
+			sink += floorPass(in)
+		}
+		if d := time.Since(start) / reps; d < best {
+			best = d
+		}
+	}
+	_ = sink
+	return float64(best.Nanoseconds())
+}
+
+// BenchmarkEpoch reports each epoch's time and its ratio to the floor
+// (x_floor). The goal for classic Yuma is x_floor <= 20.
+func BenchmarkEpoch(b *testing.B) {
+	for _, size := range []struct{ n, v int }{{256, 64}, {1024, 256}, {4096, 256}} {
+		for _, yuma3 := range []bool{false, true} {
+			name := "classic"
+			if yuma3 {
+				name = "yuma3"
+			}
+			b.Run(fmt.Sprintf("n=%d/v=%d/%s", size.n, size.v, name), func(b *testing.B) {
+				in := benchGraph(size.n, size.v, yuma3)
+				nnz := 0
+				for _, row := range in.Weights {
+					nnz += len(row)
+				}
+				floor := floorNs(in)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					epoch(in)
+				}
+				perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(float64(nnz), "nnz")
+				b.ReportMetric(floor, "floor-ns")
+				b.ReportMetric(perOp/floor, "x_floor")
+			})
+		}
+	}
+}

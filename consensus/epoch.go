@@ -1,0 +1,527 @@
+// Package consensus is Yuma consensus: a port of subtensor's sparse epoch
+// (epoch_mechanism), classic Yuma and Yuma3 with liquid alpha, that gives the
+// same numbers bit for bit. It computes in I32F32 integer fixed point with
+// subtensor's rounding rules, uses no floats, does no I/O and keeps no state:
+// Epoch is a pure function of its Input.
+//
+// Work and memory are O(nnz + n log n) per epoch, where nnz counts the stored
+// weight and bond entries; nothing is densified to n×n.
+package consensus
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// MaxUIDs is the largest subnet size Epoch accepts. It keeps every sum of
+// raw u16 weights in a row inside I32F32's range (4096·65535 < 2^31), and it
+// is subtensor's historical MaxAllowedUids.
+const MaxUIDs = 4096
+
+// Entry is one stored sparse weight or bond: the target uid and a u16 value.
+type Entry struct {
+	UID   uint16
+	Value uint16
+}
+
+// Params are a subnet's hyperparameters that the epoch reads. The zero value
+// is not useful: start from DefaultParams.
+type Params struct {
+	// Kappa is the consensus majority as a proportion of 65535.
+	Kappa uint16 `json:"kappa"`
+	// BondsPenalty is β as a proportion of 65535: how far bonds follow the
+	// clipped weights (65535) rather than the raw ones (0).
+	BondsPenalty uint16 `json:"bonds_penalty"`
+	// BondsMovingAverage is the bonds EMA's retention in millionths; the EMA's
+	// alpha is 1 − BondsMovingAverage/1e6. At most 1_000_000.
+	BondsMovingAverage uint64 `json:"bonds_moving_average"`
+	// MaxAllowedValidators is how many uids get a validator permit.
+	MaxAllowedValidators uint16 `json:"max_allowed_validators"`
+	// ActivityCutoff is how many blocks after its last update a uid stays
+	// active.
+	ActivityCutoff uint64 `json:"activity_cutoff"`
+	// Tempo is the number of blocks between epochs.
+	Tempo uint64 `json:"tempo"`
+	// Yuma3 selects Yuma3 bonds (proportions, relative dividends).
+	Yuma3 bool `json:"yuma3"`
+	// LiquidAlpha gives each bond its own EMA alpha (Yuma3 only).
+	LiquidAlpha bool `json:"liquid_alpha"`
+	// AlphaLow and AlphaHigh bound liquid alpha, as proportions of 65535.
+	AlphaLow  uint16 `json:"alpha_low"`
+	AlphaHigh uint16 `json:"alpha_high"`
+	// AlphaSigmoidSteepness is the liquid-alpha sigmoid's steepness ×100.
+	AlphaSigmoidSteepness int16 `json:"alpha_sigmoid_steepness"`
+	// StakeThreshold is the raw stake below which a uid (other than the
+	// owner's) counts as having none.
+	StakeThreshold uint64 `json:"stake_threshold"`
+}
+
+// DefaultParams returns subtensor's defaults (research/yuma.md section 3),
+// with the classic 5000-block activity cutoff.
+func DefaultParams() Params {
+	return Params{
+		Kappa:                 32767,
+		BondsPenalty:          math.MaxUint16,
+		BondsMovingAverage:    900_000,
+		MaxAllowedValidators:  128,
+		ActivityCutoff:        5000,
+		Tempo:                 360,
+		AlphaLow:              45875,
+		AlphaHigh:             58982,
+		AlphaSigmoidSteepness: 1000,
+	}
+}
+
+// Input is everything one epoch of one subnet reads. Every per-uid slice has
+// length N; Weights and Bonds may be nil (no rows).
+type Input struct {
+	N                   int     // number of uids, at most MaxUIDs
+	Block               uint64  // the current block
+	LastEpochBlock      uint64  // the block of the previous epoch, 0 if none
+	Emission            uint64  // base units to distribute this epoch
+	OwnerUID            *uint16 // the subnet owner's uid, if it has one
+	Stake               []uint64
+	Permits             []bool   // validator permits stored by the previous epoch
+	LastUpdate          []uint64 // block of each uid's last weights update
+	BlockAtRegistration []uint64
+	Weights             [][]Entry // raw u16 weights per row (stored max-upscaled)
+	Bonds               [][]Entry // stored u16 bonds per row
+	// CommitBlocks, when commit-reveal is on, holds each uid's earliest
+	// unexpired weight commit block (math.MaxUint64 for none): weights on a
+	// uid registered after a validator's pending commit are masked. Nil when
+	// commit-reveal is off.
+	CommitBlocks []uint64
+	Params       Params
+}
+
+// Output is what an epoch computes for each uid. Proportions are u16 =
+// floor(x·65535); emissions are base units.
+type Output struct {
+	Consensus         []uint16 `json:"consensus"`
+	Incentive         []uint16 `json:"incentive"`
+	Dividends         []uint16 `json:"dividends"`
+	ValidatorTrust    []uint16 `json:"validator_trust"`
+	StakeWeight       []uint16 `json:"stake_weight"` // normalised stake
+	Active            []bool   `json:"active"`
+	ServerEmission    []uint64 `json:"server_emission"`
+	ValidatorEmission []uint64 `json:"validator_emission"`
+	Emission          []uint64 `json:"emission"` // combined, as subtensor stores it
+	// ValidatorPermits are the permits for the next epoch.
+	ValidatorPermits []bool `json:"validator_permits"`
+	// Bonds are the bond rows to store: recomputed for uids with a new
+	// permit, emptied for uids that lost one, and the input rows otherwise.
+	Bonds [][]Entry `json:"bonds"`
+}
+
+// Validate reports the first thing wrong with in, naming the field.
+func (in *Input) Validate() error {
+	if in.N < 0 || in.N > MaxUIDs {
+		return fmt.Errorf("n: %d is out of range [0, %d]", in.N, MaxUIDs)
+	}
+	lengths := []struct {
+		name string
+		got  int
+		opt  bool
+	}{
+		{"stake", len(in.Stake), false},
+		{"permits", len(in.Permits), false},
+		{"last_update", len(in.LastUpdate), false},
+		{"block_at_registration", len(in.BlockAtRegistration), false},
+		{"weights", len(in.Weights), in.Weights == nil},
+		{"bonds", len(in.Bonds), in.Bonds == nil},
+		{"commit_blocks", len(in.CommitBlocks), in.CommitBlocks == nil},
+	}
+	for _, l := range lengths {
+		if !l.opt && l.got != in.N {
+			return fmt.Errorf("%s: has %d entries, want n = %d", l.name, l.got, in.N)
+		}
+	}
+	if in.OwnerUID != nil && int(*in.OwnerUID) >= in.N {
+		return fmt.Errorf("owner_uid: %d is not a uid (n = %d)", *in.OwnerUID, in.N)
+	}
+	var total uint64
+	for i, s := range in.Stake {
+		if total+s < total || total+s > math.MaxInt64 {
+			return fmt.Errorf("stake[%d]: total stake exceeds %d", i, uint64(math.MaxInt64))
+		}
+		total += s
+	}
+	for _, m := range []struct {
+		name string
+		rows [][]Entry
+	}{{"weights", in.Weights}, {"bonds", in.Bonds}} {
+		for i, row := range m.rows {
+			if err := checkRow(row, in.N); err != nil {
+				return fmt.Errorf("%s[%d]: %w", m.name, i, err)
+			}
+		}
+	}
+	return in.Params.Validate()
+}
+
+// checkRow reports a uid out of range or repeated in a sparse row.
+func checkRow(row []Entry, n int) error {
+	seen := make(map[uint16]struct{}, len(row))
+	for _, e := range row {
+		if int(e.UID) >= n {
+			return fmt.Errorf("uid %d is out of range (n = %d)", e.UID, n)
+		}
+		if _, dup := seen[e.UID]; dup {
+			return fmt.Errorf("uid %d appears twice", e.UID)
+		}
+		seen[e.UID] = struct{}{}
+	}
+	return nil
+}
+
+// Validate reports a hyperparameter outside the range the epoch supports.
+func (p Params) Validate() error {
+	if p.BondsMovingAverage > 1_000_000 {
+		return fmt.Errorf("params.bonds_moving_average: %d exceeds 1000000", p.BondsMovingAverage)
+	}
+	if p.AlphaLow > p.AlphaHigh {
+		return fmt.Errorf("params.alpha_low: %d exceeds alpha_high %d", p.AlphaLow, p.AlphaHigh)
+	}
+	return nil
+}
+
+// Epoch runs one Yuma epoch. It returns an error only for invalid input
+// (see Input.Validate); for valid input it never fails.
+func Epoch(in *Input) (*Output, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return epoch(in), nil
+}
+
+func epoch(in *Input) *Output {
+	n, p := in.N, in.Params
+	owner := -1
+	if in.OwnerUID != nil {
+		owner = int(*in.OwnerUID)
+	}
+
+	// Activity.
+	active := make([]bool, n)
+	for i, u := range in.LastUpdate {
+		active[i] = !(satAddU64(u, p.ActivityCutoff) < in.Block)
+	}
+
+	// Stake: threshold, then normalise in I64F64 and truncate to I32F32,
+	// which is floor(s·2^32 / Σs).
+	filtered := make([]uint64, n)
+	var total uint64
+	for i, s := range in.Stake {
+		if i == owner || s >= p.StakeThreshold {
+			filtered[i] = s
+			total += s
+		}
+	}
+	stake := make([]fix, n)
+	if total > 0 {
+		for i, s := range filtered {
+			stake[i] = normStake(s, total)
+		}
+	}
+
+	// Validator permits: the stored ones for this epoch, top-k for the next.
+	permits := slices.Clone(in.Permits)
+	newPermits := topKNonzero(stake, int(p.MaxAllowedValidators))
+	if owner >= 0 {
+		permits[owner] = true
+		newPermits[owner] = true
+	}
+
+	// Active stake: stake of active, permitted uids, renormalised.
+	activeStake := slices.Clone(stake)
+	for i := range activeStake {
+		if !active[i] || !permits[i] {
+			activeStake[i] = 0
+		}
+	}
+	normalize(activeStake)
+
+	// Weights: permitted rows, no self-weight but the owner's, no weight
+	// older than its target's registration (or than a pending commit).
+	w := toMatrix(in.Weights, n, func(v uint16) fix { return fromInt(int64(v)) })
+	reg := in.BlockAtRegistration
+	filter(w, func(i int, c cell) bool {
+		if !permits[i] {
+			return false
+		}
+		if int(c.col) == i && i != owner {
+			return false
+		}
+		if in.LastUpdate[i] <= reg[c.col] {
+			return false
+		}
+		return in.CommitBlocks == nil || !(in.CommitBlocks[i] < reg[c.col])
+	})
+	rowNormalize(w)
+
+	// Consensus, clipping, validator trust, incentive.
+	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
+	consensus := medianCols(activeStake, w, n, kappa)
+	clipped := colClip(w, consensus)
+	trust := rowSums(clipped)
+	incentive := matmul(clipped, activeStake, n)
+	normalize(incentive)
+
+	// Bonds and dividends.
+	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
+	wfb := interpolate(w, clipped, beta)
+	lastTempo := in.LastEpochBlock + 1
+	if in.LastEpochBlock == 0 {
+		lastTempo = satSubU64(in.Block, p.Tempo)
+	}
+	newlyRegistered := func(_ int, c cell) bool { return !(lastTempo <= reg[c.col]) }
+	scratch := make([]fix, n)
+
+	var dividends []fix
+	var bonds matrix
+	if p.Yuma3 {
+		b := toMatrix(in.Bonds, n, u16Proportion)
+		filter(b, newlyRegistered)
+		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
+			bonds = liquidEMA(wfb, b, consensus, p)
+		} else {
+			bonds = ema(wfb, b, bondsAlpha(p.BondsMovingAverage))
+		}
+		norm := bonds.clone()
+		colNormalize(norm, scratch)
+		dividends = make([]fix, n)
+		for i, row := range norm {
+			var s fix
+			for _, c := range row {
+				s += mul(c.val, incentive[c.col])
+			}
+			if d, ok := mulChecked(s, activeStake[i]); ok {
+				dividends[i] = d
+			}
+		}
+		normalize(dividends)
+	} else {
+		b := toMatrix(in.Bonds, n, func(v uint16) fix { return fromInt(int64(v)) })
+		filter(b, newlyRegistered)
+		colNormalize(b, scratch)
+		delta := rowScale(wfb, activeStake)
+		colNormalize(delta, scratch)
+		bonds = ema(delta, b, bondsAlpha(p.BondsMovingAverage))
+		colNormalize(bonds, scratch)
+		dividends = matmulTranspose(bonds, incentive)
+		normalize(dividends)
+		colMaxUpscale(bonds, scratch)
+	}
+
+	// Emission: incentive to servers, dividends to validators, each as a
+	// share of their sum; stake when nobody earned anything.
+	combined := make([]fix, n)
+	for i := range combined {
+		combined[i] = satAdd(incentive[i], dividends[i])
+	}
+	emissionSum := sum(combined)
+	nse, nve, nce := slices.Clone(incentive), slices.Clone(dividends), slices.Clone(combined)
+	normalizeUsing(nse, emissionSum)
+	normalizeUsing(nve, emissionSum)
+	normalize(nce)
+	if emissionSum == 0 {
+		fallback := activeStake
+		if sum(activeStake) == 0 {
+			fallback = stake
+		}
+		nve, nce = slices.Clone(fallback), slices.Clone(fallback)
+	}
+
+	out := &Output{
+		Consensus:         toU16s(consensus),
+		Incentive:         toU16s(incentive),
+		Dividends:         toU16s(dividends),
+		ValidatorTrust:    toU16s(trust),
+		StakeWeight:       toU16s(stake),
+		Active:            active,
+		ServerEmission:    scaleAll(nse, in.Emission),
+		ValidatorEmission: scaleAll(nve, in.Emission),
+		Emission:          scaleAll(nce, in.Emission),
+		ValidatorPermits:  newPermits,
+		Bonds:             make([][]Entry, n),
+	}
+	for i := range out.Bonds {
+		switch {
+		case newPermits[i]:
+			row := make([]Entry, len(bonds[i]))
+			for k, c := range bonds[i] {
+				row[k] = Entry{uint16(c.col), proportionToU16(c.val)}
+			}
+			out.Bonds[i] = row
+		case permits[i]:
+			out.Bonds[i] = []Entry{}
+		case in.Bonds != nil && in.Bonds[i] != nil:
+			out.Bonds[i] = slices.Clone(in.Bonds[i])
+		default:
+			out.Bonds[i] = []Entry{}
+		}
+	}
+	return out
+}
+
+// normStake is floor(s·2^32 / total) for s <= total, total > 0: subtensor's
+// I64F64 normalisation truncated to I32F32.
+func normStake(s, total uint64) fix {
+	hi, lo := s>>(64-fracBits), s<<fracBits
+	q, _ := bits.Div64(hi, lo, total)
+	return fix(q)
+}
+
+// bondsAlpha is the bonds EMA's alpha, 1 − bma/1e6, computed as subtensor
+// does: bma/1e6 in I64F64, truncated to I32F32, then subtracted from 1.
+func bondsAlpha(bma uint64) fix {
+	hi, lo := bma>>(64-fracBits), bma<<fracBits
+	q, _ := bits.Div64(hi, lo, 1_000_000)
+	return satSub(one, fix(q))
+}
+
+// liquidEMA is Yuma3's bond EMA with a per-entry alpha
+// (compute_liquid_alpha_values_sparse then mat_ema_alpha_sparse). Subtensor
+// builds a dense n×n alpha matrix, but reads it only where a weight is
+// stored, so the alpha is computed only there. As in subtensor, a bond whose
+// column has no weight in the row is dropped, not decayed.
+func liquidEMA(w, b matrix, consensus []fix, p Params) matrix {
+	low := safeDiv(fromInt(int64(p.AlphaLow)), u16Max)
+	high := safeDiv(fromInt(int64(p.AlphaHigh)), u16Max)
+	slope := satDiv(fromInt(int64(p.AlphaSigmoidSteepness)), fromInt(-100))
+	var memo expMemo
+	out := rowsLike(w, nil)
+	for i, row := range w {
+		r := out[i]
+		old := b[i]
+		k := 0
+		for _, c := range row {
+			for k < len(old) && old[k].col < c.col {
+				k++
+			}
+			var bond fix
+			if k < len(old) && old[k].col == c.col {
+				bond = old[k].val
+			}
+			a := alphaSigmoid(consensus[c.col], c.val, bond, low, high, slope, &memo)
+			decayed := mul(satSub(one, a), bond)
+			inc := max(mul(a, c.val), 0)
+			if v := min(satAdd(decayed, inc), one); v > 0 {
+				r = append(r, cell{c.col, v})
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// alphaSigmoid is subtensor's alpha_sigmoid ("Liquid Alpha 2.0"): a bond
+// moves fast when the weight leads consensus (buy) or drops below the bond
+// (sell). slope is steepness / −100.
+func alphaSigmoid(consensus, weight, bond, low, high, slope fix, memo *expMemo) fix {
+	buy := clamp(satSub(weight, consensus), 0, one)
+	sell := clamp(satSub(bond, weight), 0, one)
+	d := sell
+	if weight >= bond {
+		d = buy
+	}
+	sig := satDiv(one, satAdd(one, memo.expSafe(mul(slope, satSub(d, half)))))
+	return clamp(satAdd(low, mul(sig, satSub(high, low))), low, high)
+}
+
+// expMemo remembers recent expSafe results. Liquid alpha evaluates the same
+// argument for most entries (every weight that agrees with consensus), and
+// the 30-term series is the epoch's most expensive step.
+type expMemo struct {
+	arg, val [64]fix
+	ok       [64]bool
+}
+
+func (m *expMemo) expSafe(x fix) fix {
+	k := uint64(x) * 0x9E3779B97F4A7C15 >> 58
+	if m.ok[k] && m.arg[k] == x {
+		return m.val[k]
+	}
+	v := expSafe(x)
+	m.arg[k], m.val[k], m.ok[k] = x, v, true
+	return v
+}
+
+// topKNonzero marks the k largest positive values (is_topk_nonzero): ties go
+// to the higher index, as subtensor's stable ascending sort leaves them.
+func topKNonzero(v []fix, k int) []bool {
+	out := make([]bool, len(v))
+	for i, x := range v {
+		out[i] = x != 0
+	}
+	if len(v) < k {
+		return out
+	}
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(v[a], v[b]) })
+	for _, i := range idx[:len(v)-k] {
+		out[i] = false
+	}
+	return out
+}
+
+// toMatrix converts stored u16 rows into a column-sorted fixed-point matrix
+// with n rows, carved from one allocation.
+func toMatrix(rows [][]Entry, n int, conv func(uint16) fix) matrix {
+	total := 0
+	for i := 0; i < n && i < len(rows); i++ {
+		total += len(rows[i])
+	}
+	backing := make([]cell, total)
+	m := make(matrix, n)
+	for i := 0; i < n && i < len(rows); i++ {
+		r := backing[:len(rows[i]):len(rows[i])]
+		backing = backing[len(rows[i]):]
+		for k, e := range rows[i] {
+			r[k] = cell{uint32(e.UID), conv(e.Value)}
+		}
+		if !slices.IsSortedFunc(r, byCol) {
+			slices.SortFunc(r, byCol)
+		}
+		m[i] = r
+	}
+	return m
+}
+
+func byCol(a, b cell) int { return cmp.Compare(a.col, b.col) }
+
+func toU16s(x []fix) []uint16 {
+	out := make([]uint16, len(x))
+	for i, v := range x {
+		out[i] = proportionToU16(v)
+	}
+	return out
+}
+
+func scaleAll(x []fix, amount uint64) []uint64 {
+	out := make([]uint64, len(x))
+	for i, v := range x {
+		out[i] = scaleU64(v, amount)
+	}
+	return out
+}
+
+func satAddU64(a, b uint64) uint64 {
+	if s := a + b; s >= a {
+		return s
+	}
+	return math.MaxUint64
+}
+
+func satSubU64(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}

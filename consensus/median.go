@@ -1,0 +1,176 @@
+package consensus
+
+import (
+	"slices"
+)
+
+// weightedMedian is subtensor's weighted_median, ported step for step: a
+// quickselect with the middle element of the partition as pivot that returns
+// the score at which the stake below crosses minority. It is kept literal
+// because subtensor's math tests exercise it directly (zero stakes included);
+// the epoch uses medianCols, which gives the same answer from sparse columns.
+func weightedMedian(stake, score []fix, partition []int, minority, lo, hi fix) fix {
+	if len(stake) != len(score) {
+		return 0
+	}
+	part := slices.Clone(partition)
+	var lower, upper []int
+	for iter := 0; iter <= len(partition); iter++ {
+		switch len(part) {
+		case 0:
+			return 0
+		case 1:
+			return score[part[0]]
+		}
+		pivot := score[part[len(part)/2]]
+		var loStake, hiStake fix
+		for _, idx := range part {
+			switch s := score[idx]; {
+			case s == pivot:
+			case s < pivot:
+				loStake = satAdd(loStake, stake[idx])
+				lower = append(lower, idx)
+			default:
+				hiStake = satAdd(hiStake, stake[idx])
+				upper = append(upper, idx)
+			}
+		}
+		switch {
+		case minority < satAdd(lo, loStake) && len(lower) > 0:
+			part = slices.Clone(lower)
+			hi = satAdd(lo, loStake)
+		case satSub(hi, hiStake) <= minority && len(upper) > 0:
+			part = slices.Clone(upper)
+			lo = satSub(hi, hiStake)
+		default:
+			return pivot
+		}
+		lower, upper = lower[:0], upper[:0]
+	}
+	return 0
+}
+
+// vote is one validator's score for a column and the stake behind it.
+type vote struct {
+	score, stake fix
+}
+
+// medianCols computes the stake-weighted median of every column of w
+// (weighted_median_col_sparse) without densifying it.
+//
+// Subtensor builds, for each column, a dense vector over every validator with
+// positive stake (a missing weight scores 0) and runs weightedMedian on it.
+// With every stake positive, weightedMedian's answer does not depend on the
+// order of its input: it returns the score v at which
+// stake(score < v) <= minority < stake(score <= v), the smallest score if
+// minority < 0, and the largest if no score crosses. So each column here
+// holds only the votes it has, plus one vote at 0 carrying the stake of the
+// validators that gave it nothing, and a weighted quickselect finds v in
+// expected linear time. The property tests check this against the literal
+// port on random columns.
+func medianCols(stake []fix, w matrix, n int, kappa fix) []fix {
+	// use_stake: the positive stakes, renormalised.
+	var useStake []fix
+	for _, s := range stake {
+		if s > 0 {
+			useStake = append(useStake, s)
+		}
+	}
+	normalize(useStake)
+	stakeSum := sum(useStake)
+	minority := satSub(stakeSum, kappa)
+	median := make([]fix, n)
+	if len(useStake) == 0 {
+		return median
+	}
+
+	// Bucket every vote by column (CSR), with a spare slot per column for
+	// the absent validators' vote.
+	start := make([]int, n+1)
+	for i, row := range w {
+		if stake[i] > 0 {
+			for _, c := range row {
+				start[c.col+1]++
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		start[j+1] += start[j] + 1
+	}
+	votes := make([]vote, start[n])
+	fill := make([]int, n)
+	copy(fill, start)
+	k := 0
+	for i, row := range w {
+		if stake[i] <= 0 {
+			continue
+		}
+		for _, c := range row {
+			votes[fill[c.col]] = vote{c.val, useStake[k]}
+			fill[c.col]++
+		}
+		k++
+	}
+
+	for j := range median {
+		col := votes[start[j]:fill[j]]
+		present := fix(0)
+		for _, v := range col {
+			present += v.stake
+		}
+		if len(col) < len(useStake) {
+			col = votes[start[j] : fill[j]+1]
+			col[len(col)-1] = vote{0, stakeSum - present}
+		}
+		median[j] = columnMedian(col, minority)
+	}
+	return median
+}
+
+// columnMedian returns the weighted median of one column's votes, every
+// stake positive: the score v with stake(< v) <= minority < stake(<= v), the
+// smallest score if minority < 0, the largest if minority >= the total. It
+// reorders col.
+func columnMedian(col []vote, minority fix) fix {
+	if len(col) == 0 {
+		return 0
+	}
+	if minority < 0 {
+		lowest := col[0].score
+		for _, v := range col[1:] {
+			lowest = min(lowest, v.score)
+		}
+		return lowest
+	}
+	var below fix // stake of the scores below col's, all <= minority
+	for {
+		pivot := col[len(col)/2].score
+		// Three-way partition: [0,lt) < pivot, [lt,gt) == pivot, [gt,len) >.
+		lt, i, gt := 0, 0, len(col)
+		var lowStake, eqStake fix
+		for i < gt {
+			switch v := col[i]; {
+			case v.score < pivot:
+				lowStake += v.stake
+				col[lt], col[i] = v, col[lt]
+				lt++
+				i++
+			case v.score > pivot:
+				gt--
+				col[gt], col[i] = v, col[gt]
+			default:
+				eqStake += v.stake
+				i++
+			}
+		}
+		switch {
+		case minority < below+lowStake:
+			col = col[:lt]
+		case minority < below+lowStake+eqStake || gt == len(col):
+			return pivot
+		default:
+			below += lowStake + eqStake
+			col = col[gt:]
+		}
+	}
+}
