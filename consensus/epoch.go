@@ -246,45 +246,29 @@ func epoch(in *Input) *Output {
 
 	// Weights: permitted rows, no self-weight but the owner's, no weight
 	// older than its target's registration (or than a pending commit).
-	w := toMatrix(in.Weights, n, func(v uint16) fix { return fromInt(int64(v)) })
-	reg := in.BlockAtRegistration
-	filter(w, func(i int, c cell) bool {
-		if !permits[i] {
-			return false
-		}
-		if int(c.col) == i && i != owner {
-			return false
-		}
-		if in.LastUpdate[i] <= reg[c.col] {
-			return false
-		}
-		return in.CommitBlocks == nil || !(in.CommitBlocks[i] < reg[c.col])
-	})
+	w := loadWeights(in, permits, owner)
 	rowNormalize(w)
 
 	// Consensus, clipping, validator trust, incentive.
 	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
 	consensus := medianCols(activeStake, w, n, kappa)
 	clipped := colClip(w, consensus)
-	trust := rowSums(clipped)
-	incentive := matmul(clipped, activeStake, n)
+	trust, incentive := trustAndRanks(clipped, activeStake, n)
 	normalize(incentive)
 
 	// Bonds and dividends.
 	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
-	wfb := interpolate(w, clipped, beta)
+	wfb := interpolate(w, clipped, beta) // w and clipped are not used below
 	lastTempo := in.LastEpochBlock + 1
 	if in.LastEpochBlock == 0 {
 		lastTempo = satSubU64(in.Block, p.Tempo)
 	}
-	newlyRegistered := func(_ int, c cell) bool { return !(lastTempo <= reg[c.col]) }
 	scratch := make([]fix, n)
 
 	var dividends []fix
 	var bonds matrix
 	if p.Yuma3 {
-		b := toMatrix(in.Bonds, n, u16Proportion)
-		filter(b, newlyRegistered)
+		b := loadBonds(in, true, lastTempo)
 		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
 			bonds = liquidEMA(wfb, b, consensus, p)
 		} else {
@@ -304,16 +288,13 @@ func epoch(in *Input) *Output {
 		}
 		normalize(dividends)
 	} else {
-		b := toMatrix(in.Bonds, n, func(v uint16) fix { return fromInt(int64(v)) })
-		filter(b, newlyRegistered)
+		b := loadBonds(in, false, lastTempo)
 		colNormalize(b, scratch)
-		delta := rowScale(wfb, activeStake)
-		colNormalize(delta, scratch)
-		bonds = ema(delta, b, bondsAlpha(p.BondsMovingAverage))
-		colNormalize(bonds, scratch)
-		dividends = matmulTranspose(bonds, incentive)
+		scaleRows(wfb, activeStake) // ΔB = W̃ ◦ S
+		colNormalize(wfb, scratch)
+		bonds = ema(wfb, b, bondsAlpha(p.BondsMovingAverage))
+		dividends = classicDividends(bonds, incentive, scratch)
 		normalize(dividends)
-		colMaxUpscale(bonds, scratch)
 	}
 
 	// Emission: incentive to servers, dividends to validators, each as a
@@ -348,10 +329,18 @@ func epoch(in *Input) *Output {
 		ValidatorPermits:  newPermits,
 		Bonds:             make([][]Entry, n),
 	}
+	stored := 0
+	for i, row := range bonds {
+		if newPermits[i] {
+			stored += len(row)
+		}
+	}
+	backing := make([]Entry, stored)
 	for i := range out.Bonds {
 		switch {
 		case newPermits[i]:
-			row := make([]Entry, len(bonds[i]))
+			row := backing[:len(bonds[i]):len(bonds[i])]
+			backing = backing[len(bonds[i]):]
 			for k, c := range bonds[i] {
 				row[k] = Entry{uint16(c.col), proportionToU16(c.val)}
 			}
@@ -471,9 +460,38 @@ func topKNonzero(v []fix, k int) []bool {
 	return out
 }
 
-// toMatrix converts stored u16 rows into a column-sorted fixed-point matrix
-// with n rows, carved from one allocation.
-func toMatrix(rows [][]Entry, n int, conv func(uint16) fix) matrix {
+// loadWeights returns the stored weights as raw integers in fix, each row
+// sorted by column, with subtensor's masks applied in its order: rows of
+// uids without a permit, self-weights (but the owner's), weights set before
+// their target registered, and, with commit-reveal, weights on uids that
+// registered after the setter's pending commit.
+func loadWeights(in *Input, permits []bool, owner int) matrix {
+	reg := in.BlockAtRegistration
+	return load(in.Weights, in.N, false, func(i int) bool { return permits[i] }, func(i int, col uint16) bool {
+		switch {
+		case int(col) == i && i != owner:
+			return false
+		case in.LastUpdate[i] <= reg[col]:
+			return false
+		}
+		return in.CommitBlocks == nil || !(in.CommitBlocks[i] < reg[col])
+	})
+}
+
+// loadBonds returns the stored bonds, as raw integers (classic) or as
+// proportions of 65535 (Yuma3), without bonds on uids registered since the
+// last epoch (last_tempo <= registration).
+func loadBonds(in *Input, proportion bool, lastTempo uint64) matrix {
+	reg := in.BlockAtRegistration
+	return load(in.Bonds, in.N, proportion, nil, func(_ int, col uint16) bool {
+		return !(lastTempo <= reg[col])
+	})
+}
+
+// load converts stored u16 rows to a column-sorted fixed-point matrix with
+// n rows, carved from one allocation, keeping the rows for which row(i)
+// holds (all when row is nil) and the entries for which keep holds.
+func load(rows [][]Entry, n int, proportion bool, row func(i int) bool, keep func(i int, col uint16) bool) matrix {
 	total := 0
 	for i := 0; i < n && i < len(rows); i++ {
 		total += len(rows[i])
@@ -481,10 +499,21 @@ func toMatrix(rows [][]Entry, n int, conv func(uint16) fix) matrix {
 	backing := make([]cell, total)
 	m := make(matrix, n)
 	for i := 0; i < n && i < len(rows); i++ {
-		r := backing[:len(rows[i]):len(rows[i])]
+		if row != nil && !row(i) {
+			m[i] = backing[:0:0]
+			continue
+		}
+		r := backing[:0:len(rows[i])]
 		backing = backing[len(rows[i]):]
-		for k, e := range rows[i] {
-			r[k] = cell{uint32(e.UID), conv(e.Value)}
+		for _, e := range rows[i] {
+			if !keep(i, e.UID) {
+				continue
+			}
+			v := fromInt(int64(e.Value))
+			if proportion {
+				v = safeDiv(v, u16Max)
+			}
+			r = append(r, cell{uint32(e.UID), v})
 		}
 		if !slices.IsSortedFunc(r, byCol) {
 			slices.SortFunc(r, byCol)

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"math/bits"
 	"slices"
 )
 
@@ -130,47 +131,55 @@ func medianCols(stake []fix, w matrix, n int, kappa fix) []fix {
 // columnMedian returns the weighted median of one column's votes, every
 // stake positive: the score v with stake(< v) <= minority < stake(<= v), the
 // smallest score if minority < 0, the largest if minority >= the total. It
-// reorders col.
+// reorders and overwrites col.
+//
+// It is a weighted radix select: a histogram of the stake over the top bits
+// of (score − lowest) picks the bucket where the stake crosses minority, and
+// the search narrows to that bucket's votes until one score is left. Each
+// level is a branch-free pass, and the spread of the scores, not their
+// magnitude, sets the number of levels.
 func columnMedian(col []vote, minority fix) fix {
 	if len(col) == 0 {
 		return 0
 	}
-	if minority < 0 {
-		lowest := col[0].score
-		for _, v := range col[1:] {
-			lowest = min(lowest, v.score)
-		}
-		return lowest
+	lo, hi := col[0].score, col[0].score
+	for _, v := range col[1:] {
+		lo, hi = min(lo, v.score), max(hi, v.score)
 	}
-	var below fix // stake of the scores below col's, all <= minority
-	for {
-		pivot := col[len(col)/2].score
-		// Three-way partition: [0,lt) < pivot, [lt,gt) == pivot, [gt,len) >.
-		lt, i, gt := 0, 0, len(col)
-		var lowStake, eqStake fix
-		for i < gt {
-			switch v := col[i]; {
-			case v.score < pivot:
-				lowStake += v.stake
-				col[lt], col[i] = v, col[lt]
-				lt++
-				i++
-			case v.score > pivot:
-				gt--
-				col[gt], col[i] = v, col[gt]
-			default:
-				eqStake += v.stake
-				i++
+	if minority < 0 {
+		return lo
+	}
+	// width is the histogram's bits: enough to split the column, at most 8.
+	width := min(max(bits.Len(uint(len(col))), 4), 8)
+	var hist [256]fix
+	var below fix // stake of the scores below lo, always <= minority
+	for lo != hi {
+		shift := max(bits.Len64(uint64(hi-lo))-width, 0)
+		buckets := int(uint64(hi-lo)>>shift) + 1
+		clear(hist[:buckets])
+		for _, v := range col {
+			hist[uint64(v.score-lo)>>shift] += v.stake
+		}
+		k := 0
+		for ; k < buckets; k++ {
+			if minority < below+hist[k] {
+				break
+			}
+			below += hist[k]
+		}
+		if k == buckets {
+			return hi // no score crosses: the largest
+		}
+		// Keep the votes of bucket k, with their range.
+		kept := col[:0]
+		nlo, nhi := hi, lo
+		for _, v := range col {
+			if int(uint64(v.score-lo)>>shift) == k {
+				kept = append(kept, v)
+				nlo, nhi = min(nlo, v.score), max(nhi, v.score)
 			}
 		}
-		switch {
-		case minority < below+lowStake:
-			col = col[:lt]
-		case minority < below+lowStake+eqStake || gt == len(col):
-			return pivot
-		default:
-			below += lowStake + eqStake
-			col = col[gt:]
-		}
+		col, lo, hi = kept, nlo, nhi
 	}
+	return lo
 }

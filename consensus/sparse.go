@@ -75,17 +75,6 @@ func rowNormalize(m matrix) {
 	}
 }
 
-// rowSums returns the sum of each row (row_sum_sparse).
-func rowSums(m matrix) []fix {
-	out := make([]fix, len(m))
-	for i, row := range m {
-		for _, c := range row {
-			out[i] += c.val
-		}
-	}
-	return out
-}
-
 // colNormalize divides each entry by its column's sum where that sum is
 // non-zero (inplace_col_normalize_sparse). scratch must have n zeroed cells;
 // it is left zeroed.
@@ -105,38 +94,41 @@ func colNormalize(m matrix, scratch []fix) {
 	clear(scratch)
 }
 
-// colMaxUpscale divides each entry by its column's maximum where that maximum
-// is non-zero (inplace_col_max_upscale_sparse). scratch as for colNormalize.
-func colMaxUpscale(m matrix, scratch []fix) {
-	for _, row := range m {
+// classicDividends column-normalises the classic bonds EMA, computes each
+// validator's dividend d_i = Σ_j ema_ij · incentive_j from the normalised
+// bonds (matmul_transpose_sparse), and leaves ema column max-upscaled for
+// storage (inplace_col_max_upscale_sparse): three passes where subtensor
+// makes five, with the same rounding. scratch as for colNormalize.
+func classicDividends(ema matrix, incentive, scratch []fix) []fix {
+	for _, row := range ema {
 		for _, c := range row {
-			if scratch[c.col] < c.val {
-				scratch[c.col] = c.val
-			}
+			scratch[c.col] = satAdd(scratch[c.col], c.val)
 		}
 	}
-	for _, row := range m {
+	colMax := make([]fix, len(scratch))
+	dividends := make([]fix, len(ema))
+	for i, row := range ema {
+		var acc fix
 		for k, c := range row {
+			v := c.val
 			if d := scratch[c.col]; d != 0 {
+				v = safeDiv(v, d)
+				row[k].val = v
+			}
+			acc = satAdd(acc, mul(incentive[c.col], v))
+			colMax[c.col] = max(colMax[c.col], v)
+		}
+		dividends[i] = acc
+	}
+	clear(scratch)
+	for _, row := range ema {
+		for k, c := range row {
+			if d := colMax[c.col]; d != 0 {
 				row[k].val = safeDiv(c.val, d)
 			}
 		}
 	}
-	clear(scratch)
-}
-
-// filter keeps, in each row, the entries for which keep(row, entry) is true,
-// reusing the row's storage.
-func filter(m matrix, keep func(i int, c cell) bool) {
-	for i, row := range m {
-		out := row[:0]
-		for _, c := range row {
-			if keep(i, c) {
-				out = append(out, c)
-			}
-		}
-		m[i] = out
-	}
+	return dividends
 }
 
 // clone returns a deep copy of m.
@@ -169,42 +161,27 @@ func colClip(m matrix, threshold []fix) matrix {
 	return out
 }
 
-// matmul returns r_j = Σ_i v_i · m_ij, each product floored then added
-// (matmul_sparse).
-func matmul(m matrix, v []fix, n int) []fix {
-	r := make([]fix, n)
+// trustAndRanks returns each row's sum (row_sum_sparse: validator trust)
+// and each column's stake-weighted sum r_j = Σ_i v_i · m_ij, each product
+// floored then added (matmul_sparse: ranks), in one pass.
+func trustAndRanks(m matrix, v []fix, n int) (trust, ranks []fix) {
+	trust, ranks = make([]fix, len(m)), make([]fix, n)
 	for i, row := range m {
 		for _, c := range row {
-			r[c.col] = satAdd(r[c.col], mul(v[i], c.val))
+			trust[i] += c.val
+			ranks[c.col] = satAdd(ranks[c.col], mul(v[i], c.val))
 		}
 	}
-	return r
+	return trust, ranks
 }
 
-// matmulTranspose returns r_i = Σ_j v_j · m_ij (matmul_transpose_sparse).
-func matmulTranspose(m matrix, v []fix) []fix {
-	r := make([]fix, len(m))
+// scaleRows multiplies row i of m by v_i in place (row_hadamard_sparse).
+func scaleRows(m matrix, v []fix) {
 	for i, row := range m {
-		var acc fix
-		for _, c := range row {
-			acc = satAdd(acc, mul(v[c.col], c.val))
+		for k := range row {
+			row[k].val = mul(row[k].val, v[i])
 		}
-		r[i] = acc
 	}
-	return r
-}
-
-// rowScale returns m with row i multiplied by v_i (row_hadamard_sparse).
-func rowScale(m matrix, v []fix) matrix {
-	out := rowsLike(m, nil)
-	for i, row := range m {
-		r := out[i][:len(row)]
-		for k, c := range row {
-			r[k] = cell{c.col, mul(c.val, v[i])}
-		}
-		out[i] = r
-	}
-	return out
 }
 
 // interpolate returns m1 + ratio·(m2 − m1), keeping positive entries
