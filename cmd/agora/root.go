@@ -34,6 +34,7 @@ func newRoot(version string) *Command {
 		Short: "Agora: an incentive network for AI work on its own CometBFT chain.",
 		Subcommands: []*Command{
 			configCmd(),
+			yumaCmd(),
 			versionCmd(version),
 		},
 	}
