@@ -29,6 +29,7 @@ import (
 	"text/tabwriter"
 
 	"go.uber.org/zap"
+	"golang.org/x/term"
 
 	"github.com/seed0ffb8d46/agora/config"
 )
@@ -59,6 +60,10 @@ type Env struct {
 	// UserHomeDir is os.UserHomeDir or a stand-in; "~" in config.home
 	// expands to its result.
 	UserHomeDir func() (string, error)
+	// ReadPassword writes prompt to the terminal and reads a line from it
+	// without echo, without the newline. It is nil when standard input is
+	// not a terminal: then there is no one to ask.
+	ReadPassword func(prompt string) ([]byte, error)
 }
 
 // osEnv returns the Env of the running process.
@@ -72,7 +77,23 @@ func osEnv() *Env {
 		WriteFile: func(name string, data []byte) error {
 			return os.WriteFile(name, data, 0o644)
 		},
-		UserHomeDir: os.UserHomeDir,
+		UserHomeDir:  os.UserHomeDir,
+		ReadPassword: terminalPassword(os.Stdin, os.Stderr),
+	}
+}
+
+// terminalPassword returns an Env.ReadPassword that prompts on w and reads
+// from in without echo, or nil if in is not a terminal.
+func terminalPassword(in *os.File, w io.Writer) func(string) ([]byte, error) {
+	fd := int(in.Fd())
+	if !term.IsTerminal(fd) {
+		return nil
+	}
+	return func(prompt string) ([]byte, error) {
+		fmt.Fprint(w, prompt)
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(w)
+		return b, err
 	}
 }
 

@@ -35,6 +35,7 @@ func newRoot(version string) *Command {
 		Subcommands: []*Command{
 			configCmd(),
 			yumaCmd(),
+			walletCmd(),
 			versionCmd(version),
 		},
 	}

@@ -1,0 +1,87 @@
+package keys
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+)
+
+// PublicKeySize is the length of a public key in bytes.
+const PublicKeySize = ed25519.PublicKeySize
+
+// SeedSize is the length of a private key seed in bytes.
+const SeedSize = ed25519.SeedSize
+
+// SignatureSize is the length of a signature in bytes.
+const SignatureSize = ed25519.SignatureSize
+
+// PublicKey is an ed25519 public key: an account on the chain. It is
+// comparable, so it can key a map.
+type PublicKey [PublicKeySize]byte
+
+// PublicKeyFromBytes returns b as a PublicKey, or an error if b is not
+// PublicKeySize bytes long. It does not check that b is a curve point;
+// Verify fails for keys that are not.
+func PublicKeyFromBytes(b []byte) (PublicKey, error) {
+	var pk PublicKey
+	if len(b) != PublicKeySize {
+		return pk, fmt.Errorf("keys: public key is %d bytes, want %d", len(b), PublicKeySize)
+	}
+	copy(pk[:], b)
+	return pk, nil
+}
+
+// Address returns the printable address of pk (see ParseAddress).
+func (pk PublicKey) Address() string { return encodeAddress(pk) }
+
+// String returns the address of pk.
+func (pk PublicKey) String() string { return pk.Address() }
+
+// Hex returns pk as 64 lower-case hex digits.
+func (pk PublicKey) Hex() string { return hex.EncodeToString(pk[:]) }
+
+// Verify reports whether sig is pk's valid ed25519 signature of msg (RFC
+// 8032, as crypto/ed25519 and CometBFT verify it).
+func (pk PublicKey) Verify(msg, sig []byte) bool {
+	if len(sig) != SignatureSize {
+		return false
+	}
+	return ed25519.Verify(pk[:], msg, sig)
+}
+
+// PrivateKey is an ed25519 signing key. Its zero value is not usable; get
+// one from NewPrivateKeyFromSeed, FromMnemonic or a Keyfile. A PrivateKey
+// is safe for concurrent use.
+type PrivateKey struct {
+	priv ed25519.PrivateKey
+	pub  PublicKey
+}
+
+// NewPrivateKeyFromSeed returns the key whose RFC 8032 private seed is seed
+// (SeedSize bytes). The key keeps its own copy of seed.
+func NewPrivateKeyFromSeed(seed []byte) (*PrivateKey, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("keys: private key seed is %d bytes, want %d", len(seed), SeedSize)
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	k := &PrivateKey{priv: priv}
+	copy(k.pub[:], priv[SeedSize:])
+	return k, nil
+}
+
+// PublicKey returns the public key of k.
+func (k *PrivateKey) PublicKey() PublicKey { return k.pub }
+
+// Address returns the address of k's public key.
+func (k *PrivateKey) Address() string { return k.pub.Address() }
+
+// Seed returns a copy of k's SeedSize-byte private seed, the secret that a
+// keyfile stores.
+func (k *PrivateKey) Seed() []byte { return append([]byte(nil), k.priv.Seed()...) }
+
+// Sign returns the ed25519 signature of msg by k, SignatureSize bytes.
+func (k *PrivateKey) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+
+// Ed25519 returns a copy of k as a crypto/ed25519 private key, for
+// libraries that want one.
+func (k *PrivateKey) Ed25519() ed25519.PrivateKey { return append(ed25519.PrivateKey(nil), k.priv...) }

@@ -1,0 +1,329 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrExists is wrapped by the error of a write that would replace an
+// existing key without being asked to.
+var ErrExists = errors.New("keys: key already exists")
+
+// ErrNotFound is wrapped by the error of loading a key that is not there.
+var ErrNotFound = errors.New("keys: no such key")
+
+// PasswordFunc supplies a password when one is needed; Store calls it only
+// for encrypted keys, at most once per call.
+type PasswordFunc func() ([]byte, error)
+
+// Store is the wallets directory, <home>/wallets: one directory per wallet
+// holding its coldkey and a hotkeys directory. Its methods touch only that
+// tree. A Store holds no open files; concurrent writers of the same key
+// race, but each write is atomic, so a reader sees a whole old or a whole
+// new file.
+type Store struct {
+	// Dir is the wallets directory.
+	Dir string
+}
+
+// NewStore returns the Store of the data directory home.
+func NewStore(home string) *Store { return &Store{Dir: filepath.Join(home, "wallets")} }
+
+// CheckName reports whether name is usable as a wallet or hotkey name: 1
+// to 64 letters, digits, '.', '_' or '-', not starting with '.'.
+func CheckName(name string) error {
+	if name == "" || len(name) > 64 || name[0] == '.' || strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) {
+		return fmt.Errorf("keys: bad name %q: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'", name)
+	}
+	return nil
+}
+
+// ColdkeyPath returns the path of wallet's coldkey file.
+func (s *Store) ColdkeyPath(wallet string) string { return filepath.Join(s.Dir, wallet, "coldkey") }
+
+// HotkeyPath returns the path of wallet's hotkey file.
+func (s *Store) HotkeyPath(wallet, hotkey string) string {
+	return filepath.Join(s.Dir, wallet, "hotkeys", hotkey)
+}
+
+// SaveColdkey writes f as wallet's coldkey, creating the wallet. f must be
+// an encrypted coldkey. It fails with ErrExists if the wallet has a
+// coldkey, unless overwrite.
+func (s *Store) SaveColdkey(wallet string, f *Keyfile, overwrite bool) error {
+	if err := CheckName(wallet); err != nil {
+		return err
+	}
+	if f.Kind != Coldkey || !f.Encrypted() {
+		return errors.New("keys: a coldkey must be an encrypted coldkey keyfile")
+	}
+	return s.save(s.ColdkeyPath(wallet), f, overwrite)
+}
+
+// SaveHotkey writes f as wallet's hotkey named hotkey, creating the wallet
+// if need be (a machine may hold a wallet's hotkeys without its coldkey).
+// f must be a hotkey keyfile, encrypted or not. It fails with ErrExists if
+// the hotkey exists, unless overwrite.
+func (s *Store) SaveHotkey(wallet, hotkey string, f *Keyfile, overwrite bool) error {
+	if err := CheckName(wallet); err != nil {
+		return err
+	}
+	if err := CheckName(hotkey); err != nil {
+		return err
+	}
+	if f.Kind != Hotkey {
+		return errors.New("keys: a hotkey must be a hotkey keyfile")
+	}
+	return s.save(s.HotkeyPath(wallet, hotkey), f, overwrite)
+}
+
+func (s *Store) save(path string, f *Keyfile, overwrite bool) error {
+	// Make each directory of the wallet tree ours alone; leave home as it is.
+	for _, dir := range []string{s.Dir, filepath.Dir(path)} {
+		if err := ensureDir(dir); err != nil {
+			return err
+		}
+	}
+	if err := WriteFileAtomic(path, f.Encode(), overwrite); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ensureDir creates dir and its parents (mode 0700) and makes dir itself
+// 0700.
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	return nil
+}
+
+// Coldkey reads wallet's coldkey file; no password is needed for its
+// public part.
+func (s *Store) Coldkey(wallet string) (*Keyfile, error) {
+	if err := CheckName(wallet); err != nil {
+		return nil, err
+	}
+	return readKeyfile(s.ColdkeyPath(wallet), Coldkey)
+}
+
+// Hotkey reads wallet's hotkey file named hotkey.
+func (s *Store) Hotkey(wallet, hotkey string) (*Keyfile, error) {
+	if err := CheckName(wallet); err != nil {
+		return nil, err
+	}
+	if err := CheckName(hotkey); err != nil {
+		return nil, err
+	}
+	return readKeyfile(s.HotkeyPath(wallet, hotkey), Hotkey)
+}
+
+// LoadColdkey reads and decrypts wallet's coldkey with the password from
+// password.
+func (s *Store) LoadColdkey(wallet string, password PasswordFunc) (*PrivateKey, error) {
+	f, err := s.Coldkey(wallet)
+	if err != nil {
+		return nil, err
+	}
+	return unlock(f, s.ColdkeyPath(wallet), password)
+}
+
+// LoadHotkey reads wallet's hotkey, decrypting it with the password from
+// password if it is encrypted (password is not called otherwise and may be
+// nil then). This is what a daemon calls at start.
+func (s *Store) LoadHotkey(wallet, hotkey string, password PasswordFunc) (*PrivateKey, error) {
+	f, err := s.Hotkey(wallet, hotkey)
+	if err != nil {
+		return nil, err
+	}
+	return unlock(f, s.HotkeyPath(wallet, hotkey), password)
+}
+
+func unlock(f *Keyfile, path string, password PasswordFunc) (*PrivateKey, error) {
+	var pw []byte
+	if f.Encrypted() {
+		if password == nil {
+			return nil, fmt.Errorf("keys: %s is encrypted and no password was given", path)
+		}
+		var err error
+		if pw, err = password(); err != nil {
+			return nil, err
+		}
+		defer clear(pw)
+	}
+	k, err := f.Decrypt(pw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, path)
+	}
+	return k, nil
+}
+
+func readKeyfile(path string, kind Kind) (*Keyfile, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrNotFound, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	f, err := DecodeKeyfile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, path)
+	}
+	if f.Kind != kind {
+		return nil, fmt.Errorf("%w: %s holds a %s, want a %s", ErrBadKeyfile, path, f.Kind, kind)
+	}
+	return f, nil
+}
+
+// KeyInfo is the public part of one key, as List reports it.
+type KeyInfo struct {
+	Name      string // the hotkey name; "coldkey" for a coldkey
+	Kind      Kind
+	Path      string
+	Address   string // empty if Err is set
+	PublicKey string // hex; empty if Err is set
+	Encrypted bool
+	Err       error // why the file could not be read, or nil
+}
+
+// WalletInfo is one wallet as List reports it.
+type WalletInfo struct {
+	Name    string
+	Coldkey *KeyInfo // nil if the wallet has no coldkey file
+	Hotkeys []KeyInfo
+}
+
+// List returns every wallet in the store with its keys' public parts,
+// sorted by name, without any password. A key file that cannot be read is
+// reported in its KeyInfo.Err rather than failing the listing. A missing
+// wallets directory is an empty list.
+func (s *Store) List() ([]WalletInfo, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	var out []WalletInfo
+	for _, e := range entries {
+		if !e.IsDir() || CheckName(e.Name()) != nil {
+			continue
+		}
+		w := WalletInfo{Name: e.Name()}
+		if _, err := os.Stat(s.ColdkeyPath(w.Name)); !errors.Is(err, fs.ErrNotExist) {
+			ki := info("coldkey", Coldkey, s.ColdkeyPath(w.Name))
+			w.Coldkey = &ki
+		}
+		hks, err := os.ReadDir(filepath.Join(s.Dir, w.Name, "hotkeys"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
+		for _, h := range hks {
+			if h.IsDir() || CheckName(h.Name()) != nil { // skips temp files, which start with '.'
+				continue
+			}
+			w.Hotkeys = append(w.Hotkeys, info(h.Name(), Hotkey, s.HotkeyPath(w.Name, h.Name())))
+		}
+		out = append(out, w)
+	}
+	slices.SortFunc(out, func(a, b WalletInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func info(name string, kind Kind, path string) KeyInfo {
+	ki := KeyInfo{Name: name, Kind: kind, Path: path}
+	f, err := readKeyfile(path, kind)
+	if err != nil {
+		ki.Err = err
+		return ki
+	}
+	ki.Address, ki.PublicKey, ki.Encrypted = f.Address(), f.PublicKey.Hex(), f.Encrypted()
+	return ki
+}
+
+// WriteFileAtomic writes data to path so that path holds either its old
+// content or all of data, even across a crash: it writes a temporary file
+// (mode 0600) in the same directory, syncs it, moves it into place and
+// syncs the directory. Without overwrite it fails with ErrExists if path
+// exists, and never replaces a file that appears meanwhile. The directory
+// must exist. No temporary file is left behind on error.
+func WriteFileAtomic(path string, data []byte, overwrite bool) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	exists := func() error { return fmt.Errorf("%w: %s", ErrExists, path) }
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return exists()
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("keys: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("keys: sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if overwrite {
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("keys: %w", err)
+		}
+	} else {
+		// A hard link never replaces its target: no window between a
+		// check and the move.
+		switch err := os.Link(tmp.Name(), path); {
+		case errors.Is(err, fs.ErrExist):
+			return exists()
+		case err != nil: // a file system without hard links: check, then move
+			if _, err := os.Lstat(path); err == nil {
+				return exists()
+			}
+			if err := os.Rename(tmp.Name(), path); err != nil {
+				return fmt.Errorf("keys: %w", err)
+			}
+		default:
+			_ = os.Remove(tmp.Name()) // the key is in place under its name
+		}
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("keys: sync directory %s: %w", dir, err)
+	}
+	return nil
+}
