@@ -1,0 +1,200 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+	"go.uber.org/zap"
+)
+
+// App is Agora's ABCI++ application. CometBFT calls it through a local
+// client that holds one mutex across all connections, so its methods never
+// run concurrently and it keeps no locks of its own.
+//
+// A bad transaction is a non-zero result code with a log that says what
+// was wrong, never an error return: an error from FinalizeBlock halts the
+// node. The same State.apply decides in CheckTx, PrepareProposal and
+// FinalizeBlock.
+type App struct {
+	abci.BaseApplication
+
+	log     *zap.Logger
+	store   *store
+	state   *State
+	hash    *hasher
+	height  int64
+	appHash []byte
+	// checkNonce is each sender's next nonce as the mempool sees it: the
+	// committed nonce plus the transactions CheckTx accepted since.
+	checkNonce map[AccountID]uint64
+}
+
+var _ abci.Application = (*App)(nil)
+
+// NewApp opens the application on db, loading the last committed state.
+func NewApp(db dbm.DB, log *zap.Logger) (*App, error) {
+	st := &store{db: db, pending: map[string][]byte{}}
+	s, h, height, appHash, err := st.load()
+	if err != nil {
+		return nil, err
+	}
+	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash, checkNonce: map[AccountID]uint64{}}, nil
+}
+
+// State returns the live state, for queries and tests. Callers must not
+// use it concurrently with the app's ABCI methods.
+func (a *App) State() *State { return a.state }
+
+// Info reports the last committed height and app hash, from which
+// CometBFT replays any blocks the app has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	return &abci.ResponseInfo{
+		Data:             "agora",
+		Version:          "1",
+		AppVersion:       1,
+		LastBlockHeight:  a.height,
+		LastBlockAppHash: a.appHash,
+	}, nil
+}
+
+// InitChain sets up the genesis state. It is persisted with block 1, so a
+// crash before then runs InitChain again.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	gs, err := ParseGenesisState(req.AppStateBytes)
+	if err != nil {
+		return nil, err // a bad genesis must stop the node
+	}
+	if len(req.ChainId) == 0 || len(req.ChainId) > maxChainID {
+		return nil, fmt.Errorf("chain: chain id %q: want 1 to %d bytes", req.ChainId, maxChainID)
+	}
+	a.state.initGenesis(req.ChainId, gs)
+	a.appHash = a.stage()
+	return &abci.ResponseInitChain{AppHash: a.appHash}, nil
+}
+
+// CheckTx admits a transaction to the mempool if it would apply now, given
+// the sender's transactions already admitted (by nonce).
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	tx, terr := DecodeTx(req.Tx)
+	if terr == nil {
+		terr = a.check(tx)
+	}
+	if terr != nil {
+		return &abci.ResponseCheckTx{Code: uint32(terr.Code), Log: terr.Msg, Codespace: "agora"}, nil
+	}
+	return &abci.ResponseCheckTx{Code: 0}, nil
+}
+
+// check runs tx on the live state as if the sender's nonce were the
+// mempool's, then undoes everything.
+func (a *App) check(tx *Tx) *TxError {
+	s := a.state
+	m := s.mark()
+	defer s.revert(m)
+	if err := s.checkChain(tx); err != nil {
+		return err
+	}
+	acct := s.accounts[tx.Signer]
+	next, pending := a.checkNonce[tx.Signer]
+	if !pending {
+		next = acct.Nonce
+	}
+	if tx.Nonce != next {
+		return reject(CodeBadNonce, "nonce %d, want %d for %s", tx.Nonce, next, tx.Signer)
+	}
+	acct.Nonce = tx.Nonce
+	s.setAccount(tx.Signer, acct)
+	if _, err := s.apply(tx, Block{Height: uint64(a.height) + 1}); err != nil {
+		return err
+	}
+	a.checkNonce[tx.Signer] = tx.Nonce + 1
+	return nil
+}
+
+// PrepareProposal keeps, in order, the transactions that apply, up to the
+// block's size limit.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	s := a.state
+	m := s.mark()
+	defer s.revert(m)
+	blk := Block{Height: uint64(req.Height), Time: req.Time.UnixNano()}
+	s.beginBlock(blk)
+	var txs [][]byte
+	var size int64
+	for _, raw := range req.Txs {
+		// CometBFT checks the proposal's size as protobuf, with each
+		// transaction's framing, and panics if it is over the limit.
+		n := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{raw})
+		if size+n > req.MaxTxBytes {
+			break
+		}
+		tx, err := DecodeTx(raw)
+		if err != nil {
+			continue
+		}
+		if _, err := s.apply(tx, blk); err != nil {
+			continue
+		}
+		txs = append(txs, raw)
+		size += n
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal accepts every proposal: a transaction that fails gets a
+// result code in FinalizeBlock, so there is nothing a proposal can carry
+// that would make accepting it unsafe.
+func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+// FinalizeBlock applies the block's transactions and returns each result
+// and the new app hash. Nothing is persisted until Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	s := a.state
+	blk := Block{Height: uint64(req.Height), Time: req.Time.UnixNano()}
+	s.beginBlock(blk)
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		tx, err := DecodeTx(raw)
+		var events []abci.Event
+		if err == nil {
+			events, err = s.apply(tx, blk)
+		}
+		if err != nil {
+			results[i] = &abci.ExecTxResult{Code: uint32(err.Code), Log: err.Msg, Codespace: "agora"}
+			continue
+		}
+		results[i] = &abci.ExecTxResult{Code: 0, Events: events}
+	}
+	s.forget()
+	a.height = req.Height
+	a.appHash = a.stage()
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.appHash}, nil
+}
+
+// stage encodes every changed record, queues it for the next commit, and
+// returns the new app hash.
+func (a *App) stage() []byte {
+	for key := range a.state.dirty {
+		v := a.state.encodeRecord(key)
+		a.store.pending[key] = v
+		a.hash.set(key, v)
+	}
+	clear(a.state.dirty)
+	return a.hash.root()
+}
+
+// Commit persists the block's state, height and app hash in one synced
+// batch. A failure here is fatal: the node must not go on with state it
+// could not save.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if err := a.store.commit(a.height, a.appHash); err != nil {
+		return nil, err
+	}
+	clear(a.checkNonce)
+	return &abci.ResponseCommit{}, nil
+}

@@ -1,0 +1,320 @@
+package chain
+
+import (
+	"math"
+	"math/bits"
+	"net/netip"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
+
+// Block is what a state transition may know of the block it is in: its
+// height and its time (from the header, never the clock).
+type Block struct {
+	Height uint64
+	Time   int64 // unix nanoseconds
+}
+
+// apply runs one transaction against s: checks the chain id and nonce,
+// burns the fee, bumps the nonce and carries out the body. It is all or
+// nothing: on any failure s is as it was. It returns the events to emit.
+func (s *State) apply(tx *Tx, blk Block) ([]abci.Event, *TxError) {
+	m := s.mark()
+	events, err := s.applyTx(tx, blk)
+	if err != nil {
+		s.revert(m)
+		return nil, err
+	}
+	return events, nil
+}
+
+func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
+	if err := s.checkChain(tx); err != nil {
+		return nil, err
+	}
+	g := s.global
+	acct := s.accounts[tx.Signer]
+	if tx.Nonce != acct.Nonce {
+		return nil, reject(CodeBadNonce, "nonce %d, want %d for %s", tx.Nonce, acct.Nonce, tx.Signer)
+	}
+	fee := g.Fees.Of(tx.Kind)
+	if acct.Balance < fee {
+		return nil, reject(CodeInsufficientBalance, "balance %d cannot pay the %s fee of %d", acct.Balance, tx.Kind, fee)
+	}
+	acct.Balance -= fee
+	acct.Nonce++
+	s.setAccount(tx.Signer, acct)
+	s.burn(fee)
+
+	ev := abci.Event{Type: tx.Kind.String(), Attributes: []abci.EventAttribute{
+		{Key: "signer", Value: tx.Signer.String(), Index: true},
+		{Key: "fee", Value: u64s(fee)},
+	}}
+	var attrs []abci.EventAttribute
+	var err *TxError
+	switch b := tx.Body.(type) {
+	case *Transfer:
+		attrs, err = s.transfer(tx.Signer, b)
+	case *CreateSubnet:
+		attrs, err = s.createSubnet(tx.Signer, b, blk)
+	case *SetHyperparams:
+		attrs, err = s.setHyperparams(tx.Signer, b)
+	case *Register:
+		attrs, err = s.register(tx.Signer, b, blk)
+	case *ServeAxon:
+		attrs, err = s.serveAxon(tx.Signer, b, blk)
+	case *AddStake:
+		attrs, err = s.addStake(tx.Signer, b)
+	case *RemoveStake:
+		attrs, err = s.removeStake(tx.Signer, b)
+	default:
+		err = reject(CodeUnknownKind, "unknown transaction kind %s", tx.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ev.Attributes = append(ev.Attributes, attrs...)
+	return []abci.Event{ev}, nil
+}
+
+// checkChain rejects a transaction signed for another chain.
+func (s *State) checkChain(tx *Tx) *TxError {
+	if tx.ChainID != s.global.ChainID {
+		return reject(CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, s.global.ChainID)
+	}
+	return nil
+}
+
+// burn removes amount from the supply.
+func (s *State) burn(amount uint64) {
+	g := s.global
+	g.Burned += amount
+	g.TotalSupply -= amount
+	s.setGlobal(g)
+}
+
+// debit takes amount from id's balance, or says why it cannot.
+func (s *State) debit(id AccountID, amount uint64, what string) *TxError {
+	a := s.accounts[id]
+	if a.Balance < amount {
+		return reject(CodeInsufficientBalance, "balance %d is less than the %d needed to %s", a.Balance, amount, what)
+	}
+	a.Balance -= amount
+	s.setAccount(id, a)
+	return nil
+}
+
+// credit adds amount to id's balance. Balances cannot overflow: every
+// balance is part of the total supply, a uint64.
+func (s *State) credit(id AccountID, amount uint64) {
+	a := s.accounts[id]
+	a.Balance += amount
+	s.setAccount(id, a)
+}
+
+func (s *State) transfer(from AccountID, b *Transfer) ([]abci.EventAttribute, *TxError) {
+	if b.Amount == 0 {
+		return nil, reject(CodeBadAmount, "transfer of 0")
+	}
+	if err := s.debit(from, b.Amount, "transfer"); err != nil {
+		return nil, err
+	}
+	s.credit(b.To, b.Amount)
+	return []abci.EventAttribute{
+		{Key: "recipient", Value: b.To.String(), Index: true},
+		{Key: "amount", Value: u64s(b.Amount)},
+	}, nil
+}
+
+func (s *State) createSubnet(owner AccountID, b *CreateSubnet, blk Block) ([]abci.EventAttribute, *TxError) {
+	if err := b.Params.Validate(); err != nil {
+		return nil, reject(CodeBadParams, "hyperparameters: %v", err)
+	}
+	g := s.global
+	if len(s.subnets) >= MaxSubnets || g.NextNetuid == 0 {
+		return nil, reject(CodeSubnetLimit, "the chain already has %d subnets, the most it allows", len(s.subnets))
+	}
+	netuid := g.NextNetuid
+	g.NextNetuid++
+	s.setGlobal(g)
+	s.setSubnet(netuid, Subnet{Owner: owner, Params: b.Params, Burn: b.Params.MinBurn, RegsAt: blk.Height, Created: blk.Height})
+	return []abci.EventAttribute{{Key: "netuid", Value: u64s(uint64(netuid)), Index: true}}, nil
+}
+
+func (s *State) ownedSubnet(signer AccountID, netuid uint16) (Subnet, *TxError) {
+	sn, ok := s.subnets[netuid]
+	if !ok {
+		return Subnet{}, reject(CodeUnknownSubnet, "no subnet %d", netuid)
+	}
+	if sn.Owner != signer {
+		return Subnet{}, reject(CodeNotOwner, "subnet %d is owned by %s, not %s", netuid, sn.Owner, signer)
+	}
+	return sn, nil
+}
+
+func (s *State) setHyperparams(signer AccountID, b *SetHyperparams) ([]abci.EventAttribute, *TxError) {
+	sn, err := s.ownedSubnet(signer, b.Netuid)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Params.Validate(); err != nil {
+		return nil, reject(CodeBadParams, "hyperparameters: %v", err)
+	}
+	if b.Params.MaxUIDs < sn.N {
+		return nil, reject(CodeBadParams, "max_uids %d is below the %d uids in use", b.Params.MaxUIDs, sn.N)
+	}
+	sn.Params = b.Params
+	sn.Burn = min(max(sn.Burn, b.Params.MinBurn), b.Params.MaxBurn)
+	s.setSubnet(b.Netuid, sn)
+	return []abci.EventAttribute{{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true}}, nil
+}
+
+func (s *State) register(coldkey AccountID, b *Register, blk Block) ([]abci.EventAttribute, *TxError) {
+	sn, ok := s.subnets[b.Netuid]
+	if !ok {
+		return nil, reject(CodeUnknownSubnet, "no subnet %d", b.Netuid)
+	}
+	if _, dup := s.UID(b.Netuid, b.Hotkey); dup {
+		return nil, reject(CodeAlreadyRegistered, "hotkey %s is already registered on subnet %d", b.Hotkey, b.Netuid)
+	}
+	hk, known := s.hotkeys[b.Hotkey]
+	if known && hk.Owner != coldkey {
+		return nil, reject(CodeHotkeyOwnedElsewhere, "hotkey %s belongs to coldkey %s", b.Hotkey, hk.Owner)
+	}
+	if sn.Burn > b.MaxBurn {
+		return nil, reject(CodeBurnTooHigh, "registration costs %d, above the %d you allowed", sn.Burn, b.MaxBurn)
+	}
+	uid := sn.N
+	if sn.N >= sn.Params.MaxUIDs {
+		var found bool
+		if uid, found = s.pruneCandidate(b.Netuid, sn, blk); !found {
+			return nil, reject(CodeSubnetFull, "subnet %d has all %d uids taken and every neuron is immune", b.Netuid, sn.N)
+		}
+	}
+	if err := s.debit(coldkey, sn.Burn, "register"); err != nil {
+		return nil, err
+	}
+	s.burn(sn.Burn)
+	if uid == sn.N {
+		sn.N++
+	}
+	if sn.Regs < math.MaxUint16 {
+		sn.Regs++
+	}
+	s.setSubnet(b.Netuid, sn)
+	if !known {
+		s.setHotkey(b.Hotkey, Hotkey{Owner: coldkey, Take: DefaultTake})
+	}
+	s.setNeuron(b.Netuid, uid, &Neuron{Hotkey: b.Hotkey, RegisteredAt: blk.Height, LastUpdate: blk.Height})
+	return []abci.EventAttribute{
+		{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true},
+		{Key: "uid", Value: u64s(uint64(uid))},
+		{Key: "hotkey", Value: b.Hotkey.String(), Index: true},
+		{Key: "burn", Value: u64s(sn.Burn)},
+	}, nil
+}
+
+// pruneCandidate picks the uid a new registration replaces on a full
+// subnet: among neurons past their immunity period, the lowest pruning
+// score, then the earliest registration, then the lowest uid.
+func (s *State) pruneCandidate(netuid uint16, sn Subnet, blk Block) (uint16, bool) {
+	var best *Neuron
+	var bestUID uint16
+	for uid := range sn.N {
+		n := s.neurons[neuronKey{netuid, uid}]
+		if n == nil || blk.Height-n.RegisteredAt < sn.Params.ImmunityPeriod {
+			continue
+		}
+		if best == nil || n.PruningScore < best.PruningScore ||
+			(n.PruningScore == best.PruningScore && n.RegisteredAt < best.RegisteredAt) {
+			best, bestUID = n, uid
+		}
+	}
+	return bestUID, best != nil
+}
+
+func (s *State) serveAxon(hotkey AccountID, b *ServeAxon, blk Block) ([]abci.EventAttribute, *TxError) {
+	if _, ok := s.subnets[b.Netuid]; !ok {
+		return nil, reject(CodeUnknownSubnet, "no subnet %d", b.Netuid)
+	}
+	uid, ok := s.UID(b.Netuid, hotkey)
+	if !ok {
+		return nil, reject(CodeNotRegistered, "hotkey %s is not registered on subnet %d", hotkey, b.Netuid)
+	}
+	ip := netip.AddrFrom16(b.IP).Unmap()
+	if !ip.IsValid() || ip.IsUnspecified() || b.Port == 0 || b.Protocol > maxAxonProto {
+		return nil, reject(CodeMalformed, "axon %s port %d protocol %d: want a specified address, a port and protocol 0 to %d", ip, b.Port, b.Protocol, maxAxonProto)
+	}
+	n := *s.neurons[neuronKey{b.Netuid, uid}]
+	n.Axon = Axon{IP: b.IP, Port: b.Port, Protocol: b.Protocol, Block: blk.Height}
+	s.setNeuron(b.Netuid, uid, &n)
+	return []abci.EventAttribute{
+		{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true},
+		{Key: "uid", Value: u64s(uint64(uid))},
+		{Key: "addr", Value: netip.AddrPortFrom(ip, b.Port).String()},
+	}, nil
+}
+
+func (s *State) addStake(coldkey AccountID, b *AddStake) ([]abci.EventAttribute, *TxError) {
+	if b.Amount == 0 {
+		return nil, reject(CodeBadAmount, "stake of 0")
+	}
+	hk, ok := s.hotkeys[b.Hotkey]
+	if !ok {
+		return nil, reject(CodeNotRegistered, "hotkey %s is not registered on any subnet", b.Hotkey)
+	}
+	if err := s.debit(coldkey, b.Amount, "stake"); err != nil {
+		return nil, err
+	}
+	hk.Stake += b.Amount
+	s.setHotkey(b.Hotkey, hk)
+	s.setStake(b.Hotkey, coldkey, s.Stake(b.Hotkey, coldkey)+b.Amount)
+	return stakeAttrs(b.Hotkey, b.Amount), nil
+}
+
+func (s *State) removeStake(coldkey AccountID, b *RemoveStake) ([]abci.EventAttribute, *TxError) {
+	if b.Amount == 0 {
+		return nil, reject(CodeBadAmount, "unstake of 0")
+	}
+	have := s.Stake(b.Hotkey, coldkey)
+	if have < b.Amount {
+		return nil, reject(CodeInsufficientStake, "stake on %s is %d, less than the %d to remove", b.Hotkey, have, b.Amount)
+	}
+	hk := s.hotkeys[b.Hotkey]
+	hk.Stake -= b.Amount
+	s.setHotkey(b.Hotkey, hk)
+	s.setStake(b.Hotkey, coldkey, have-b.Amount)
+	s.credit(coldkey, b.Amount)
+	return stakeAttrs(b.Hotkey, b.Amount), nil
+}
+
+func stakeAttrs(hotkey AccountID, amount uint64) []abci.EventAttribute {
+	return []abci.EventAttribute{
+		{Key: "hotkey", Value: hotkey.String(), Index: true},
+		{Key: "amount", Value: u64s(amount)},
+	}
+}
+
+// beginBlock runs what happens at the start of every block: each subnet's
+// registration burn moves toward its target once per adjustment interval,
+// as subtensor's does: burn · (regs + target) / (2 · target), clamped.
+func (s *State) beginBlock(blk Block) {
+	for _, netuid := range s.netuids() {
+		sn := s.subnets[netuid]
+		p := sn.Params
+		if blk.Height-sn.RegsAt < p.AdjustmentInterval {
+			continue
+		}
+		target := uint64(p.TargetRegistrations)
+		burn := p.MaxBurn
+		if hi, lo := bits.Mul64(sn.Burn, uint64(sn.Regs)+target); hi < 2*target {
+			burn, _ = bits.Div64(hi, lo, 2*target)
+		}
+		sn.Burn = min(max(burn, p.MinBurn), p.MaxBurn)
+		sn.Regs, sn.RegsAt = 0, blk.Height
+		s.setSubnet(netuid, sn)
+	}
+}
+
+func u64s(v uint64) string { return strconv.FormatUint(v, 10) }

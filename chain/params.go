@@ -1,0 +1,235 @@
+package chain
+
+import (
+	"fmt"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// Hyperparams are a subnet's settings, chosen by its owner. The JSON names
+// are what `agora tx subnet create` and genesis files use.
+type Hyperparams struct {
+	// Yuma consensus, passed to consensus.Params.
+	Tempo                 uint64 `json:"tempo"`
+	Kappa                 uint16 `json:"kappa"`
+	BondsPenalty          uint16 `json:"bonds_penalty"`
+	BondsMovingAverage    uint64 `json:"bonds_moving_average"`
+	Yuma3                 bool   `json:"yuma3"`
+	LiquidAlpha           bool   `json:"liquid_alpha"`
+	AlphaLow              uint16 `json:"alpha_low"`
+	AlphaHigh             uint16 `json:"alpha_high"`
+	AlphaSigmoidSteepness int16  `json:"alpha_sigmoid_steepness"`
+	ActivityCutoff        uint64 `json:"activity_cutoff"`
+	StakeThreshold        uint64 `json:"stake_threshold"`
+
+	// Neurons.
+	MaxUIDs        uint16 `json:"max_uids"`
+	MaxValidators  uint16 `json:"max_validators"`
+	ImmunityPeriod uint64 `json:"immunity_period"` // blocks after registration
+
+	// Weights.
+	WeightsRateLimit   uint64 `json:"weights_rate_limit"` // blocks between set_weights
+	MinAllowedWeights  uint16 `json:"min_allowed_weights"`
+	MaxWeightLimit     uint16 `json:"max_weight_limit"` // proportion of 65535
+	CommitReveal       bool   `json:"commit_reveal"`
+	RevealPeriodEpochs uint64 `json:"reveal_period_epochs"`
+
+	// Registration burn: the cost moves toward TargetRegistrations per
+	// AdjustmentInterval blocks, within [MinBurn, MaxBurn].
+	MinBurn             uint64 `json:"min_burn"`
+	MaxBurn             uint64 `json:"max_burn"`
+	TargetRegistrations uint16 `json:"target_registrations"`
+	AdjustmentInterval  uint64 `json:"adjustment_interval"`
+}
+
+// DefaultHyperparams returns subtensor's defaults where it has them, sized
+// for a chain with ~1 s blocks.
+func DefaultHyperparams() Hyperparams {
+	c := consensus.DefaultParams()
+	return Hyperparams{
+		Tempo:                 c.Tempo,
+		Kappa:                 c.Kappa,
+		BondsPenalty:          c.BondsPenalty,
+		BondsMovingAverage:    c.BondsMovingAverage,
+		AlphaLow:              c.AlphaLow,
+		AlphaHigh:             c.AlphaHigh,
+		AlphaSigmoidSteepness: c.AlphaSigmoidSteepness,
+		ActivityCutoff:        c.ActivityCutoff,
+		MaxUIDs:               256,
+		MaxValidators:         64,
+		ImmunityPeriod:        4096,
+		WeightsRateLimit:      100,
+		MinAllowedWeights:     1,
+		MaxWeightLimit:        65535,
+		RevealPeriodEpochs:    1,
+		MinBurn:               1_000_000_000 / 2, // 0.5 AGR
+		MaxBurn:               100 * 1_000_000_000,
+		TargetRegistrations:   2,
+		AdjustmentInterval:    360,
+	}
+}
+
+// Consensus returns the epoch's view of the hyperparameters.
+func (h Hyperparams) Consensus() consensus.Params {
+	return consensus.Params{
+		Kappa:                 h.Kappa,
+		BondsPenalty:          h.BondsPenalty,
+		BondsMovingAverage:    h.BondsMovingAverage,
+		MaxAllowedValidators:  h.MaxValidators,
+		ActivityCutoff:        h.ActivityCutoff,
+		Tempo:                 h.Tempo,
+		Yuma3:                 h.Yuma3,
+		LiquidAlpha:           h.LiquidAlpha,
+		AlphaLow:              h.AlphaLow,
+		AlphaHigh:             h.AlphaHigh,
+		AlphaSigmoidSteepness: h.AlphaSigmoidSteepness,
+		StakeThreshold:        h.StakeThreshold,
+	}
+}
+
+// Validate reports the first hyperparameter out of range, by its JSON name.
+func (h Hyperparams) Validate() error {
+	switch {
+	case h.Tempo == 0 || h.Tempo > 50_400:
+		return fmt.Errorf("tempo %d: want 1 to 50400 blocks", h.Tempo)
+	case h.MaxUIDs == 0 || int(h.MaxUIDs) > consensus.MaxUIDs:
+		return fmt.Errorf("max_uids %d: want 1 to %d", h.MaxUIDs, consensus.MaxUIDs)
+	case h.MaxValidators == 0 || h.MaxValidators > h.MaxUIDs:
+		return fmt.Errorf("max_validators %d: want 1 to max_uids (%d)", h.MaxValidators, h.MaxUIDs)
+	case h.MinAllowedWeights > h.MaxUIDs:
+		return fmt.Errorf("min_allowed_weights %d exceeds max_uids %d", h.MinAllowedWeights, h.MaxUIDs)
+	case h.MaxWeightLimit == 0:
+		return fmt.Errorf("max_weight_limit 0 would forbid every weight")
+	case h.RevealPeriodEpochs == 0 || h.RevealPeriodEpochs > 100:
+		return fmt.Errorf("reveal_period_epochs %d: want 1 to 100", h.RevealPeriodEpochs)
+	case h.MinBurn > h.MaxBurn:
+		return fmt.Errorf("min_burn %d exceeds max_burn %d", h.MinBurn, h.MaxBurn)
+	case h.TargetRegistrations == 0:
+		return fmt.Errorf("target_registrations must be at least 1")
+	case h.AdjustmentInterval == 0:
+		return fmt.Errorf("adjustment_interval must be at least 1 block")
+	}
+	if err := h.Consensus().Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h *Hyperparams) encode(e *enc) {
+	e.u64(h.Tempo)
+	e.u16(h.Kappa)
+	e.u16(h.BondsPenalty)
+	e.u64(h.BondsMovingAverage)
+	e.bool(h.Yuma3)
+	e.bool(h.LiquidAlpha)
+	e.u16(h.AlphaLow)
+	e.u16(h.AlphaHigh)
+	e.i16(h.AlphaSigmoidSteepness)
+	e.u64(h.ActivityCutoff)
+	e.u64(h.StakeThreshold)
+	e.u16(h.MaxUIDs)
+	e.u16(h.MaxValidators)
+	e.u64(h.ImmunityPeriod)
+	e.u64(h.WeightsRateLimit)
+	e.u16(h.MinAllowedWeights)
+	e.u16(h.MaxWeightLimit)
+	e.bool(h.CommitReveal)
+	e.u64(h.RevealPeriodEpochs)
+	e.u64(h.MinBurn)
+	e.u64(h.MaxBurn)
+	e.u16(h.TargetRegistrations)
+	e.u64(h.AdjustmentInterval)
+}
+
+func (h *Hyperparams) decode(d *dec) {
+	h.Tempo = d.u64()
+	h.Kappa = d.u16()
+	h.BondsPenalty = d.u16()
+	h.BondsMovingAverage = d.u64()
+	h.Yuma3 = d.bool()
+	h.LiquidAlpha = d.bool()
+	h.AlphaLow = d.u16()
+	h.AlphaHigh = d.u16()
+	h.AlphaSigmoidSteepness = d.i16()
+	h.ActivityCutoff = d.u64()
+	h.StakeThreshold = d.u64()
+	h.MaxUIDs = d.u16()
+	h.MaxValidators = d.u16()
+	h.ImmunityPeriod = d.u64()
+	h.WeightsRateLimit = d.u64()
+	h.MinAllowedWeights = d.u16()
+	h.MaxWeightLimit = d.u16()
+	h.CommitReveal = d.bool()
+	h.RevealPeriodEpochs = d.u64()
+	h.MinBurn = d.u64()
+	h.MaxBurn = d.u64()
+	h.TargetRegistrations = d.u16()
+	h.AdjustmentInterval = d.u64()
+}
+
+// Fees are the fixed fee of each transaction kind, in base units. Fees are
+// burned.
+type Fees struct {
+	Transfer       uint64 `json:"transfer"`
+	CreateSubnet   uint64 `json:"create_subnet"`
+	SetHyperparams uint64 `json:"set_hyperparams"`
+	Register       uint64 `json:"register"`
+	ServeAxon      uint64 `json:"serve_axon"`
+	AddStake       uint64 `json:"add_stake"`
+	RemoveStake    uint64 `json:"remove_stake"`
+}
+
+// Of returns the fee of kind k.
+func (f Fees) Of(k Kind) uint64 {
+	switch k {
+	case KindTransfer:
+		return f.Transfer
+	case KindCreateSubnet:
+		return f.CreateSubnet
+	case KindSetHyperparams:
+		return f.SetHyperparams
+	case KindRegister:
+		return f.Register
+	case KindServeAxon:
+		return f.ServeAxon
+	case KindAddStake:
+		return f.AddStake
+	case KindRemoveStake:
+		return f.RemoveStake
+	}
+	return 0
+}
+
+func (f *Fees) encode(e *enc) {
+	for k := KindTransfer; k < kindEnd; k++ {
+		e.u64(f.Of(k))
+	}
+}
+
+func (f *Fees) decode(d *dec) {
+	*f = Fees{d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64()}
+}
+
+// Unit is one AGR in base units.
+const Unit = 1_000_000_000
+
+// DefaultFees are small next to the amounts they move, and make creating a
+// subnet costly enough not to be spam.
+func DefaultFees() Fees {
+	return Fees{
+		Transfer:       Unit / 10_000,
+		CreateSubnet:   100 * Unit,
+		SetHyperparams: Unit / 1_000,
+		Register:       Unit / 10_000,
+		ServeAxon:      Unit / 10_000,
+		AddStake:       Unit / 10_000,
+		RemoveStake:    Unit / 10_000,
+	}
+}
+
+// DefaultTake is a new hotkey's take of its nominators' dividends, as a
+// proportion of 65535 (subtensor's 11796, 18%).
+const DefaultTake = 11796
+
+// MaxSubnets bounds the number of subnets.
+const MaxSubnets = 1024

@@ -1,0 +1,207 @@
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// Query paths, each answered with JSON:
+//
+//	/account/<hex key>        AccountView
+//	/hotkey/<hex key>         HotkeyView
+//	/subnet/<netuid>          SubnetView
+//	/neuron/<netuid>/<uid>    NeuronView
+//	/metagraph/<netuid>       MetagraphView
+//	/supply                   SupplyView
+const (
+	QueryAccount   = "/account/"
+	QueryHotkey    = "/hotkey/"
+	QuerySubnet    = "/subnet/"
+	QueryNeuron    = "/neuron/"
+	QueryMetagraph = "/metagraph/"
+	QuerySupply    = "/supply"
+)
+
+// AccountView is an account as queries show it.
+type AccountView struct {
+	Balance uint64 `json:"balance"`
+	Nonce   uint64 `json:"nonce"`
+}
+
+// HotkeyView is a hotkey as queries show it.
+type HotkeyView struct {
+	Owner string `json:"owner"`
+	Take  uint16 `json:"take"`
+	Stake uint64 `json:"stake"`
+}
+
+// SubnetView is a subnet as queries show it.
+type SubnetView struct {
+	Netuid  uint16      `json:"netuid"`
+	Owner   string      `json:"owner"`
+	Params  Hyperparams `json:"params"`
+	Burn    uint64      `json:"burn"`
+	N       uint16      `json:"n"`
+	Created uint64      `json:"created"`
+}
+
+// NeuronView is one uid of the metagraph: every per-uid field of
+// DESIGN.md section 3.
+type NeuronView struct {
+	UID             uint16            `json:"uid"`
+	Hotkey          string            `json:"hotkey"`
+	Coldkey         string            `json:"coldkey"`
+	Stake           uint64            `json:"stake"`
+	Consensus       uint16            `json:"consensus"`
+	Incentive       uint16            `json:"incentive"`
+	Dividends       uint16            `json:"dividends"`
+	Emission        uint64            `json:"emission"`
+	ValidatorTrust  uint16            `json:"validator_trust"`
+	ValidatorPermit bool              `json:"validator_permit"`
+	LastUpdate      uint64            `json:"last_update"`
+	RegisteredAt    uint64            `json:"registered_at"`
+	PruningScore    uint16            `json:"pruning_score"`
+	Axon            *AxonView         `json:"axon"`
+	Weights         []consensus.Entry `json:"weights,omitempty"`
+	Bonds           []consensus.Entry `json:"bonds,omitempty"`
+}
+
+// AxonView is a served endpoint.
+type AxonView struct {
+	Addr     string `json:"addr"`
+	Protocol uint8  `json:"protocol"`
+	Block    uint64 `json:"block"`
+}
+
+// MetagraphView is a subnet and all of its neurons, by uid.
+type MetagraphView struct {
+	Subnet  SubnetView   `json:"subnet"`
+	Neurons []NeuronView `json:"neurons"`
+}
+
+// SupplyView is the supply ledger: total = genesis + minted − burned.
+type SupplyView struct {
+	Total   uint64 `json:"total"`
+	Genesis uint64 `json:"genesis"`
+	Minted  uint64 `json:"minted"`
+	Burned  uint64 `json:"burned"`
+}
+
+// Query answers read-only questions about the state at the last block.
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	v, err := a.state.query(req.Path)
+	if err != nil {
+		return &abci.ResponseQuery{Code: 1, Log: err.Error(), Height: a.height, Codespace: "agora"}, nil
+	}
+	b, jerr := json.Marshal(v)
+	if jerr != nil {
+		return &abci.ResponseQuery{Code: 1, Log: jerr.Error(), Height: a.height}, nil
+	}
+	return &abci.ResponseQuery{Code: 0, Value: b, Height: a.height}, nil
+}
+
+func (s *State) query(path string) (any, error) {
+	switch {
+	case path == QuerySupply:
+		g := s.global
+		return SupplyView{Total: g.TotalSupply, Genesis: g.GenesisSupply, Minted: g.Minted, Burned: g.Burned}, nil
+	case strings.HasPrefix(path, QueryAccount):
+		id, err := ParseAccountID(strings.TrimPrefix(path, QueryAccount))
+		if err != nil {
+			return nil, err
+		}
+		a := s.accounts[id]
+		return AccountView{Balance: a.Balance, Nonce: a.Nonce}, nil
+	case strings.HasPrefix(path, QueryHotkey):
+		id, err := ParseAccountID(strings.TrimPrefix(path, QueryHotkey))
+		if err != nil {
+			return nil, err
+		}
+		h, ok := s.hotkeys[id]
+		if !ok {
+			return nil, fmt.Errorf("hotkey %s is not registered", id)
+		}
+		return HotkeyView{Owner: h.Owner.String(), Take: h.Take, Stake: h.Stake}, nil
+	case strings.HasPrefix(path, QuerySubnet):
+		netuid, err := parseNetuid(strings.TrimPrefix(path, QuerySubnet))
+		if err != nil {
+			return nil, err
+		}
+		return s.subnetView(netuid)
+	case strings.HasPrefix(path, QueryNeuron):
+		parts := strings.Split(strings.TrimPrefix(path, QueryNeuron), "/")
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("query %s: want /neuron/<netuid>/<uid>", path)
+		}
+		netuid, err := parseNetuid(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		uid, err := strconv.ParseUint(parts[1], 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("uid %q: want an integer", parts[1])
+		}
+		n, ok := s.neurons[neuronKey{netuid, uint16(uid)}]
+		if !ok {
+			return nil, fmt.Errorf("subnet %d has no uid %d", netuid, uid)
+		}
+		return s.neuronView(uint16(uid), n, true), nil
+	case strings.HasPrefix(path, QueryMetagraph):
+		netuid, err := parseNetuid(strings.TrimPrefix(path, QueryMetagraph))
+		if err != nil {
+			return nil, err
+		}
+		sv, err := s.subnetView(netuid)
+		if err != nil {
+			return nil, err
+		}
+		mg := MetagraphView{Subnet: sv, Neurons: make([]NeuronView, 0, sv.N)}
+		for uid := range sv.N {
+			mg.Neurons = append(mg.Neurons, s.neuronView(uid, s.neurons[neuronKey{netuid, uid}], false))
+		}
+		return mg, nil
+	}
+	return nil, fmt.Errorf("unknown query path %q", path)
+}
+
+func parseNetuid(s string) (uint16, error) {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("netuid %q: want an integer in [0, 65535]", s)
+	}
+	return uint16(v), nil
+}
+
+func (s *State) subnetView(netuid uint16) (SubnetView, error) {
+	sn, ok := s.subnets[netuid]
+	if !ok {
+		return SubnetView{}, fmt.Errorf("no subnet %d", netuid)
+	}
+	return SubnetView{Netuid: netuid, Owner: sn.Owner.String(), Params: sn.Params, Burn: sn.Burn, N: sn.N, Created: sn.Created}, nil
+}
+
+func (s *State) neuronView(uid uint16, n *Neuron, rows bool) NeuronView {
+	hk := s.hotkeys[n.Hotkey]
+	v := NeuronView{
+		UID: uid, Hotkey: n.Hotkey.String(), Coldkey: hk.Owner.String(), Stake: hk.Stake,
+		Consensus: n.Consensus, Incentive: n.Incentive, Dividends: n.Dividends, Emission: n.Emission,
+		ValidatorTrust: n.ValidatorTrust, ValidatorPermit: n.Permit, LastUpdate: n.LastUpdate,
+		RegisteredAt: n.RegisteredAt, PruningScore: n.PruningScore,
+	}
+	if n.Axon.Port != 0 {
+		ip := netip.AddrFrom16(n.Axon.IP).Unmap()
+		v.Axon = &AxonView{Addr: netip.AddrPortFrom(ip, n.Axon.Port).String(), Protocol: n.Axon.Protocol, Block: n.Axon.Block}
+	}
+	if rows {
+		v.Weights, v.Bonds = n.Weights, n.Bonds
+	}
+	return v
+}

@@ -1,0 +1,170 @@
+package chain
+
+import (
+	"fmt"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// encodeRecord returns the stored bytes of the record at key, or nil if the
+// record does not exist (was deleted).
+func (s *State) encodeRecord(key string) []byte {
+	e := &enc{}
+	id := func(b string) (a AccountID) { copy(a[:], b); return a }
+	u16 := func(b string) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
+	switch key[0] {
+	case prefixGlobal:
+		g := &s.global
+		e.bytes([]byte(g.ChainID))
+		g.Fees.encode(e)
+		e.u64(g.GenesisSupply)
+		e.u64(g.Minted)
+		e.u64(g.Burned)
+		e.u64(g.TotalSupply)
+		e.u16(g.NextNetuid)
+	case prefixAccount:
+		a, ok := s.accounts[id(key[1:])]
+		if !ok {
+			return nil
+		}
+		e.u64(a.Balance)
+		e.u64(a.Nonce)
+	case prefixHotkey:
+		h, ok := s.hotkeys[id(key[1:])]
+		if !ok {
+			return nil
+		}
+		e.id(h.Owner)
+		e.u16(h.Take)
+		e.u64(h.Stake)
+	case prefixStake:
+		v, ok := s.stakes[stakeKey{id(key[1:33]), id(key[33:])}]
+		if !ok {
+			return nil
+		}
+		e.u64(v)
+	case prefixSubnet:
+		sn, ok := s.subnets[u16(key[1:])]
+		if !ok {
+			return nil
+		}
+		e.id(sn.Owner)
+		sn.Params.encode(e)
+		e.u64(sn.Burn)
+		e.u16(sn.Regs)
+		e.u64(sn.RegsAt)
+		e.u64(sn.Created)
+		e.u16(sn.N)
+	case prefixNeuron:
+		n, ok := s.neurons[neuronKey{u16(key[1:]), u16(key[3:])}]
+		if !ok {
+			return nil
+		}
+		e.id(n.Hotkey)
+		e.u64(n.RegisteredAt)
+		e.u64(n.LastUpdate)
+		e.b = append(e.b, n.Axon.IP[:]...)
+		e.u16(n.Axon.Port)
+		e.u8(n.Axon.Protocol)
+		e.u64(n.Axon.Block)
+		e.u16(n.Consensus)
+		e.u16(n.Incentive)
+		e.u16(n.Dividends)
+		e.u16(n.ValidatorTrust)
+		e.u64(n.Emission)
+		e.bool(n.Permit)
+		e.u16(n.PruningScore)
+		encodeEntries(e, n.Weights)
+		encodeEntries(e, n.Bonds)
+	default:
+		panic(fmt.Sprintf("chain: record key with unknown prefix %q", key[0]))
+	}
+	return e.b
+}
+
+func encodeEntries(e *enc, row []consensus.Entry) {
+	e.u32(uint32(len(row)))
+	for _, x := range row {
+		e.u16(x.UID)
+		e.u16(x.Value)
+	}
+}
+
+func decodeEntries(d *dec) []consensus.Entry {
+	n := d.u32()
+	if n > consensus.MaxUIDs {
+		d.err = fmt.Errorf("row of %d entries exceeds %d", n, consensus.MaxUIDs)
+		return nil
+	}
+	row := make([]consensus.Entry, 0, n)
+	for range n {
+		row = append(row, consensus.Entry{UID: d.u16(), Value: d.u16()})
+	}
+	return row
+}
+
+// loadRecord decodes a stored record into s, without journal or dirty
+// marks: it is how a node rebuilds its state at start.
+func (s *State) loadRecord(key string, value []byte) error {
+	d := &dec{b: value}
+	bad := func(what string) error { return fmt.Errorf("record %x: bad %s key", key, what) }
+	id := func(b string) (a AccountID) { copy(a[:], b); return a }
+	u16 := func(b string) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
+	switch key[0] {
+	case prefixGlobal:
+		if len(key) != 1 {
+			return bad("global")
+		}
+		g := &s.global
+		g.ChainID = string(d.bytes(maxChainID))
+		g.Fees.decode(d)
+		g.GenesisSupply, g.Minted, g.Burned, g.TotalSupply = d.u64(), d.u64(), d.u64(), d.u64()
+		g.NextNetuid = d.u16()
+	case prefixAccount:
+		if len(key) != 33 {
+			return bad("account")
+		}
+		s.accounts[id(key[1:])] = Account{Balance: d.u64(), Nonce: d.u64()}
+	case prefixHotkey:
+		if len(key) != 33 {
+			return bad("hotkey")
+		}
+		s.hotkeys[id(key[1:])] = Hotkey{Owner: d.id(), Take: d.u16(), Stake: d.u64()}
+	case prefixStake:
+		if len(key) != 65 {
+			return bad("stake")
+		}
+		s.stakes[stakeKey{id(key[1:33]), id(key[33:])}] = d.u64()
+	case prefixSubnet:
+		if len(key) != 3 {
+			return bad("subnet")
+		}
+		var sn Subnet
+		sn.Owner = d.id()
+		sn.Params.decode(d)
+		sn.Burn, sn.Regs, sn.RegsAt, sn.Created, sn.N = d.u64(), d.u16(), d.u64(), d.u64(), d.u16()
+		s.subnets[u16(key[1:])] = sn
+	case prefixNeuron:
+		if len(key) != 5 {
+			return bad("neuron")
+		}
+		n := &Neuron{Hotkey: d.id(), RegisteredAt: d.u64(), LastUpdate: d.u64()}
+		copy(n.Axon.IP[:], d.take(16))
+		n.Axon.Port, n.Axon.Protocol, n.Axon.Block = d.u16(), d.u8(), d.u64()
+		n.Consensus, n.Incentive, n.Dividends, n.ValidatorTrust = d.u16(), d.u16(), d.u16(), d.u16()
+		n.Emission, n.Permit, n.PruningScore = d.u64(), d.bool(), d.u16()
+		n.Weights, n.Bonds = decodeEntries(d), decodeEntries(d)
+		netuid, uid := u16(key[1:]), u16(key[3:])
+		s.neurons[neuronKey{netuid, uid}] = n
+		if s.uidOf[netuid] == nil {
+			s.uidOf[netuid] = map[AccountID]uint16{}
+		}
+		s.uidOf[netuid][n.Hotkey] = uid
+	default:
+		return fmt.Errorf("record %x: unknown kind %q", key, key[0])
+	}
+	if err := d.done(); err != nil {
+		return fmt.Errorf("record %x: %w", key, err)
+	}
+	return nil
+}

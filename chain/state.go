@@ -1,0 +1,264 @@
+package chain
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// Account is a key's balance and the nonce its next transaction must carry.
+type Account struct {
+	Balance uint64
+	Nonce   uint64
+}
+
+// Hotkey is a registered hotkey: the coldkey that owns it, the share of its
+// nominators' dividends it keeps, and the total stake on it.
+type Hotkey struct {
+	Owner AccountID
+	Take  uint16 // proportion of 65535
+	Stake uint64 // Σ of every coldkey's stake on it
+}
+
+// Axon is where a neuron serves.
+type Axon struct {
+	IP       [16]byte
+	Port     uint16
+	Protocol uint8
+	Block    uint64 // when it was last set
+}
+
+// Neuron is one uid of a subnet: who holds it and what the last epoch said
+// about it.
+type Neuron struct {
+	Hotkey       AccountID
+	RegisteredAt uint64
+	LastUpdate   uint64
+	Axon         Axon
+	// Epoch outputs: proportions of 65535, emission in base units.
+	Consensus      uint16
+	Incentive      uint16
+	Dividends      uint16
+	ValidatorTrust uint16
+	Emission       uint64
+	Permit         bool
+	PruningScore   uint16
+	Weights        []consensus.Entry
+	Bonds          []consensus.Entry
+}
+
+// Subnet is a subnet's owner, settings and registration state. Its
+// neurons are records of their own.
+type Subnet struct {
+	Owner   AccountID
+	Params  Hyperparams
+	Burn    uint64 // the current registration cost
+	Regs    uint16 // registrations in the current adjustment interval
+	RegsAt  uint64 // the block the current interval started
+	Created uint64
+	N       uint16 // number of uids in use
+}
+
+// Global is the chain-wide record: settings fixed at genesis and the
+// supply ledger. TotalSupply = GenesisSupply + Minted − Burned at every
+// height.
+type Global struct {
+	ChainID       string
+	Fees          Fees
+	GenesisSupply uint64
+	Minted        uint64
+	Burned        uint64
+	TotalSupply   uint64
+	NextNetuid    uint16
+}
+
+type stakeKey struct{ hotkey, coldkey AccountID }
+
+type neuronKey struct {
+	netuid, uid uint16
+}
+
+// State is the whole application state in memory, the source of truth
+// between commits. Every change goes through a setter that records how to
+// undo it (so a failing transaction, or a proposal being checked, leaves
+// no trace) and marks its record dirty (so only changed records are
+// re-encoded, rehashed and written).
+type State struct {
+	global   Global
+	accounts map[AccountID]Account
+	hotkeys  map[AccountID]Hotkey
+	stakes   map[stakeKey]uint64
+	subnets  map[uint16]Subnet
+	neurons  map[neuronKey]*Neuron
+	uidOf    map[uint16]map[AccountID]uint16 // derived: netuid → hotkey → uid
+
+	journal []func()
+	dirty   map[string]struct{}
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{
+		accounts: map[AccountID]Account{},
+		hotkeys:  map[AccountID]Hotkey{},
+		stakes:   map[stakeKey]uint64{},
+		subnets:  map[uint16]Subnet{},
+		neurons:  map[neuronKey]*Neuron{},
+		uidOf:    map[uint16]map[AccountID]uint16{},
+		dirty:    map[string]struct{}{},
+	}
+}
+
+// Record keys: one byte of kind, then the fixed-size id.
+const (
+	prefixGlobal  = 'g'
+	prefixAccount = 'a'
+	prefixHotkey  = 'h'
+	prefixStake   = 'k'
+	prefixSubnet  = 's'
+	prefixNeuron  = 'n'
+)
+
+func keyGlobal() string              { return string([]byte{prefixGlobal}) }
+func keyAccount(id AccountID) string { return string(append([]byte{prefixAccount}, id[:]...)) }
+func keyHotkey(id AccountID) string  { return string(append([]byte{prefixHotkey}, id[:]...)) }
+func keyStake(k stakeKey) string {
+	return string(append(append([]byte{prefixStake}, k.hotkey[:]...), k.coldkey[:]...))
+}
+func keySubnet(netuid uint16) string {
+	return string([]byte{prefixSubnet, byte(netuid >> 8), byte(netuid)})
+}
+func keyNeuron(k neuronKey) string {
+	return string([]byte{prefixNeuron, byte(k.netuid >> 8), byte(k.netuid), byte(k.uid >> 8), byte(k.uid)})
+}
+func (s *State) touch(key string)             { s.dirty[key] = struct{}{} }
+func (s *State) undo(f func())                { s.journal = append(s.journal, f) }
+func (s *State) mark() int                    { return len(s.journal) }
+func (s *State) Global() Global               { return s.global }
+func (s *State) Account(id AccountID) Account { return s.accounts[id] }
+
+// revert undoes every change since mark m.
+func (s *State) revert(m int) {
+	for i := len(s.journal) - 1; i >= m; i-- {
+		s.journal[i]()
+	}
+	s.journal = s.journal[:m]
+}
+
+// forget drops the undo log: what is applied stays.
+func (s *State) forget() { s.journal = s.journal[:0] }
+
+func (s *State) setGlobal(g Global) {
+	old := s.global
+	s.undo(func() { s.global = old })
+	s.global = g
+	s.touch(keyGlobal())
+}
+
+func (s *State) setAccount(id AccountID, a Account) {
+	old, had := s.accounts[id]
+	s.undo(func() { restore(s.accounts, id, old, had) })
+	if a == (Account{}) {
+		delete(s.accounts, id)
+	} else {
+		s.accounts[id] = a
+	}
+	s.touch(keyAccount(id))
+}
+
+// Hotkey returns a hotkey's record and whether it is registered anywhere.
+func (s *State) Hotkey(id AccountID) (Hotkey, bool) {
+	h, ok := s.hotkeys[id]
+	return h, ok
+}
+
+func (s *State) setHotkey(id AccountID, h Hotkey) {
+	old, had := s.hotkeys[id]
+	s.undo(func() { restore(s.hotkeys, id, old, had) })
+	s.hotkeys[id] = h
+	s.touch(keyHotkey(id))
+}
+
+// Stake returns coldkey's stake on hotkey.
+func (s *State) Stake(hotkey, coldkey AccountID) uint64 {
+	return s.stakes[stakeKey{hotkey, coldkey}]
+}
+
+func (s *State) setStake(hotkey, coldkey AccountID, v uint64) {
+	k := stakeKey{hotkey, coldkey}
+	old, had := s.stakes[k]
+	s.undo(func() { restore(s.stakes, k, old, had) })
+	if v == 0 {
+		delete(s.stakes, k)
+	} else {
+		s.stakes[k] = v
+	}
+	s.touch(keyStake(k))
+}
+
+// Subnet returns a subnet and whether it exists.
+func (s *State) Subnet(netuid uint16) (Subnet, bool) {
+	sn, ok := s.subnets[netuid]
+	return sn, ok
+}
+
+func (s *State) setSubnet(netuid uint16, sn Subnet) {
+	old, had := s.subnets[netuid]
+	s.undo(func() { restore(s.subnets, netuid, old, had) })
+	s.subnets[netuid] = sn
+	s.touch(keySubnet(netuid))
+}
+
+// Neuron returns a copy of the neuron at uid on netuid.
+func (s *State) Neuron(netuid, uid uint16) (Neuron, bool) {
+	n, ok := s.neurons[neuronKey{netuid, uid}]
+	if !ok {
+		return Neuron{}, false
+	}
+	return *n, true
+}
+
+// UID returns hotkey's uid on netuid.
+func (s *State) UID(netuid uint16, hotkey AccountID) (uint16, bool) {
+	uid, ok := s.uidOf[netuid][hotkey]
+	return uid, ok
+}
+
+// setNeuron stores n at uid, keeping the hotkey index in step. The caller
+// passes a neuron it will not change afterwards.
+func (s *State) setNeuron(netuid, uid uint16, n *Neuron) {
+	k := neuronKey{netuid, uid}
+	old, had := s.neurons[k]
+	idx := s.uidOf[netuid]
+	if idx == nil {
+		idx = map[AccountID]uint16{}
+		s.uidOf[netuid] = idx
+	}
+	s.undo(func() {
+		delete(idx, n.Hotkey)
+		if had {
+			idx[old.Hotkey] = uid
+		}
+		restore(s.neurons, k, old, had)
+	})
+	if had {
+		delete(idx, old.Hotkey)
+	}
+	idx[n.Hotkey] = uid
+	s.neurons[k] = n
+	s.touch(keyNeuron(k))
+}
+
+func restore[K comparable, V any](m map[K]V, k K, old V, had bool) {
+	if had {
+		m[k] = old
+	} else {
+		delete(m, k)
+	}
+}
+
+// netuids returns the subnets in order.
+func (s *State) netuids() []uint16 {
+	return slices.Sorted(maps.Keys(s.subnets))
+}

@@ -1,0 +1,246 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+)
+
+// AccountID is an account's ed25519 public key. Coldkeys (which hold
+// balances and own hotkeys) and hotkeys (a neuron's identity) are both
+// accounts; every account has a balance and a nonce.
+type AccountID [ed25519.PublicKeySize]byte
+
+// String returns the key in hex; wallets show the checksummed address.
+func (a AccountID) String() string { return fmt.Sprintf("%x", a[:]) }
+
+// Kind is a transaction's kind. Values are part of the protocol.
+type Kind uint8
+
+// Transaction kinds.
+const (
+	KindTransfer Kind = iota + 1
+	KindCreateSubnet
+	KindSetHyperparams
+	KindRegister
+	KindServeAxon
+	KindAddStake
+	KindRemoveStake
+	kindEnd // one past the last kind
+)
+
+var kindNames = [...]string{
+	KindTransfer:       "transfer",
+	KindCreateSubnet:   "create_subnet",
+	KindSetHyperparams: "set_hyperparams",
+	KindRegister:       "register",
+	KindServeAxon:      "serve_axon",
+	KindAddStake:       "add_stake",
+	KindRemoveStake:    "remove_stake",
+}
+
+func (k Kind) String() string {
+	if k > 0 && k < kindEnd {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Layout of a transaction, in the exact bytes that are signed and sent:
+//
+//	version   u8   (1)
+//	kind      u8
+//	chain id  u8 length, then that many bytes (at most 64)
+//	signer    32 bytes, the ed25519 public key
+//	nonce     u64, the signer's next nonce
+//	body      the kind's fields (see each Body type)
+//	signature 64 bytes: ed25519 over txDomain followed by every byte above
+//
+// The node verifies the signature on the bytes it received; nothing is
+// re-encoded before verification.
+const (
+	txVersion    = 1
+	txDomain     = "agora/tx/v1\x00"
+	maxChainID   = 64
+	sigSize      = ed25519.SignatureSize
+	maxTxSize    = 64 << 10
+	minTxSize    = 2 + 1 + 32 + 8 + sigSize
+	maxAxonProto = 3
+)
+
+// Tx is a decoded, signature-checked transaction.
+type Tx struct {
+	Kind    Kind
+	ChainID string
+	Signer  AccountID
+	Nonce   uint64
+	Body    Body
+	// Hash is sha256 of the raw bytes: the transaction's id.
+	Hash [32]byte
+}
+
+// Body is a transaction's kind-specific part.
+type Body interface {
+	Kind() Kind
+	encode(*enc)
+	decode(*dec)
+}
+
+// Transfer moves Amount from the signer to To.
+type Transfer struct {
+	To     AccountID
+	Amount uint64
+}
+
+// CreateSubnet creates a subnet owned by the signer, with Params.
+type CreateSubnet struct{ Params Hyperparams }
+
+// SetHyperparams replaces a subnet's hyperparameters; only its owner may.
+type SetHyperparams struct {
+	Netuid uint16
+	Params Hyperparams
+}
+
+// Register burns the subnet's registration cost from the signer (a
+// coldkey) and registers Hotkey, which the signer then owns, on Netuid. It
+// fails if the cost is above MaxBurn, so a price change between signing
+// and inclusion cannot overcharge.
+type Register struct {
+	Netuid  uint16
+	Hotkey  AccountID
+	MaxBurn uint64
+}
+
+// ServeAxon publishes where the signer (a registered hotkey) serves.
+type ServeAxon struct {
+	Netuid   uint16
+	IP       [16]byte // IPv6, or IPv4-mapped IPv6
+	Port     uint16
+	Protocol uint8 // 0 http, 1 https, 2 grpc, 3 ws
+}
+
+// AddStake stakes Amount of the signer's (a coldkey's) balance on Hotkey.
+type AddStake struct {
+	Hotkey AccountID
+	Amount uint64
+}
+
+// RemoveStake returns Amount of the signer's stake on Hotkey to its balance.
+type RemoveStake struct {
+	Hotkey AccountID
+	Amount uint64
+}
+
+func (Transfer) Kind() Kind       { return KindTransfer }
+func (CreateSubnet) Kind() Kind   { return KindCreateSubnet }
+func (SetHyperparams) Kind() Kind { return KindSetHyperparams }
+func (Register) Kind() Kind       { return KindRegister }
+func (ServeAxon) Kind() Kind      { return KindServeAxon }
+func (AddStake) Kind() Kind       { return KindAddStake }
+func (RemoveStake) Kind() Kind    { return KindRemoveStake }
+
+func (b *Transfer) encode(e *enc)       { e.id(b.To); e.u64(b.Amount) }
+func (b *Transfer) decode(d *dec)       { b.To = d.id(); b.Amount = d.u64() }
+func (b *CreateSubnet) encode(e *enc)   { b.Params.encode(e) }
+func (b *CreateSubnet) decode(d *dec)   { b.Params.decode(d) }
+func (b *SetHyperparams) encode(e *enc) { e.u16(b.Netuid); b.Params.encode(e) }
+func (b *SetHyperparams) decode(d *dec) { b.Netuid = d.u16(); b.Params.decode(d) }
+func (b *Register) encode(e *enc)       { e.u16(b.Netuid); e.id(b.Hotkey); e.u64(b.MaxBurn) }
+func (b *Register) decode(d *dec)       { b.Netuid = d.u16(); b.Hotkey = d.id(); b.MaxBurn = d.u64() }
+func (b *ServeAxon) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.b = append(e.b, b.IP[:]...)
+	e.u16(b.Port)
+	e.u8(b.Protocol)
+}
+func (b *ServeAxon) decode(d *dec) {
+	b.Netuid = d.u16()
+	copy(b.IP[:], d.take(16))
+	b.Port = d.u16()
+	b.Protocol = d.u8()
+}
+func (b *AddStake) encode(e *enc)    { e.id(b.Hotkey); e.u64(b.Amount) }
+func (b *AddStake) decode(d *dec)    { b.Hotkey = d.id(); b.Amount = d.u64() }
+func (b *RemoveStake) encode(e *enc) { e.id(b.Hotkey); e.u64(b.Amount) }
+func (b *RemoveStake) decode(d *dec) { b.Hotkey = d.id(); b.Amount = d.u64() }
+
+// newBody returns an empty body of kind k, or nil for an unknown kind.
+func newBody(k Kind) Body {
+	switch k {
+	case KindTransfer:
+		return &Transfer{}
+	case KindCreateSubnet:
+		return &CreateSubnet{}
+	case KindSetHyperparams:
+		return &SetHyperparams{}
+	case KindRegister:
+		return &Register{}
+	case KindServeAxon:
+		return &ServeAxon{}
+	case KindAddStake:
+		return &AddStake{}
+	case KindRemoveStake:
+		return &RemoveStake{}
+	}
+	return nil
+}
+
+// SignTx encodes and signs a transaction. It is what wallets and daemons
+// call; the chain only decodes.
+func SignTx(priv ed25519.PrivateKey, chainID string, nonce uint64, body Body) ([]byte, error) {
+	if len(chainID) == 0 || len(chainID) > maxChainID {
+		return nil, fmt.Errorf("chain: chain id %q: want 1 to %d bytes", chainID, maxChainID)
+	}
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("chain: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+	}
+	e := &enc{b: make([]byte, 0, 160)}
+	e.u8(txVersion)
+	e.u8(uint8(body.Kind()))
+	e.u8(uint8(len(chainID)))
+	e.b = append(e.b, chainID...)
+	e.b = append(e.b, priv.Public().(ed25519.PublicKey)...)
+	e.u64(nonce)
+	body.encode(e)
+	sig := ed25519.Sign(priv, signedMessage(e.b))
+	return append(e.b, sig...), nil
+}
+
+// signedMessage is what a transaction's signature covers: the domain, then
+// every byte before the signature.
+func signedMessage(unsigned []byte) []byte {
+	msg := make([]byte, 0, len(txDomain)+len(unsigned))
+	return append(append(msg, txDomain...), unsigned...)
+}
+
+// DecodeTx parses raw transaction bytes and checks the signature over
+// exactly those bytes. It checks the form only: chain id, nonce, balances
+// and the body's meaning are checked against state when it is applied.
+func DecodeTx(raw []byte) (*Tx, *TxError) {
+	if len(raw) < minTxSize || len(raw) > maxTxSize {
+		return nil, reject(CodeMalformed, "transaction has %d bytes, want %d to %d", len(raw), minTxSize, maxTxSize)
+	}
+	if raw[0] != txVersion {
+		return nil, reject(CodeMalformed, "transaction version %d, want %d", raw[0], txVersion)
+	}
+	unsigned, sig := raw[:len(raw)-sigSize], raw[len(raw)-sigSize:]
+	d := &dec{b: unsigned[1:]}
+	tx := &Tx{Kind: Kind(d.u8()), Hash: sha256.Sum256(raw)}
+	tx.ChainID = string(d.take(int(d.u8())))
+	tx.Signer = d.id()
+	tx.Nonce = d.u64()
+	if d.err != nil {
+		return nil, reject(CodeMalformed, "transaction header: %v", d.err)
+	}
+	if tx.Body = newBody(tx.Kind); tx.Body == nil {
+		return nil, reject(CodeUnknownKind, "unknown transaction kind %d", uint8(tx.Kind))
+	}
+	tx.Body.decode(d)
+	if err := d.done(); err != nil {
+		return nil, reject(CodeMalformed, "%s body: %v", tx.Kind, err)
+	}
+	if !ed25519.Verify(tx.Signer[:], signedMessage(unsigned), sig) {
+		return nil, reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
+	}
+	return tx, nil
+}

@@ -1,0 +1,450 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+
+	dbm "github.com/cometbft/cometbft-db"
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+)
+
+// workload generates random blocks of transactions of every kind, mostly
+// valid, some invalid in every way, against the state of one app.
+type workload struct {
+	rng      *rand.Rand
+	colds    []ed25519.PrivateKey
+	hots     []ed25519.PrivateKey
+	coldIDs  []AccountID
+	hotIDs   []AccountID
+	balances map[AccountID]uint64
+	fees     Fees
+}
+
+func newWorkload(seed uint64) *workload {
+	w := &workload{rng: rand.New(rand.NewPCG(seed, 0x5eed)), balances: map[AccountID]uint64{}}
+	w.fees = DefaultFees()
+	w.fees.CreateSubnet = 5 * Unit
+	for i := range 10 {
+		priv, id := testKey(200 + i)
+		w.colds, w.coldIDs = append(w.colds, priv), append(w.coldIDs, id)
+		w.balances[id] = uint64(1+i) * 100 * Unit
+	}
+	for i := range 30 {
+		priv, id := testKey(300 + i)
+		w.hots, w.hotIDs = append(w.hots, priv), append(w.hotIDs, id)
+		w.balances[id] = Unit
+	}
+	return w
+}
+
+func (w *workload) genesis() []byte { return testGenesis(w.balances, w.fees) }
+
+func (w *workload) params() Hyperparams {
+	p := DefaultHyperparams()
+	p.MaxUIDs = uint16(2 + w.rng.IntN(6))
+	p.MaxValidators = p.MaxUIDs
+	p.ImmunityPeriod = uint64(w.rng.IntN(6))
+	p.MinBurn = uint64(w.rng.IntN(3)) * Unit / 10
+	p.MaxBurn = p.MinBurn + uint64(w.rng.IntN(50))*Unit/10
+	p.TargetRegistrations = uint16(1 + w.rng.IntN(3))
+	p.AdjustmentInterval = uint64(1 + w.rng.IntN(6))
+	if w.rng.IntN(10) == 0 {
+		p.Tempo = 0 // invalid
+	}
+	return p
+}
+
+func (w *workload) amount(max uint64) uint64 {
+	switch w.rng.IntN(10) {
+	case 0:
+		return 0
+	case 1:
+		return max + 1 + uint64(w.rng.IntN(10))
+	}
+	if max == 0 {
+		return 1
+	}
+	return 1 + w.rng.Uint64N(max)
+}
+
+// block returns n transactions against s, as of height. It applies each to
+// s as it goes, so that nonces and balances follow the block, and undoes
+// them all at the end, as PrepareProposal does.
+func (w *workload) block(s *State, height int64, n int) [][]byte {
+	m := s.mark()
+	defer s.revert(m)
+	blk := Block{Height: uint64(height)}
+	s.beginBlock(blk)
+	var txs [][]byte
+	netuid := func() uint16 {
+		if len(s.subnets) == 0 || w.rng.IntN(15) == 0 {
+			return uint16(w.rng.IntN(5))
+		}
+		return s.netuids()[w.rng.IntN(len(s.subnets))]
+	}
+	hot := func() AccountID { return w.hotIDs[w.rng.IntN(len(w.hotIDs))] }
+	for range n {
+		var priv ed25519.PrivateKey
+		var signer AccountID
+		var body Body
+		if w.rng.IntN(6) == 0 {
+			// A hotkey serves its axon (or tries to).
+			i := w.rng.IntN(len(w.hots))
+			nu := netuid()
+			if sn, ok := s.subnets[nu]; ok && sn.N > 0 && w.rng.IntN(4) != 0 {
+				// Mostly a registered hotkey.
+				hk := s.neurons[neuronKey{nu, uint16(w.rng.IntN(int(sn.N)))}].Hotkey
+				i = slices.Index(w.hotIDs, hk)
+			}
+			priv, signer = w.hots[i], w.hotIDs[i]
+			b := &ServeAxon{Netuid: nu, Port: uint16(w.rng.IntN(3) * 4000), Protocol: uint8(w.rng.IntN(5))}
+			if w.rng.IntN(8) != 0 {
+				b.IP = ipv4(10, 0, byte(w.rng.IntN(3)), byte(w.rng.IntN(256)))
+			}
+			body = b
+		} else {
+			i := w.rng.IntN(len(w.colds))
+			priv, signer = w.colds[i], w.coldIDs[i]
+			bal := s.accounts[signer].Balance
+			switch k := w.rng.IntN(20); {
+			case k < 5:
+				to := w.coldIDs[w.rng.IntN(len(w.coldIDs))]
+				if w.rng.IntN(3) == 0 {
+					to = hot()
+				}
+				body = &Transfer{To: to, Amount: w.amount(bal / 4)}
+			case k < 6:
+				body = &CreateSubnet{Params: w.params()}
+			case k < 7:
+				nu := netuid()
+				if j := slices.Index(w.coldIDs, s.subnets[nu].Owner); j >= 0 && w.rng.IntN(3) != 0 {
+					priv, signer = w.colds[j], w.coldIDs[j]
+				}
+				body = &SetHyperparams{Netuid: nu, Params: w.params()}
+			case k < 12:
+				nu := netuid()
+				sn := s.subnets[nu]
+				maxBurn := sn.Burn + uint64(w.rng.IntN(3))*Unit/10
+				if w.rng.IntN(8) == 0 {
+					maxBurn = sn.Burn / 2
+				}
+				body = &Register{Netuid: nu, Hotkey: hot(), MaxBurn: maxBurn}
+			case k < 17:
+				body = &AddStake{Hotkey: hot(), Amount: w.amount(bal / 3)}
+			default:
+				hk := hot()
+				for _, h := range w.hotIDs[w.rng.IntN(len(w.hotIDs)):] {
+					if s.stakes[stakeKey{h, signer}] > 0 {
+						hk = h
+						break
+					}
+				}
+				body = &RemoveStake{Hotkey: hk, Amount: w.amount(s.stakes[stakeKey{hk, signer}])}
+			}
+		}
+		nonce := s.accounts[signer].Nonce
+		chainID := testChainID
+		switch w.rng.IntN(40) {
+		case 0:
+			nonce++
+		case 1:
+			if nonce > 0 {
+				nonce--
+			}
+		case 2:
+			chainID = "other"
+		}
+		raw, err := SignTx(priv, chainID, nonce, body)
+		if err != nil {
+			panic(err)
+		}
+		switch w.rng.IntN(40) {
+		case 0:
+			raw[w.rng.IntN(len(raw))] ^= byte(1 + w.rng.IntN(255))
+		case 1:
+			raw = raw[:w.rng.IntN(len(raw))]
+		case 2:
+			raw = append(raw, 0)
+		}
+		if tx, err := DecodeTx(raw); err == nil {
+			s.apply(tx, blk)
+		}
+		txs = append(txs, raw)
+	}
+	return txs
+}
+
+// ledgerFromEvents checks that what a block burned is what its events say
+// it burned: the fees of its successful transactions and their burns.
+func ledgerFromEvents(t testing.TB, results []*abci.ExecTxResult) uint64 {
+	t.Helper()
+	var sum uint64
+	for _, r := range results {
+		if r.Code != 0 {
+			continue
+		}
+		for _, e := range r.Events {
+			for _, a := range e.Attributes {
+				if a.Key == "fee" || a.Key == "burn" {
+					v, err := strconv.ParseUint(a.Value, 10, 64)
+					if err != nil {
+						t.Fatalf("event %s %s=%q", e.Type, a.Key, a.Value)
+					}
+					sum += v
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// TestSupplyInvariant runs a seeded random workload and checks after
+// every block: Σ balances + Σ stakes == total supply == genesis + minted −
+// burned; burned grows by exactly what the events say; the incremental app
+// hash equals a full rehash; the database holds exactly the state.
+func TestSupplyInvariant(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		w := newWorkload(seed)
+		c := newTestChainOn(t, dbm.NewMemDB(), w.genesis())
+		ok, failed := 0, 0
+		kinds := map[string]int{}
+		for h := range 40 {
+			if h%4 == 3 {
+				// An epoch would set pruning scores; make them matter.
+				c.mutate(func(s *State) {
+					for _, nu := range s.netuids() {
+						for uid := range s.subnets[nu].N {
+							n := *s.neurons[neuronKey{nu, uid}]
+							n.PruningScore = uint16(w.rng.IntN(4))
+							s.setNeuron(nu, uid, &n)
+						}
+					}
+				})
+			}
+			g0 := c.global()
+			res := c.block(w.block(c.app.State(), c.height+1, 20)...)
+			g := c.global()
+			if got, want := g.Burned-g0.Burned, ledgerFromEvents(t, res); got != want {
+				t.Fatalf("seed %d height %d: burned %d, events say %d", seed, c.height, got, want)
+			}
+			supplyInvariant(t, c.app.State())
+			c.checkConsistency(true)
+			for _, r := range res {
+				if r.Code == 0 {
+					ok++
+					kinds[r.Events[0].Type]++
+				} else {
+					failed++
+					kinds[Code(r.Code).String()]++
+					if r.Log == "" {
+						t.Errorf("a rejection without a log: code %d", r.Code)
+					}
+				}
+			}
+		}
+		for k := KindTransfer; k < kindEnd; k++ {
+			if kinds[k.String()] == 0 {
+				t.Errorf("seed %d: no successful %s", seed, k)
+			}
+		}
+		if ok < 200 || failed < 100 {
+			t.Errorf("seed %d: workload too narrow: %d ok %v, %d failed", seed, ok, kinds, failed)
+		}
+		t.Logf("seed %d: %d ok %v, %d failed; %d subnets, burned %d", seed, ok, kinds, failed, len(c.app.State().subnets), c.global().Burned)
+	}
+}
+
+// TestDeterminism applies the same blocks to two fresh apps: the second
+// also sees every transaction through CheckTx and every block through
+// PrepareProposal and ProcessProposal first, as a validator's mempool and
+// proposer would. Results, events and app hashes agree at every height.
+func TestDeterminism(t *testing.T) {
+	w := newWorkload(42)
+	a := newTestChainOn(t, dbm.NewMemDB(), w.genesis())
+	b := newTestChainOn(t, dbm.NewMemDB(), w.genesis())
+	if !bytes.Equal(a.app.appHash, b.app.appHash) {
+		t.Fatalf("genesis app hashes differ")
+	}
+	ctx := context.Background()
+	total := 0
+	for h := 1; h <= 25; h++ {
+		txs := w.block(a.app.State(), a.height+1, 5+h%3*10)
+		total += len(txs)
+		before := b.snap()
+		for _, raw := range txs {
+			b.checkTx(raw, abci.CheckTxType_New)
+		}
+		prepared := b.prepare(1<<20, txs...)
+		pp, err := b.app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: prepared, Height: b.height + 1})
+		if err != nil || pp.Status != abci.ResponseProcessProposal_ACCEPT {
+			t.Fatalf("ProcessProposal: %v %v", pp, err)
+		}
+		sameSnapshot(t, "CheckTx and PrepareProposal", before, b.snap())
+		ra, rb := a.finalize(txs...), b.finalize(txs...)
+		if !reflect.DeepEqual(ra, rb) {
+			for i := range ra.TxResults {
+				if !reflect.DeepEqual(ra.TxResults[i], rb.TxResults[i]) {
+					t.Errorf("height %d tx %d: %v vs %v", h, i, ra.TxResults[i], rb.TxResults[i])
+				}
+			}
+			t.Fatalf("height %d: responses differ (app hash %X vs %X)", h, ra.AppHash, rb.AppHash)
+		}
+		// What PrepareProposal kept is exactly what succeeds, in order.
+		var succeeded [][]byte
+		for i, r := range ra.TxResults {
+			if r.Code == 0 {
+				succeeded = append(succeeded, txs[i])
+			}
+		}
+		if !reflect.DeepEqual(prepared, succeeded) {
+			t.Errorf("height %d: PrepareProposal kept %d, %d succeed", h, len(prepared), len(succeeded))
+		}
+		a.commit()
+		b.commit()
+		if d := changedKeys(dumpState(t, a.app.State()), dumpState(t, b.app.State())); len(d) > 0 {
+			t.Fatalf("height %d: states differ in %v", h, d)
+		}
+	}
+	if total < 300 {
+		t.Errorf("only %d transactions", total)
+	}
+}
+
+func TestPrepareProposal(t *testing.T) {
+	f := newFixture(t)
+	garbage := []byte("not a transaction")
+	v1 := f.tx("alice", &Transfer{To: f.id["carol"], Amount: Unit})
+	v2 := f.tx("alice", &Register{Netuid: 1, Hotkey: f.id["hkb"], MaxBurn: Unit})
+	dup := f.txAt("alice", f.nonce(f.id["alice"])+1, &Transfer{To: f.id["carol"], Amount: 2})
+	v3 := f.tx("carol", &AddStake{Hotkey: f.id["hkb"], Amount: Unit}) // needs v2 first
+	tooMuch := f.tx("scant", &Transfer{To: f.id["bob"], Amount: Unit})
+	v4 := f.txAt("scant", 0, &Transfer{To: f.id["bob"], Amount: Unit / 4})
+	early := f.txAt("bob", f.nonce(f.id["bob"])+1, &Transfer{To: f.id["carol"], Amount: 1})
+	v5 := f.txAt("bob", f.nonce(f.id["bob"]), &Transfer{To: f.id["carol"], Amount: 1})
+	in := [][]byte{v1, garbage, v2, dup, v3, tooMuch, v4, early, v5}
+	before := f.snap()
+	got := f.prepare(1<<20, in...)
+	want := [][]byte{v1, v2, v3, v4, v5}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("kept %d transactions, want %d in order", len(got), len(want))
+	}
+	sameSnapshot(t, "PrepareProposal", before, f.snap())
+	// Reversed, the stake comes before the registration it needs.
+	got = f.prepare(1<<20, v1, v3, v2)
+	if !reflect.DeepEqual(got, [][]byte{v1, v2}) {
+		t.Errorf("reversed: kept %d", len(got))
+	}
+	// The block's transactions fit max_tx_bytes as CometBFT counts them
+	// (protobuf framing included), however many are offered.
+	for _, limit := range []int64{0, 200, int64(len(v1)), int64(len(v1) + len(v2)), 500, 1000} {
+		got := f.prepare(limit, in...)
+		if err := cmttypes.ToTxs(got).Validate(limit); err != nil {
+			t.Errorf("max_tx_bytes %d: %v (kept %d)", limit, err, len(got))
+		}
+		if len(got) > 0 && !bytes.Equal(got[0], v1) {
+			t.Errorf("max_tx_bytes %d: order changed", limit)
+		}
+	}
+	sameSnapshot(t, "PrepareProposal", before, f.snap())
+	// And the block commits with all of them succeeding.
+	for i, r := range f.block(want...) {
+		if r.Code != 0 {
+			t.Errorf("tx %d: %s", i, r.Log)
+		}
+	}
+}
+
+// TestPrepareProposalSeesBurnAdjustment: a proposal at an adjustment
+// height prices registrations at the adjusted burn, as FinalizeBlock will.
+func TestPrepareProposalSeesBurnAdjustment(t *testing.T) {
+	p := regParams(64, 0)
+	p.TargetRegistrations, p.AdjustmentInterval = 1, 3
+	c := newRegChain(t, p)
+	c.mustBlock(c.register(0, Unit), c.register(1, Unit), c.register(2, Unit))
+	c.block()
+	raw := c.register(3, Unit) // the burn doubles at height 4
+	if got := c.prepare(1<<20, raw); len(got) != 0 {
+		t.Errorf("PrepareProposal kept a registration the adjusted burn rejects")
+	}
+}
+
+func TestCheckTxMempoolSemantics(t *testing.T) {
+	f := newFixture(t)
+	alice := f.id["alice"]
+	n := f.nonce(alice)
+	tx := func(nonce uint64) []byte { return f.txAt("alice", nonce, &Transfer{To: f.id["carol"], Amount: Unit}) }
+	before := f.snap()
+	expect := func(raw []byte, typ abci.CheckTxType, code Code, what string) {
+		t.Helper()
+		r := f.checkTx(raw, typ)
+		if Code(r.Code) != code {
+			t.Errorf("%s: code %s (%s), want %s", what, Code(r.Code), r.Log, code)
+		}
+	}
+	// A run of consecutive nonces is admitted before any commit.
+	for i := range uint64(5) {
+		expect(tx(n+i), abci.CheckTxType_New, CodeOK, "consecutive nonce")
+	}
+	expect(tx(n+6), abci.CheckTxType_New, CodeBadNonce, "gap")
+	expect(tx(n+2), abci.CheckTxType_New, CodeBadNonce, "already admitted")
+	expect(tx(n+5), abci.CheckTxType_New, CodeOK, "next")
+	// Another sender is independent.
+	expect(f.txAt("bob", f.nonce(f.id["bob"]), &Transfer{To: alice, Amount: 1}), abci.CheckTxType_New, CodeOK, "bob")
+	// A failing transaction does not take the nonce.
+	expect(f.txAt("alice", n+6, &Transfer{To: f.id["carol"]}), abci.CheckTxType_New, CodeBadAmount, "zero amount")
+	expect(tx(n+6), abci.CheckTxType_New, CodeOK, "after a failure")
+	sameSnapshot(t, "CheckTx", before, f.snap())
+
+	// Commit a block with the first two: CheckTx state resets and the
+	// mempool's recheck readmits the rest in order.
+	f.mustBlock(tx(n), tx(n+1))
+	expect(tx(n+1), abci.CheckTxType_Recheck, CodeBadNonce, "recheck of a committed tx")
+	for i := uint64(2); i <= 6; i++ {
+		expect(tx(n+i), abci.CheckTxType_Recheck, CodeOK, "recheck "+strconv.Itoa(int(i)))
+	}
+	expect(tx(n+7), abci.CheckTxType_New, CodeOK, "new after recheck")
+	// With no recheck, the committed nonce is what counts.
+	f.mustBlock()
+	expect(tx(n+3), abci.CheckTxType_New, CodeBadNonce, "after a commit, n+3")
+	expect(tx(n+2), abci.CheckTxType_New, CodeOK, "after a commit, n+2")
+}
+
+// TestQueries checks every query path against the state.
+func TestQueries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	q := func(path string) (*abci.ResponseQuery, string) {
+		r, err := f.app.Query(ctx, &abci.RequestQuery{Path: path})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return r, string(r.Value)
+	}
+	hka := f.id["hka"]
+	for path, want := range map[string]string{
+		"/account/" + f.id["bob"].String(): `{"balance":994999900000,"nonce":1}`,
+		"/account/" + f.id["hkd"].String(): `{"balance":0,"nonce":0}`,
+		"/hotkey/" + hka.String():          `{"owner":"` + f.id["alice"].String() + `","take":11796,"stake":5000000000}`,
+		"/supply":                          `{"total":`,
+		"/subnet/1":                        `{"netuid":1,"owner":"` + f.id["alice"].String() + `"`,
+		"/neuron/1/0":                      `"hotkey":"` + hka.String() + `","coldkey":"` + f.id["alice"].String() + `","stake":5000000000`,
+		"/metagraph/1":                     `"n":2`,
+	} {
+		r, v := q(path)
+		if r.Code != 0 || !bytes.Contains([]byte(v), []byte(want)) || r.Height != f.height {
+			t.Errorf("%s: code %d height %d %s, want %s", path, r.Code, r.Height, v, want)
+		}
+	}
+	for _, path := range []string{"/account/zz", "/hotkey/" + f.id["hkb"].String(), "/subnet/9", "/subnet/x", "/neuron/1/5", "/neuron/1", "/metagraph/7", "/nothing"} {
+		if r, v := q(path); r.Code == 0 || r.Log == "" {
+			t.Errorf("%s: code %d %s", path, r.Code, v)
+		}
+	}
+}
