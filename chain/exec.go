@@ -88,6 +88,9 @@ func (s *State) checkChain(tx *Tx) *TxError {
 
 // burn removes amount from the supply.
 func (s *State) burn(amount uint64) {
+	if amount == 0 {
+		return
+	}
 	g := s.global
 	g.Burned += amount
 	g.TotalSupply -= amount

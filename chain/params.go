@@ -221,7 +221,7 @@ func DefaultFees() Fees {
 		CreateSubnet:   100 * Unit,
 		SetHyperparams: Unit / 1_000,
 		Register:       Unit / 10_000,
-		ServeAxon:      Unit / 10_000,
+		ServeAxon:      0, // free, as in subtensor: a new hotkey has no balance
 		AddStake:       Unit / 10_000,
 		RemoveStake:    Unit / 10_000,
 	}

@@ -270,9 +270,6 @@ func rejectCases() []txCase {
 		}, CodeInsufficientBalance, []string{"cannot pay the register fee"}},
 
 		// serve_axon
-		{"serve axon without the fee", func(f *fixture) []byte {
-			return f.tx("hke", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 1), Port: 8091})
-		}, CodeInsufficientBalance, []string{"balance 0 cannot pay the serve_axon fee of 100000"}},
 		{"serve axon from an unregistered hotkey", func(f *fixture) []byte {
 			return f.tx("hkb", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 1), Port: 8091})
 		}, CodeNotRegistered, []string{"is not registered on subnet 1"}},

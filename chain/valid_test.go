@@ -190,6 +190,9 @@ func TestValidRegister(t *testing.T) {
 
 func TestValidServeAxon(t *testing.T) {
 	fee := DefaultFees().ServeAxon
+	if fee != 0 {
+		t.Fatalf("serve_axon fee is %d: a new hotkey has no balance to pay it", fee)
+	}
 	for _, tc := range []struct {
 		addr  string
 		proto uint8
@@ -204,7 +207,8 @@ func TestValidServeAxon(t *testing.T) {
 			ap := netip.MustParseAddrPort(tc.addr)
 			b := &ServeAxon{Netuid: 1, IP: ap.Addr().As16(), Port: ap.Port(), Protocol: tc.proto}
 			n0, _ := f.app.State().Neuron(1, 0)
-			applyValid(t, f, f.tx("hka", b), fee, []string{"account/" + key4(hka), "global", "neuron/1/0"},
+			changed := []string{"account/" + key4(hka), "neuron/1/0"} // the fee is 0: no burn
+			applyValid(t, f, f.tx("hka", b), fee, changed,
 				ev(KindServeAxon, hka, fee, attr("netuid", "1", true), attr("uid", "0", false), attr("addr", tc.addr, false)))
 			want := n0
 			want.Axon = Axon{IP: b.IP, Port: b.Port, Protocol: tc.proto, Block: uint64(f.height)}
