@@ -132,11 +132,20 @@ func keySubnet(netuid uint16) string {
 func keyNeuron(k neuronKey) string {
 	return string([]byte{prefixNeuron, byte(k.netuid >> 8), byte(k.netuid), byte(k.uid >> 8), byte(k.uid)})
 }
-func (s *State) touch(key string)             { s.dirty[key] = struct{}{} }
 func (s *State) undo(f func())                { s.journal = append(s.journal, f) }
 func (s *State) mark() int                    { return len(s.journal) }
 func (s *State) Global() Global               { return s.global }
 func (s *State) Account(id AccountID) Account { return s.accounts[id] }
+
+// touch marks a record changed. Reverting the change unmarks it, so a
+// CheckTx or a proposal that was undone costs the next block nothing.
+func (s *State) touch(key string) {
+	if _, ok := s.dirty[key]; ok {
+		return
+	}
+	s.dirty[key] = struct{}{}
+	s.undo(func() { delete(s.dirty, key) })
+}
 
 // revert undoes every change since mark m.
 func (s *State) revert(m int) {
