@@ -36,6 +36,8 @@ func newRoot(version string) *Command {
 			configCmd(),
 			yumaCmd(),
 			walletCmd(),
+			nodeCmd(),
+			localnetCmd(),
 			versionCmd(version),
 		},
 	}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/node"
+)
+
+// nodeCmd is "agora node": a chain node (CometBFT in-process around the
+// chain app) in the home directory.
+func nodeCmd() *Command {
+	return &Command{
+		Name:        "node",
+		Short:       "Set up and run a chain node",
+		Subcommands: []*Command{nodeInitCmd(), nodeStartCmd()},
+	}
+}
+
+// nodeInitCmd is "agora node init": write a single-validator home.
+func nodeInitCmd() *Command {
+	fs := flag.NewFlagSet("init", flag.ContinueOnError)
+	chainID := fs.String("chain-id", "", "the chain's `ID`, signed into every transaction (required)")
+	balances := &balancesValue{}
+	fs.Var(balances, "balance", "a genesis balance `HEXKEY=AMOUNT` (ed25519 public key in hex, amount in base units, 1 AGR = 10^9); repeat for more")
+	force := fs.Bool("force", false, "overwrite an existing node in home, deleting its chain data (keys are kept)")
+	p2pAddr := fs.String("p2p-laddr", "127.0.0.1:26656", "P2P listen `HOST:PORT`")
+	rpcAddr := fs.String("rpc-laddr", "127.0.0.1:26657", "CometBFT RPC listen `HOST:PORT`")
+	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each block (consensus.timeout_commit)")
+	output := outputFlag(fs, "text", "text", "json")
+	return &Command{
+		Name:  "init",
+		Short: "Write a node home: config, keys and a one-validator genesis",
+		Long: `Writes a CometBFT home in the configured home directory (--home):
+config/config.toml (blocks about every --block-time, loopback listen
+addresses, the kv transaction indexer), the node key, the validator key and
+config/genesis.json with --chain-id, the --balance entries and this node as
+the only validator. It refuses a home that already has a node unless
+--force. Then run: agora node start --home DIR`,
+		Flags: fs,
+		Run: func(_ context.Context, rt *Runtime, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			if *chainID == "" {
+				return usageErrorf("--chain-id is required")
+			}
+			for _, f := range []struct{ name, v string }{{"p2p-laddr", *p2pAddr}, {"rpc-laddr", *rpcAddr}} {
+				if err := checkHostPort(f.v); err != nil {
+					return usageErrorf("--%s %q: %v", f.name, f.v, err)
+				}
+			}
+			if *blockTime <= 0 {
+				return usageErrorf("--block-time %v: want a positive duration", *blockTime)
+			}
+			home := rt.Config.Home
+			err := node.Init(home, node.InitOptions{
+				ChainID: *chainID, Balances: balances.list, Force: *force,
+				P2PAddress: *p2pAddr, RPCAddress: *rpcAddr, BlockTime: *blockTime,
+			})
+			if err != nil {
+				return err
+			}
+			if *output == "json" {
+				return json.NewEncoder(rt.Stdout).Encode(map[string]any{
+					"home": home, "chain_id": *chainID, "balances": len(balances.list),
+					"rpc": "tcp://" + *rpcAddr, "p2p": "tcp://" + *p2pAddr,
+				})
+			}
+			fmt.Fprintf(rt.Stdout, "wrote a node for chain %s in %s (%d genesis balances)\nstart it with: agora node start --home %s\n",
+				*chainID, home, len(balances.list), home)
+			return nil
+		},
+	}
+}
+
+// nodeStartCmd is "agora node start": run the node in home until
+// SIGINT or SIGTERM.
+func nodeStartCmd() *Command {
+	return &Command{
+		Name:  "start",
+		Short: "Run the node in the home directory until interrupted",
+		Long: `Runs the node written by "agora node init" in the configured home directory
+(--home): CometBFT and the chain app in this process, CometBFT's logs
+through Agora's logger (component=cometbft). SIGINT or SIGTERM stops it
+cleanly. If the app database (data/app.db) is missing, the node replays
+every block from genesis.`,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			n, err := node.New(rt.Config.Home, rt.Log)
+			if err != nil {
+				return err
+			}
+			return n.Run(ctx)
+		},
+	}
+}
+
+// balancesValue is the repeatable --balance HEXKEY=AMOUNT flag.
+type balancesValue struct {
+	list []chain.GenesisBalance
+}
+
+func (b *balancesValue) String() string {
+	if b == nil {
+		return ""
+	}
+	parts := make([]string, len(b.list))
+	for i, e := range b.list {
+		parts[i] = e.Account + "=" + strconv.FormatUint(e.Amount, 10)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (b *balancesValue) Get() any { return b.list }
+
+func (b *balancesValue) Set(s string) error {
+	key, amount, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("%q: want HEXKEY=AMOUNT", s)
+	}
+	id, err := chain.ParseAccountID(key)
+	if err != nil {
+		return fmt.Errorf("%q: %v", s, err)
+	}
+	n, err := strconv.ParseUint(amount, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q: amount %q: want an unsigned integer of base units", s, amount)
+	}
+	for _, e := range b.list {
+		if e.Account == id.String() {
+			return fmt.Errorf("%q: account %s is given twice", s, id)
+		}
+	}
+	b.list = append(b.list, chain.GenesisBalance{Account: id.String(), Amount: n})
+	return nil
+}
+
+// checkHostPort checks a HOST:PORT listen address.
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("port %q: want 1 to 65535", port)
+	}
+	return nil
+}
