@@ -36,6 +36,7 @@ func newRoot(version string) *Command {
 			configCmd(),
 			yumaCmd(),
 			walletCmd(),
+			txCmd(), queryCmd(),
 			nodeCmd(),
 			localnetCmd(),
 			versionCmd(version),

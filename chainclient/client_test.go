@@ -1,0 +1,282 @@
+package chainclient
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	"go.uber.org/zap"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/node"
+)
+
+const testChainID = "chainclient-test"
+
+// startNode runs a single-validator node with fast blocks in a temporary
+// home, with balances, until the test ends, and returns its RPC address
+// once it answers.
+func startNode(t *testing.T, balances map[chain.AccountID]uint64, configure ...func(*cmtcfg.Config)) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a CometBFT node")
+	}
+	ports, err := node.FreePorts(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gb []chain.GenesisBalance
+	for id, amount := range balances {
+		gb = append(gb, chain.GenesisBalance{Account: id.String(), Amount: amount})
+	}
+	home := t.TempDir()
+	err = node.Init(home, node.InitOptions{
+		ChainID:    testChainID,
+		Balances:   gb,
+		P2PAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		RPCAddress: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		BlockTime:  50 * time.Millisecond,
+		Configure: func(c *cmtcfg.Config) {
+			c.Consensus.TimeoutPropose = 500 * time.Millisecond
+			c.Consensus.TimeoutPrevote = 50 * time.Millisecond
+			c.Consensus.TimeoutPrecommit = 50 * time.Millisecond
+			c.LogLevel = "*:error"
+			for _, f := range configure {
+				f(c)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(home, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node: %v", err)
+		}
+	})
+	c, err := New(n.RPCAddress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		qctx, qcancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.Supply(qctx)
+		qcancel()
+		if err == nil {
+			return n.RPCAddress()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node at %s did not answer: %v", n.RPCAddress(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func newKey(t *testing.T, seed byte) (ed25519.PrivateKey, chain.AccountID) {
+	priv := ed25519.NewKeyFromSeed(bytesOf(seed, ed25519.SeedSize))
+	var id chain.AccountID
+	copy(id[:], priv.Public().(ed25519.PublicKey))
+	return priv, id
+}
+
+func bytesOf(b byte, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
+}
+
+func TestNewAddress(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: "tcp://127.0.0.1:26657", want: "tcp://127.0.0.1:26657"},
+		{in: "http://localhost:8080", want: "http://localhost:8080"},
+		{in: "https://rpc.example.org", want: "https://rpc.example.org"},
+		{in: "127.0.0.1:26657", want: "tcp://127.0.0.1:26657"},
+		{in: "http://[::1]:26657/", want: "http://[::1]:26657"},
+		{in: "", err: "empty"},
+		{in: "tcp://127.0.0.1", err: "no port"},
+		{in: "udp://127.0.0.1:1", err: `scheme "udp"`},
+		{in: "tcp://127.0.0.1:99999", err: "port"},
+		{in: "http://host:1/rpc", err: "only a scheme, a host and a port"},
+		{in: "tcp://:26657", err: "no host"},
+	} {
+		c, err := New(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("New(%q): error %v, want one containing %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.Address() != tc.want {
+			t.Errorf("New(%q) = %v, %v; want %s", tc.in, c, err, tc.want)
+		}
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	ports, err := node.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(fmt.Sprintf("tcp://127.0.0.1:%d", ports[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = c.ChainID(ctx)
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("ChainID of nothing: %v", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+	if _, err := c.WaitTx(ctx, strings.Repeat("AB", 32)); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Errorf("WaitTx against nothing: %v", err)
+	}
+}
+
+func TestClientAgainstNode(t *testing.T) {
+	alice, aliceID := newKey(t, 1)
+	_, bobID := newKey(t, 2)
+	addr := startNode(t, map[chain.AccountID]uint64{aliceID: 1000 * chain.Unit})
+	c, err := New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	id, err := c.ChainID(ctx)
+	if err != nil || id != testChainID {
+		t.Fatalf("ChainID = %q, %v", id, err)
+	}
+	sup, err := c.Supply(ctx)
+	if err != nil || sup.Total != 1000*chain.Unit || sup.Genesis != sup.Total {
+		t.Fatalf("Supply = %+v, %v", sup, err)
+	}
+	nonce, err := c.NextNonce(ctx, aliceID)
+	if err != nil || nonce != 0 {
+		t.Fatalf("NextNonce = %d, %v", nonce, err)
+	}
+
+	// A transfer lands and changes both balances.
+	tx, err := chain.SignTx(alice, id, nonce, &chain.Transfer{To: bobID, Amount: 5 * chain.Unit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.BroadcastAndWait(ctx, tx)
+	if err != nil || !r.OK() || !r.Included() || r.Hash != TxHash(tx) || r.CodeName != "ok" {
+		t.Fatalf("transfer: %+v, %v", r, err)
+	}
+	if len(r.Events) == 0 || r.Events[0].Type != "transfer" {
+		t.Errorf("transfer events: %+v", r.Events)
+	}
+	bob, err := c.Account(ctx, bobID)
+	if err != nil || bob.Balance != 5*chain.Unit {
+		t.Fatalf("bob = %+v, %v", bob, err)
+	}
+	height, err := c.Query(ctx, chain.QueryAccount+aliceID.String(), &chain.AccountView{})
+	if err != nil || height < r.Height {
+		t.Errorf("query height %d < inclusion height %d (%v)", height, r.Height, err)
+	}
+
+	// Sending the same bytes again finds them in the mempool cache and
+	// returns the block that has them.
+	first := r
+	r, err = c.BroadcastAndWait(ctx, tx)
+	if err != nil || r.Height != first.Height || !r.OK() {
+		t.Fatalf("resend: %+v, %v; first %+v", r, err, first)
+	}
+	// Another transaction with the spent nonce is CheckTx's bad nonce,
+	// returned at once.
+	tx, _ = chain.SignTx(alice, id, 0, &chain.Transfer{To: bobID, Amount: 7})
+	r, err = c.BroadcastAndWait(ctx, tx)
+	if err != nil || r.Code != chain.CodeBadNonce || r.Included() || !strings.Contains(r.Log, "nonce 0, want 1") {
+		t.Fatalf("stale nonce: %+v, %v", r, err)
+	}
+	// So is a transaction for another chain.
+	tx, _ = chain.SignTx(alice, "other-chain", 1, &chain.Transfer{To: bobID, Amount: 1})
+	if r, err = c.BroadcastAndWait(ctx, tx); err != nil || r.Code != chain.CodeWrongChain || r.CodeName != "wrong_chain" {
+		t.Fatalf("wrong chain: %+v, %v", r, err)
+	}
+
+	// Broadcast alone returns after CheckTx; WaitTx then finds the block.
+	tx, _ = chain.SignTx(alice, id, 1, &chain.CreateSubnet{Params: chain.DefaultHyperparams()})
+	r, err = c.Broadcast(ctx, tx)
+	if err != nil || !r.OK() || r.Included() {
+		t.Fatalf("Broadcast: %+v, %v", r, err)
+	}
+	if r, err = c.WaitTx(ctx, r.Hash); err != nil || !r.OK() || !r.Included() {
+		t.Fatalf("WaitTx: %+v, %v", r, err)
+	}
+	sn, err := c.Subnet(ctx, 1)
+	if err != nil || sn.Owner != aliceID.String() || sn.Params != chain.DefaultHyperparams() {
+		t.Fatalf("Subnet = %+v, %v", sn, err)
+	}
+	mg, err := c.Metagraph(ctx, 1)
+	if err != nil || mg.Subnet.Netuid != 1 || len(mg.Neurons) != 0 {
+		t.Fatalf("Metagraph = %+v, %v", mg, err)
+	}
+
+	// Errors of queries are the node's words, as *QueryError.
+	_, err = c.Subnet(ctx, 9)
+	var qe *QueryError
+	if !errors.As(err, &qe) || !strings.Contains(qe.Log, "no subnet 9") {
+		t.Errorf("Subnet(9): %v", err)
+	}
+	if _, err = c.Neuron(ctx, 1, 0); err == nil || !strings.Contains(err.Error(), "subnet 1 has no uid 0") {
+		t.Errorf("Neuron(1, 0): %v", err)
+	}
+	if _, err = c.Hotkey(ctx, bobID); err == nil || !strings.Contains(err.Error(), "not registered") {
+		t.Errorf("Hotkey(bob): %v", err)
+	}
+
+	// Waiting for a transaction that never comes ends with ctx.
+	wctx, wcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer wcancel()
+	if _, err := c.WaitTx(wctx, strings.Repeat("00", 32)); err == nil || !strings.Contains(err.Error(), "not in a block yet") ||
+		!errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitTx(unknown): %v", err)
+	}
+	if _, err := c.WaitTx(ctx, "xyz"); err == nil {
+		t.Error("WaitTx(bad hash): no error")
+	}
+}
+
+func TestWaitWithoutIndexer(t *testing.T) {
+	alice, aliceID := newKey(t, 3)
+	addr := startNode(t, map[chain.AccountID]uint64{aliceID: chain.Unit}, func(c *cmtcfg.Config) { c.TxIndex.Indexer = "null" })
+	c, err := New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tx, err := chain.SignTx(alice, testChainID, 0, &chain.Transfer{To: aliceID, Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.BroadcastAndWait(ctx, tx)
+	if err == nil || !strings.Contains(err.Error(), `does not index transactions (set tx_index.indexer = "kv"`) {
+		t.Fatalf("BroadcastAndWait without an indexer: %+v, %v", r, err)
+	}
+}

@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/consensus"
+	"github.com/seed0ffb8d46/agora/keys"
+)
+
+// queryCmd is "agora query": read the chain's state from a node.
+func queryCmd() *Command {
+	return &Command{
+		Name:  "query",
+		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs and the supply from a node",
+		Long: `Each command asks the node (--node) about the state at its last block. Text
+output shows amounts in AGR with 9 decimals and proportions (consensus,
+incentive, dividends, validator trust, take) as fractions of 1; --output json
+shows the chain's own numbers: amounts in base units (1 AGR = 10^9) and
+proportions as integers out of 65535. Accounts are bech32m addresses in both.`,
+		Subcommands: []*Command{
+			queryAccountCmd(), queryHotkeyCmd(), querySubnetCmd(), queryNeuronCmd(), queryMetagraphCmd(), querySupplyCmd(),
+		},
+	}
+}
+
+// queryFlags are the flags every query command has.
+type queryFlags struct {
+	node    string
+	output  *string
+	timeout time.Duration
+}
+
+func newQueryFlags(fs *flag.FlagSet) *queryFlags {
+	f := &queryFlags{}
+	nodeFlag(fs, &f.node)
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node after this long")
+	f.output = outputFlag(fs, "text", "text", "json")
+	return f
+}
+
+// run checks the positional arguments' count, connects and calls do
+// within the timeout.
+func (f *queryFlags) run(ctx context.Context, op string, args []string, want int, do func(ctx context.Context, c *chainclient.Client) error) error {
+	if len(args) != want {
+		if len(args) > want {
+			return usageErrorf("unexpected argument %q", args[want])
+		}
+		return usageErrorf("want %d argument(s), got %d", want, len(args))
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout must be positive")
+	}
+	c, err := chainclient.New(f.node)
+	if err != nil {
+		return usageErrorf("--node: %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	if err := do(ctx, c); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// print writes v as JSON, or calls text.
+func (f *queryFlags) print(rt *Runtime, v any, text func(w io.Writer)) error {
+	if *f.output == "json" {
+		return walletWriteJSON(rt.Stdout, v)
+	}
+	tw := tabwriter.NewWriter(rt.Stdout, 0, 0, 2, ' ', 0)
+	text(tw)
+	return tw.Flush()
+}
+
+// parseAddressArg parses a positional address.
+func parseAddressArg(s string) (chain.AccountID, error) {
+	pk, err := keys.ParseAddress(s)
+	if err != nil {
+		return chain.AccountID{}, usageErrorf("%v", err)
+	}
+	return chain.AccountID(pk), nil
+}
+
+func parseUint16Arg(what, s string) (uint16, error) {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0, usageErrorf("%s %q: want an integer from 0 to 65535", what, s)
+	}
+	return uint16(v), nil
+}
+
+// address turns the chain's hex account into its bech32m address; it
+// leaves anything else as it is.
+func address(hexKey string) string {
+	b, err := hex.DecodeString(hexKey)
+	if err != nil {
+		return hexKey
+	}
+	pk, err := keys.PublicKeyFromBytes(b)
+	if err != nil {
+		return hexKey
+	}
+	return pk.Address()
+}
+
+// shortAddress abbreviates an address for tables.
+func shortAddress(a string) string {
+	if len(a) <= 18 {
+		return a
+	}
+	return a[:12] + "..." + a[len(a)-4:]
+}
+
+// proportion shows a u16 proportion of 65535 as a fraction of 1 with 4
+// decimals, rounded down, without floats.
+func proportion(v uint16) string {
+	x := uint64(v) * 10_000 / 65_535
+	return fmt.Sprintf("%d.%04d", x/10_000, x%10_000)
+}
+
+func queryAccountCmd() *Command {
+	fs := flag.NewFlagSet("account", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "account",
+		Args:  "<address>",
+		Short: "Show an account's balance and nonce",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query account", args, 1, func(ctx context.Context, c *chainclient.Client) error {
+				id, err := parseAddressArg(args[0])
+				if err != nil {
+					return err
+				}
+				var v chain.AccountView
+				h, err := c.Query(ctx, chain.QueryAccount+id.String(), &v)
+				if err != nil {
+					return err
+				}
+				out := struct {
+					Address string `json:"address"`
+					chain.AccountView
+					Height int64 `json:"height"`
+				}{keys.PublicKey(id).Address(), v, h}
+				return f.print(rt, out, func(w io.Writer) {
+					fmt.Fprintf(w, "address:\t%s\nbalance:\t%s AGR\nnonce:\t%d\nheight:\t%d\n", out.Address, formatAGR(v.Balance), v.Nonce, h)
+				})
+			})
+		},
+	}
+}
+
+func queryHotkeyCmd() *Command {
+	fs := flag.NewFlagSet("hotkey", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "hotkey",
+		Args:  "<address>",
+		Short: "Show a registered hotkey's owner, take and total stake",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query hotkey", args, 1, func(ctx context.Context, c *chainclient.Client) error {
+				id, err := parseAddressArg(args[0])
+				if err != nil {
+					return err
+				}
+				v, err := c.Hotkey(ctx, id)
+				if err != nil {
+					return err
+				}
+				v.Owner = address(v.Owner)
+				out := struct {
+					Address string `json:"address"`
+					chain.HotkeyView
+				}{keys.PublicKey(id).Address(), v}
+				return f.print(rt, out, func(w io.Writer) {
+					fmt.Fprintf(w, "hotkey:\t%s\nowner:\t%s\ntake:\t%s\nstake:\t%s AGR\n", out.Address, v.Owner, proportion(v.Take), formatAGR(v.Stake))
+				})
+			})
+		},
+	}
+}
+
+func querySubnetCmd() *Command {
+	fs := flag.NewFlagSet("subnet", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "subnet",
+		Args:  "<netuid>",
+		Short: "Show a subnet's owner, registration cost, size and hyperparameters",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query subnet", args, 1, func(ctx context.Context, c *chainclient.Client) error {
+				netuid, err := parseUint16Arg("netuid", args[0])
+				if err != nil {
+					return err
+				}
+				v, err := c.Subnet(ctx, netuid)
+				if err != nil {
+					return err
+				}
+				v.Owner = address(v.Owner)
+				return f.print(rt, v, func(w io.Writer) { printSubnet(w, &v) })
+			})
+		},
+	}
+}
+
+func printSubnet(w io.Writer, v *chain.SubnetView) {
+	p := v.Params
+	fmt.Fprintf(w, "netuid:\t%d\nowner:\t%s\nneurons:\t%d of %d\nburn:\t%s AGR\ncreated:\tblock %d\n",
+		v.Netuid, v.Owner, v.N, p.MaxUIDs, formatAGR(v.Burn), v.Created)
+	fmt.Fprintf(w, "hyperparameters:\t\n")
+	rows := []struct {
+		k string
+		v any
+	}{
+		{"tempo", p.Tempo}, {"kappa", p.Kappa}, {"bonds_penalty", p.BondsPenalty},
+		{"bonds_moving_average", p.BondsMovingAverage}, {"yuma3", p.Yuma3}, {"liquid_alpha", p.LiquidAlpha},
+		{"alpha_low", p.AlphaLow}, {"alpha_high", p.AlphaHigh}, {"alpha_sigmoid_steepness", p.AlphaSigmoidSteepness},
+		{"activity_cutoff", p.ActivityCutoff}, {"stake_threshold", formatAGR(p.StakeThreshold) + " AGR"},
+		{"max_uids", p.MaxUIDs}, {"max_validators", p.MaxValidators}, {"immunity_period", p.ImmunityPeriod},
+		{"weights_rate_limit", p.WeightsRateLimit}, {"min_allowed_weights", p.MinAllowedWeights},
+		{"max_weight_limit", p.MaxWeightLimit}, {"commit_reveal", p.CommitReveal},
+		{"reveal_period_epochs", p.RevealPeriodEpochs}, {"min_burn", formatAGR(p.MinBurn) + " AGR"},
+		{"max_burn", formatAGR(p.MaxBurn) + " AGR"}, {"target_registrations", p.TargetRegistrations},
+		{"adjustment_interval", p.AdjustmentInterval},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %s:\t%v\n", r.k, r.v)
+	}
+}
+
+// neuronAddresses rewrites a neuron's accounts as addresses.
+func neuronAddresses(n *chain.NeuronView) {
+	n.Hotkey, n.Coldkey = address(n.Hotkey), address(n.Coldkey)
+}
+
+var protocolNames = map[uint8]string{0: "http", 1: "https", 2: "grpc", 3: "ws"}
+
+func axonString(a *chain.AxonView) string {
+	if a == nil {
+		return "-"
+	}
+	p, ok := protocolNames[a.Protocol]
+	if !ok {
+		p = strconv.Itoa(int(a.Protocol))
+	}
+	return p + "://" + a.Addr
+}
+
+func queryNeuronCmd() *Command {
+	fs := flag.NewFlagSet("neuron", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "neuron",
+		Args:  "<netuid> <uid>",
+		Short: "Show one neuron of a subnet, with its weights and bonds",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query neuron", args, 2, func(ctx context.Context, c *chainclient.Client) error {
+				netuid, err := parseUint16Arg("netuid", args[0])
+				if err != nil {
+					return err
+				}
+				uid, err := parseUint16Arg("uid", args[1])
+				if err != nil {
+					return err
+				}
+				v, err := c.Neuron(ctx, netuid, uid)
+				if err != nil {
+					return err
+				}
+				neuronAddresses(&v)
+				return f.print(rt, v, func(w io.Writer) {
+					fmt.Fprintf(w, "netuid:\t%d\nuid:\t%d\nhotkey:\t%s\ncoldkey:\t%s\nstake:\t%s AGR\n", netuid, v.UID, v.Hotkey, v.Coldkey, formatAGR(v.Stake))
+					fmt.Fprintf(w, "consensus:\t%s\nincentive:\t%s\ndividends:\t%s\nemission:\t%s AGR\n",
+						proportion(v.Consensus), proportion(v.Incentive), proportion(v.Dividends), formatAGR(v.Emission))
+					fmt.Fprintf(w, "validator_trust:\t%s\nvalidator_permit:\t%t\npruning_score:\t%s\n",
+						proportion(v.ValidatorTrust), v.ValidatorPermit, proportion(v.PruningScore))
+					fmt.Fprintf(w, "registered_at:\tblock %d\nlast_update:\tblock %d\naxon:\t%s\n", v.RegisteredAt, v.LastUpdate, axonString(v.Axon))
+					if v.Axon != nil {
+						fmt.Fprintf(w, "axon_block:\t%d\n", v.Axon.Block)
+					}
+					fmt.Fprintf(w, "weights:\t%s\nbonds:\t%s\n", entries(v.Weights), entries(v.Bonds))
+				})
+			})
+		},
+	}
+}
+
+// entries shows a sparse row as uid:value pairs.
+func entries(row []consensus.Entry) string {
+	if len(row) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(row))
+	for i, e := range row {
+		parts[i] = fmt.Sprintf("%d:%d", e.UID, e.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+func queryMetagraphCmd() *Command {
+	fs := flag.NewFlagSet("metagraph", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "metagraph",
+		Args:  "<netuid>",
+		Short: "Show a subnet's metagraph: every uid with its stake, scores and axon",
+		Long: `Prints one row per uid: the hotkey (abbreviated; --output json has every field
+in full), stake and emission in AGR, consensus, incentive, dividends and
+validator trust as fractions of 1, the validator permit, and the axon.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query metagraph", args, 1, func(ctx context.Context, c *chainclient.Client) error {
+				netuid, err := parseUint16Arg("netuid", args[0])
+				if err != nil {
+					return err
+				}
+				v, err := c.Metagraph(ctx, netuid)
+				if err != nil {
+					return err
+				}
+				v.Subnet.Owner = address(v.Subnet.Owner)
+				for i := range v.Neurons {
+					neuronAddresses(&v.Neurons[i])
+				}
+				return f.print(rt, v, func(w io.Writer) {
+					s := v.Subnet
+					fmt.Fprintf(w, "subnet %d: %d of %d uids, owner %s, burn %s AGR\n\n", s.Netuid, s.N, s.Params.MaxUIDs, s.Owner, formatAGR(s.Burn))
+					fmt.Fprintf(w, "UID\tHOTKEY\tSTAKE\tCONSENSUS\tINCENTIVE\tDIVIDENDS\tEMISSION\tVTRUST\tPERMIT\tAXON\n")
+					for _, n := range v.Neurons {
+						permit := "-"
+						if n.ValidatorPermit {
+							permit = "yes"
+						}
+						fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.UID, shortAddress(n.Hotkey), formatAGR(n.Stake),
+							proportion(n.Consensus), proportion(n.Incentive), proportion(n.Dividends), formatAGR(n.Emission),
+							proportion(n.ValidatorTrust), permit, axonString(n.Axon))
+					}
+				})
+			})
+		},
+	}
+}
+
+func querySupplyCmd() *Command {
+	fs := flag.NewFlagSet("supply", flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	return &Command{
+		Name:  "supply",
+		Short: "Show the total supply: genesis + minted − burned",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			return f.run(ctx, "query supply", args, 0, func(ctx context.Context, c *chainclient.Client) error {
+				v, err := c.Supply(ctx)
+				if err != nil {
+					return err
+				}
+				return f.print(rt, v, func(w io.Writer) {
+					fmt.Fprintf(w, "total:\t%s AGR\ngenesis:\t%s AGR\nminted:\t%s AGR\nburned:\t%s AGR\n",
+						formatAGR(v.Total), formatAGR(v.Genesis), formatAGR(v.Minted), formatAGR(v.Burned))
+				})
+			})
+		},
+	}
+}

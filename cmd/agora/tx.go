@@ -1,0 +1,692 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/keys"
+)
+
+// txCmd is "agora tx": sign a transaction with a wallet key, send it to a
+// node and wait for its block.
+func txCmd() *Command {
+	return &Command{
+		Name:  "tx",
+		Short: "Sign and send transactions: transfer, subnets, registration, axons, stake",
+		Long: `Each command signs one transaction with a key of a wallet under <home>/wallets
+(the coldkey, asking for its password; serve-axon signs with the hotkey),
+takes the chain id and the account's next nonce from the node (--node), sends
+it, and waits until a block includes it (--no-wait only sends it). It prints
+the result code with its name, the node's log, the height and the events, and
+exits 1 if the transaction was rejected.
+
+Amounts (--amount, --max-burn) are in AGR: a whole number with up to 9
+decimals, such as 1, 0.25 or 12.000000001 (1 AGR = 10^9 base units). No
+signs, exponents or separators. --output json shows amounts in base units.
+
+Passwords come from --password-file FILE, else AGORA_PASSWORD, else a prompt.`,
+		Subcommands: []*Command{
+			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(),
+		},
+	}
+}
+
+// txFlags are the flags every tx command has.
+type txFlags struct {
+	wallet, passwordFile string
+	node                 string
+	output               *string
+	timeout              time.Duration
+	noWait               bool
+}
+
+func newTxFlags(fs *flag.FlagSet) *txFlags {
+	f := &txFlags{}
+	fs.StringVar(&f.wallet, "wallet", "", "the wallet `NAME` whose key signs (required)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "read the key's password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
+	nodeFlag(fs, &f.node)
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up on the node after this long, waiting for the block included")
+	fs.BoolVar(&f.noWait, "no-wait", false, "return once the node's mempool accepts the transaction; do not wait for a block")
+	f.output = outputFlag(fs, "text", "text", "json")
+	return f
+}
+
+// nodeFlag defines --node.
+func nodeFlag(fs *flag.FlagSet, v *string) {
+	fs.StringVar(v, "node", chainclient.DefaultAddress, "the node's RPC `ADDRESS` (tcp://host:port or http://host:port)")
+}
+
+// check validates the flags every tx command has.
+func (f *txFlags) check(args []string) error {
+	if err := noArgs(args); err != nil {
+		return err
+	}
+	if f.wallet == "" {
+		return usageErrorf("--wallet is required")
+	}
+	if err := keys.CheckName(f.wallet); err != nil {
+		return usageErrorf("--wallet: %v", err)
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout must be positive")
+	}
+	if _, err := chainclient.New(f.node); err != nil {
+		return usageErrorf("--node: %v", err)
+	}
+	return nil
+}
+
+// password returns the PasswordFunc for the wallet's keys.
+func (f *txFlags) password(rt *Runtime, what string) keys.PasswordFunc {
+	return func() ([]byte, error) {
+		return walletPassword(rt, f.passwordFile, fmt.Sprintf("Password for the %s of wallet %s", what, f.wallet), false)
+	}
+}
+
+// coldkey unlocks the wallet's coldkey.
+func (f *txFlags) coldkey(rt *Runtime) (*keys.PrivateKey, error) {
+	k, err := keys.NewStore(rt.Config.Home).LoadColdkey(f.wallet, f.password(rt, "coldkey"))
+	if err != nil {
+		return nil, fmt.Errorf("wallet %s: %w", f.wallet, err)
+	}
+	return k, nil
+}
+
+// hotkeyFlags name a hotkey: one of the wallet's by name, or any by address.
+type hotkeyFlags struct{ name, address string }
+
+func newHotkeyFlags(fs *flag.FlagSet, what string) *hotkeyFlags {
+	h := &hotkeyFlags{}
+	fs.StringVar(&h.name, "hotkey", "", "the `NAME` of the wallet's hotkey "+what)
+	fs.StringVar(&h.address, "hotkey-address", "", "the `ADDRESS` of the hotkey "+what+" (instead of --hotkey)")
+	return h
+}
+
+// check checks that exactly one of the flags is set and well formed.
+func (h *hotkeyFlags) check() error {
+	switch {
+	case h.name == "" && h.address == "":
+		return usageErrorf("give --hotkey NAME or --hotkey-address ADDRESS")
+	case h.name != "" && h.address != "":
+		return usageErrorf("give --hotkey or --hotkey-address, not both")
+	case h.name != "":
+		if err := keys.CheckName(h.name); err != nil {
+			return usageErrorf("--hotkey: %v", err)
+		}
+	default:
+		if _, err := keys.ParseAddress(h.address); err != nil {
+			return usageErrorf("--hotkey-address: %v", err)
+		}
+	}
+	return nil
+}
+
+// account returns the hotkey's account: from its address, or from the
+// public part of the wallet's hotkey file (no password needed).
+func (h *hotkeyFlags) account(rt *Runtime, wallet string) (chain.AccountID, error) {
+	if h.address != "" {
+		pk, err := keys.ParseAddress(h.address)
+		return chain.AccountID(pk), err
+	}
+	kf, err := keys.NewStore(rt.Config.Home).Hotkey(wallet, h.name)
+	if err != nil {
+		return chain.AccountID{}, fmt.Errorf("wallet %s: %w", wallet, err)
+	}
+	return chain.AccountID(kf.PublicKey), nil
+}
+
+// netuidValue is a --netuid flag: a uint16 that knows whether it was set.
+type netuidValue struct {
+	v   uint16
+	set bool
+}
+
+func (n *netuidValue) String() string {
+	if n == nil || !n.set {
+		return ""
+	}
+	return strconv.Itoa(int(n.v))
+}
+
+func (n *netuidValue) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return errors.New("want an integer from 0 to 65535")
+	}
+	n.v, n.set = uint16(v), true
+	return nil
+}
+
+// netuidFlag defines a required --netuid.
+func netuidFlag(fs *flag.FlagSet) *netuidValue {
+	n := &netuidValue{}
+	fs.Var(n, "netuid", "the subnet's `NETUID` (required)")
+	return n
+}
+
+func checkNetuid(n *netuidValue) (uint16, error) {
+	if !n.set {
+		return 0, usageErrorf("--netuid is required")
+	}
+	return n.v, nil
+}
+
+// parseAGR parses an amount of AGR: digits, optionally a point and 1 to 9
+// more digits, exactly, into base units. It uses no floats.
+func parseAGR(s string) (uint64, error) {
+	whole, frac, hasPoint := strings.Cut(s, ".")
+	digits := func(p string) bool {
+		for i := range len(p) {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+		}
+		return p != ""
+	}
+	switch {
+	case s == "":
+		return 0, errors.New("empty amount; want AGR such as 1.5")
+	case !digits(whole) || hasPoint && !digits(frac):
+		return 0, fmt.Errorf("amount %q: want AGR as digits with an optional point and up to 9 decimals, such as 1.5", s)
+	case len(frac) > 9:
+		return 0, fmt.Errorf("amount %q: more than 9 decimals (1 AGR = 10^9 base units)", s)
+	}
+	w, err := strconv.ParseUint(whole, 10, 64)
+	if err != nil || w > (1<<64-1)/chain.Unit {
+		return 0, fmt.Errorf("amount %q: too large", s)
+	}
+	var f uint64
+	if hasPoint {
+		f, _ = strconv.ParseUint(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	}
+	total := w*chain.Unit + f
+	if total < w*chain.Unit {
+		return 0, fmt.Errorf("amount %q: too large", s)
+	}
+	return total, nil
+}
+
+// formatAGR shows base units as AGR with all 9 decimals.
+func formatAGR(v uint64) string {
+	return fmt.Sprintf("%d.%09d", v/chain.Unit, v%chain.Unit)
+}
+
+// amountFlag is a required AGR amount flag, parsed in Run.
+func checkAmount(name, s string, required bool) (uint64, bool, error) {
+	if s == "" {
+		if required {
+			return 0, false, usageErrorf("--%s is required (AGR, such as 1.5)", name)
+		}
+		return 0, false, nil
+	}
+	v, err := parseAGR(s)
+	if err != nil {
+		return 0, false, usageErrorf("--%s: %v", name, err)
+	}
+	return v, true, nil
+}
+
+// txOutput is how --output json shows a sent transaction.
+type txOutput struct {
+	Kind    string `json:"kind"`
+	ChainID string `json:"chain_id"`
+	Signer  string `json:"signer"`
+	Nonce   uint64 `json:"nonce"`
+	// Status is "included" (applied in a block), "failed" (in a block
+	// with a non-zero code), "rejected" (by the node's CheckTx) or
+	// "pending" (accepted, not waited for).
+	Status string `json:"status"`
+	*chainclient.Result
+	// Extra holds what the command adds, such as the register's burn.
+	Extra map[string]any `json:"extra,omitempty"`
+}
+
+// txSend is one transaction on its way: the client, the chain id and the
+// signer's next nonce.
+type txSend struct {
+	f       *txFlags
+	op      string
+	client  *chainclient.Client
+	chainID string
+	ctx     context.Context
+	cancel  context.CancelFunc
+	extra   map[string]any
+}
+
+// connect starts the command's time budget and checks that the node
+// answers.
+func (f *txFlags) connect(ctx context.Context, op string) (*txSend, error) {
+	c, err := chainclient.New(f.node)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	s := &txSend{f: f, op: op, client: c}
+	s.ctx, s.cancel = context.WithTimeout(ctx, f.timeout)
+	if s.chainID, err = c.ChainID(s.ctx); err != nil {
+		s.close()
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return s, nil
+}
+
+func (s *txSend) close() {
+	s.cancel()
+	s.client.Close()
+}
+
+// send signs body with key at the signer's next nonce, broadcasts it,
+// waits unless --no-wait, and prints the result. A rejected transaction
+// is an error after the result is printed.
+func (s *txSend) send(rt *Runtime, key *keys.PrivateKey, body chain.Body) error {
+	signer := chain.AccountID(key.PublicKey())
+	nonce, err := s.client.NextNonce(s.ctx, signer)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.op, err)
+	}
+	tx, err := chain.SignTx(key.Ed25519(), s.chainID, nonce, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.op, err)
+	}
+	var r *chainclient.Result
+	if s.f.noWait {
+		r, err = s.client.Broadcast(s.ctx, tx)
+	} else {
+		r, err = s.client.BroadcastAndWait(s.ctx, tx)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.op, err)
+	}
+	out := txOutput{Kind: body.Kind().String(), ChainID: s.chainID, Signer: key.Address(), Nonce: nonce, Result: r, Extra: s.extra}
+	switch {
+	case !r.OK() && r.Included():
+		out.Status = "failed"
+	case !r.OK():
+		out.Status = "rejected"
+	case r.Included():
+		out.Status = "included"
+	default:
+		out.Status = "pending"
+	}
+	if *s.f.output == "json" {
+		if err := walletWriteJSON(rt.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		printTxText(rt.Stdout, &out)
+	}
+	if !r.OK() {
+		where := "the node rejected it"
+		if r.Included() {
+			where = fmt.Sprintf("it failed in block %d", r.Height)
+		}
+		return fmt.Errorf("%s: %s: code %d (%s): %s", s.op, where, r.Code, r.CodeName, r.Log)
+	}
+	return nil
+}
+
+func printTxText(w io.Writer, out *txOutput) {
+	var status string
+	switch out.Status {
+	case "included":
+		status = fmt.Sprintf("included in block %d", out.Height)
+	case "failed":
+		status = fmt.Sprintf("failed in block %d", out.Height)
+	case "rejected":
+		status = "rejected by the node (not in any block)"
+	default:
+		status = "accepted into the mempool (not waited for; see agora query account)"
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s: %s\n", out.Kind, status)
+	fmt.Fprintf(&b, "hash:   %s\n", out.Hash)
+	fmt.Fprintf(&b, "signer: %s (nonce %d)\n", out.Signer, out.Nonce)
+	fmt.Fprintf(&b, "code:   %d (%s)\n", out.Code, out.CodeName)
+	if out.Height > 0 {
+		fmt.Fprintf(&b, "height: %d\n", out.Height)
+	}
+	if out.Log != "" {
+		fmt.Fprintf(&b, "log:    %s\n", out.Log)
+	}
+	for _, k := range sortedKeys(out.Extra) {
+		fmt.Fprintf(&b, "%s: %v\n", k, out.Extra[k])
+	}
+	for _, ev := range out.Events {
+		fmt.Fprintf(&b, "event:  %s", ev.Type)
+		for _, a := range ev.Attributes {
+			v := a.Value
+			if len(v) == 2*keys.PublicKeySize {
+				v = address(v) // accounts as addresses, as everywhere else
+			}
+			fmt.Fprintf(&b, " %s=%s", a.Key, v)
+		}
+		b.WriteByte('\n')
+	}
+	_, _ = w.Write(b.Bytes())
+}
+
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
+
+// runColdkeyTx is the shape of most tx commands: unlock the coldkey,
+// connect, build the body (which may query the node), send.
+func runColdkeyTx(ctx context.Context, rt *Runtime, f *txFlags, op string, body func(s *txSend) (chain.Body, error)) error {
+	key, err := f.coldkey(rt)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	s, err := f.connect(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	b, err := body(s)
+	if err != nil {
+		return err
+	}
+	return s.send(rt, key, b)
+}
+
+func txTransferCmd() *Command {
+	fs := flag.NewFlagSet("transfer", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	to := fs.String("to", "", "the recipient's `ADDRESS` (required)")
+	amount := fs.String("amount", "", "how much to send, in `AGR` (required; up to 9 decimals)")
+	return &Command{
+		Name:  "transfer",
+		Short: "Send AGR from a wallet's coldkey to an address",
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if *to == "" {
+				return usageErrorf("--to is required")
+			}
+			dest, err := keys.ParseAddress(*to)
+			if err != nil {
+				return usageErrorf("--to: %v", err)
+			}
+			amt, _, err := checkAmount("amount", *amount, true)
+			if err != nil {
+				return err
+			}
+			return runColdkeyTx(ctx, rt, f, "tx transfer", func(*txSend) (chain.Body, error) {
+				return &chain.Transfer{To: chain.AccountID(dest), Amount: amt}, nil
+			})
+		},
+	}
+}
+
+func txSubnetCmd() *Command {
+	return &Command{
+		Name:        "subnet",
+		Short:       "Create a subnet, or change its hyperparameters",
+		Subcommands: []*Command{txSubnetCreateCmd(), txSubnetSetParamsCmd()},
+	}
+}
+
+// readParams decodes a hyperparameters JSON file strictly over base: keys
+// it leaves out keep base's values; unknown keys are errors.
+func readParams(rt *Runtime, file string, base chain.Hyperparams) (chain.Hyperparams, error) {
+	data, err := rt.ReadFile(file)
+	if err != nil {
+		return base, fmt.Errorf("--params: %w", err)
+	}
+	p := base
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return base, fmt.Errorf("--params %s: %w", file, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return base, fmt.Errorf("--params %s: more than one JSON value", file)
+	}
+	if err := p.Validate(); err != nil {
+		return base, fmt.Errorf("--params %s: %w", file, err)
+	}
+	return p, nil
+}
+
+func txSubnetCreateCmd() *Command {
+	fs := flag.NewFlagSet("create", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	params := fs.String("params", "", "hyperparameters as a JSON `FILE` (keys as in agora query subnet --output json; missing keys take the defaults)")
+	return &Command{
+		Name:  "create",
+		Short: "Create a subnet owned by the wallet's coldkey (costs the create_subnet fee)",
+		Long: `Creates a subnet with the default hyperparameters, or those in --params FILE:
+a JSON object whose keys are the hyperparameters' names (tempo, kappa,
+max_uids, immunity_period, min_burn, ...); keys left out keep their defaults,
+unknown keys are errors. The new subnet's netuid is in the event printed.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			p := chain.DefaultHyperparams()
+			if *params != "" {
+				var err error
+				if p, err = readParams(rt, *params, p); err != nil {
+					return fmt.Errorf("tx subnet create: %w", err)
+				}
+			}
+			return runColdkeyTx(ctx, rt, f, "tx subnet create", func(*txSend) (chain.Body, error) {
+				return &chain.CreateSubnet{Params: p}, nil
+			})
+		},
+	}
+}
+
+func txSubnetSetParamsCmd() *Command {
+	fs := flag.NewFlagSet("set-params", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	netuid := netuidFlag(fs)
+	params := fs.String("params", "", "hyperparameters as a JSON `FILE` (required; missing keys keep the subnet's current values)")
+	return &Command{
+		Name:  "set-params",
+		Short: "Change a subnet's hyperparameters (its owner's coldkey only)",
+		Long: `Reads the subnet's current hyperparameters from the node, applies the keys in
+--params FILE over them (unknown keys are errors) and sends the result.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			n, err := checkNetuid(netuid)
+			if err != nil {
+				return err
+			}
+			if *params == "" {
+				return usageErrorf("--params is required")
+			}
+			const op = "tx subnet set-params"
+			return runColdkeyTx(ctx, rt, f, op, func(s *txSend) (chain.Body, error) {
+				sn, err := s.client.Subnet(s.ctx, n)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", op, err)
+				}
+				p, err := readParams(rt, *params, sn.Params)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", op, err)
+				}
+				return &chain.SetHyperparams{Netuid: n, Params: p}, nil
+			})
+		},
+	}
+}
+
+func txRegisterCmd() *Command {
+	fs := flag.NewFlagSet("register", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	hk := newHotkeyFlags(fs, "to register")
+	netuid := netuidFlag(fs)
+	maxBurn := fs.String("max-burn", "", "the most `AGR` to burn; the registration fails if it costs more (default: the current cost)")
+	return &Command{
+		Name:  "register",
+		Short: "Register a hotkey on a subnet, burning the registration cost from the coldkey",
+		Long: `Burns the subnet's current registration cost from the wallet's coldkey and
+registers the hotkey, which the coldkey then owns. The cost moves with demand;
+the transaction fails (burn_too_high) rather than pay more than --max-burn,
+which defaults to the cost when the command reads it. The uid is in the event
+printed.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if err := hk.check(); err != nil {
+				return err
+			}
+			n, err := checkNetuid(netuid)
+			if err != nil {
+				return err
+			}
+			limit, hasLimit, err := checkAmount("max-burn", *maxBurn, false)
+			if err != nil {
+				return err
+			}
+			const op = "tx register"
+			hotkey, err := hk.account(rt, f.wallet)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			return runColdkeyTx(ctx, rt, f, op, func(s *txSend) (chain.Body, error) {
+				sn, err := s.client.Subnet(s.ctx, n)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", op, err)
+				}
+				if !hasLimit {
+					limit = sn.Burn
+				}
+				s.extra = map[string]any{"burn": sn.Burn, "max_burn": limit, "hotkey": keys.PublicKey(hotkey).Address()}
+				if *f.output != "json" {
+					s.extra = map[string]any{"burn": formatAGR(sn.Burn) + " AGR", "max_burn": formatAGR(limit) + " AGR", "hotkey": keys.PublicKey(hotkey).Address()}
+				}
+				return &chain.Register{Netuid: n, Hotkey: hotkey, MaxBurn: limit}, nil
+			})
+		},
+	}
+}
+
+// axonProtocols are serve-axon's --protocol choices, by their code.
+var axonProtocols = []string{"http", "https", "grpc", "ws"}
+
+func txServeAxonCmd() *Command {
+	fs := flag.NewFlagSet("serve-axon", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that serves (required; it signs and pays the fee)")
+	netuid := netuidFlag(fs)
+	ip := fs.String("ip", "", "the axon's public `IP` address, IPv4 or IPv6 (required)")
+	port := fs.Int("port", 0, "the axon's `PORT` (required)")
+	proto := choiceFlag(fs, "protocol", "http", "the axon's protocol", axonProtocols...)
+	return &Command{
+		Name:  "serve-axon",
+		Short: "Publish where a registered hotkey serves (signed by the hotkey)",
+		Long: `Publishes the axon (ip, port, protocol) of a hotkey registered on the subnet.
+The hotkey signs, so it pays the serve_axon fee from its own balance: fund it
+first with agora tx transfer --to <hotkey address>.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if *hotkey == "" {
+				return usageErrorf("--hotkey is required")
+			}
+			if err := keys.CheckName(*hotkey); err != nil {
+				return usageErrorf("--hotkey: %v", err)
+			}
+			n, err := checkNetuid(netuid)
+			if err != nil {
+				return err
+			}
+			addr, err := netip.ParseAddr(*ip)
+			switch {
+			case *ip == "":
+				return usageErrorf("--ip is required")
+			case err != nil:
+				return usageErrorf("--ip: %v", err)
+			case addr.Zone() != "" || addr.IsUnspecified():
+				return usageErrorf("--ip %s: want a specific address without a zone", *ip)
+			case *port < 1 || *port > 65535:
+				return usageErrorf("--port %d: want 1 to 65535", *port)
+			}
+			var code uint8
+			for i, p := range axonProtocols {
+				if p == *proto {
+					code = uint8(i)
+				}
+			}
+			const op = "tx serve-axon"
+			key, err := keys.NewStore(rt.Config.Home).LoadHotkey(f.wallet, *hotkey, f.password(rt, "hotkey "+*hotkey))
+			if err != nil {
+				return fmt.Errorf("%s: wallet %s: %w", op, f.wallet, err)
+			}
+			s, err := f.connect(ctx, op)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return s.send(rt, key, &chain.ServeAxon{Netuid: n, IP: addr.As16(), Port: uint16(*port), Protocol: code})
+		},
+	}
+}
+
+func txStakeCmd() *Command {
+	return &Command{
+		Name:        "stake",
+		Short:       "Add or remove the coldkey's stake on a hotkey",
+		Subcommands: []*Command{txStakeOpCmd(true), txStakeOpCmd(false)},
+	}
+}
+
+func txStakeOpCmd(add bool) *Command {
+	name, short := "add", "Stake AGR from the coldkey's balance on a hotkey (any registered hotkey: delegation)"
+	if !add {
+		name, short = "remove", "Return AGR of the coldkey's stake on a hotkey to its balance"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	f := newTxFlags(fs)
+	hk := newHotkeyFlags(fs, "to stake on")
+	amount := fs.String("amount", "", "how much, in `AGR` (required; up to 9 decimals)")
+	return &Command{
+		Name:  name,
+		Short: short,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if err := hk.check(); err != nil {
+				return err
+			}
+			amt, _, err := checkAmount("amount", *amount, true)
+			if err != nil {
+				return err
+			}
+			op := "tx stake " + name
+			hotkey, err := hk.account(rt, f.wallet)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			return runColdkeyTx(ctx, rt, f, op, func(*txSend) (chain.Body, error) {
+				if add {
+					return &chain.AddStake{Hotkey: hotkey, Amount: amt}, nil
+				}
+				return &chain.RemoveStake{Hotkey: hotkey, Amount: amt}, nil
+			})
+		},
+	}
+}
