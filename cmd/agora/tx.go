@@ -595,8 +595,7 @@ func txServeAxonCmd() *Command {
 		Name:  "serve-axon",
 		Short: "Publish where a registered hotkey serves (signed by the hotkey)",
 		Long: `Publishes the axon (ip, port, protocol) of a hotkey registered on the subnet.
-The hotkey signs, so it pays the serve_axon fee from its own balance: fund it
-first with agora tx transfer --to <hotkey address>.`,
+The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := f.check(args); err != nil {

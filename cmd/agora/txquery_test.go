@@ -219,12 +219,12 @@ func TestTxAndQuery(t *testing.T) {
 		t.Errorf("query subnet 1: %+v", sn)
 	}
 
-	// Register the hotkey (at the current burn), fund it, serve its axon.
+	// Register the hotkey (at the current burn) and serve its axon: the
+	// hotkey has no balance, and serve_axon needs none.
 	j = decodeJSON[txJSON](t, e.ok("tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1", "--output", "json"))
 	if j.Status != "included" || j.attr("uid") != "0" || j.Extra["burn"] != float64(chain.Unit) || j.Extra["hotkey"] != miner {
 		t.Fatalf("tx register: %+v", j)
 	}
-	e.ok("tx", "transfer", "--wallet", "alice", "--to", miner, "--amount", "0.01")
 	r = e.ok("tx", "serve-axon", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1", "--ip", "10.0.0.7", "--port", "8091", "--protocol", "grpc")
 	if !strings.Contains(r.stdout, "serve_axon: included") || !strings.Contains(r.stdout, "signer: "+miner) {
 		t.Errorf("tx serve-axon:\n%s", r.stdout)
