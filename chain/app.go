@@ -30,6 +30,7 @@ type App struct {
 	// checkNonce is each sender's next nonce as the mempool sees it: the
 	// committed nonce plus the transactions CheckTx accepted since.
 	checkNonce map[AccountID]uint64
+	sigs       *sigCache
 }
 
 var _ abci.Application = (*App)(nil)
@@ -41,8 +42,16 @@ func NewApp(db dbm.DB, log *zap.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash, checkNonce: map[AccountID]uint64{}}, nil
+	sigs, err := newSigCache()
+	if err != nil {
+		return nil, fmt.Errorf("chain: signature cache: %w", err)
+	}
+	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash,
+		checkNonce: map[AccountID]uint64{}, sigs: sigs}, nil
 }
+
+// Close releases the app's caches. The database is the caller's to close.
+func (a *App) Close() { a.sigs.close() }
 
 // State returns the live state, for queries and tests. Callers must not
 // use it concurrently with the app's ABCI methods.
@@ -78,7 +87,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // CheckTx admits a transaction to the mempool if it would apply now, given
 // the sender's transactions already admitted (by nonce).
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	tx, terr := DecodeTx(req.Tx)
+	tx, terr := decodeTx(req.Tx, a.sigs)
 	if terr == nil {
 		terr = a.check(tx)
 	}
@@ -131,7 +140,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		if size+n > req.MaxTxBytes {
 			break
 		}
-		tx, err := DecodeTx(raw)
+		tx, err := decodeTx(raw, a.sigs)
 		if err != nil {
 			continue
 		}
@@ -159,7 +168,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	s.beginBlock(blk)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		tx, err := DecodeTx(raw)
+		tx, err := decodeTx(raw, a.sigs)
 		var events []abci.Event
 		if err == nil {
 			events, err = s.apply(tx, blk)

@@ -131,6 +131,7 @@ func New(home string, log *zap.Logger) (*Node, error) {
 		nm.DefaultMetricsProvider(c.Instrumentation), cmtLog)
 	if err != nil {
 		dbs.closeAll()
+		app.Close()
 		_ = appDB.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -204,6 +205,7 @@ func (n *Node) Close() error {
 			// stores but not the indexer's; close whatever is still open.
 			n.dbs.closeAll()
 		}
+		n.gate.App.Close()
 		if err := n.appDB.Close(); err != nil {
 			n.closeErr = fmt.Errorf("node: close app database: %w", err)
 		}

@@ -1,0 +1,50 @@
+package chain
+
+import "github.com/dgraph-io/ristretto/v2"
+
+// sigCache remembers the hashes of transactions whose signature verified,
+// so that a transaction is verified once per node, in CheckTx, rather than
+// again in PrepareProposal and FinalizeBlock (ed25519 verification is most
+// of a transfer's cost). The hash covers the signature, so a hit means
+// these exact bytes verified before. The cache only skips work: a miss
+// verifies again, so eviction cannot change any result.
+type sigCache struct {
+	c *ristretto.Cache[string, struct{}]
+}
+
+// sigCacheSize is how many verified transactions the cache holds: a few
+// full mempools.
+const sigCacheSize = 200_000
+
+func newSigCache() (*sigCache, error) {
+	c, err := ristretto.NewCache(&ristretto.Config[string, struct{}]{
+		NumCounters: 10 * sigCacheSize,
+		MaxCost:     sigCacheSize,
+		BufferItems: 64,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sigCache{c: c}, nil
+}
+
+// has reports whether hash verified before. A nil cache has nothing.
+func (s *sigCache) has(hash [32]byte) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.c.Get(string(hash[:]))
+	return ok
+}
+
+func (s *sigCache) add(hash [32]byte) {
+	if s != nil {
+		s.c.Set(string(hash[:]), struct{}{}, 1)
+	}
+}
+
+func (s *sigCache) close() {
+	if s != nil {
+		s.c.Close()
+	}
+}
