@@ -10,10 +10,10 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
-	"go.uber.org/zap"
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/node"
+	"github.com/seed0ffb8d46/agora/node/nodetest"
 )
 
 const testChainID = "chainclient-test"
@@ -23,68 +23,11 @@ const testChainID = "chainclient-test"
 // once it answers.
 func startNode(t *testing.T, balances map[chain.AccountID]uint64, configure ...func(*cmtcfg.Config)) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a CometBFT node")
-	}
-	ports, err := node.FreePorts(2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gb []chain.GenesisBalance
 	for id, amount := range balances {
 		gb = append(gb, chain.GenesisBalance{Account: id.String(), Amount: amount})
 	}
-	home := t.TempDir()
-	err = node.Init(home, node.InitOptions{
-		ChainID:    testChainID,
-		Balances:   gb,
-		P2PAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		RPCAddress: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		BlockTime:  50 * time.Millisecond,
-		Configure: func(c *cmtcfg.Config) {
-			c.Consensus.TimeoutPropose = 500 * time.Millisecond
-			c.Consensus.TimeoutPrevote = 50 * time.Millisecond
-			c.Consensus.TimeoutPrecommit = 50 * time.Millisecond
-			c.LogLevel = "*:error"
-			for _, f := range configure {
-				f(c)
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(home, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	c, err := New(n.RPCAddress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		qctx, qcancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.Supply(qctx)
-		qcancel()
-		if err == nil {
-			return n.RPCAddress()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node at %s did not answer: %v", n.RPCAddress(), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return nodetest.Start(t, testChainID, gb, configure...)
 }
 
 func newKey(t *testing.T, seed byte) (ed25519.PrivateKey, chain.AccountID) {

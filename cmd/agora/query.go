@@ -73,6 +73,21 @@ func (f *queryFlags) run(ctx context.Context, op string, args []string, want int
 	return nil
 }
 
+// newQueryCmd completes c as a query command: the flags every query
+// command has, and a Run that takes want positional arguments, connects
+// and calls do (whose errors are prefixed "query <name>: ").
+func newQueryCmd(c *Command, want int, do func(ctx context.Context, rt *Runtime, f *queryFlags, cl *chainclient.Client, args []string) error) *Command {
+	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
+	f := newQueryFlags(fs)
+	c.Flags = fs
+	c.Run = func(ctx context.Context, rt *Runtime, args []string) error {
+		return f.run(ctx, "query "+c.Name, args, want, func(ctx context.Context, cl *chainclient.Client) error {
+			return do(ctx, rt, f, cl, args)
+		})
+	}
+	return c
+}
+
 // print writes v as JSON, or calls text.
 func (f *queryFlags) print(rt *Runtime, v any, text func(w io.Writer)) error {
 	if *f.output == "json" {
@@ -130,91 +145,73 @@ func proportion(v uint16) string {
 }
 
 func queryAccountCmd() *Command {
-	fs := flag.NewFlagSet("account", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "account",
 		Args:  "<address>",
 		Short: "Show an account's balance and nonce",
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query account", args, 1, func(ctx context.Context, c *chainclient.Client) error {
-				id, err := parseAddressArg(args[0])
-				if err != nil {
-					return err
-				}
-				var v chain.AccountView
-				h, err := c.Query(ctx, chain.QueryAccount+id.String(), &v)
-				if err != nil {
-					return err
-				}
-				out := struct {
-					Address string `json:"address"`
-					chain.AccountView
-					Height int64 `json:"height"`
-				}{keys.PublicKey(id).Address(), v, h}
-				return f.print(rt, out, func(w io.Writer) {
-					fmt.Fprintf(w, "address:\t%s\nbalance:\t%s AGR\nnonce:\t%d\nheight:\t%d\n", out.Address, formatAGR(v.Balance), v.Nonce, h)
-				})
-			})
-		},
-	}
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		id, err := parseAddressArg(args[0])
+		if err != nil {
+			return err
+		}
+		var v chain.AccountView
+		h, err := c.Query(ctx, chain.QueryAccount+id.String(), &v)
+		if err != nil {
+			return err
+		}
+		out := struct {
+			Address string `json:"address"`
+			chain.AccountView
+			Height int64 `json:"height"`
+		}{keys.PublicKey(id).Address(), v, h}
+		return f.print(rt, out, func(w io.Writer) {
+			fmt.Fprintf(w, "address:\t%s\nbalance:\t%s AGR\nnonce:\t%d\nheight:\t%d\n", out.Address, formatAGR(v.Balance), v.Nonce, h)
+		})
+	})
 }
 
 func queryHotkeyCmd() *Command {
-	fs := flag.NewFlagSet("hotkey", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "hotkey",
 		Args:  "<address>",
 		Short: "Show a registered hotkey's owner, take and total stake",
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query hotkey", args, 1, func(ctx context.Context, c *chainclient.Client) error {
-				id, err := parseAddressArg(args[0])
-				if err != nil {
-					return err
-				}
-				v, err := c.Hotkey(ctx, id)
-				if err != nil {
-					return err
-				}
-				v.Owner = address(v.Owner)
-				out := struct {
-					Address string `json:"address"`
-					chain.HotkeyView
-				}{keys.PublicKey(id).Address(), v}
-				return f.print(rt, out, func(w io.Writer) {
-					fmt.Fprintf(w, "hotkey:\t%s\nowner:\t%s\ntake:\t%s\nstake:\t%s AGR\n", out.Address, v.Owner, proportion(v.Take), formatAGR(v.Stake))
-				})
-			})
-		},
-	}
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		id, err := parseAddressArg(args[0])
+		if err != nil {
+			return err
+		}
+		v, err := c.Hotkey(ctx, id)
+		if err != nil {
+			return err
+		}
+		v.Owner = address(v.Owner)
+		out := struct {
+			Address string `json:"address"`
+			chain.HotkeyView
+		}{keys.PublicKey(id).Address(), v}
+		return f.print(rt, out, func(w io.Writer) {
+			fmt.Fprintf(w, "hotkey:\t%s\nowner:\t%s\ntake:\t%s\nstake:\t%s AGR\n", out.Address, v.Owner, proportion(v.Take), formatAGR(v.Stake))
+		})
+	})
 }
 
 func querySubnetCmd() *Command {
-	fs := flag.NewFlagSet("subnet", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "subnet",
 		Args:  "<netuid>",
 		Short: "Show a subnet's owner, registration cost, size and hyperparameters",
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query subnet", args, 1, func(ctx context.Context, c *chainclient.Client) error {
-				netuid, err := parseUint16Arg("netuid", args[0])
-				if err != nil {
-					return err
-				}
-				v, err := c.Subnet(ctx, netuid)
-				if err != nil {
-					return err
-				}
-				v.Owner = address(v.Owner)
-				return f.print(rt, v, func(w io.Writer) { printSubnet(w, &v) })
-			})
-		},
-	}
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		v, err := c.Subnet(ctx, netuid)
+		if err != nil {
+			return err
+		}
+		v.Owner = address(v.Owner)
+		return f.print(rt, v, func(w io.Writer) { printSubnet(w, &v) })
+	})
 }
 
 func printSubnet(w io.Writer, v *chain.SubnetView) {
@@ -261,43 +258,37 @@ func axonString(a *chain.AxonView) string {
 }
 
 func queryNeuronCmd() *Command {
-	fs := flag.NewFlagSet("neuron", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "neuron",
 		Args:  "<netuid> <uid>",
 		Short: "Show one neuron of a subnet, with its weights and bonds",
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query neuron", args, 2, func(ctx context.Context, c *chainclient.Client) error {
-				netuid, err := parseUint16Arg("netuid", args[0])
-				if err != nil {
-					return err
-				}
-				uid, err := parseUint16Arg("uid", args[1])
-				if err != nil {
-					return err
-				}
-				v, err := c.Neuron(ctx, netuid, uid)
-				if err != nil {
-					return err
-				}
-				neuronAddresses(&v)
-				return f.print(rt, v, func(w io.Writer) {
-					fmt.Fprintf(w, "netuid:\t%d\nuid:\t%d\nhotkey:\t%s\ncoldkey:\t%s\nstake:\t%s AGR\n", netuid, v.UID, v.Hotkey, v.Coldkey, formatAGR(v.Stake))
-					fmt.Fprintf(w, "consensus:\t%s\nincentive:\t%s\ndividends:\t%s\nemission:\t%s AGR\n",
-						proportion(v.Consensus), proportion(v.Incentive), proportion(v.Dividends), formatAGR(v.Emission))
-					fmt.Fprintf(w, "validator_trust:\t%s\nvalidator_permit:\t%t\npruning_score:\t%s\n",
-						proportion(v.ValidatorTrust), v.ValidatorPermit, proportion(v.PruningScore))
-					fmt.Fprintf(w, "registered_at:\tblock %d\nlast_update:\tblock %d\naxon:\t%s\n", v.RegisteredAt, v.LastUpdate, axonString(v.Axon))
-					if v.Axon != nil {
-						fmt.Fprintf(w, "axon_block:\t%d\n", v.Axon.Block)
-					}
-					fmt.Fprintf(w, "weights:\t%s\nbonds:\t%s\n", entries(v.Weights), entries(v.Bonds))
-				})
-			})
-		},
-	}
+	}, 2, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		uid, err := parseUint16Arg("uid", args[1])
+		if err != nil {
+			return err
+		}
+		v, err := c.Neuron(ctx, netuid, uid)
+		if err != nil {
+			return err
+		}
+		neuronAddresses(&v)
+		return f.print(rt, v, func(w io.Writer) {
+			fmt.Fprintf(w, "netuid:\t%d\nuid:\t%d\nhotkey:\t%s\ncoldkey:\t%s\nstake:\t%s AGR\n", netuid, v.UID, v.Hotkey, v.Coldkey, formatAGR(v.Stake))
+			fmt.Fprintf(w, "consensus:\t%s\nincentive:\t%s\ndividends:\t%s\nemission:\t%s AGR\n",
+				proportion(v.Consensus), proportion(v.Incentive), proportion(v.Dividends), formatAGR(v.Emission))
+			fmt.Fprintf(w, "validator_trust:\t%s\nvalidator_permit:\t%t\npruning_score:\t%s\n",
+				proportion(v.ValidatorTrust), v.ValidatorPermit, proportion(v.PruningScore))
+			fmt.Fprintf(w, "registered_at:\tblock %d\nlast_update:\tblock %d\naxon:\t%s\n", v.RegisteredAt, v.LastUpdate, axonString(v.Axon))
+			if v.Axon != nil {
+				fmt.Fprintf(w, "axon_block:\t%d\n", v.Axon.Block)
+			}
+			fmt.Fprintf(w, "weights:\t%s\nbonds:\t%s\n", entries(v.Weights), entries(v.Bonds))
+		})
+	})
 }
 
 // entries shows a sparse row as uid:value pairs.
@@ -313,67 +304,55 @@ func entries(row []consensus.Entry) string {
 }
 
 func queryMetagraphCmd() *Command {
-	fs := flag.NewFlagSet("metagraph", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "metagraph",
 		Args:  "<netuid>",
 		Short: "Show a subnet's metagraph: every uid with its stake, scores and axon",
 		Long: `Prints one row per uid: the hotkey (abbreviated; --output json has every field
 in full), stake and emission in AGR, consensus, incentive, dividends and
 validator trust as fractions of 1, the validator permit, and the axon.`,
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query metagraph", args, 1, func(ctx context.Context, c *chainclient.Client) error {
-				netuid, err := parseUint16Arg("netuid", args[0])
-				if err != nil {
-					return err
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		v, err := c.Metagraph(ctx, netuid)
+		if err != nil {
+			return err
+		}
+		v.Subnet.Owner = address(v.Subnet.Owner)
+		for i := range v.Neurons {
+			neuronAddresses(&v.Neurons[i])
+		}
+		return f.print(rt, v, func(w io.Writer) {
+			s := v.Subnet
+			fmt.Fprintf(w, "subnet %d: %d of %d uids, owner %s, burn %s AGR\n\n", s.Netuid, s.N, s.Params.MaxUIDs, s.Owner, formatAGR(s.Burn))
+			fmt.Fprintf(w, "UID\tHOTKEY\tSTAKE\tCONSENSUS\tINCENTIVE\tDIVIDENDS\tEMISSION\tVTRUST\tPERMIT\tAXON\n")
+			for _, n := range v.Neurons {
+				permit := "-"
+				if n.ValidatorPermit {
+					permit = "yes"
 				}
-				v, err := c.Metagraph(ctx, netuid)
-				if err != nil {
-					return err
-				}
-				v.Subnet.Owner = address(v.Subnet.Owner)
-				for i := range v.Neurons {
-					neuronAddresses(&v.Neurons[i])
-				}
-				return f.print(rt, v, func(w io.Writer) {
-					s := v.Subnet
-					fmt.Fprintf(w, "subnet %d: %d of %d uids, owner %s, burn %s AGR\n\n", s.Netuid, s.N, s.Params.MaxUIDs, s.Owner, formatAGR(s.Burn))
-					fmt.Fprintf(w, "UID\tHOTKEY\tSTAKE\tCONSENSUS\tINCENTIVE\tDIVIDENDS\tEMISSION\tVTRUST\tPERMIT\tAXON\n")
-					for _, n := range v.Neurons {
-						permit := "-"
-						if n.ValidatorPermit {
-							permit = "yes"
-						}
-						fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.UID, shortAddress(n.Hotkey), formatAGR(n.Stake),
-							proportion(n.Consensus), proportion(n.Incentive), proportion(n.Dividends), formatAGR(n.Emission),
-							proportion(n.ValidatorTrust), permit, axonString(n.Axon))
-					}
-				})
-			})
-		},
-	}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.UID, shortAddress(n.Hotkey), formatAGR(n.Stake),
+					proportion(n.Consensus), proportion(n.Incentive), proportion(n.Dividends), formatAGR(n.Emission),
+					proportion(n.ValidatorTrust), permit, axonString(n.Axon))
+			}
+		})
+	})
 }
 
 func querySupplyCmd() *Command {
-	fs := flag.NewFlagSet("supply", flag.ContinueOnError)
-	f := newQueryFlags(fs)
-	return &Command{
+	return newQueryCmd(&Command{
 		Name:  "supply",
 		Short: "Show the total supply: genesis + minted − burned",
-		Flags: fs,
-		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			return f.run(ctx, "query supply", args, 0, func(ctx context.Context, c *chainclient.Client) error {
-				v, err := c.Supply(ctx)
-				if err != nil {
-					return err
-				}
-				return f.print(rt, v, func(w io.Writer) {
-					fmt.Fprintf(w, "total:\t%s AGR\ngenesis:\t%s AGR\nminted:\t%s AGR\nburned:\t%s AGR\n",
-						formatAGR(v.Total), formatAGR(v.Genesis), formatAGR(v.Minted), formatAGR(v.Burned))
-				})
-			})
-		},
-	}
+	}, 0, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		v, err := c.Supply(ctx)
+		if err != nil {
+			return err
+		}
+		return f.print(rt, v, func(w io.Writer) {
+			fmt.Fprintf(w, "total:\t%s AGR\ngenesis:\t%s AGR\nminted:\t%s AGR\nburned:\t%s AGR\n",
+				formatAGR(v.Total), formatAGR(v.Genesis), formatAGR(v.Minted), formatAGR(v.Burned))
+		})
+	})
 }

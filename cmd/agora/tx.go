@@ -74,11 +74,8 @@ func (f *txFlags) check(args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	if f.wallet == "" {
-		return usageErrorf("--wallet is required")
-	}
-	if err := keys.CheckName(f.wallet); err != nil {
-		return usageErrorf("--wallet: %v", err)
+	if err := checkNameFlag("wallet", f.wallet, true); err != nil {
+		return err
 	}
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout must be positive")
@@ -96,9 +93,17 @@ func (f *txFlags) password(rt *Runtime, what string) keys.PasswordFunc {
 	}
 }
 
-// coldkey unlocks the wallet's coldkey.
-func (f *txFlags) coldkey(rt *Runtime) (*keys.PrivateKey, error) {
-	k, err := keys.NewStore(rt.Config.Home).LoadColdkey(f.wallet, f.password(rt, "coldkey"))
+// key unlocks the wallet's coldkey or, if hotkey is not "", its hotkey
+// of that name.
+func (f *txFlags) key(rt *Runtime, hotkey string) (*keys.PrivateKey, error) {
+	store := keys.NewStore(rt.Config.Home)
+	var k *keys.PrivateKey
+	var err error
+	if hotkey == "" {
+		k, err = store.LoadColdkey(f.wallet, f.password(rt, "coldkey"))
+	} else {
+		k, err = store.LoadHotkey(f.wallet, hotkey, f.password(rt, "hotkey "+hotkey))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("wallet %s: %w", f.wallet, err)
 	}
@@ -123,9 +128,7 @@ func (h *hotkeyFlags) check() error {
 	case h.name != "" && h.address != "":
 		return usageErrorf("give --hotkey or --hotkey-address, not both")
 	case h.name != "":
-		if err := keys.CheckName(h.name); err != nil {
-			return usageErrorf("--hotkey: %v", err)
-		}
+		return checkNameFlag("hotkey", h.name, true)
 	default:
 		if _, err := keys.ParseAddress(h.address); err != nil {
 			return usageErrorf("--hotkey-address: %v", err)
@@ -379,10 +382,11 @@ func printTxText(w io.Writer, out *txOutput) {
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
-// runColdkeyTx is the shape of most tx commands: unlock the coldkey,
+// runTx is the shape of every tx command: unlock the key that signs (the
+// coldkey, or the wallet's hotkey of that name if hotkey is not ""),
 // connect, build the body (which may query the node), send.
-func runColdkeyTx(ctx context.Context, rt *Runtime, f *txFlags, op string, body func(s *txSend) (chain.Body, error)) error {
-	key, err := f.coldkey(rt)
+func runTx(ctx context.Context, rt *Runtime, f *txFlags, op, hotkey string, body func(s *txSend) (chain.Body, error)) error {
+	key, err := f.key(rt, hotkey)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -422,7 +426,7 @@ func txTransferCmd() *Command {
 			if err != nil {
 				return err
 			}
-			return runColdkeyTx(ctx, rt, f, "tx transfer", func(*txSend) (chain.Body, error) {
+			return runTx(ctx, rt, f, "tx transfer", "", func(*txSend) (chain.Body, error) {
 				return &chain.Transfer{To: chain.AccountID(dest), Amount: amt}, nil
 			})
 		},
@@ -482,7 +486,7 @@ unknown keys are errors. The new subnet's netuid is in the event printed.`,
 					return fmt.Errorf("tx subnet create: %w", err)
 				}
 			}
-			return runColdkeyTx(ctx, rt, f, "tx subnet create", func(*txSend) (chain.Body, error) {
+			return runTx(ctx, rt, f, "tx subnet create", "", func(*txSend) (chain.Body, error) {
 				return &chain.CreateSubnet{Params: p}, nil
 			})
 		},
@@ -512,7 +516,7 @@ func txSubnetSetParamsCmd() *Command {
 				return usageErrorf("--params is required")
 			}
 			const op = "tx subnet set-params"
-			return runColdkeyTx(ctx, rt, f, op, func(s *txSend) (chain.Body, error) {
+			return runTx(ctx, rt, f, op, "", func(s *txSend) (chain.Body, error) {
 				sn, err := s.client.Subnet(s.ctx, n)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
@@ -562,7 +566,7 @@ printed.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
-			return runColdkeyTx(ctx, rt, f, op, func(s *txSend) (chain.Body, error) {
+			return runTx(ctx, rt, f, op, "", func(s *txSend) (chain.Body, error) {
 				sn, err := s.client.Subnet(s.ctx, n)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
@@ -601,11 +605,8 @@ The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 			if err := f.check(args); err != nil {
 				return err
 			}
-			if *hotkey == "" {
-				return usageErrorf("--hotkey is required")
-			}
-			if err := keys.CheckName(*hotkey); err != nil {
-				return usageErrorf("--hotkey: %v", err)
+			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
+				return err
 			}
 			n, err := checkNetuid(netuid)
 			if err != nil {
@@ -628,17 +629,9 @@ The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 					code = uint8(i)
 				}
 			}
-			const op = "tx serve-axon"
-			key, err := keys.NewStore(rt.Config.Home).LoadHotkey(f.wallet, *hotkey, f.password(rt, "hotkey "+*hotkey))
-			if err != nil {
-				return fmt.Errorf("%s: wallet %s: %w", op, f.wallet, err)
-			}
-			s, err := f.connect(ctx, op)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			return s.send(rt, key, &chain.ServeAxon{Netuid: n, IP: addr.As16(), Port: uint16(*port), Protocol: code})
+			return runTx(ctx, rt, f, "tx serve-axon", *hotkey, func(*txSend) (chain.Body, error) {
+				return &chain.ServeAxon{Netuid: n, IP: addr.As16(), Port: uint16(*port), Protocol: code}, nil
+			})
 		},
 	}
 }
@@ -680,7 +673,7 @@ func txStakeOpCmd(add bool) *Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
-			return runColdkeyTx(ctx, rt, f, op, func(*txSend) (chain.Body, error) {
+			return runTx(ctx, rt, f, op, "", func(*txSend) (chain.Body, error) {
 				if add {
 					return &chain.AddStake{Hotkey: hotkey, Amount: amt}, nil
 				}

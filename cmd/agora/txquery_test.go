@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
-	"go.uber.org/zap"
-
 	"github.com/seed0ffb8d46/agora/chain"
-	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
+	"github.com/seed0ffb8d46/agora/node/nodetest"
 )
 
 // startTxNode runs a single-validator node with fast blocks and the given
@@ -24,13 +20,6 @@ import (
 // returns its RPC address once it answers.
 func startTxNode(t *testing.T, balances map[string]uint64) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a CometBFT node")
-	}
-	ports, err := node.FreePorts(2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gb []chain.GenesisBalance
 	for addr, amount := range balances {
 		pk, err := keys.ParseAddress(addr)
@@ -39,53 +28,7 @@ func startTxNode(t *testing.T, balances map[string]uint64) string {
 		}
 		gb = append(gb, chain.GenesisBalance{Account: pk.Hex(), Amount: amount})
 	}
-	home := t.TempDir()
-	err = node.Init(home, node.InitOptions{
-		ChainID:    "txquery-test",
-		Balances:   gb,
-		P2PAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		RPCAddress: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		BlockTime:  50 * time.Millisecond,
-		Configure: func(c *cmtcfg.Config) {
-			c.Consensus.TimeoutPropose = 500 * time.Millisecond
-			c.Consensus.TimeoutPrevote = 50 * time.Millisecond
-			c.Consensus.TimeoutPrecommit = 50 * time.Millisecond
-			c.LogLevel = "*:error"
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(home, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	c, err := chainclient.New(n.RPCAddress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		qctx, qcancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.Supply(qctx)
-		qcancel()
-		if err == nil {
-			return n.RPCAddress()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node at %s did not answer: %v", n.RPCAddress(), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return nodetest.Start(t, "txquery-test", gb)
 }
 
 // txEnv is a wallet home and a node to run agora tx and query against.

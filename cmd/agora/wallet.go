@@ -72,19 +72,23 @@ func (f *walletKeyFlags) check(args []string, hotkeyRequired bool) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	if f.name == "" {
-		return usageErrorf("--name is required")
+	if err := checkNameFlag("name", f.name, true); err != nil {
+		return err
 	}
-	if err := keys.CheckName(f.name); err != nil {
-		return usageErrorf("--name: %v", err)
-	}
-	if hotkeyRequired && f.hotkey == "" {
-		return usageErrorf("--hotkey is required")
-	}
-	if f.hotkey != "" {
-		if err := keys.CheckName(f.hotkey); err != nil {
-			return usageErrorf("--hotkey: %v", err)
+	return checkNameFlag("hotkey", f.hotkey, hotkeyRequired)
+}
+
+// checkNameFlag checks a --flag that names a wallet or a key: it must be
+// given if required, and well formed if given.
+func checkNameFlag(flag, name string, required bool) error {
+	if name == "" {
+		if required {
+			return usageErrorf("--%s is required", flag)
 		}
+		return nil
+	}
+	if err := keys.CheckName(name); err != nil {
+		return usageErrorf("--%s: %v", flag, err)
 	}
 	return nil
 }
