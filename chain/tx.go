@@ -247,7 +247,7 @@ func decodeTx(raw []byte, cache *sigCache) (*Tx, *TxError) {
 	if cache.has(tx.Hash) {
 		return tx, nil
 	}
-	if !ed25519.Verify(tx.Signer[:], signedMessage(unsigned), sig) {
+	if !verifySig(tx.Signer, signedMessage(unsigned), sig) {
 		return nil, reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
 	}
 	cache.add(tx.Hash)
