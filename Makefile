@@ -22,9 +22,14 @@ build:
 test: lint
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
-## bench: every benchmark, with allocations (no tests)
-bench:
+# Flags of `agora bench chain` in `make bench`: `make bench CHAIN_BENCH_FLAGS='--txs 100000'`.
+CHAIN_BENCH_FLAGS ?=
+
+## bench: every benchmark, with allocations (no tests), then `agora bench chain`:
+## committed tx/s against CometBFT's kvstore and FinalizeBlock+Commit at 4096 neurons
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	bin/agora bench chain --log.level warn $(CHAIN_BENCH_FLAGS)
 
 ## lint: go vet and the gofmt check
 lint: vet fmt-check

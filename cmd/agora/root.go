@@ -39,6 +39,7 @@ func newRoot(version string) *Command {
 			txCmd(), queryCmd(),
 			nodeCmd(),
 			localnetCmd(),
+			benchCmd(),
 			versionCmd(version),
 		},
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestBenchChainQuick runs "agora bench chain" with tiny numbers and
+// checks the shape of its JSON output; no timing is asserted beyond rates
+// being positive.
+func TestBenchChainQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two in-process chains")
+	}
+	e, stdout, stderr := testEnv("", nil, nil)
+	code := execute(context.Background(), e, newRoot("test"), []string{
+		"bench", "chain", "--txs", "200", "--senders", "4", "--workers", "2", "--duration", "60s",
+		"--neurons", "64", "--validators", "8", "--block-txs", "50", "--rounds", "2",
+		"--log.level", "warn", "--output", "json",
+	})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var out struct {
+		Throughput struct {
+			Txs      int     `json:"txs"`
+			TxBytes  int     `json:"tx_bytes"`
+			Ratio    float64 `json:"ratio"`
+			Settings struct {
+				Indexer string `json:"indexer"`
+				Recheck *bool  `json:"recheck"`
+			} `json:"settings"`
+			Agora   *benchLoad `json:"agora"`
+			KVStore *benchLoad `json:"kvstore"`
+		} `json:"throughput"`
+		Finalize *struct {
+			Neurons         int     `json:"neurons"`
+			Validators      int     `json:"validators"`
+			TotalMS         float64 `json:"total_ms"`
+			FinalizeMS      float64 `json:"finalize_ms"`
+			CommitMS        float64 `json:"commit_ms"`
+			BaselineTotalMS float64 `json:"baseline_total_ms"`
+			WarmTotalMS     float64 `json:"warm_total_ms"`
+			EpochMath       *bool   `json:"epoch_math"`
+		} `json:"finalize"`
+		Note string `json:"note"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	tp := out.Throughput
+	if tp.Txs != 200 || tp.TxBytes < 100 || tp.Settings.Indexer == "" || tp.Settings.Recheck == nil {
+		t.Errorf("throughput header = %+v", tp)
+	}
+	for name, r := range map[string]*benchLoad{"agora": tp.Agora, "kvstore": tp.KVStore} {
+		if r == nil {
+			t.Fatalf("no %s result:\n%s", name, stdout)
+		}
+		if r.App != name || r.Committed != 200 || r.Accepted != 200 || r.Failed != 0 || r.Rejected != 0 || r.TimedOut {
+			t.Errorf("%s: %+v", name, *r)
+		}
+		if r.TxPerSec <= 0 || r.WallTxPerSec <= 0 || r.Blocks < 1 || r.FirstHeight < 2 || r.LastHeight < r.FirstHeight {
+			t.Errorf("%s: rates and heights %+v", name, *r)
+		}
+	}
+	if tp.Ratio <= 0 {
+		t.Errorf("ratio %v", tp.Ratio)
+	}
+	f := out.Finalize
+	if f == nil || f.Neurons != 64 || f.Validators != 8 || f.TotalMS <= 0 || f.FinalizeMS <= 0 || f.CommitMS < 0 ||
+		f.BaselineTotalMS <= 0 || f.WarmTotalMS <= 0 || f.EpochMath == nil || *f.EpochMath {
+		t.Errorf("finalize = %+v", f)
+	}
+	if !strings.Contains(out.Note, "kvstore verifies no signatures") {
+		t.Errorf("note = %q", out.Note)
+	}
+}
+
+type benchLoad struct {
+	App          string  `json:"app"`
+	Accepted     int     `json:"accepted"`
+	Rejected     int     `json:"rejected"`
+	Committed    int     `json:"committed"`
+	Failed       int     `json:"failed"`
+	FirstHeight  int64   `json:"first_height"`
+	LastHeight   int64   `json:"last_height"`
+	Blocks       int     `json:"blocks"`
+	TxPerSec     float64 `json:"tx_per_sec"`
+	WallTxPerSec float64 `json:"wall_tx_per_sec"`
+	TimedOut     bool    `json:"timed_out"`
+}
+
+// The text output names both apps, the ratio and the kvstore caveat.
+func TestBenchChainText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two in-process chains")
+	}
+	e, stdout, stderr := testEnv("", nil, nil)
+	code := execute(context.Background(), e, newRoot("test"), []string{
+		"bench", "chain", "--txs", "40", "--senders", "2", "--neurons", "0", "--log.level", "error",
+	})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"agora ", "kvstore ", "ratio agora/kvstore: ", "kvstore verifies no signatures"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout.String(), "FinalizeBlock+Commit") {
+		t.Errorf("--neurons 0 still timed FinalizeBlock:\n%s", stdout)
+	}
+}
+
+func TestBenchChainUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "chain", "--txs", "0"},
+		{"bench", "chain", "--workers", "-1"},
+		{"bench", "chain", "extra"},
+		{"bench", "chain", "--output", "yaml"},
+	} {
+		e, _, stderr := testEnv("", nil, nil)
+		if code := execute(context.Background(), e, newRoot("test"), args); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d; stderr %s", args, code, exitUsage, stderr)
+		}
+	}
+}
