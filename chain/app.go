@@ -160,8 +160,9 @@ func (a *App) ProcessProposal(context.Context, *abci.RequestProcessProposal) (*a
 	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
 }
 
-// FinalizeBlock applies the block's transactions and returns each result
-// and the new app hash. Nothing is persisted until Commit.
+// FinalizeBlock applies the block's transactions, then runs the epoch of
+// every subnet whose tempo has elapsed (epoch.go), and returns each result,
+// the epoch events and the new app hash. Nothing is persisted until Commit.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	s := a.state
 	blk := Block{Height: uint64(req.Height), Time: req.Time.UnixNano()}
@@ -179,10 +180,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = &abci.ExecTxResult{Code: 0, Events: events}
 	}
+	blockEvents := s.endBlock(blk)
 	s.forget()
 	a.height = req.Height
 	a.appHash = a.stage()
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.appHash}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, Events: blockEvents, AppHash: a.appHash}, nil
 }
 
 // stage encodes every changed record, queues it for the next commit, and

@@ -175,6 +175,11 @@ func allKeys(s *State) []string {
 	for k := range s.neurons {
 		keys = append(keys, keyNeuron(k))
 	}
+	for netuid, m := range s.commits {
+		for hk := range m {
+			keys = append(keys, keyCommits(commitKey{netuid, hk}))
+		}
+	}
 	slices.Sort(keys)
 	return keys
 }
@@ -191,6 +196,11 @@ func dumpState(t testing.TB, s *State) map[string][]byte {
 			t.Fatalf("record %x is listed but encodes to nil", k)
 		}
 		out[k] = v
+	}
+	for hk, set := range s.stakers {
+		for ck := range set {
+			out[fmt.Sprintf("~stakers/%x/%x", hk[:], ck[:])] = []byte{1}
+		}
 	}
 	for netuid, idx := range s.uidOf {
 		for hk, uid := range idx {
@@ -236,6 +246,8 @@ func describeKey(k string) string {
 		return fmt.Sprintf("subnet/%d", uint16(k[1])<<8|uint16(k[2]))
 	case prefixNeuron:
 		return fmt.Sprintf("neuron/%d/%d", uint16(k[1])<<8|uint16(k[2]), uint16(k[3])<<8|uint16(k[4]))
+	case prefixCommits:
+		return fmt.Sprintf("commits/%d/%x", uint16(k[1])<<8|uint16(k[2]), k[3:7])
 	case '~': // ~uid/<netuid>/<hex hotkey>
 		return k[:strings.LastIndexByte(k, '/')+9]
 	}

@@ -26,6 +26,17 @@ const (
 	CodeInsufficientStake
 	CodeSubnetLimit
 	CodeBadAmount
+	CodeBadWeights       // the weights package rejected the vector
+	CodeOutdatedVersion  // version key below the subnet's weights_version
+	CodeRateLimited      // weights set or committed too soon
+	CodeNoPermit         // weights other than a self-weight without a validator permit
+	CodeCommitRevealOn   // set_weights on a subnet that uses commit-reveal
+	CodeCommitRevealOff  // commit or reveal on a subnet that does not
+	CodeTooManyCommits   // MaxPendingCommits unrevealed commits already
+	CodeNoMatchingCommit // no pending commit has the revealed hash
+	CodeRevealTooEarly   // the commit's reveal epoch has not come
+	CodeRevealExpired    // the commit's reveal epoch has passed
+	CodeNotGovernance    // set_emission not signed by the governance key
 )
 
 var codeNames = [...]string{
@@ -48,6 +59,17 @@ var codeNames = [...]string{
 	CodeInsufficientStake:    "insufficient_stake",
 	CodeSubnetLimit:          "subnet_limit",
 	CodeBadAmount:            "bad_amount",
+	CodeBadWeights:           "bad_weights",
+	CodeOutdatedVersion:      "outdated_version",
+	CodeRateLimited:          "rate_limited",
+	CodeNoPermit:             "no_validator_permit",
+	CodeCommitRevealOn:       "commit_reveal_on",
+	CodeCommitRevealOff:      "commit_reveal_off",
+	CodeTooManyCommits:       "too_many_commits",
+	CodeNoMatchingCommit:     "no_matching_commit",
+	CodeRevealTooEarly:       "reveal_too_early",
+	CodeRevealExpired:        "reveal_expired",
+	CodeNotGovernance:        "not_governance",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

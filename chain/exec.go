@@ -68,6 +68,14 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 		attrs, err = s.addStake(tx.Signer, b)
 	case *RemoveStake:
 		attrs, err = s.removeStake(tx.Signer, b)
+	case *SetWeights:
+		attrs, err = s.setWeightsTx(tx.Signer, b, blk)
+	case *CommitWeights:
+		attrs, err = s.commitWeights(tx.Signer, b, blk)
+	case *RevealWeights:
+		attrs, err = s.revealWeights(tx.Signer, b, blk)
+	case *SetEmission:
+		attrs, err = s.setEmission(tx.Signer, b)
 	default:
 		err = reject(CodeUnknownKind, "unknown transaction kind %s", tx.Kind)
 	}
@@ -141,7 +149,8 @@ func (s *State) createSubnet(owner AccountID, b *CreateSubnet, blk Block) ([]abc
 	netuid := g.NextNetuid
 	g.NextNetuid++
 	s.setGlobal(g)
-	s.setSubnet(netuid, Subnet{Owner: owner, Params: b.Params, Burn: b.Params.MinBurn, RegsAt: blk.Height, Created: blk.Height})
+	s.setSubnet(netuid, Subnet{Owner: owner, Params: b.Params, Burn: b.Params.MinBurn, RegsAt: blk.Height, Created: blk.Height,
+		Share: 1, LastEpoch: blk.Height})
 	return []abci.EventAttribute{{Key: "netuid", Value: u64s(uint64(netuid)), Index: true}}, nil
 }
 

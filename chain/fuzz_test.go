@@ -26,6 +26,10 @@ func fuzzBodies() []Body {
 		&ServeAxon{Netuid: 1, IP: ipv4(192, 168, 1, 2), Port: 8091, Protocol: 2},
 		&AddStake{Hotkey: a, Amount: 7},
 		&RemoveStake{Hotkey: a, Amount: 7},
+		&SetWeights{Netuid: 1, UIDs: []uint16{0, 3}, Values: []uint16{1, 65535}, VersionKey: 2},
+		&CommitWeights{Netuid: 1, Hash: sha256.Sum256([]byte("weights"))},
+		&RevealWeights{Netuid: 1, UIDs: []uint16{3}, Values: []uint16{9}, Salt: []uint16{1, 2, 3}, VersionKey: 2},
+		&SetEmission{PerBlock: Unit, Shares: []SubnetShare{{Netuid: 1, Share: 3}}},
 	}
 }
 

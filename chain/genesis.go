@@ -13,6 +13,12 @@ import (
 type GenesisState struct {
 	Fees     Fees             `json:"fees"`
 	Balances []GenesisBalance `json:"balances"`
+	// EmissionPerBlock is minted per block and paid out at subnets'
+	// epochs; absent means DefaultEmissionPerBlock.
+	EmissionPerBlock *uint64 `json:"emission_per_block,omitempty"`
+	// Governance is the hex key that may change the emission and subnet
+	// shares (set_emission); absent means nobody may.
+	Governance string `json:"governance,omitempty"`
 }
 
 // GenesisBalance is one initial balance.
@@ -32,6 +38,11 @@ func ParseGenesisState(data []byte) (*GenesisState, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(gs); err != nil {
 		return nil, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if gs.Governance != "" {
+		if _, err := ParseAccountID(gs.Governance); err != nil {
+			return nil, fmt.Errorf("genesis app_state: governance: %w", err)
+		}
 	}
 	seen := map[AccountID]bool{}
 	var total uint64
@@ -65,7 +76,13 @@ func ParseAccountID(s string) (AccountID, error) {
 
 // initGenesis sets up a fresh state from the genesis state.
 func (s *State) initGenesis(chainID string, gs *GenesisState) {
-	g := Global{ChainID: chainID, Fees: gs.Fees, NextNetuid: 1}
+	g := Global{ChainID: chainID, Fees: gs.Fees, NextNetuid: 1, EmissionPerBlock: DefaultEmissionPerBlock}
+	if gs.EmissionPerBlock != nil {
+		g.EmissionPerBlock = *gs.EmissionPerBlock
+	}
+	if gs.Governance != "" {
+		g.Governance, _ = ParseAccountID(gs.Governance) // checked by ParseGenesisState
+	}
 	for _, b := range gs.Balances {
 		id, _ := ParseAccountID(b.Account) // checked by ParseGenesisState
 		s.setAccount(id, Account{Balance: b.Amount})

@@ -56,3 +56,20 @@ func TestGenesis(t *testing.T) {
 		}
 	}
 }
+
+// TestGenesisEmission: emission_per_block and governance come from
+// app_state; absent, the default emission and no governance key.
+func TestGenesisEmission(t *testing.T) {
+	_, a := testKey(1)
+	c := newTestChainOn(t, dbm.NewMemDB(), []byte(`{"emission_per_block":5,"governance":"`+a.String()+`"}`))
+	if g := c.global(); g.EmissionPerBlock != 5 || g.Governance != a {
+		t.Errorf("global %+v", g)
+	}
+	c = newTestChainOn(t, dbm.NewMemDB(), nil)
+	if g := c.global(); g.EmissionPerBlock != DefaultEmissionPerBlock || g.Governance != (AccountID{}) {
+		t.Errorf("default global %+v", g)
+	}
+	if _, err := ParseGenesisState([]byte(`{"governance":"zz"}`)); err == nil || !strings.Contains(err.Error(), "governance") {
+		t.Errorf("bad governance: %v", err)
+	}
+}

@@ -33,6 +33,9 @@ type Hyperparams struct {
 	MaxWeightLimit     uint16 `json:"max_weight_limit"` // proportion of 65535
 	CommitReveal       bool   `json:"commit_reveal"`
 	RevealPeriodEpochs uint64 `json:"reveal_period_epochs"`
+	// WeightsVersion is the least version key set_weights and
+	// reveal_weights accept (subtensor's weights_version_key).
+	WeightsVersion uint64 `json:"weights_version"`
 
 	// Registration burn: the cost moves toward TargetRegistrations per
 	// AdjustmentInterval blocks, within [MinBurn, MaxBurn].
@@ -139,6 +142,7 @@ func (h *Hyperparams) encode(e *enc) {
 	e.u64(h.MaxBurn)
 	e.u16(h.TargetRegistrations)
 	e.u64(h.AdjustmentInterval)
+	e.u64(h.WeightsVersion)
 }
 
 func (h *Hyperparams) decode(d *dec) {
@@ -165,6 +169,7 @@ func (h *Hyperparams) decode(d *dec) {
 	h.MaxBurn = d.u64()
 	h.TargetRegistrations = d.u16()
 	h.AdjustmentInterval = d.u64()
+	h.WeightsVersion = d.u64()
 }
 
 // Fees are the fixed fee of each transaction kind, in base units. Fees are
@@ -177,6 +182,10 @@ type Fees struct {
 	ServeAxon      uint64 `json:"serve_axon"`
 	AddStake       uint64 `json:"add_stake"`
 	RemoveStake    uint64 `json:"remove_stake"`
+	SetWeights     uint64 `json:"set_weights"`
+	CommitWeights  uint64 `json:"commit_weights"`
+	RevealWeights  uint64 `json:"reveal_weights"`
+	SetEmission    uint64 `json:"set_emission"`
 }
 
 // Of returns the fee of kind k.
@@ -196,6 +205,14 @@ func (f Fees) Of(k Kind) uint64 {
 		return f.AddStake
 	case KindRemoveStake:
 		return f.RemoveStake
+	case KindSetWeights:
+		return f.SetWeights
+	case KindCommitWeights:
+		return f.CommitWeights
+	case KindRevealWeights:
+		return f.RevealWeights
+	case KindSetEmission:
+		return f.SetEmission
 	}
 	return 0
 }
@@ -207,7 +224,8 @@ func (f *Fees) encode(e *enc) {
 }
 
 func (f *Fees) decode(d *dec) {
-	*f = Fees{d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64()}
+	*f = Fees{d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(),
+		d.u64(), d.u64(), d.u64(), d.u64()}
 }
 
 // Unit is one AGR in base units.
@@ -224,12 +242,31 @@ func DefaultFees() Fees {
 		ServeAxon:      0, // free, as in subtensor: a new hotkey has no balance
 		AddStake:       Unit / 10_000,
 		RemoveStake:    Unit / 10_000,
+		// Weights are free, as in subtensor: a hotkey signs them and
+		// usually holds no balance. The rate limit and the cap on pending
+		// commits bound them instead.
+		SetWeights:    0,
+		CommitWeights: 0,
+		RevealWeights: 0,
+		SetEmission:   Unit / 1_000,
 	}
 }
 
 // DefaultTake is a new hotkey's take of its nominators' dividends, as a
 // proportion of 65535 (subtensor's 11796, 18%).
 const DefaultTake = 11796
+
+// OwnerCut is the subnet owner's share of each epoch's emission, as a
+// proportion of 65535 (subtensor's SubnetOwnerCut, 18%).
+const OwnerCut = 11796
+
+// MaxPendingCommits is how many unrevealed, unexpired weight commits a
+// hotkey may have on a subnet (subtensor's limit).
+const MaxPendingCommits = 10
+
+// DefaultEmissionPerBlock is the chain's emission per block when genesis
+// does not set one: 1 AGR, as subtensor's 1 TAO.
+const DefaultEmissionPerBlock = Unit
 
 // MaxSubnets bounds the number of subnets.
 const MaxSubnets = 1024

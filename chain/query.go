@@ -21,6 +21,11 @@ import (
 //	/neuron/<netuid>/<uid>    NeuronView
 //	/metagraph/<netuid>       MetagraphView
 //	/supply                   SupplyView
+//	/weights/<netuid>/<uid>   RowView (the uid's stored weights)
+//	/bonds/<netuid>/<uid>     RowView (the uid's bonds)
+//	/commits/<netuid>/<hex hotkey>  CommitsView (pending weight commits)
+//	/epoch/<netuid>           EpochView (the last epoch's outputs)
+//	/emission                 EmissionView
 const (
 	QueryAccount   = "/account/"
 	QueryHotkey    = "/hotkey/"
@@ -28,7 +33,75 @@ const (
 	QueryNeuron    = "/neuron/"
 	QueryMetagraph = "/metagraph/"
 	QuerySupply    = "/supply"
+	QueryWeights   = "/weights/"
+	QueryBonds     = "/bonds/"
+	QueryCommits   = "/commits/"
+	QueryEpoch     = "/epoch/"
+	QueryEmission  = "/emission"
 )
+
+// RowView is one uid's weights or bonds row: u16 values by target uid.
+type RowView struct {
+	Netuid     uint16            `json:"netuid"`
+	UID        uint16            `json:"uid"`
+	Hotkey     string            `json:"hotkey"`
+	LastUpdate uint64            `json:"last_update"`
+	Row        []consensus.Entry `json:"row"`
+}
+
+// CommitsView is a hotkey's pending weight commits on a subnet, oldest
+// first, with the subnet's current epoch.
+type CommitsView struct {
+	Netuid       uint16       `json:"netuid"`
+	Hotkey       string       `json:"hotkey"`
+	Epoch        uint64       `json:"epoch"`
+	RevealPeriod uint64       `json:"reveal_period_epochs"`
+	Commits      []CommitView `json:"commits"`
+}
+
+// CommitView is one pending commit; RevealEpoch is the only epoch it can
+// be revealed in.
+type CommitView struct {
+	Hash        string `json:"hash"`
+	Epoch       uint64 `json:"epoch"`
+	Block       uint64 `json:"block"`
+	RevealEpoch uint64 `json:"reveal_epoch"`
+}
+
+// EpochView is a subnet's epoch clock and what its last epoch computed.
+type EpochView struct {
+	Netuid         uint16         `json:"netuid"`
+	Epoch          uint64         `json:"epoch"` // the current epoch index: epochs run so far
+	LastEpochBlock uint64         `json:"last_epoch_block"`
+	NextEpochBlock uint64         `json:"next_epoch_block"`
+	Emission       uint64         `json:"emission"` // minted by the last epoch
+	Neurons        []EpochUIDView `json:"neurons"`
+}
+
+// EpochUIDView is one uid's outputs of the last epoch.
+type EpochUIDView struct {
+	UID             uint16 `json:"uid"`
+	Consensus       uint16 `json:"consensus"`
+	Incentive       uint16 `json:"incentive"`
+	Dividends       uint16 `json:"dividends"`
+	ValidatorTrust  uint16 `json:"validator_trust"`
+	Emission        uint64 `json:"emission"`
+	ValidatorPermit bool   `json:"validator_permit"`
+	PruningScore    uint16 `json:"pruning_score"`
+}
+
+// EmissionView is the chain's emission settings and each subnet's share.
+type EmissionView struct {
+	PerBlock   uint64      `json:"per_block"`
+	Governance string      `json:"governance,omitempty"`
+	Shares     []ShareView `json:"shares"`
+}
+
+// ShareView is one subnet's emission share.
+type ShareView struct {
+	Netuid uint16 `json:"netuid"`
+	Share  uint32 `json:"share"`
+}
 
 // AccountView is an account as queries show it.
 type AccountView struct {
@@ -113,6 +186,75 @@ func (s *State) query(path string) (any, error) {
 	case path == QuerySupply:
 		g := s.global
 		return SupplyView{Total: g.TotalSupply, Genesis: g.GenesisSupply, Minted: g.Minted, Burned: g.Burned}, nil
+	case path == QueryEmission:
+		g := s.global
+		v := EmissionView{PerBlock: g.EmissionPerBlock, Shares: []ShareView{}}
+		if g.Governance != (AccountID{}) {
+			v.Governance = g.Governance.String()
+		}
+		for _, nu := range s.netuids() {
+			v.Shares = append(v.Shares, ShareView{Netuid: nu, Share: s.subnets[nu].Share})
+		}
+		return v, nil
+	case strings.HasPrefix(path, QueryWeights), strings.HasPrefix(path, QueryBonds):
+		bonds := strings.HasPrefix(path, QueryBonds)
+		rest := strings.TrimPrefix(strings.TrimPrefix(path, QueryWeights), QueryBonds)
+		netuid, uid, n, err := s.queryNeuron(path, rest)
+		if err != nil {
+			return nil, err
+		}
+		v := RowView{Netuid: netuid, UID: uid, Hotkey: n.Hotkey.String(), LastUpdate: n.LastUpdate, Row: n.Weights}
+		if bonds {
+			v.Row = n.Bonds
+		}
+		if v.Row == nil {
+			v.Row = []consensus.Entry{}
+		}
+		return v, nil
+	case strings.HasPrefix(path, QueryCommits):
+		parts := strings.Split(strings.TrimPrefix(path, QueryCommits), "/")
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("query %s: want /commits/<netuid>/<hex hotkey>", path)
+		}
+		netuid, err := parseNetuid(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		hk, err := ParseAccountID(parts[1])
+		if err != nil {
+			return nil, err
+		}
+		sn, ok := s.subnets[netuid]
+		if !ok {
+			return nil, fmt.Errorf("no subnet %d", netuid)
+		}
+		v := CommitsView{Netuid: netuid, Hotkey: hk.String(), Epoch: sn.Epochs, RevealPeriod: sn.Params.RevealPeriodEpochs, Commits: []CommitView{}}
+		for _, c := range s.commits[netuid][hk] {
+			v.Commits = append(v.Commits, CommitView{Hash: fmt.Sprintf("%x", c.Hash[:]), Epoch: c.Epoch, Block: c.Block,
+				RevealEpoch: c.Epoch + sn.Params.RevealPeriodEpochs})
+		}
+		return v, nil
+	case strings.HasPrefix(path, QueryEpoch):
+		netuid, err := parseNetuid(strings.TrimPrefix(path, QueryEpoch))
+		if err != nil {
+			return nil, err
+		}
+		sn, ok := s.subnets[netuid]
+		if !ok {
+			return nil, fmt.Errorf("no subnet %d", netuid)
+		}
+		v := EpochView{Netuid: netuid, Epoch: sn.Epochs, NextEpochBlock: sn.LastEpoch + sn.Params.Tempo,
+			Emission: sn.LastEmission, Neurons: make([]EpochUIDView, 0, sn.N)}
+		if sn.Epochs > 0 {
+			v.LastEpochBlock = sn.LastEpoch
+		}
+		for uid := range sn.N {
+			n := s.neurons[neuronKey{netuid, uid}]
+			v.Neurons = append(v.Neurons, EpochUIDView{UID: uid, Consensus: n.Consensus, Incentive: n.Incentive,
+				Dividends: n.Dividends, ValidatorTrust: n.ValidatorTrust, Emission: n.Emission,
+				ValidatorPermit: n.Permit, PruningScore: n.PruningScore})
+		}
+		return v, nil
 	case strings.HasPrefix(path, QueryAccount):
 		id, err := ParseAccountID(strings.TrimPrefix(path, QueryAccount))
 		if err != nil {
@@ -137,23 +279,11 @@ func (s *State) query(path string) (any, error) {
 		}
 		return s.subnetView(netuid)
 	case strings.HasPrefix(path, QueryNeuron):
-		parts := strings.Split(strings.TrimPrefix(path, QueryNeuron), "/")
-		if len(parts) != 2 {
-			return nil, fmt.Errorf("query %s: want /neuron/<netuid>/<uid>", path)
-		}
-		netuid, err := parseNetuid(parts[0])
+		_, uid, n, err := s.queryNeuron(path, strings.TrimPrefix(path, QueryNeuron))
 		if err != nil {
 			return nil, err
 		}
-		uid, err := strconv.ParseUint(parts[1], 10, 16)
-		if err != nil {
-			return nil, fmt.Errorf("uid %q: want an integer", parts[1])
-		}
-		n, ok := s.neurons[neuronKey{netuid, uint16(uid)}]
-		if !ok {
-			return nil, fmt.Errorf("subnet %d has no uid %d", netuid, uid)
-		}
-		return s.neuronView(uint16(uid), n, true), nil
+		return s.neuronView(uid, n, true), nil
 	case strings.HasPrefix(path, QueryMetagraph):
 		netuid, err := parseNetuid(strings.TrimPrefix(path, QueryMetagraph))
 		if err != nil {
@@ -170,6 +300,27 @@ func (s *State) query(path string) (any, error) {
 		return mg, nil
 	}
 	return nil, fmt.Errorf("unknown query path %q", path)
+}
+
+// queryNeuron parses "<netuid>/<uid>" and finds the neuron.
+func (s *State) queryNeuron(path, rest string) (uint16, uint16, *Neuron, error) {
+	parts := strings.Split(rest, "/")
+	if len(parts) != 2 {
+		return 0, 0, nil, fmt.Errorf("query %s: want <netuid>/<uid> after the path's kind", path)
+	}
+	netuid, err := parseNetuid(parts[0])
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	uid, err := strconv.ParseUint(parts[1], 10, 16)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("uid %q: want an integer", parts[1])
+	}
+	n, ok := s.neurons[neuronKey{netuid, uint16(uid)}]
+	if !ok {
+		return 0, 0, nil, fmt.Errorf("subnet %d has no uid %d", netuid, uid)
+	}
+	return netuid, uint16(uid), n, nil
 }
 
 func parseNetuid(s string) (uint16, error) {

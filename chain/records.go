@@ -22,6 +22,8 @@ func (s *State) encodeRecord(key string) []byte {
 		e.u64(g.Burned)
 		e.u64(g.TotalSupply)
 		e.u16(g.NextNetuid)
+		e.u64(g.EmissionPerBlock)
+		e.id(g.Governance)
 	case prefixAccount:
 		a, ok := s.accounts[id(key[1:])]
 		if !ok {
@@ -55,6 +57,10 @@ func (s *State) encodeRecord(key string) []byte {
 		e.u64(sn.RegsAt)
 		e.u64(sn.Created)
 		e.u16(sn.N)
+		e.u32(sn.Share)
+		e.u64(sn.LastEpoch)
+		e.u64(sn.Epochs)
+		e.u64(sn.LastEmission)
 	case prefixNeuron:
 		n, ok := s.neurons[neuronKey{u16(key[1:]), u16(key[3:])}]
 		if !ok {
@@ -74,8 +80,20 @@ func (s *State) encodeRecord(key string) []byte {
 		e.u64(n.Emission)
 		e.bool(n.Permit)
 		e.u16(n.PruningScore)
+		e.bool(n.WeightsSet)
 		encodeEntries(e, n.Weights)
 		encodeEntries(e, n.Bonds)
+	case prefixCommits:
+		cs, ok := s.commits[u16(key[1:])][id(key[3:])]
+		if !ok {
+			return nil
+		}
+		e.u32(uint32(len(cs)))
+		for _, c := range cs {
+			e.b = append(e.b, c.Hash[:]...)
+			e.u64(c.Epoch)
+			e.u64(c.Block)
+		}
 	default:
 		panic(fmt.Sprintf("chain: record key with unknown prefix %q", key[0]))
 	}
@@ -120,6 +138,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		g.Fees.decode(d)
 		g.GenesisSupply, g.Minted, g.Burned, g.TotalSupply = d.u64(), d.u64(), d.u64(), d.u64()
 		g.NextNetuid = d.u16()
+		g.EmissionPerBlock, g.Governance = d.u64(), d.id()
 	case prefixAccount:
 		if len(key) != 33 {
 			return bad("account")
@@ -134,7 +153,9 @@ func (s *State) loadRecord(key string, value []byte) error {
 		if len(key) != 65 {
 			return bad("stake")
 		}
-		s.stakes[stakeKey{id(key[1:33]), id(key[33:])}] = d.u64()
+		k := stakeKey{id(key[1:33]), id(key[33:])}
+		s.stakes[k] = d.u64()
+		s.indexStake(k, true)
 	case prefixSubnet:
 		if len(key) != 3 {
 			return bad("subnet")
@@ -143,6 +164,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		sn.Owner = d.id()
 		sn.Params.decode(d)
 		sn.Burn, sn.Regs, sn.RegsAt, sn.Created, sn.N = d.u64(), d.u16(), d.u64(), d.u64(), d.u16()
+		sn.Share, sn.LastEpoch, sn.Epochs, sn.LastEmission = d.u32(), d.u64(), d.u64(), d.u64()
 		s.subnets[u16(key[1:])] = sn
 	case prefixNeuron:
 		if len(key) != 5 {
@@ -152,7 +174,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		copy(n.Axon.IP[:], d.take(16))
 		n.Axon.Port, n.Axon.Protocol, n.Axon.Block = d.u16(), d.u8(), d.u64()
 		n.Consensus, n.Incentive, n.Dividends, n.ValidatorTrust = d.u16(), d.u16(), d.u16(), d.u16()
-		n.Emission, n.Permit, n.PruningScore = d.u64(), d.bool(), d.u16()
+		n.Emission, n.Permit, n.PruningScore, n.WeightsSet = d.u64(), d.bool(), d.u16(), d.bool()
 		n.Weights, n.Bonds = decodeEntries(d), decodeEntries(d)
 		netuid, uid := u16(key[1:]), u16(key[3:])
 		s.neurons[neuronKey{netuid, uid}] = n
@@ -160,6 +182,24 @@ func (s *State) loadRecord(key string, value []byte) error {
 			s.uidOf[netuid] = map[AccountID]uint16{}
 		}
 		s.uidOf[netuid][n.Hotkey] = uid
+	case prefixCommits:
+		if len(key) != 35 {
+			return bad("commits")
+		}
+		n := d.u32()
+		if n > MaxPendingCommits*100 || uint64(n)*48 > uint64(len(d.b)) {
+			return fmt.Errorf("record %x: %d commits", key, n)
+		}
+		cs := make([]Commit, n)
+		for i := range cs {
+			copy(cs[i].Hash[:], d.take(32))
+			cs[i].Epoch, cs[i].Block = d.u64(), d.u64()
+		}
+		netuid := u16(key[1:])
+		if s.commits[netuid] == nil {
+			s.commits[netuid] = map[AccountID][]Commit{}
+		}
+		s.commits[netuid][id(key[3:])] = cs
 	default:
 		return fmt.Errorf("record %x: unknown kind %q", key, key[0])
 	}

@@ -44,8 +44,11 @@ type Neuron struct {
 	Emission       uint64
 	Permit         bool
 	PruningScore   uint16
-	Weights        []consensus.Entry
-	Bonds          []consensus.Entry
+	// WeightsSet is whether the neuron has set or committed weights since
+	// it registered: its first set is never rate limited.
+	WeightsSet bool
+	Weights    []consensus.Entry
+	Bonds      []consensus.Entry
 }
 
 // Subnet is a subnet's owner, settings and registration state. Its
@@ -58,6 +61,16 @@ type Subnet struct {
 	RegsAt  uint64 // the block the current interval started
 	Created uint64
 	N       uint16 // number of uids in use
+	// Share is the subnet's emission weight: it gets Share/Σ Share of the
+	// chain's emission. New subnets get 1; the governance key changes it.
+	Share uint32
+	// LastEpoch is the block of the subnet's last epoch (Created before
+	// the first); Epochs counts the epochs run. The subnet's current epoch
+	// index is Epochs (see epoch.go).
+	LastEpoch uint64
+	Epochs    uint64
+	// LastEmission is what the last epoch minted for the subnet.
+	LastEmission uint64
 }
 
 // Global is the chain-wide record: settings fixed at genesis and the
@@ -71,6 +84,24 @@ type Global struct {
 	Burned        uint64
 	TotalSupply   uint64
 	NextNetuid    uint16
+	// EmissionPerBlock is minted per block, split among subnets by share
+	// and paid at each subnet's epoch.
+	EmissionPerBlock uint64
+	// Governance may change EmissionPerBlock and subnet shares (the zero
+	// key: nobody may).
+	Governance AccountID
+}
+
+// Commit is one pending weight commit of a hotkey on a subnet.
+type Commit struct {
+	Hash  [32]byte
+	Epoch uint64 // the subnet's epoch index at the commit
+	Block uint64
+}
+
+type commitKey struct {
+	netuid uint16
+	hotkey AccountID
 }
 
 type stakeKey struct{ hotkey, coldkey AccountID }
@@ -92,6 +123,11 @@ type State struct {
 	subnets  map[uint16]Subnet
 	neurons  map[neuronKey]*Neuron
 	uidOf    map[uint16]map[AccountID]uint16 // derived: netuid → hotkey → uid
+	// commits are the pending weight commits, netuid → hotkey → commits in
+	// the order they were made.
+	commits map[uint16]map[AccountID][]Commit
+	// stakers is derived: hotkey → the coldkeys with stake on it.
+	stakers map[AccountID]map[AccountID]struct{}
 
 	journal []func()
 	dirty   map[string]struct{}
@@ -106,6 +142,8 @@ func NewState() *State {
 		subnets:  map[uint16]Subnet{},
 		neurons:  map[neuronKey]*Neuron{},
 		uidOf:    map[uint16]map[AccountID]uint16{},
+		commits:  map[uint16]map[AccountID][]Commit{},
+		stakers:  map[AccountID]map[AccountID]struct{}{},
 		dirty:    map[string]struct{}{},
 	}
 }
@@ -118,6 +156,7 @@ const (
 	prefixStake   = 'k'
 	prefixSubnet  = 's'
 	prefixNeuron  = 'n'
+	prefixCommits = 'w'
 )
 
 func keyGlobal() string              { return string([]byte{prefixGlobal}) }
@@ -131,6 +170,9 @@ func keySubnet(netuid uint16) string {
 }
 func keyNeuron(k neuronKey) string {
 	return string([]byte{prefixNeuron, byte(k.netuid >> 8), byte(k.netuid), byte(k.uid >> 8), byte(k.uid)})
+}
+func keyCommits(k commitKey) string {
+	return string(append([]byte{prefixCommits, byte(k.netuid >> 8), byte(k.netuid)}, k.hotkey[:]...))
 }
 func (s *State) undo(f func())                { s.journal = append(s.journal, f) }
 func (s *State) mark() int                    { return len(s.journal) }
@@ -203,7 +245,55 @@ func (s *State) setStake(hotkey, coldkey AccountID, v uint64) {
 	} else {
 		s.stakes[k] = v
 	}
+	s.indexStake(k, v != 0)
+	s.undo(func() { s.indexStake(k, had) })
 	s.touch(keyStake(k))
+}
+
+// indexStake keeps the stakers index in step with one stake.
+func (s *State) indexStake(k stakeKey, present bool) {
+	set := s.stakers[k.hotkey]
+	if present {
+		if set == nil {
+			set = map[AccountID]struct{}{}
+			s.stakers[k.hotkey] = set
+		}
+		set[k.coldkey] = struct{}{}
+		return
+	}
+	delete(set, k.coldkey)
+	if len(set) == 0 {
+		delete(s.stakers, k.hotkey)
+	}
+}
+
+// Commits returns hotkey's pending weight commits on netuid, oldest first.
+func (s *State) Commits(netuid uint16, hotkey AccountID) []Commit {
+	return slices.Clone(s.commits[netuid][hotkey])
+}
+
+// setCommits replaces hotkey's pending commits on netuid; the caller does
+// not change cs afterwards.
+func (s *State) setCommits(netuid uint16, hotkey AccountID, cs []Commit) {
+	old, had := s.commits[netuid][hotkey]
+	put := func(v []Commit, present bool) {
+		m := s.commits[netuid]
+		if present {
+			if m == nil {
+				m = map[AccountID][]Commit{}
+				s.commits[netuid] = m
+			}
+			m[hotkey] = v
+			return
+		}
+		delete(m, hotkey)
+		if len(m) == 0 {
+			delete(s.commits, netuid)
+		}
+	}
+	s.undo(func() { put(old, had) })
+	put(cs, len(cs) > 0)
+	s.touch(keyCommits(commitKey{netuid, hotkey}))
 }
 
 // Subnet returns a subnet and whether it exists.

@@ -26,6 +26,10 @@ const (
 	KindServeAxon
 	KindAddStake
 	KindRemoveStake
+	KindSetWeights
+	KindCommitWeights
+	KindRevealWeights
+	KindSetEmission
 	kindEnd // one past the last kind
 )
 
@@ -37,6 +41,10 @@ var kindNames = [...]string{
 	KindServeAxon:      "serve_axon",
 	KindAddStake:       "add_stake",
 	KindRemoveStake:    "remove_stake",
+	KindSetWeights:     "set_weights",
+	KindCommitWeights:  "commit_weights",
+	KindRevealWeights:  "reveal_weights",
+	KindSetEmission:    "set_emission",
 }
 
 func (k Kind) String() string {
@@ -131,7 +139,53 @@ type RemoveStake struct {
 	Amount uint64
 }
 
+// SetWeights sets the signer's (a registered hotkey's) weights on Netuid:
+// UIDs[i] gets Values[i]; only the ratios matter. VersionKey must be at
+// least the subnet's weights_version.
+type SetWeights struct {
+	Netuid     uint16
+	UIDs       []uint16
+	Values     []uint16
+	VersionKey uint64
+}
+
+// CommitWeights commits the signer (a registered hotkey) to weights it
+// reveals later: Hash is weights.CommitHash of the hotkey, Netuid and the
+// reveal's uids, values, salt and version key.
+type CommitWeights struct {
+	Netuid uint16
+	Hash   [32]byte
+}
+
+// RevealWeights reveals weights committed earlier with CommitWeights, in
+// the commit's reveal epoch.
+type RevealWeights struct {
+	Netuid     uint16
+	UIDs       []uint16
+	Values     []uint16
+	Salt       []uint16
+	VersionKey uint64
+}
+
+// SetEmission is the governance key's: it sets the chain's emission per
+// block and, for each listed subnet, its share (a weight: a subnet gets
+// share/Σshares of the emission).
+type SetEmission struct {
+	PerBlock uint64
+	Shares   []SubnetShare
+}
+
+// SubnetShare is one subnet's emission share.
+type SubnetShare struct {
+	Netuid uint16
+	Share  uint32
+}
+
 func (Transfer) Kind() Kind       { return KindTransfer }
+func (SetWeights) Kind() Kind     { return KindSetWeights }
+func (CommitWeights) Kind() Kind  { return KindCommitWeights }
+func (RevealWeights) Kind() Kind  { return KindRevealWeights }
+func (SetEmission) Kind() Kind    { return KindSetEmission }
 func (CreateSubnet) Kind() Kind   { return KindCreateSubnet }
 func (SetHyperparams) Kind() Kind { return KindSetHyperparams }
 func (Register) Kind() Kind       { return KindRegister }
@@ -164,6 +218,48 @@ func (b *AddStake) decode(d *dec)    { b.Hotkey = d.id(); b.Amount = d.u64() }
 func (b *RemoveStake) encode(e *enc) { e.id(b.Hotkey); e.u64(b.Amount) }
 func (b *RemoveStake) decode(d *dec) { b.Hotkey = d.id(); b.Amount = d.u64() }
 
+func (b *SetWeights) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.u16s(b.UIDs)
+	e.u16s(b.Values)
+	e.u64(b.VersionKey)
+}
+func (b *SetWeights) decode(d *dec) {
+	b.Netuid, b.UIDs, b.Values, b.VersionKey = d.u16(), d.u16s(), d.u16s(), d.u64()
+}
+func (b *CommitWeights) encode(e *enc) { e.u16(b.Netuid); e.b = append(e.b, b.Hash[:]...) }
+func (b *CommitWeights) decode(d *dec) { b.Netuid = d.u16(); copy(b.Hash[:], d.take(32)) }
+func (b *RevealWeights) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.u16s(b.UIDs)
+	e.u16s(b.Values)
+	e.u16s(b.Salt)
+	e.u64(b.VersionKey)
+}
+func (b *RevealWeights) decode(d *dec) {
+	b.Netuid, b.UIDs, b.Values, b.Salt, b.VersionKey = d.u16(), d.u16s(), d.u16s(), d.u16s(), d.u64()
+}
+func (b *SetEmission) encode(e *enc) {
+	e.u64(b.PerBlock)
+	e.u32(uint32(len(b.Shares)))
+	for _, sh := range b.Shares {
+		e.u16(sh.Netuid)
+		e.u32(sh.Share)
+	}
+}
+func (b *SetEmission) decode(d *dec) {
+	b.PerBlock = d.u64()
+	n := d.u32()
+	if d.err == nil && uint64(n)*6 > uint64(len(d.b)) {
+		d.err = errShort
+		return
+	}
+	b.Shares = nil
+	for range n {
+		b.Shares = append(b.Shares, SubnetShare{Netuid: d.u16(), Share: d.u32()})
+	}
+}
+
 // newBody returns an empty body of kind k, or nil for an unknown kind.
 func newBody(k Kind) Body {
 	switch k {
@@ -181,6 +277,14 @@ func newBody(k Kind) Body {
 		return &AddStake{}
 	case KindRemoveStake:
 		return &RemoveStake{}
+	case KindSetWeights:
+		return &SetWeights{}
+	case KindCommitWeights:
+		return &CommitWeights{}
+	case KindRevealWeights:
+		return &RevealWeights{}
+	case KindSetEmission:
+		return &SetEmission{}
 	}
 	return nil
 }

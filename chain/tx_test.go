@@ -356,40 +356,46 @@ func rejectCases() []txCase {
 
 func TestRejectedTransactions(t *testing.T) {
 	for _, tc := range rejectCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			raw := tc.tx(f)
-			before := f.snap()
-			assertRejected := func(where string, code uint32, log string) {
-				t.Helper()
-				if Code(code) != tc.code {
-					t.Errorf("%s: code %d (%s) %q, want %d (%s)", where, code, Code(code), log, tc.code, tc.code)
-				}
-				for _, want := range tc.logs {
-					if !strings.Contains(log, want) {
-						t.Errorf("%s: log %q does not say %q", where, log, want)
-					}
-				}
-			}
-			// CheckTx rejects it the same way and leaves no trace.
-			ct := f.checkTx(raw, abci.CheckTxType_New)
-			assertRejected("CheckTx", ct.Code, ct.Log)
-			sameSnapshot(t, "CheckTx", before, f.snap())
-			// PrepareProposal drops it.
-			if got := f.prepare(1<<20, raw); len(got) != 0 {
-				t.Errorf("PrepareProposal kept a bad transaction")
-			}
-			sameSnapshot(t, "PrepareProposal", before, f.snap())
-			// FinalizeBlock gives it a code and the state does not change.
-			res := f.block(raw)
-			assertRejected("FinalizeBlock", res[0].Code, res[0].Log)
-			if res[0].Codespace != "agora" || len(res[0].Events) != 0 {
-				t.Errorf("FinalizeBlock: codespace %q, events %v", res[0].Codespace, res[0].Events)
-			}
-			sameSnapshot(t, "FinalizeBlock", before, f.snap())
-			f.checkConsistency(true)
-		})
+		t.Run(tc.name, func(t *testing.T) { checkRejected(t, tc) })
 	}
+}
+
+// checkRejected builds tc's transaction against a fresh fixture and checks
+// that CheckTx, PrepareProposal and FinalizeBlock all reject it with its
+// code and log, and change nothing.
+func checkRejected(t *testing.T, tc txCase) {
+	t.Helper()
+	f := newFixture(t)
+	raw := tc.tx(f)
+	before := f.snap()
+	assertRejected := func(where string, code uint32, log string) {
+		t.Helper()
+		if Code(code) != tc.code {
+			t.Errorf("%s: code %d (%s) %q, want %d (%s)", where, code, Code(code), log, tc.code, tc.code)
+		}
+		for _, want := range tc.logs {
+			if !strings.Contains(log, want) {
+				t.Errorf("%s: log %q does not say %q", where, log, want)
+			}
+		}
+	}
+	// CheckTx rejects it the same way and leaves no trace.
+	ct := f.checkTx(raw, abci.CheckTxType_New)
+	assertRejected("CheckTx", ct.Code, ct.Log)
+	sameSnapshot(t, "CheckTx", before, f.snap())
+	// PrepareProposal drops it.
+	if got := f.prepare(1<<20, raw); len(got) != 0 {
+		t.Errorf("PrepareProposal kept a bad transaction")
+	}
+	sameSnapshot(t, "PrepareProposal", before, f.snap())
+	// FinalizeBlock gives it a code and the state does not change.
+	res := f.block(raw)
+	assertRejected("FinalizeBlock", res[0].Code, res[0].Log)
+	if res[0].Codespace != "agora" || len(res[0].Events) != 0 {
+		t.Errorf("FinalizeBlock: codespace %q, events %v", res[0].Codespace, res[0].Events)
+	}
+	sameSnapshot(t, "FinalizeBlock", before, f.snap())
+	f.checkConsistency(true)
 }
 
 // TestFlippedBytes flips every byte of a signed transaction of each kind
@@ -408,6 +414,10 @@ func TestFlippedBytes(t *testing.T) {
 		{"hka", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 1), Port: 8091, Protocol: 2}},
 		{"bob", &AddStake{Hotkey: f.id["hka"], Amount: Unit}},
 		{"bob", &RemoveStake{Hotkey: f.id["hka"], Amount: Unit}},
+		{"hka", &SetWeights{Netuid: 1, UIDs: []uint16{0}, Values: []uint16{1}}},
+		{"hka", &CommitWeights{Netuid: 1}},
+		{"hka", &RevealWeights{Netuid: 1, UIDs: []uint16{0}, Values: []uint16{1}, Salt: []uint16{1}}},
+		{"alice", &SetEmission{PerBlock: 1}},
 	}
 	before := f.snap()
 	var block [][]byte

@@ -32,6 +32,14 @@ func (e *enc) bytes(v []byte) {
 	e.b = append(e.b, v...)
 }
 
+// u16s writes a u32 count, then each element.
+func (e *enc) u16s(v []uint16) {
+	e.u32(uint32(len(v)))
+	for _, x := range v {
+		e.u16(x)
+	}
+}
+
 // errShort is returned by dec when the input ends early.
 var errShort = errors.New("input ends early")
 
@@ -67,6 +75,27 @@ func (d *dec) u16() uint16 {
 	}
 	return 0
 }
+
+// u16s reads what enc.u16s wrote; an empty list decodes as nil.
+func (d *dec) u16s() []uint16 {
+	n := d.u32()
+	if d.err != nil {
+		return nil
+	}
+	if uint64(n)*2 > uint64(len(d.b)) {
+		d.err = errShort
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	v := make([]uint16, n)
+	for i := range v {
+		v[i] = d.u16()
+	}
+	return v
+}
+
 func (d *dec) u32() uint32 {
 	if v := d.take(4); v != nil {
 		return binary.BigEndian.Uint32(v)

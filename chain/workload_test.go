@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -13,6 +14,8 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/seed0ffb8d46/agora/weights"
 )
 
 // workload generates random blocks of transactions of every kind, mostly
@@ -25,6 +28,9 @@ type workload struct {
 	hotIDs   []AccountID
 	balances map[AccountID]uint64
 	fees     Fees
+	// reveals are weight commits the workload made and may reveal.
+	reveals  []*RevealWeights
+	revealBy []int // the hotkey index of each reveal
 }
 
 func newWorkload(seed uint64) *workload {
@@ -44,7 +50,17 @@ func newWorkload(seed uint64) *workload {
 	return w
 }
 
-func (w *workload) genesis() []byte { return testGenesis(w.balances, w.fees) }
+// genesis has the workload's balances and fees, and colds[0] as the
+// governance key.
+func (w *workload) genesis() []byte {
+	var gs GenesisState
+	if err := json.Unmarshal(testGenesis(w.balances, w.fees), &gs); err != nil {
+		panic(err)
+	}
+	gs.Governance = w.coldIDs[0].String()
+	raw, _ := json.Marshal(gs)
+	return raw
+}
 
 func (w *workload) params() Hyperparams {
 	p := DefaultHyperparams()
@@ -55,6 +71,15 @@ func (w *workload) params() Hyperparams {
 	p.MaxBurn = p.MinBurn + uint64(w.rng.IntN(50))*Unit/10
 	p.TargetRegistrations = uint16(1 + w.rng.IntN(3))
 	p.AdjustmentInterval = uint64(1 + w.rng.IntN(6))
+	p.Tempo = uint64(1 + w.rng.IntN(6))
+	p.WeightsRateLimit = uint64(w.rng.IntN(4))
+	p.CommitReveal = w.rng.IntN(3) == 0
+	p.RevealPeriodEpochs = uint64(1 + w.rng.IntN(2))
+	p.MinAllowedWeights = uint16(w.rng.IntN(3))
+	p.Yuma3 = w.rng.IntN(2) == 0
+	if w.rng.IntN(3) == 0 {
+		p.MaxWeightLimit = 40000
+	}
 	if w.rng.IntN(10) == 0 {
 		p.Tempo = 0 // invalid
 	}
@@ -94,7 +119,24 @@ func (w *workload) block(s *State, height int64, n int) [][]byte {
 		var priv ed25519.PrivateKey
 		var signer AccountID
 		var body Body
-		if w.rng.IntN(6) == 0 {
+		if k := w.rng.IntN(12); k < 3 {
+			// A hotkey sets, commits or reveals weights.
+			priv, signer, body = w.weightsTx(s, netuid())
+		} else if k == 3 {
+			// The governance key (or another) sets the emission.
+			i := 0
+			if w.rng.IntN(4) == 0 {
+				i = w.rng.IntN(len(w.colds))
+			}
+			priv, signer = w.colds[i], w.coldIDs[i]
+			b := &SetEmission{PerBlock: uint64(w.rng.IntN(3)) * Unit / 2}
+			for _, nu := range s.netuids() {
+				if w.rng.IntN(3) == 0 {
+					b.Shares = append(b.Shares, SubnetShare{Netuid: nu, Share: uint32(w.rng.IntN(4))})
+				}
+			}
+			body = b
+		} else if w.rng.IntN(6) == 0 {
 			// A hotkey serves its axon (or tries to).
 			i := w.rng.IntN(len(w.hots))
 			nu := netuid()
@@ -181,6 +223,48 @@ func (w *workload) block(s *State, height int64, n int) [][]byte {
 	return txs
 }
 
+// weightsTx is a set_weights, commit_weights or reveal_weights by a hotkey,
+// mostly one registered on netuid.
+func (w *workload) weightsTx(s *State, netuid uint16) (ed25519.PrivateKey, AccountID, Body) {
+	if len(w.reveals) > 0 && w.rng.IntN(3) == 0 {
+		j := w.rng.IntN(len(w.reveals))
+		b, i := w.reveals[j], w.revealBy[j]
+		if w.rng.IntN(2) == 0 {
+			w.reveals = slices.Delete(w.reveals, j, j+1)
+			w.revealBy = slices.Delete(w.revealBy, j, j+1)
+		}
+		return w.hots[i], w.hotIDs[i], b
+	}
+	i := w.rng.IntN(len(w.hots))
+	sn, ok := s.subnets[netuid]
+	if ok && sn.N > 0 && w.rng.IntN(5) != 0 {
+		i = slices.Index(w.hotIDs, s.neurons[neuronKey{netuid, uint16(w.rng.IntN(int(sn.N)))}].Hotkey)
+	}
+	n := max(int(sn.N), 1)
+	var uids, values []uint16
+	for _, u := range w.rng.Perm(n)[:w.rng.IntN(n+1)] {
+		uids = append(uids, uint16(u))
+		values = append(values, uint16(w.rng.IntN(65536)))
+	}
+	if w.rng.IntN(4) == 0 {
+		if uid, ok := s.UID(netuid, w.hotIDs[i]); ok {
+			uids, values = []uint16{uid}, []uint16{1} // a self-weight
+		}
+	}
+	if w.rng.IntN(20) == 0 {
+		uids = append(uids, uint16(n)) // out of range
+		values = append(values, 1)
+	}
+	version := uint64(w.rng.IntN(2))
+	if !sn.Params.CommitReveal || w.rng.IntN(8) == 0 {
+		return w.hots[i], w.hotIDs[i], &SetWeights{Netuid: netuid, UIDs: uids, Values: values, VersionKey: version}
+	}
+	salt := []uint16{uint16(w.rng.IntN(65536)), uint16(w.rng.IntN(65536))}
+	r := &RevealWeights{Netuid: netuid, UIDs: uids, Values: values, Salt: salt, VersionKey: version}
+	w.reveals, w.revealBy = append(w.reveals, r), append(w.revealBy, i)
+	return w.hots[i], w.hotIDs[i], &CommitWeights{Netuid: netuid, Hash: weights.CommitHash(w.hotIDs[i][:], netuid, uids, values, salt, version)}
+}
+
 // ledgerFromEvents checks that what a block burned is what its events say
 // it burned: the fees of its successful transactions and their burns.
 func ledgerFromEvents(t testing.TB, results []*abci.ExecTxResult) uint64 {
@@ -205,6 +289,24 @@ func ledgerFromEvents(t testing.TB, results []*abci.ExecTxResult) uint64 {
 	return sum
 }
 
+// epochEmission checks each epoch event's parts add up to its emission
+// and returns the sum of the emissions.
+func epochEmission(t testing.TB, events []abci.Event) uint64 {
+	t.Helper()
+	var sum uint64
+	for _, e := range events {
+		v := map[string]uint64{}
+		for _, a := range e.Attributes {
+			v[a.Key], _ = strconv.ParseUint(a.Value, 10, 64)
+		}
+		if e.Type != "epoch" || v["owner_cut"]+v["server"]+v["validator"]+v["remainder"] != v["emission"] {
+			t.Fatalf("epoch event %v: parts do not add up", e)
+		}
+		sum += v["emission"]
+	}
+	return sum
+}
+
 // TestSupplyInvariant runs a seeded random workload and checks after
 // every block: Σ balances + Σ stakes == total supply == genesis + minted −
 // burned; burned grows by exactly what the events say; the incremental app
@@ -213,10 +315,10 @@ func TestSupplyInvariant(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		w := newWorkload(seed)
 		c := newTestChainOn(t, dbm.NewMemDB(), w.genesis())
-		ok, failed := 0, 0
+		ok, failed, epochs := 0, 0, 0
 		kinds := map[string]int{}
-		for h := range 40 {
-			if h%4 == 3 {
+		for h := range 60 {
+			if h%4 == 3 && h < 20 {
 				// An epoch would set pruning scores; make them matter.
 				c.mutate(func(s *State) {
 					for _, nu := range s.netuids() {
@@ -229,11 +331,17 @@ func TestSupplyInvariant(t *testing.T) {
 				})
 			}
 			g0 := c.global()
-			res := c.block(w.block(c.app.State(), c.height+1, 20)...)
+			resp := c.finalize(w.block(c.app.State(), c.height+1, 20)...)
+			c.commit()
+			res := resp.TxResults
 			g := c.global()
 			if got, want := g.Burned-g0.Burned, ledgerFromEvents(t, res); got != want {
 				t.Fatalf("seed %d height %d: burned %d, events say %d", seed, c.height, got, want)
 			}
+			if got, want := g.Minted-g0.Minted, epochEmission(t, resp.Events); got != want {
+				t.Fatalf("seed %d height %d: minted %d, epoch events say %d", seed, c.height, got, want)
+			}
+			epochs += len(resp.Events)
 			supplyInvariant(t, c.app.State())
 			c.checkConsistency(true)
 			for _, r := range res {
@@ -257,7 +365,10 @@ func TestSupplyInvariant(t *testing.T) {
 		if ok < 200 || failed < 100 {
 			t.Errorf("seed %d: workload too narrow: %d ok %v, %d failed", seed, ok, kinds, failed)
 		}
-		t.Logf("seed %d: %d ok %v, %d failed; %d subnets, burned %d", seed, ok, kinds, failed, len(c.app.State().subnets), c.global().Burned)
+		if epochs < 20 || c.global().Minted == 0 {
+			t.Errorf("seed %d: %d epochs, minted %d", seed, epochs, c.global().Minted)
+		}
+		t.Logf("seed %d: %d ok %v, %d failed; %d subnets, %d epochs, burned %d, minted %d", seed, ok, kinds, failed, len(c.app.State().subnets), epochs, c.global().Burned, c.global().Minted)
 	}
 }
 

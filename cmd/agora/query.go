@@ -29,6 +29,7 @@ shows the chain's own numbers: amounts in base units (1 AGR = 10^9) and
 proportions as integers out of 65535. Accounts are bech32m addresses in both.`,
 		Subcommands: []*Command{
 			queryAccountCmd(), queryHotkeyCmd(), querySubnetCmd(), queryNeuronCmd(), queryMetagraphCmd(), querySupplyCmd(),
+			queryRowCmd("weights"), queryRowCmd("bonds"), queryCommitsCmd(), queryEpochCmd(),
 		},
 	}
 }
@@ -353,6 +354,89 @@ func querySupplyCmd() *Command {
 		return f.print(rt, v, func(w io.Writer) {
 			fmt.Fprintf(w, "total:\t%s AGR\ngenesis:\t%s AGR\nminted:\t%s AGR\nburned:\t%s AGR\n",
 				formatAGR(v.Total), formatAGR(v.Genesis), formatAGR(v.Minted), formatAGR(v.Burned))
+		})
+	})
+}
+
+// queryRowCmd is "agora query weights" or "agora query bonds".
+func queryRowCmd(kind string) *Command {
+	return newQueryCmd(&Command{
+		Name:  kind,
+		Args:  "<netuid> <uid>",
+		Short: "Show a uid's " + kind + " row: uid:value pairs, values out of 65535",
+	}, 2, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		uid, err := parseUint16Arg("uid", args[1])
+		if err != nil {
+			return err
+		}
+		var v chain.RowView
+		if _, err := c.Query(ctx, fmt.Sprintf("/%s/%d/%d", kind, netuid, uid), &v); err != nil {
+			return err
+		}
+		v.Hotkey = address(v.Hotkey)
+		return f.print(rt, v, func(w io.Writer) {
+			fmt.Fprintf(w, "netuid:\t%d\nuid:\t%d\nhotkey:\t%s\nlast_update:\tblock %d\n%s:\t%s\n", v.Netuid, v.UID, v.Hotkey, v.LastUpdate, kind, entries(v.Row))
+		})
+	})
+}
+
+func queryCommitsCmd() *Command {
+	return newQueryCmd(&Command{
+		Name:  "commits",
+		Args:  "<netuid> <hotkey address>",
+		Short: "Show a hotkey's pending weight commits and the epoch each reveals in",
+	}, 2, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		hk, err := parseAddressArg(args[1])
+		if err != nil {
+			return err
+		}
+		var v chain.CommitsView
+		if _, err := c.Query(ctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, netuid, hk), &v); err != nil {
+			return err
+		}
+		v.Hotkey = address(v.Hotkey)
+		return f.print(rt, v, func(w io.Writer) {
+			fmt.Fprintf(w, "netuid:\t%d\nhotkey:\t%s\nepoch:\t%d\nreveal_period_epochs:\t%d\n", v.Netuid, v.Hotkey, v.Epoch, v.RevealPeriod)
+			if len(v.Commits) == 0 {
+				fmt.Fprintf(w, "commits:\tnone\n")
+			}
+			for _, cm := range v.Commits {
+				fmt.Fprintf(w, "commit:\t%s epoch %d block %d, reveal in epoch %d\n", cm.Hash, cm.Epoch, cm.Block, cm.RevealEpoch)
+			}
+		})
+	})
+}
+
+func queryEpochCmd() *Command {
+	return newQueryCmd(&Command{
+		Name:  "epoch",
+		Args:  "<netuid>",
+		Short: "Show a subnet's epoch index, next epoch block and the last epoch's outputs",
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		var v chain.EpochView
+		if _, err := c.Query(ctx, fmt.Sprintf("%s%d", chain.QueryEpoch, netuid), &v); err != nil {
+			return err
+		}
+		return f.print(rt, v, func(w io.Writer) {
+			fmt.Fprintf(w, "netuid:\t%d\nepoch:\t%d\nlast_epoch_block:\t%d\nnext_epoch_block:\t%d\nemission:\t%s AGR\n",
+				v.Netuid, v.Epoch, v.LastEpochBlock, v.NextEpochBlock, formatAGR(v.Emission))
+			fmt.Fprintf(w, "UID\tCONSENSUS\tINCENTIVE\tDIVIDENDS\tVTRUST\tEMISSION\tPERMIT\n")
+			for _, n := range v.Neurons {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%t\n", n.UID, proportion(n.Consensus), proportion(n.Incentive),
+					proportion(n.Dividends), proportion(n.ValidatorTrust), formatAGR(n.Emission), n.ValidatorPermit)
+			}
 		})
 	})
 }

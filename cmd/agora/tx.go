@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +20,7 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/weights"
 )
 
 // txCmd is "agora tx": sign a transaction with a wallet key, send it to a
@@ -39,7 +42,7 @@ signs, exponents or separators. --output json shows amounts in base units.
 
 Passwords come from --password-file FILE, else AGORA_PASSWORD, else a prompt.`,
 		Subcommands: []*Command{
-			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(),
+			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(), txWeightsCmd(),
 		},
 	}
 }
@@ -678,6 +681,143 @@ func txStakeOpCmd(add bool) *Command {
 					return &chain.AddStake{Hotkey: hotkey, Amount: amt}, nil
 				}
 				return &chain.RemoveStake{Hotkey: hotkey, Amount: amt}, nil
+			})
+		},
+	}
+}
+
+// txWeightsCmd is "agora tx weights": set, commit and reveal weights,
+// signed by the validator's hotkey.
+func txWeightsCmd() *Command {
+	return &Command{
+		Name:  "weights",
+		Short: "Set, commit or reveal a hotkey's weights on a subnet (signed by the hotkey)",
+		Long: `Weights are given as --weights UID:VALUE,UID:VALUE,... with u16 values (0 to
+65535); only their ratios matter, the chain stores them scaled so the largest
+is 65535. The hotkey signs; weights transactions have no fee.
+
+On a subnet with commit_reveal off, use "set". With it on, "commit" sends only
+the hash of the weights, a salt and the version key, and "reveal" sends the
+weights themselves in the commit's reveal epoch (the commit's epoch plus the
+subnet's reveal_period_epochs; see "agora query commits"). commit draws a
+random salt unless --salt is given, and prints it with the hash; keep it:
+reveal needs the same --weights, --salt and --version-key.`,
+		Subcommands: []*Command{txWeightsOpCmd("set"), txWeightsOpCmd("commit"), txWeightsOpCmd("reveal")},
+	}
+}
+
+// parseWeights parses "uid:value,uid:value".
+func parseWeights(s string) (uids, values []uint16, err error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		u, v, ok := strings.Cut(strings.TrimSpace(part), ":")
+		uid, err1 := strconv.ParseUint(u, 10, 16)
+		val, err2 := strconv.ParseUint(v, 10, 16)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, nil, usageErrorf("--weights: %q: want UID:VALUE with both from 0 to 65535", part)
+		}
+		uids, values = append(uids, uint16(uid)), append(values, uint16(val))
+	}
+	return uids, values, nil
+}
+
+// parseSalt parses "n,n,..." of u16s.
+func parseSalt(s string) ([]uint16, error) {
+	var out []uint16
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(part), 10, 16)
+		if err != nil {
+			return nil, usageErrorf("--salt: %q: want comma-separated integers from 0 to 65535", part)
+		}
+		out = append(out, uint16(v))
+	}
+	return out, nil
+}
+
+// formatSalt is parseSalt's inverse.
+func formatSalt(salt []uint16) string {
+	parts := make([]string, len(salt))
+	for i, v := range salt {
+		parts[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(parts, ",")
+}
+
+func txWeightsOpCmd(op string) *Command {
+	fs := flag.NewFlagSet(op, flag.ContinueOnError)
+	f := newTxFlags(fs)
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that signs (required)")
+	netuid := netuidFlag(fs)
+	ws := fs.String("weights", "", "the weights, `UID:VALUE,...` (required)")
+	version := fs.Uint64("version-key", 0, "the validator's weights version `KEY` (at least the subnet's weights_version)")
+	var salt *string
+	if op != "set" {
+		salt = fs.String("salt", "", "the commit's salt, comma-separated u16 `VALUES` (commit: default 8 random values, printed; reveal: required)")
+	}
+	short := map[string]string{
+		"set":    "Set a hotkey's weights (subnets without commit-reveal)",
+		"commit": "Commit to weights by their hash (subnets with commit-reveal)",
+		"reveal": "Reveal committed weights in the commit's reveal epoch",
+	}[op]
+	return &Command{
+		Name:  op,
+		Short: short,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
+				return err
+			}
+			n, err := checkNetuid(netuid)
+			if err != nil {
+				return err
+			}
+			if *ws == "" {
+				return usageErrorf("--weights is required")
+			}
+			uids, values, err := parseWeights(*ws)
+			if err != nil {
+				return err
+			}
+			var sl []uint16
+			switch {
+			case op == "set":
+			case *salt != "":
+				if sl, err = parseSalt(*salt); err != nil {
+					return err
+				}
+			case op == "reveal":
+				return usageErrorf("--salt is required: the salt the commit printed")
+			default:
+				var b [16]byte
+				if _, err := rand.Read(b[:]); err != nil {
+					return err
+				}
+				for i := 0; i < len(b); i += 2 {
+					sl = append(sl, uint16(b[i])<<8|uint16(b[i+1]))
+				}
+			}
+			name := "tx weights " + op
+			return runTx(ctx, rt, f, name, *hotkey, func(s *txSend) (chain.Body, error) {
+				switch op {
+				case "set":
+					return &chain.SetWeights{Netuid: n, UIDs: uids, Values: values, VersionKey: *version}, nil
+				case "reveal":
+					return &chain.RevealWeights{Netuid: n, UIDs: uids, Values: values, Salt: sl, VersionKey: *version}, nil
+				}
+				kf, err := keys.NewStore(rt.Config.Home).Hotkey(f.wallet, *hotkey)
+				if err != nil {
+					return nil, fmt.Errorf("%s: wallet %s: %w", name, f.wallet, err)
+				}
+				hash := weights.CommitHash(kf.PublicKey[:], n, uids, values, sl, *version)
+				s.extra = map[string]any{"salt": formatSalt(sl), "hash": hex.EncodeToString(hash[:]),
+					"reveal_with": fmt.Sprintf("agora tx weights reveal --wallet %s --hotkey %s --netuid %d --weights %s --salt %s --version-key %d",
+						f.wallet, *hotkey, n, *ws, formatSalt(sl), *version)}
+				return &chain.CommitWeights{Netuid: n, Hash: hash}, nil
 			})
 		},
 	}

@@ -1,0 +1,260 @@
+package chain
+
+import (
+	"bytes"
+	"maps"
+	"math"
+	"math/big"
+	"math/bits"
+	"slices"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// The epoch.
+//
+// When: a subnet's epoch runs at the end of block h, after the block's
+// transactions, when h − LastEpoch >= tempo (LastEpoch is the subnet's
+// creation block before its first epoch). With a fixed tempo that is every
+// tempo blocks from creation; a tempo change takes effect from the last
+// epoch. Subnets run in netuid order.
+//
+// Emission: the chain mints EmissionPerBlock per block, split among subnets
+// by Share. At its epoch a subnet is paid for the blocks since its last
+// epoch: E = floor(EmissionPerBlock · (h − LastEpoch) · Share / Σ Share),
+// the shares and per-block amount being those in force at the epoch. The
+// owner cut floor(E·11796/65535) goes to the owner's coldkey; the rest R is
+// the epoch's emission for consensus.Epoch. Miners' server emission goes to
+// their hotkey owner's coldkey; a validator's validator emission d pays its
+// take floor(d·take/65535) to its owner's coldkey and the rest to every
+// coldkey staking on it (the owner included) pro rata by stake, floored,
+// the leftover base units one each in ascending coldkey order (to the owner
+// if it has no stake). What consensus's flooring leaves, R − Σ paid, goes
+// to the subnet owner's coldkey. Everything is paid to balances. The
+// amounts credited sum to E exactly; Minted and TotalSupply grow by E.
+
+// endBlock runs the epoch of every subnet whose tempo has elapsed and
+// returns the block events.
+func (s *State) endBlock(blk Block) []abci.Event {
+	var events []abci.Event
+	var totalShares uint64
+	netuids := s.netuids()
+	for _, netuid := range netuids {
+		totalShares += uint64(s.subnets[netuid].Share)
+	}
+	for _, netuid := range netuids {
+		sn := s.subnets[netuid]
+		if blk.Height-sn.LastEpoch < sn.Params.Tempo {
+			continue
+		}
+		events = append(events, s.runEpoch(netuid, blk, totalShares))
+	}
+	return events
+}
+
+// tempoEmission is E for a subnet's epoch at blk (see above), capped so the
+// total supply stays within int64.
+func (s *State) tempoEmission(sn Subnet, blk Block, totalShares uint64) uint64 {
+	if totalShares == 0 || sn.Share == 0 {
+		return 0
+	}
+	e := new(big.Int).SetUint64(s.global.EmissionPerBlock)
+	e.Mul(e, new(big.Int).SetUint64(blk.Height-sn.LastEpoch))
+	e.Mul(e, new(big.Int).SetUint64(uint64(sn.Share)))
+	e.Quo(e, new(big.Int).SetUint64(totalShares))
+	room := uint64(math.MaxInt64) - s.global.TotalSupply
+	if !e.IsUint64() || e.Uint64() > room {
+		return room
+	}
+	return e.Uint64()
+}
+
+// mulDiv is floor(a·b/c) for c > 0 and a·b/c < 2^64 (b <= c).
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}
+
+// epochInput builds the consensus input of netuid's epoch at blk from the
+// stored state, with emission r.
+func (s *State) epochInput(netuid uint16, sn Subnet, blk Block, r uint64) (*consensus.Input, []*Neuron) {
+	n := int(sn.N)
+	in := &consensus.Input{
+		N: n, Block: blk.Height, Emission: r, Params: sn.Params.Consensus(),
+		Stake: make([]uint64, n), Permits: make([]bool, n), LastUpdate: make([]uint64, n),
+		BlockAtRegistration: make([]uint64, n), Weights: make([][]consensus.Entry, n), Bonds: make([][]consensus.Entry, n),
+	}
+	if sn.Epochs > 0 {
+		in.LastEpochBlock = sn.LastEpoch
+	}
+	cr := sn.Params.CommitReveal
+	if cr {
+		in.CommitBlocks = make([]uint64, n)
+	}
+	commits := s.commits[netuid]
+	neurons := make([]*Neuron, n)
+	for uid := range n {
+		nr := s.neurons[neuronKey{netuid, uint16(uid)}]
+		neurons[uid] = nr
+		hk := s.hotkeys[nr.Hotkey]
+		in.Stake[uid] = hk.Stake
+		in.Permits[uid] = nr.Permit
+		in.LastUpdate[uid] = nr.LastUpdate
+		in.BlockAtRegistration[uid] = nr.RegisteredAt
+		in.Weights[uid] = nr.Weights
+		in.Bonds[uid] = nr.Bonds
+		if in.OwnerUID == nil && hk.Owner == sn.Owner {
+			o := uint16(uid)
+			in.OwnerUID = &o
+		}
+		if cr {
+			in.CommitBlocks[uid] = math.MaxUint64
+			for _, c := range commits[nr.Hotkey] {
+				if c.Epoch+sn.Params.RevealPeriodEpochs >= sn.Epochs {
+					in.CommitBlocks[uid] = c.Block
+					break
+				}
+			}
+		}
+	}
+	return in, neurons
+}
+
+// pruningScores max-upscales the combined emission to u16, rounding half
+// up: the largest gets 65535, all zero if every emission is zero.
+func pruningScores(em []uint64) []uint16 {
+	var top uint64
+	for _, e := range em {
+		top = max(top, e)
+	}
+	out := make([]uint16, len(em))
+	if top == 0 {
+		return out
+	}
+	for i, e := range em {
+		// round(e·65535/top) = floor((2·e·65535 + top) / (2·top)), in 128 bits.
+		hi, lo := bits.Mul64(e, 2*65535)
+		lo, c := bits.Add64(lo, top, 0)
+		hi += c
+		q, _ := bits.Div64(hi>>1, hi<<63|lo>>1, top) // (hi:lo)/2 / top
+		out[i] = uint16(min(q, 65535))
+	}
+	return out
+}
+
+// runEpoch runs netuid's epoch at blk and pays its emission.
+func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Event {
+	sn := s.subnets[netuid]
+	ev := abci.Event{Type: "epoch", Attributes: []abci.EventAttribute{
+		{Key: "netuid", Value: u64s(uint64(netuid)), Index: true},
+		{Key: "epoch", Value: u64s(sn.Epochs)},
+		{Key: "block", Value: u64s(blk.Height)},
+	}}
+	e := s.tempoEmission(sn, blk, totalShares)
+	cut := mulDiv(e, OwnerCut, 65535)
+	r := e - cut
+	in, neurons := s.epochInput(netuid, sn, blk, r)
+	out, err := consensus.Epoch(in)
+	if err != nil {
+		// Stored state always makes a valid input; should it not, the
+		// epoch mints nothing rather than halt the chain.
+		e, cut, r = 0, 0, 0
+		out = nil
+		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: "error", Value: err.Error()})
+	}
+	credits := map[AccountID]uint64{}
+	var server, validator uint64
+	if out != nil {
+		scores := pruningScores(out.Emission)
+		for uid, nr := range neurons {
+			nn := *nr
+			nn.Consensus, nn.Incentive, nn.Dividends = out.Consensus[uid], out.Incentive[uid], out.Dividends[uid]
+			nn.ValidatorTrust, nn.Emission, nn.Permit = out.ValidatorTrust[uid], out.Emission[uid], out.ValidatorPermits[uid]
+			nn.Bonds, nn.PruningScore = out.Bonds[uid], scores[uid]
+			s.setNeuron(netuid, uint16(uid), &nn)
+
+			hk := s.hotkeys[nr.Hotkey]
+			if v := out.ServerEmission[uid]; v > 0 {
+				credits[hk.Owner] += v
+				server += v
+			}
+			if d := out.ValidatorEmission[uid]; d > 0 {
+				validator += d
+				s.payDividends(credits, nr.Hotkey, hk, d)
+			}
+		}
+	}
+	rem := r - server - validator
+	credits[sn.Owner] += cut + rem
+	var paid uint64
+	for _, id := range slices.SortedFunc(maps.Keys(credits), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) }) {
+		if v := credits[id]; v > 0 {
+			s.credit(id, v)
+			paid += v
+		}
+	}
+	if paid != e { // cannot happen: every share above is part of e
+		panic(sprintf("chain: epoch of subnet %d paid %d of %d", netuid, paid, e))
+	}
+	if e > 0 {
+		g := s.global
+		g.Minted += e
+		g.TotalSupply += e
+		s.setGlobal(g)
+	}
+	sn.LastEpoch, sn.LastEmission = blk.Height, e
+	sn.Epochs++
+	s.setSubnet(netuid, sn)
+	s.pruneCommits(netuid, sn)
+	return appendAttrs(ev,
+		"n", uint64(sn.N), "emission", e, "owner_cut", cut, "server", server,
+		"validator", validator, "remainder", rem)
+}
+
+// payDividends splits a validator's emission d: its take to its owner, the
+// rest to its stakers pro rata, leftover units one each by ascending
+// coldkey.
+func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk Hotkey, d uint64) {
+	take := mulDiv(d, uint64(hk.Take), 65535)
+	credits[hk.Owner] += take
+	rest := d - take
+	stakers := slices.SortedFunc(maps.Keys(s.stakers[hotkey]), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) })
+	if hk.Stake == 0 || len(stakers) == 0 {
+		credits[hk.Owner] += rest
+		return
+	}
+	var paid uint64
+	for _, c := range stakers {
+		v := mulDiv(rest, s.stakes[stakeKey{hotkey, c}], hk.Stake)
+		credits[c] += v
+		paid += v
+	}
+	for i := 0; paid < rest; i++ {
+		credits[stakers[i%len(stakers)]]++
+		paid++
+	}
+}
+
+// pruneCommits drops netuid's commits that can no longer be revealed.
+func (s *State) pruneCommits(netuid uint16, sn Subnet) {
+	m := s.commits[netuid]
+	if len(m) == 0 {
+		return
+	}
+	for _, hk := range slices.SortedFunc(maps.Keys(m), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) }) {
+		cs := m[hk]
+		if kept := unexpired(cs, sn.Epochs, sn.Params.RevealPeriodEpochs); len(kept) != len(cs) {
+			s.setCommits(netuid, hk, kept)
+		}
+	}
+}
+
+func appendAttrs(ev abci.Event, kv ...any) abci.Event {
+	for i := 0; i < len(kv); i += 2 {
+		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: kv[i].(string), Value: u64s(kv[i+1].(uint64))})
+	}
+	return ev
+}
