@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/seed0ffb8d46/agora/chain"
+)
+
+// TestFourValidatorsEpochs: a subnet with a short tempo runs its epochs on
+// a 4-validator network; with one validator stopped the other three go on
+// running epochs and minting, and the stopped one, restarted, catches up
+// with the same app hash at every height.
+func TestFourValidatorsEpochs(t *testing.T) {
+	owner, val, miner := newAccount("owner"), newAccount("validator"), newAccount("miner")
+	dir := t.TempDir()
+	err := Testnet(dir, 4, TestnetOptions{
+		ChainID:   testChainID,
+		Balances:  []chain.GenesisBalance{{Account: owner.hex(), Amount: 1 << 42}},
+		Configure: func(_ int, c *cmtcfg.Config) { fastConsensus(c) },
+	})
+	if err != nil {
+		t.Fatalf("Testnet: %v", err)
+	}
+	log := testLog(t)
+	nodes := make([]*running, 4)
+	for i := range nodes {
+		nodes[i] = start(t, TestnetHome(dir, i), log)
+	}
+	waitHeight(t, 2, nodes...)
+	c := nodes[0].client(t)
+
+	// A subnet with a 3-block tempo, a validator with stake and a miner,
+	// and the validator's weight on the miner.
+	params := chain.DefaultHyperparams()
+	params.Tempo, params.MinBurn, params.WeightsRateLimit = 3, chain.Unit, 0
+	nonce := uint64(0)
+	send := func(priv account, n uint64, body chain.Body) {
+		t.Helper()
+		tx, err := chain.SignTx(priv.priv, testChainID, n, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitIncluded(t, c, tx)
+	}
+	send(owner, nonce, &chain.CreateSubnet{Params: params})
+	nonce++
+	for _, hk := range []account{val, miner} {
+		send(owner, nonce, &chain.Register{Netuid: 1, Hotkey: hk.id, MaxBurn: 10 * chain.Unit})
+		nonce++
+	}
+	send(owner, nonce, &chain.AddStake{Hotkey: val.id, Amount: 1000 * chain.Unit})
+	nonce++
+	send(val, 0, &chain.SetWeights{Netuid: 1, UIDs: []uint16{1}, Values: []uint16{65535}})
+
+	epochs := func(n *running) chain.EpochView {
+		t.Helper()
+		var v chain.EpochView
+		queryJSON(t, n.client(t), chain.QueryEpoch+"1", &v)
+		return v
+	}
+	minted := func(n *running) uint64 {
+		t.Helper()
+		var v chain.SupplyView
+		queryJSON(t, n.client(t), chain.QuerySupply, &v)
+		return v.Minted
+	}
+	start0 := epochs(nodes[0]).Epoch
+	waitFor(t, "two epochs with weights", func() bool { return epochs(nodes[0]).Epoch >= start0+2 })
+	sameAppHashes(t, nodes)
+
+	// Validator 3 stops; the others keep running epochs and minting.
+	nodes[3].stop(t)
+	live := nodes[:3]
+	e, m := epochs(nodes[0]).Epoch, minted(nodes[0])
+	waitFor(t, "three more epochs without node3", func() bool { return epochs(nodes[1]).Epoch >= e+3 })
+	if got := minted(nodes[1]); got <= m {
+		t.Errorf("minted %d after three epochs, %d before", got, m)
+	}
+	sameAppHashes(t, live)
+	if v := epochs(nodes[1]); v.Neurons[1].Incentive != 65535 || v.Neurons[0].Dividends != 65535 {
+		t.Errorf("last epoch: %+v, want the miner's incentive and the validator's dividends at 65535", v.Neurons)
+	}
+
+	// It restarts and catches up, epochs included.
+	nodes[3] = start(t, TestnetHome(dir, 3), log)
+	waitHeight(t, maxHeight(live...), nodes[3])
+	waitFor(t, "node3 at the others' epoch", func() bool { return epochs(nodes[3]).Epoch >= epochs(nodes[0]).Epoch })
+	sameAppHashes(t, nodes)
+}
+
+// waitIncluded broadcasts tx and waits until a block includes it with code
+// 0.
+func waitIncluded(t *testing.T, c *rpchttp.HTTP, tx []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	res, err := c.BroadcastTxSync(ctx, tx)
+	if err != nil || res.Code != 0 {
+		t.Fatalf("broadcast: %v %+v", err, res)
+	}
+	for ctx.Err() == nil {
+		if r, err := c.Tx(ctx, res.Hash, false); err == nil {
+			if r.TxResult.Code != 0 {
+				t.Fatalf("tx failed in block %d: code %d: %s", r.Height, r.TxResult.Code, r.TxResult.Log)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("tx %X not included within %v", res.Hash, waitTimeout)
+}
+
+// queryJSON runs an abci_query and decodes its JSON answer.
+func queryJSON(t *testing.T, c *rpchttp.HTTP, path string, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := c.ABCIQuery(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("abci_query %s: %v", path, err)
+	}
+	if res.Response.Code != 0 {
+		t.Fatalf("abci_query %s: code %d: %s", path, res.Response.Code, res.Response.Log)
+	}
+	if err := json.Unmarshal(res.Response.Value, out); err != nil {
+		t.Fatalf("abci_query %s: %v", path, err)
+	}
+}
