@@ -61,8 +61,23 @@ func TestFinalizeAtScaleSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Neurons != 40 || res.Validators != 5 || res.TotalMS <= 0 || res.BaselineTotalMS <= 0 || res.EpochMath {
+	if res.Neurons != 40 || res.Validators != 5 || res.TotalMS <= 0 || res.BaselineTotalMS <= 0 || res.WarmTotalMS <= 0 {
 		t.Errorf("result %+v", res)
+	}
+	// The tempo fits the 6 timed transfer blocks between two epochs; each
+	// validator weights the 35 miners; the epoch blocks and the epoch
+	// alone are timed.
+	if res.Tempo != 7 || res.WeightsPerValidator != 35 || res.EpochTotalMS <= 0 || res.EpochFinalizeMS <= 0 ||
+		res.ConsensusEpochMS <= 0 || res.SetupBlocks < 2*int(res.Tempo)+1 {
+		t.Errorf("epoch result %+v", res)
+	}
+	// Every neuron a validator: the weights are over every uid.
+	res, err = FinalizeAtScale(context.Background(), ScaleOptions{Neurons: 3, Validators: 3, BlockTxs: 2, Rounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.WeightsPerValidator != 3 || res.EpochTotalMS <= 0 {
+		t.Errorf("all validators: result %+v", res)
 	}
 	if _, err := FinalizeAtScale(context.Background(), ScaleOptions{Neurons: 10, Validators: 11}); err == nil {
 		t.Error("more validators than neurons: no error")

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"math"
 	"math/big"
@@ -69,6 +70,25 @@ func (s *State) tempoEmission(sn Subnet, blk Block, totalShares uint64) uint64 {
 		return room
 	}
 	return e.Uint64()
+}
+
+// EpochInput returns the input consensus.Epoch would get if netuid's epoch
+// ran at block: the stored state, and the emission the epoch would pass on
+// after the owner's cut. It changes nothing; tools use it to time or check
+// the epoch's math alone.
+func (s *State) EpochInput(netuid uint16, block uint64) (*consensus.Input, error) {
+	sn, ok := s.subnets[netuid]
+	if !ok {
+		return nil, fmt.Errorf("chain: no subnet %d", netuid)
+	}
+	var totalShares uint64
+	for _, other := range s.subnets {
+		totalShares += uint64(other.Share)
+	}
+	blk := Block{Height: block}
+	e := s.tempoEmission(sn, blk, totalShares)
+	in, _ := s.epochInput(netuid, sn, blk, e-mulDiv(e, OwnerCut, 65535))
+	return in, nil
 }
 
 // mulDiv is floor(a·b/c) for c > 0 and a·b/c < 2^64 (b <= c).

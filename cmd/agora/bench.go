@@ -30,7 +30,8 @@ type benchChainOutput struct {
 
 const benchNote = "kvstore verifies no signatures and keeps no accounts: the ratio mostly measures " +
 	"Agora's ed25519 verification and state work per transaction. Finalize times are with the " +
-	"subnet's metagraph in state but without epoch math (weights cannot be set yet)."
+	"subnet's metagraph and every validator's weights in state; the epoch block's time includes " +
+	"the epoch (Yuma consensus, payouts, re-hashing the changed records)."
 
 // benchChainCmd is "agora bench chain".
 func benchChainCmd() *Command {
@@ -62,12 +63,18 @@ printed too. kvstore verifies no signatures, so the ratio mostly measures
 Agora's signature verification and state work.
 
 Then builds, through the app's ABCI methods with no CometBFT, a state with a
-subnet of --neurons registered neurons and --validators staked hotkeys, and
-times FinalizeBlock+Commit of blocks of --block-txs transfers on it (median
-of --rounds): cold, the transactions never seen by the app so every
-signature is verified in FinalizeBlock, and warm, each through CheckTx
-first; and the cold figure on a state without the subnet. There is no epoch
-math in these figures: weights cannot be set yet.`,
+subnet of --neurons registered neurons and --validators staked hotkeys, each
+validator having set weights over every miner with a signed set_weights
+(setup runs two untimed epochs: the first gives the validators their
+permits, the second their bonds). The subnet's tempo is chosen so that no
+epoch fires in the timed transfer blocks. Times FinalizeBlock+Commit of
+blocks of --block-txs transfers on it (median of --rounds): cold, the
+transactions never seen by the app so every signature is verified in
+FinalizeBlock, and warm, each through CheckTx first; and the cold figure on
+a state without the subnet. Then times the epoch block: a block of as many
+cold transfers at which the tempo elapses, so FinalizeBlock also runs the
+epoch and pays its emission; and consensus.Epoch alone on the same input,
+for the ratio of the epoch's cost in the block to the math alone.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
@@ -101,7 +108,7 @@ math in these figures: weights cannot be set yet.`,
 				}
 			}
 			if *neurons > 0 {
-				progress(fmt.Sprintf("finalize: building a subnet of %d neurons, %d validators", *neurons, *validators))
+				progress(fmt.Sprintf("finalize: building a subnet of %d neurons, %d validators and their weights", *neurons, *validators))
 				out.Finalize, err = bench.FinalizeAtScale(ctx, bench.ScaleOptions{
 					Neurons: *neurons, Validators: *validators, BlockTxs: *blockTxs, Rounds: *rounds,
 				})
@@ -145,12 +152,18 @@ func printBenchChain(w io.Writer, out *benchChainOutput) {
 		}
 	}
 	if f := out.Finalize; f != nil {
-		fmt.Fprintf(w, "\nFinalizeBlock+Commit of %d transfers, subnet of %d neurons and %d validators (median of %d, setup %.1fs):\n",
-			f.BlockTxs, f.Neurons, f.Validators, f.Rounds, f.SetupSeconds)
-		fmt.Fprintf(w, "  cold (FinalizeBlock verifies every signature): %.1f ms (FinalizeBlock %.1f ms + Commit %.1f ms; fastest %.1f ms)\n",
+		fmt.Fprintf(w, "\nFinalizeBlock+Commit of %d transfers, subnet of %d neurons and %d validators weighting %d uids each\n",
+			f.BlockTxs, f.Neurons, f.Validators, f.WeightsPerValidator)
+		fmt.Fprintf(w, "(tempo %d, median of %d blocks each; setup %d blocks with 2 epochs, %.1fs):\n",
+			f.Tempo, f.Rounds, f.SetupBlocks, f.SetupSeconds)
+		fmt.Fprintf(w, "  no epoch, cold (FinalizeBlock verifies every signature): %.1f ms (FinalizeBlock %.1f ms + Commit %.1f ms; fastest %.1f ms)\n",
 			f.TotalMS, f.FinalizeMS, f.CommitMS, f.MinTotalMS)
-		fmt.Fprintf(w, "  warm (transactions went through CheckTx first): %.1f ms\n", f.WarmTotalMS)
-		fmt.Fprintf(w, "  cold without the subnet: %.1f ms\n", f.BaselineTotalMS)
+		fmt.Fprintf(w, "  no epoch, warm (transactions went through CheckTx first): %.1f ms\n", f.WarmTotalMS)
+		fmt.Fprintf(w, "  no epoch, cold, on a state without the subnet: %.1f ms\n", f.BaselineTotalMS)
+		fmt.Fprintf(w, "  epoch block, cold (the tempo elapses: the transfers, then the epoch): %.1f ms (FinalizeBlock %.1f ms + Commit %.1f ms; fastest %.1f ms)\n",
+			f.EpochTotalMS, f.EpochFinalizeMS, f.EpochCommitMS, f.EpochMinTotalMS)
+		fmt.Fprintf(w, "  the epoch's share of that block: %.1f ms; consensus.Epoch alone on the same input: %.1f ms (ratio %.2fx)\n",
+			f.EpochExtraMS, f.ConsensusEpochMS, f.EpochRatio)
 	}
 	fmt.Fprintf(w, "\nNote: %s\n", out.Note)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/seed0ffb8d46/agora/bench"
 )
 
 // TestBenchChainQuick runs "agora bench chain" with tiny numbers and
@@ -36,14 +38,19 @@ func TestBenchChainQuick(t *testing.T) {
 			KVStore *benchLoad `json:"kvstore"`
 		} `json:"throughput"`
 		Finalize *struct {
-			Neurons         int     `json:"neurons"`
-			Validators      int     `json:"validators"`
-			TotalMS         float64 `json:"total_ms"`
-			FinalizeMS      float64 `json:"finalize_ms"`
-			CommitMS        float64 `json:"commit_ms"`
-			BaselineTotalMS float64 `json:"baseline_total_ms"`
-			WarmTotalMS     float64 `json:"warm_total_ms"`
-			EpochMath       *bool   `json:"epoch_math"`
+			Neurons         int      `json:"neurons"`
+			Validators      int      `json:"validators"`
+			TotalMS         float64  `json:"total_ms"`
+			FinalizeMS      float64  `json:"finalize_ms"`
+			CommitMS        float64  `json:"commit_ms"`
+			BaselineTotalMS float64  `json:"baseline_total_ms"`
+			WarmTotalMS     float64  `json:"warm_total_ms"`
+			Tempo           uint64   `json:"tempo"`
+			Weights         int      `json:"weights_per_validator"`
+			EpochTotalMS    float64  `json:"epoch_total_ms"`
+			EpochFinalizeMS float64  `json:"epoch_finalize_ms"`
+			ConsensusMS     float64  `json:"consensus_epoch_ms"`
+			EpochRatio      *float64 `json:"epoch_ratio"`
 		} `json:"finalize"`
 		Note string `json:"note"`
 	}
@@ -70,7 +77,8 @@ func TestBenchChainQuick(t *testing.T) {
 	}
 	f := out.Finalize
 	if f == nil || f.Neurons != 64 || f.Validators != 8 || f.TotalMS <= 0 || f.FinalizeMS <= 0 || f.CommitMS < 0 ||
-		f.BaselineTotalMS <= 0 || f.WarmTotalMS <= 0 || f.EpochMath == nil || *f.EpochMath {
+		f.BaselineTotalMS <= 0 || f.WarmTotalMS <= 0 || f.Tempo < 5 || f.Weights != 56 || f.EpochTotalMS <= 0 ||
+		f.EpochFinalizeMS <= 0 || f.ConsensusMS <= 0 || f.EpochRatio == nil {
 		t.Errorf("finalize = %+v", f)
 	}
 	if !strings.Contains(out.Note, "kvstore verifies no signatures") {
@@ -125,5 +133,26 @@ func TestBenchChainUsage(t *testing.T) {
 		if code := execute(context.Background(), e, newRoot("test"), args); code != exitUsage {
 			t.Errorf("%v: exit %d, want %d; stderr %s", args, code, exitUsage, stderr)
 		}
+	}
+}
+
+// The text output of the finalize figures names the weights, the tempo,
+// the epoch block and consensus.Epoch alone.
+func TestPrintBenchChainFinalize(t *testing.T) {
+	var b strings.Builder
+	printBenchChain(&b, &benchChainOutput{
+		Throughput: &bench.ChainResult{Agora: &bench.LoadResult{App: "agora"}, KVStore: &bench.LoadResult{App: "kvstore"}},
+		Finalize: &bench.ScaleResult{Neurons: 4096, Validators: 256, BlockTxs: 1000, Rounds: 5, Tempo: 11,
+			WeightsPerValidator: 3840, TotalMS: 60, EpochTotalMS: 400, EpochExtraMS: 340, ConsensusEpochMS: 250, EpochRatio: 1.36},
+		Note: benchNote,
+	})
+	for _, want := range []string{"validators weighting 3840 uids each", "tempo 11", "no epoch, cold",
+		"epoch block, cold (the tempo elapses: the transfers, then the epoch): 400.0 ms", "consensus.Epoch alone on the same input: 250.0 ms (ratio 1.36x)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "cannot be set") || strings.Contains(b.String(), "without epoch") {
+		t.Errorf("output still says there is no epoch:\n%s", b.String())
 	}
 }
