@@ -10,27 +10,30 @@ import (
 	"strings"
 )
 
-// inputJSON is the wire form of Input (the `agora yuma epoch` contract).
-// Sparse rows stay raw so that errors can name the exact entry.
+// inputJSON is the wire form of Input (the `agora yuma epoch` contract) as
+// ParseInput reads it. Arrays stay raw so that an error can name the exact
+// element, and pointers tell a missing field from a zero one.
 type inputJSON struct {
 	N                   *int                `json:"n"`
-	Block               uint64              `json:"block"`
-	LastEpochBlock      uint64              `json:"last_epoch_block"`
-	Emission            uint64              `json:"emission"`
+	Block               *uint64             `json:"block"`
+	LastEpochBlock      *uint64             `json:"last_epoch_block"`
+	Emission            *uint64             `json:"emission"`
 	OwnerUID            *uint16             `json:"owner_uid"`
-	Stake               []uint64            `json:"stake"`
-	Permits             []bool              `json:"permits"`
-	LastUpdate          []uint64            `json:"last_update"`
-	BlockAtRegistration []uint64            `json:"block_at_registration"`
+	Stake               []json.RawMessage   `json:"stake"`
+	Permits             []json.RawMessage   `json:"permits"`
+	LastUpdate          []json.RawMessage   `json:"last_update"`
+	BlockAtRegistration []json.RawMessage   `json:"block_at_registration"`
 	Weights             [][]json.RawMessage `json:"weights"`
 	Bonds               [][]json.RawMessage `json:"bonds"`
-	CommitBlocks        []uint64            `json:"commit_blocks"`
+	CommitBlocks        []json.RawMessage   `json:"commit_blocks"`
 	Params              json.RawMessage     `json:"params"`
 }
 
-// ParseInput decodes and validates one epoch's input from JSON. Unknown keys,
-// trailing data, numbers out of range and the failures of Input.Validate are
-// errors that name the field. Missing params take DefaultParams.
+// ParseInput decodes and validates one epoch's input from JSON. Every field
+// is required but owner_uid, weights, bonds, commit_blocks and params
+// (missing params take DefaultParams). Unknown keys, trailing data, numbers
+// out of range and the failures of Input.Validate are errors that name the
+// field, and the element of an array.
 func ParseInput(data []byte) (*Input, error) {
 	var raw inputJSON
 	if err := decodeStrict(data, &raw); err != nil {
@@ -42,23 +45,49 @@ func ParseInput(data []byte) (*Input, error) {
 			return nil, fmt.Errorf("params: %w", err)
 		}
 	}
-	if raw.N == nil {
-		return nil, errors.New("n: missing")
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{
+		{"n", raw.N == nil},
+		{"block", raw.Block == nil},
+		{"last_epoch_block", raw.LastEpochBlock == nil},
+		{"emission", raw.Emission == nil},
+		{"stake", raw.Stake == nil},
+		{"permits", raw.Permits == nil},
+		{"last_update", raw.LastUpdate == nil},
+		{"block_at_registration", raw.BlockAtRegistration == nil},
+	} {
+		if f.missing {
+			return nil, fmt.Errorf("%s: missing", f.name)
+		}
 	}
 	in := &Input{
-		N:                   *raw.N,
-		Block:               raw.Block,
-		LastEpochBlock:      raw.LastEpochBlock,
-		Emission:            raw.Emission,
-		OwnerUID:            raw.OwnerUID,
-		Stake:               raw.Stake,
-		Permits:             raw.Permits,
-		LastUpdate:          raw.LastUpdate,
-		BlockAtRegistration: raw.BlockAtRegistration,
-		CommitBlocks:        raw.CommitBlocks,
-		Params:              params,
+		N:              *raw.N,
+		Block:          *raw.Block,
+		LastEpochBlock: *raw.LastEpochBlock,
+		Emission:       *raw.Emission,
+		OwnerUID:       raw.OwnerUID,
+		Params:         params,
 	}
 	var err error
+	for _, f := range []struct {
+		name string
+		raw  []json.RawMessage
+		dst  *[]uint64
+	}{
+		{"stake", raw.Stake, &in.Stake},
+		{"last_update", raw.LastUpdate, &in.LastUpdate},
+		{"block_at_registration", raw.BlockAtRegistration, &in.BlockAtRegistration},
+		{"commit_blocks", raw.CommitBlocks, &in.CommitBlocks},
+	} {
+		if *f.dst, err = parseU64s(f.name, f.raw); err != nil {
+			return nil, err
+		}
+	}
+	if in.Permits, err = parseBools("permits", raw.Permits); err != nil {
+		return nil, err
+	}
 	if in.Weights, err = parseRows("weights", raw.Weights); err != nil {
 		return nil, err
 	}
@@ -71,29 +100,77 @@ func ParseInput(data []byte) (*Input, error) {
 	return in, nil
 }
 
+// parseU64s decodes an array of unsigned integers, naming the element at
+// fault. A nil array stays nil.
+func parseU64s(name string, raw []json.RawMessage) ([]uint64, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make([]uint64, len(raw))
+	for i, r := range raw {
+		v, err := strconv.ParseUint(string(r), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %s is not an integer in [0, 18446744073709551615]", name, i, truncate(r))
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// parseBools decodes an array of booleans, naming the element at fault.
+func parseBools(name string, raw []json.RawMessage) ([]bool, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	out := make([]bool, len(raw))
+	for i, r := range raw {
+		switch string(r) {
+		case "true":
+			out[i] = true
+		case "false":
+		default:
+			return nil, fmt.Errorf("%s[%d]: %s is not true or false", name, i, truncate(r))
+		}
+	}
+	return out, nil
+}
+
+// inputOut is the wire form of Input as MarshalJSON writes it.
+type inputOut struct {
+	N                   int                 `json:"n"`
+	Block               uint64              `json:"block"`
+	LastEpochBlock      uint64              `json:"last_epoch_block"`
+	Emission            uint64              `json:"emission"`
+	OwnerUID            *uint16             `json:"owner_uid"`
+	Stake               []uint64            `json:"stake"`
+	Permits             []bool              `json:"permits"`
+	LastUpdate          []uint64            `json:"last_update"`
+	BlockAtRegistration []uint64            `json:"block_at_registration"`
+	Weights             [][]json.RawMessage `json:"weights"`
+	Bonds               [][]json.RawMessage `json:"bonds"`
+	CommitBlocks        []uint64            `json:"commit_blocks"`
+	Params              Params              `json:"params"`
+}
+
 // MarshalJSON encodes in in the form ParseInput reads.
 func (in *Input) MarshalJSON() ([]byte, error) {
-	raw := inputJSON{
-		N:                   &in.N,
+	out := inputOut{
+		N:                   in.N,
 		Block:               in.Block,
 		LastEpochBlock:      in.LastEpochBlock,
 		Emission:            in.Emission,
 		OwnerUID:            in.OwnerUID,
-		Stake:               in.Stake,
-		Permits:             in.Permits,
-		LastUpdate:          in.LastUpdate,
-		BlockAtRegistration: in.BlockAtRegistration,
+		Stake:               orEmpty(in.Stake),
+		Permits:             orEmpty(in.Permits),
+		LastUpdate:          orEmpty(in.LastUpdate),
+		BlockAtRegistration: orEmpty(in.BlockAtRegistration),
 		CommitBlocks:        in.CommitBlocks,
+		Params:              in.Params,
 	}
-	params, err := json.Marshal(in.Params)
-	if err != nil {
-		return nil, err
-	}
-	raw.Params = params
 	for _, m := range []struct {
 		dst  *[][]json.RawMessage
 		rows [][]Entry
-	}{{&raw.Weights, in.Weights}, {&raw.Bonds, in.Bonds}} {
+	}{{&out.Weights, in.Weights}, {&out.Bonds, in.Bonds}} {
 		if m.rows == nil {
 			continue
 		}
@@ -105,7 +182,16 @@ func (in *Input) MarshalJSON() ([]byte, error) {
 			}
 		}
 	}
-	return json.Marshal(raw)
+	return json.Marshal(out)
+}
+
+// orEmpty returns s, or an empty slice for nil: a required array is
+// written as [] rather than null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // decodeStrict decodes one JSON value into v, refusing unknown keys and

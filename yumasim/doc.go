@@ -83,5 +83,5 @@
 // consensus.Output, bonds included. WriteTable prints them as text with
 // four-place decimals computed from the u16 values; WriteJSON writes them
 // for machines; WriteSVG and WritePNG plot dividends and incentive per uid
-// over the epochs (the PNG has no text; see WritePNG).
+// over the epochs, both drawn from one layout (the PNG in a bitmap font).
 package yumasim

@@ -195,7 +195,7 @@ func (p *plot) legendLabel(u int) string {
 		return s
 	}
 	r := []rune(s)
-	return string(r[:legendMaxRunes-3]) + "..."
+	return strings.TrimRight(string(r[:legendMaxRunes-3]), " ") + "..."
 }
 
 var (

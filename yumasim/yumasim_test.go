@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/seed0ffb8d46/agora/consensus"
 	"github.com/seed0ffb8d46/agora/weights"
@@ -479,6 +482,95 @@ func TestPNG(t *testing.T) {
 	}
 	if !found {
 		t.Error("no line drawn in the first colour")
+	}
+
+	// Text: dark pixels where the labels go, none where there is no text.
+	dark := func(r image.Rectangle) int {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 96 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	p := layout(s, res)
+	for pi, pn := range p.panels {
+		for k, u := range pn.uids {
+			label := p.legendLabel(u)
+			x0, ly := int(p.x1+legendText), int(pn.legendY(k))
+			box := image.Rect(x0, ly-7, x0+charWidth*len(label), ly+7)
+			if n := dark(box); n < 8*len(label) {
+				t.Errorf("panel %d legend %q: %d text pixels in %v", pi, label, n, box)
+			}
+			if n := dark(image.Rect(box.Max.X+2, ly-7, PlotWidth, ly+7)); n != 0 {
+				t.Errorf("panel %d legend %q: %d stray pixels after the label", pi, label, n)
+			}
+		}
+		checks := []struct {
+			what string
+			box  image.Rectangle
+		}{
+			{"title", image.Rect(int(p.x0), int(pn.y0)-24, int(p.x0)+100, int(pn.y0)-10)},
+			{"y tick labels", image.Rect(int(p.x0)-40, int(pn.y0)-7, int(p.x0)-7, int(pn.y1)+7)},
+			{"x tick labels", image.Rect(int(p.x0)-10, int(pn.y1)+6, int(p.x1)+10, int(pn.y1)+21)},
+			{"epoch", image.Rect(int(p.x0+p.x1)/2-20, int(pn.y1)+23, int(p.x0+p.x1)/2+20, int(pn.y1)+37)},
+			{"share (of 1)", image.Rect(int(p.x0)-62, int(pn.y0+pn.y1)/2-45, int(p.x0)-47, int(pn.y0+pn.y1)/2+45)},
+		}
+		for _, c := range checks {
+			if n := dark(c.box); n < 20 {
+				t.Errorf("panel %d %s: %d text pixels in %v", pi, c.what, n, c.box)
+			}
+		}
+	}
+	if n := dark(image.Rect(0, 0, PlotWidth, 10)); n != 0 {
+		t.Errorf("%d dark pixels along the top edge", n)
+	}
+
+	// Deterministic.
+	var again bytes.Buffer
+	if err := WritePNG(&again, s, res); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	WritePNG(&buf, s, res)
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Error("two renderings differ")
+	}
+}
+
+// TestPlotText: the SVG carries every text mark the PNG draws, and long
+// names are cut to fit the legend.
+func TestPlotText(t *testing.T) {
+	s := load(t, "weight_copier.json")
+	s.Names[5] = strings.Repeat("a very long miner name ", 3)
+	res := run(t, s)
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, s, res); err != nil {
+		t.Fatal(err)
+	}
+	svg := buf.String()
+	texts := 0
+	for _, ms := range layout(s, res).scene() {
+		for _, m := range ms {
+			if tm, ok := m.(*textMark); ok {
+				texts++
+				if !strings.Contains(svg, ">"+tm.s+"</text>") {
+					t.Errorf("SVG lacks text %q", tm.s)
+				}
+				if utf8.RuneCountInString(tm.s) > legendMaxRunes {
+					t.Errorf("text %q is longer than %d runes", tm.s, legendMaxRunes)
+				}
+			}
+		}
+	}
+	if want := "5 a very long..."; !strings.Contains(svg, ">"+want+"</text>") {
+		t.Errorf("long name not cut to %q", want)
+	}
+	if texts < 2*(1+5+8+2+3) {
+		t.Errorf("only %d text marks", texts)
 	}
 }
 

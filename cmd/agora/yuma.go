@@ -27,7 +27,7 @@ func yumaCmd() *Command {
 // yumaEpochCmd is "agora yuma epoch": one epoch from JSON to JSON.
 func yumaEpochCmd() *Command {
 	fs := flag.NewFlagSet("epoch", flag.ContinueOnError)
-	input := fs.String("input", "", "read the epoch from `FILE` instead of standard input")
+	input := fs.String("input", "", "read the epoch from `FILE` instead of standard input (- is standard input)")
 	return &Command{
 		Name:  "epoch",
 		Short: "Run one Yuma epoch: JSON state in, JSON outputs out",
@@ -44,7 +44,7 @@ params (missing ones take subtensor's defaults). Unknown keys are errors.`,
 			}
 			data, err := readInput(rt, *input)
 			if err != nil {
-				return err
+				return fmt.Errorf("yuma epoch: %w", err)
 			}
 			in, err := consensus.ParseInput(data)
 			if err != nil {
@@ -60,9 +60,10 @@ params (missing ones take subtensor's defaults). Unknown keys are errors.`,
 	}
 }
 
-// readInput reads the named file, or standard input when name is empty.
+// readInput reads the named file, or standard input when name is empty or
+// "-".
 func readInput(rt *Runtime, name string) ([]byte, error) {
-	if name == "" {
+	if name == "" || name == "-" {
 		data, err := io.ReadAll(rt.Stdin)
 		if err != nil {
 			return nil, fmt.Errorf("read standard input: %w", err)
@@ -71,7 +72,7 @@ func readInput(rt *Runtime, name string) ([]byte, error) {
 	}
 	data, err := rt.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("read %w", err)
+		return nil, err // an *fs.PathError: it names the operation and the file
 	}
 	return data, nil
 }
@@ -108,7 +109,7 @@ ship in yumasim/testdata/. The format is documented in yumasim/doc.go.`,
 			}
 			data, err := rt.ReadFile(args[0])
 			if err != nil {
-				return fmt.Errorf("yuma simulate: read %w", err)
+				return fmt.Errorf("yuma simulate: %w", err)
 			}
 			sc, err := yumasim.ParseScenario(data)
 			if err != nil {
