@@ -27,11 +27,19 @@ type App struct {
 	hash    *hasher
 	height  int64
 	appHash []byte
-	// checkNonce is each sender's next nonce as the mempool sees it: the
-	// committed nonce plus the transactions CheckTx accepted since.
+	// checkNonce and checkSpent are each sender's account as the mempool
+	// sees it: checkNonce is the committed nonce plus the transactions
+	// CheckTx accepted since, checkSpent what those transactions take from
+	// the sender's committed balance. Commit clears both; the mempool's
+	// recheck rebuilds them.
 	checkNonce map[AccountID]uint64
+	checkSpent map[AccountID]uint64
 	sigs       *sigCache
 }
+
+// MaxPendingTxs is how many transactions one sender may have in the
+// mempool ahead of its committed nonce.
+const MaxPendingTxs = 1000
 
 var _ abci.Application = (*App)(nil)
 
@@ -47,7 +55,7 @@ func NewApp(db dbm.DB, log *zap.Logger) (*App, error) {
 		return nil, fmt.Errorf("chain: signature cache: %w", err)
 	}
 	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash,
-		checkNonce: map[AccountID]uint64{}, sigs: sigs}, nil
+		checkNonce: map[AccountID]uint64{}, checkSpent: map[AccountID]uint64{}, sigs: sigs}, nil
 }
 
 // Close releases the app's caches. The database is the caller's to close.
@@ -97,8 +105,10 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: 0}, nil
 }
 
-// check runs tx on the live state as if the sender's nonce were the
-// mempool's, then undoes everything.
+// check runs tx on the live state as if the sender's account were the
+// mempool's (the pending nonce, and the committed balance less what the
+// sender's admitted transactions spend), then undoes everything but the
+// sender's mempool nonce and spending.
 func (a *App) check(tx *Tx) *TxError {
 	s := a.state
 	m := s.mark()
@@ -114,12 +124,24 @@ func (a *App) check(tx *Tx) *TxError {
 	if tx.Nonce != next {
 		return reject(CodeBadNonce, "nonce %d, want %d for %s", tx.Nonce, next, tx.Signer)
 	}
+	if next >= acct.Nonce && next-acct.Nonce >= MaxPendingTxs {
+		return reject(CodeTooManyPending, "%s already has %d transactions in the mempool, the most a sender may have; wait for a block to include them",
+			tx.Signer, next-acct.Nonce)
+	}
+	spent := a.checkSpent[tx.Signer]
 	acct.Nonce = tx.Nonce
+	acct.Balance -= min(acct.Balance, spent)
 	s.setAccount(tx.Signer, acct)
 	if _, err := s.apply(tx, Block{Height: uint64(a.height) + 1}); err != nil {
 		return err
 	}
+	// Only what the sender pays counts; what it receives (an unstake, a
+	// transfer to itself) is not spendable until it is committed.
+	if after := s.accounts[tx.Signer].Balance; after < acct.Balance {
+		spent += acct.Balance - after
+	}
 	a.checkNonce[tx.Signer] = tx.Nonce + 1
+	a.checkSpent[tx.Signer] = spent
 	return nil
 }
 
@@ -207,5 +229,6 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, err
 	}
 	clear(a.checkNonce)
+	clear(a.checkSpent)
 	return &abci.ResponseCommit{}, nil
 }

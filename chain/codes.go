@@ -26,17 +26,19 @@ const (
 	CodeInsufficientStake
 	CodeSubnetLimit
 	CodeBadAmount
-	CodeBadWeights       // the weights package rejected the vector
-	CodeOutdatedVersion  // version key below the subnet's weights_version
-	CodeRateLimited      // weights set or committed too soon
-	CodeNoPermit         // weights other than a self-weight without a validator permit
-	CodeCommitRevealOn   // set_weights on a subnet that uses commit-reveal
-	CodeCommitRevealOff  // commit or reveal on a subnet that does not
-	CodeTooManyCommits   // MaxPendingCommits unrevealed commits already
-	CodeNoMatchingCommit // no pending commit has the revealed hash
-	CodeRevealTooEarly   // the commit's reveal epoch has not come
-	CodeRevealExpired    // the commit's reveal epoch has passed
-	CodeNotGovernance    // set_emission not signed by the governance key
+	CodeBadWeights         // the weights package rejected the vector
+	CodeOutdatedVersion    // version key below the subnet's weights_version
+	CodeRateLimited        // weights set or committed too soon
+	CodeNoPermit           // weights other than a self-weight without a validator permit
+	CodeCommitRevealOn     // set_weights on a subnet that uses commit-reveal
+	CodeCommitRevealOff    // commit or reveal on a subnet that does not
+	CodeTooManyCommits     // MaxPendingCommits unrevealed commits already
+	CodeNoMatchingCommit   // no pending commit has the revealed hash
+	CodeRevealTooEarly     // the commit's reveal epoch has not come
+	CodeRevealExpired      // the commit's reveal epoch has passed
+	CodeNotGovernance      // set_emission not signed by the governance key
+	CodeServingRateLimited // serve_axon sooner than serving_rate_limit allows
+	CodeTooManyPending     // CheckTx only: MaxPendingTxs of the sender's already in the mempool
 )
 
 var codeNames = [...]string{
@@ -70,6 +72,8 @@ var codeNames = [...]string{
 	CodeRevealTooEarly:       "reveal_too_early",
 	CodeRevealExpired:        "reveal_expired",
 	CodeNotGovernance:        "not_governance",
+	CodeServingRateLimited:   "serving_rate_limited",
+	CodeTooManyPending:       "too_many_pending",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

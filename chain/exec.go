@@ -150,7 +150,7 @@ func (s *State) createSubnet(owner AccountID, b *CreateSubnet, blk Block) ([]abc
 	g.NextNetuid++
 	s.setGlobal(g)
 	s.setSubnet(netuid, Subnet{Owner: owner, Params: b.Params, Burn: b.Params.MinBurn, RegsAt: blk.Height, Created: blk.Height,
-		Share: 1, LastEpoch: blk.Height})
+		Share: 0, LastEpoch: blk.Height})
 	return []abci.EventAttribute{{Key: "netuid", Value: u64s(uint64(netuid)), Index: true}}, nil
 }
 
@@ -246,8 +246,13 @@ func (s *State) pruneCandidate(netuid uint16, sn Subnet, blk Block) (uint16, boo
 	return bestUID, best != nil
 }
 
+// serveAxon sets the neuron's axon. It is free, so the subnet's
+// serving_rate_limit bounds it: a neuron may serve when block − the block
+// it last served >= serving_rate_limit, and its first time since
+// registering always (a new neuron's axon is unset, block 0).
 func (s *State) serveAxon(hotkey AccountID, b *ServeAxon, blk Block) ([]abci.EventAttribute, *TxError) {
-	if _, ok := s.subnets[b.Netuid]; !ok {
+	sn, ok := s.subnets[b.Netuid]
+	if !ok {
 		return nil, reject(CodeUnknownSubnet, "no subnet %d", b.Netuid)
 	}
 	uid, ok := s.UID(b.Netuid, hotkey)
@@ -259,6 +264,10 @@ func (s *State) serveAxon(hotkey AccountID, b *ServeAxon, blk Block) ([]abci.Eve
 		return nil, reject(CodeMalformed, "axon %s port %d protocol %d: want a specified address, a port and protocol 0 to %d", ip, b.Port, b.Protocol, maxAxonProto)
 	}
 	n := *s.neurons[neuronKey{b.Netuid, uid}]
+	if limit := sn.Params.ServingRateLimit; n.Axon.Block != 0 && blk.Height-n.Axon.Block < limit {
+		return nil, reject(CodeServingRateLimited, "axon last served at block %d; subnet %d allows one serve_axon every %d blocks, the next at block %d",
+			n.Axon.Block, b.Netuid, limit, n.Axon.Block+limit)
+	}
 	n.Axon = Axon{IP: b.IP, Port: b.Port, Protocol: b.Protocol, Block: blk.Height}
 	s.setNeuron(b.Netuid, uid, &n)
 	return []abci.EventAttribute{

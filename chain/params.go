@@ -26,6 +26,10 @@ type Hyperparams struct {
 	MaxUIDs        uint16 `json:"max_uids"`
 	MaxValidators  uint16 `json:"max_validators"`
 	ImmunityPeriod uint64 `json:"immunity_period"` // blocks after registration
+	// ServingRateLimit is the least number of blocks between a neuron's
+	// serve_axon transactions (subtensor's serving_rate_limit); the first
+	// after registration is never limited.
+	ServingRateLimit uint64 `json:"serving_rate_limit"`
 
 	// Weights.
 	WeightsRateLimit   uint64 `json:"weights_rate_limit"` // blocks between set_weights
@@ -61,6 +65,7 @@ func DefaultHyperparams() Hyperparams {
 		MaxUIDs:               256,
 		MaxValidators:         64,
 		ImmunityPeriod:        4096,
+		ServingRateLimit:      50,
 		WeightsRateLimit:      100,
 		MinAllowedWeights:     1,
 		MaxWeightLimit:        65535,
@@ -99,6 +104,10 @@ func (h Hyperparams) Validate() error {
 		return fmt.Errorf("max_uids %d: want 1 to %d", h.MaxUIDs, consensus.MaxUIDs)
 	case h.MaxValidators == 0 || h.MaxValidators > h.MaxUIDs:
 		return fmt.Errorf("max_validators %d: want 1 to max_uids (%d)", h.MaxValidators, h.MaxUIDs)
+	case h.ServingRateLimit == 0:
+		return fmt.Errorf("serving_rate_limit must be at least 1 block")
+	case h.WeightsRateLimit == 0:
+		return fmt.Errorf("weights_rate_limit must be at least 1 block")
 	case h.MinAllowedWeights > h.MaxUIDs:
 		return fmt.Errorf("min_allowed_weights %d exceeds max_uids %d", h.MinAllowedWeights, h.MaxUIDs)
 	case h.MaxWeightLimit == 0:
@@ -143,6 +152,7 @@ func (h *Hyperparams) encode(e *enc) {
 	e.u16(h.TargetRegistrations)
 	e.u64(h.AdjustmentInterval)
 	e.u64(h.WeightsVersion)
+	e.u64(h.ServingRateLimit)
 }
 
 func (h *Hyperparams) decode(d *dec) {
@@ -170,6 +180,7 @@ func (h *Hyperparams) decode(d *dec) {
 	h.TargetRegistrations = d.u16()
 	h.AdjustmentInterval = d.u64()
 	h.WeightsVersion = d.u64()
+	h.ServingRateLimit = d.u64()
 }
 
 // Fees are the fixed fee of each transaction kind, in base units. Fees are

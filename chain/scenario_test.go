@@ -36,6 +36,7 @@ func newNet(t *testing.T, p Hyperparams, stakes []uint64, miners int) *net {
 	}
 	nt.testChain = newTestChain(t, balances)
 	nt.mustBlock(sign(t, ownerPriv, 0, &CreateSubnet{Params: p}))
+	nt.mutateStaged(func(s *State) { sn := s.subnets[1]; sn.Share = 1; s.setSubnet(1, sn) }) // governance's share
 	var txs [][]byte
 	for i := range len(stakes) + miners {
 		priv, id := testKey(520 + i)
@@ -72,7 +73,7 @@ func (nt *net) run(txs ...[]byte) {
 // stakes, weights and hyperparameters.
 func TestScenarioMatchesSimulator(t *testing.T) {
 	p := DefaultHyperparams()
-	p.Tempo, p.MaxUIDs, p.MaxValidators, p.WeightsRateLimit = 10, 6, 3, 0
+	p.Tempo, p.MaxUIDs, p.MaxValidators, p.WeightsRateLimit = 10, 6, 3, 1
 	stakes := []uint64{100 * Unit, 50 * Unit, 25 * Unit}
 	nt := newNet(t, p, stakes, 3)
 	nt.toEpoch(1) // epoch 0: no weights yet; it grants the validators their permits
@@ -167,7 +168,7 @@ func TestScenarioMatchesSimulator(t *testing.T) {
 // bonds sit on last epoch's best miner.
 func TestCopierEarnsLess(t *testing.T) {
 	p := DefaultHyperparams()
-	p.Tempo, p.MaxUIDs, p.MaxValidators, p.WeightsRateLimit = 10, 6, 3, 0
+	p.Tempo, p.MaxUIDs, p.MaxValidators, p.WeightsRateLimit = 10, 6, 3, 1
 	p.CommitReveal, p.RevealPeriodEpochs = true, 1
 	nt := newNet(t, p, []uint64{100 * Unit, 100 * Unit, 100 * Unit}, 3)
 	miners := []uint16{3, 4, 5}
@@ -193,29 +194,30 @@ func TestCopierEarnsLess(t *testing.T) {
 		if got := nt.subnet(1).Epochs; got != k {
 			t.Fatalf("in epoch %d, want %d", got, k)
 		}
-		// Block 1 of the epoch: the honest reveal last epoch's weights and
-		// commit this epoch's.
+		// Block 1 of the epoch: the honest commit this epoch's weights and
+		// reveal last epoch's (commit first: a reveal updates the neuron,
+		// and weights_rate_limit would refuse a commit after it).
 		var txs [][]byte
 		for uid := range 2 {
+			txs = append(txs, commit(uid, truth(k), k))
 			if k > 1 {
 				txs = append(txs, reveal(uid, truth(k-1), k-1))
 			}
-			txs = append(txs, commit(uid, truth(k), k))
 		}
 		nt.run(txs...)
-		// Block 2: the copier reads honest 0's row from chain, reveals
-		// last epoch's copy and commits the new one.
+		// Block 2: the copier reads honest 0's row from chain, commits
+		// a copy and reveals last epoch's.
 		var seen []uint16
 		for _, e := range nt.neuron(1, 0).Weights {
 			seen = append(seen, e.Value)
 		}
 		txs = nil
-		if k > 1 && copied[k-2] != nil {
-			txs = append(txs, reveal(2, copied[k-2], k-1))
-		}
 		copied = append(copied, seen)
 		if seen != nil {
 			txs = append(txs, commit(2, seen, k))
+		}
+		if k > 1 && copied[k-2] != nil {
+			txs = append(txs, reveal(2, copied[k-2], k-1))
 		}
 		nt.run(txs...)
 		nt.toEpoch(1)

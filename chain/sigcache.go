@@ -3,7 +3,24 @@ package chain
 import (
 	cmted "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/dgraph-io/ristretto/v2"
+	"github.com/oasisprotocol/curve25519-voi/curve"
 )
+
+// weakSigner reports whether pub is not the canonical encoding of a point
+// of large order. ZIP-215 verification accepts, for such a key, signatures
+// that anyone can make (S = 0 with R the identity), so no transaction may
+// be signed by one: funds sent to it are burned, not up for grabs.
+func weakSigner(pub AccountID) bool {
+	var c curve.CompressedEdwardsY
+	copy(c[:], pub[:])
+	var p curve.EdwardsPoint
+	if _, err := p.SetCompressedY(&c); err != nil {
+		return true
+	}
+	var back curve.CompressedEdwardsY
+	back.SetEdwardsPoint(&p)
+	return back != c || p.IsSmallOrder()
+}
 
 // verifySig checks an ed25519 signature with CometBFT's verifier: ZIP-215
 // rules (the same on every node and with batch verification, unlike

@@ -348,6 +348,9 @@ func decodeTx(raw []byte, cache *sigCache) (*Tx, *TxError) {
 	if err := d.done(); err != nil {
 		return nil, reject(CodeMalformed, "%s body: %v", tx.Kind, err)
 	}
+	if weakSigner(tx.Signer) {
+		return nil, reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", tx.Signer)
+	}
 	if cache.has(tx.Hash) {
 		return tx, nil
 	}

@@ -78,6 +78,15 @@ func newFixture(t testing.TB) *fixture {
 		f.tx("alice", &CreateSubnet{Params: subnet1Params()}),
 		f.tx("alice", &CreateSubnet{Params: subnet2Params()}),
 	)
+	// A new subnet earns nothing until governance gives it a share; these
+	// two have one each, as a set_emission would give them.
+	f.mutateStaged(func(s *State) {
+		for _, netuid := range []uint16{1, 2} {
+			sn := s.subnets[netuid]
+			sn.Share = 1
+			s.setSubnet(netuid, sn)
+		}
+	})
 	f.mustBlock(
 		f.tx("alice", &Register{Netuid: 1, Hotkey: f.id["hka"], MaxBurn: 10 * Unit}),
 		f.tx("alice", &Register{Netuid: 2, Hotkey: f.id["hkc"], MaxBurn: 10 * Unit}),
@@ -291,6 +300,10 @@ func rejectCases() []txCase {
 		{"serve axon with protocol 4", func(f *fixture) []byte {
 			return f.tx("hka", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 1), Port: 8091, Protocol: 4})
 		}, CodeMalformed, []string{"protocol 4", "protocol 0 to 3"}},
+		{"serve axon again within serving_rate_limit", func(f *fixture) []byte {
+			f.mustBlock(f.tx("hka", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 1), Port: 8091}))
+			return f.tx("hka", &ServeAxon{Netuid: 1, IP: ipv4(10, 0, 0, 2), Port: 8091})
+		}, CodeServingRateLimited, []string{"axon last served at block 3", "subnet 1 allows one serve_axon every 50 blocks, the next at block 53"}},
 
 		// add_stake
 		{"stake zero", func(f *fixture) []byte { return f.tx("bob", &AddStake{Hotkey: f.id["hka"]}) },
@@ -335,6 +348,8 @@ func rejectCases() []txCase {
 		{"max_validators above max_uids", func(p *Hyperparams) { p.MaxValidators = 5 }, "max_validators 5: want 1 to max_uids (4)"},
 		{"min_allowed_weights above max_uids", func(p *Hyperparams) { p.MinAllowedWeights = 5 }, "min_allowed_weights 5 exceeds max_uids 4"},
 		{"max_weight_limit 0", func(p *Hyperparams) { p.MaxWeightLimit = 0 }, "max_weight_limit 0 would forbid every weight"},
+		{"weights_rate_limit 0", func(p *Hyperparams) { p.WeightsRateLimit = 0 }, "weights_rate_limit must be at least 1 block"},
+		{"serving_rate_limit 0", func(p *Hyperparams) { p.ServingRateLimit = 0 }, "serving_rate_limit must be at least 1 block"},
 		{"reveal_period_epochs 0", func(p *Hyperparams) { p.RevealPeriodEpochs = 0 }, "reveal_period_epochs 0: want 1 to 100"},
 		{"reveal_period_epochs 101", func(p *Hyperparams) { p.RevealPeriodEpochs = 101 }, "reveal_period_epochs 101: want 1 to 100"},
 		{"min_burn above max_burn", func(p *Hyperparams) { p.MinBurn = p.MaxBurn + 1 }, "min_burn 10000000001 exceeds max_burn 10000000000"},
@@ -465,4 +480,44 @@ func TestFlippedBytes(t *testing.T) {
 		}
 	}
 	sameSnapshot(t, "FinalizeBlock", before, f.snap())
+}
+
+// TestSmallOrderSigner: under ZIP-215 anyone can sign for a small-order key
+// (S = 0 with R the identity verifies for every message), so such a signer
+// is refused: funds at the all-zero key, an obvious burn address, stay put.
+func TestSmallOrderSigner(t *testing.T) {
+	var zero AccountID // the point (sqrt(-1), 0), of order 4
+	_, thief := testKey(9)
+	c := newTestChain(t, map[AccountID]uint64{zero: 50 * Unit, thief: Unit})
+	e := &enc{}
+	e.u8(txVersion)
+	e.u8(uint8(KindTransfer))
+	e.u8(uint8(len(testChainID)))
+	e.b = append(e.b, testChainID...)
+	e.id(zero)
+	e.u64(0)
+	(&Transfer{To: thief, Amount: 40 * Unit}).encode(e)
+	sig := make([]byte, 64)
+	sig[0] = 1 // R = the identity (y = 1), S = 0
+	raw := append(e.b, sig...)
+	if !verifySig(zero, signedMessage(e.b), sig) {
+		t.Fatal("the forged signature does not verify: the test no longer shows the attack")
+	}
+	before := c.snap()
+	res := c.finalize(raw).TxResults
+	if res[0].Code != uint32(CodeBadSignature) || !strings.Contains(res[0].Log, "not a usable public key") {
+		t.Errorf("forged transfer: code %d %q, want bad_signature", res[0].Code, res[0].Log)
+	}
+	if got := c.app.State().Account(zero).Balance; got != 50*Unit {
+		t.Errorf("zero key balance = %d, want %d", got, 50*Unit)
+	}
+	sameSnapshot(t, "forged transfer", before, c.snap())
+	for _, pub := range []AccountID{zero, {1}} { // (0,1) is the identity: order 1
+		if !weakSigner(pub) {
+			t.Errorf("weakSigner(%x) = false", pub[:4])
+		}
+	}
+	if _, id := testKey(1); weakSigner(id) {
+		t.Errorf("weakSigner(an ordinary key) = true")
+	}
 }

@@ -106,7 +106,7 @@ func TestValidCreateSubnet(t *testing.T) {
 		ev(KindCreateSubnet, alice, fee, attr("netuid", "3", true)))
 	sn, ok := f.app.State().Subnet(3)
 	want := Subnet{Owner: alice, Params: p, Burn: 3 * Unit, RegsAt: uint64(f.height), Created: uint64(f.height),
-		Share: 1, LastEpoch: uint64(f.height)}
+		Share: 0, LastEpoch: uint64(f.height)} // no emission until governance gives it a share
 	if !ok || sn != want {
 		t.Errorf("subnet 3 = %+v, want %+v", sn, want)
 	}

@@ -354,3 +354,29 @@ func TestWeightsQueries(t *testing.T) {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// TestNewSubnetEarnsNothingUntilShared: anyone may create a subnet, so a
+// new one has no share of the emission (or an owner could create empty
+// subnets and collect their whole emission): its epochs run and mint
+// nothing until the governance key gives it a share.
+func TestNewSubnetEarnsNothingUntilShared(t *testing.T) {
+	_, gov := testKey(1) // alice
+	f := newFixture(t)
+	f.mutateStaged(func(s *State) { g := s.global; g.Governance = gov; s.setGlobal(g) })
+	p := subnet1Params()
+	p.Tempo = 3
+	f.mustBlock(f.tx("alice", &CreateSubnet{Params: p}))
+	if sn := f.subnet(3); sn.Share != 0 {
+		t.Fatalf("new subnet's share = %d, want 0", sn.Share)
+	}
+	f.toEpoch(3)
+	f.toEpoch(3)
+	if sn := f.subnet(3); sn.LastEmission != 0 || sn.Epochs < 2 {
+		t.Errorf("unshared subnet's epoch minted %d, want 0", sn.LastEmission)
+	}
+	f.mustBlock(f.tx("alice", &SetEmission{PerBlock: f.global().EmissionPerBlock, Shares: []SubnetShare{{Netuid: 3, Share: 1}}}))
+	f.toEpoch(3)
+	if got := f.subnet(3).LastEmission; got == 0 {
+		t.Errorf("subnet with a share minted nothing at its epoch")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -72,7 +73,8 @@ func (w *workload) params() Hyperparams {
 	p.TargetRegistrations = uint16(1 + w.rng.IntN(3))
 	p.AdjustmentInterval = uint64(1 + w.rng.IntN(6))
 	p.Tempo = uint64(1 + w.rng.IntN(6))
-	p.WeightsRateLimit = uint64(w.rng.IntN(4))
+	p.WeightsRateLimit = uint64(max(1, w.rng.IntN(4)))
+	p.ServingRateLimit = 3
 	p.CommitReveal = w.rng.IntN(3) == 0
 	p.RevealPeriodEpochs = uint64(1 + w.rng.IntN(2))
 	p.MinAllowedWeights = uint16(w.rng.IntN(3))
@@ -525,6 +527,73 @@ func TestCheckTxMempoolSemantics(t *testing.T) {
 	f.mustBlock()
 	expect(tx(n+3), abci.CheckTxType_New, CodeBadNonce, "after a commit, n+3")
 	expect(tx(n+2), abci.CheckTxType_New, CodeOK, "after a commit, n+2")
+
+	// The balance carries forward too: hkb holds 10 AGR and each transfer
+	// takes 3 AGR and the fee, so three are admitted and the fourth is
+	// refused, though each alone would apply to the committed balance.
+	hkb, carol := f.id["hkb"], f.id["carol"]
+	fee := DefaultFees().Transfer
+	m := f.nonce(hkb)
+	pay := func(nonce, amount uint64) []byte { return f.txAt("hkb", nonce, &Transfer{To: carol, Amount: amount}) }
+	before = f.snap()
+	for i := range uint64(3) {
+		expect(pay(m+i, 3*Unit), abci.CheckTxType_New, CodeOK, "affordable "+strconv.Itoa(int(i)))
+	}
+	left := 10*Unit - 3*(3*Unit+fee)
+	expect(pay(m+3, 3*Unit), abci.CheckTxType_New, CodeInsufficientBalance, "beyond the balance")
+	expect(pay(m+3, left), abci.CheckTxType_New, CodeInsufficientBalance, "the rest, without the fee")
+	expect(pay(m+3, left-fee), abci.CheckTxType_New, CodeOK, "the rest, less the fee")
+	expect(pay(m+4, 1), abci.CheckTxType_New, CodeInsufficientBalance, "nothing left")
+	sameSnapshot(t, "CheckTx with spending", before, f.snap())
+	if got := f.balance(hkb); got != 10*Unit {
+		t.Errorf("hkb's committed balance %d, want 10 AGR", got)
+	}
+
+	// A block with the first two: recheck rebuilds the spending from the
+	// new committed balance, and the admitted rest still fit.
+	f.mustBlock(pay(m, 3*Unit), pay(m+1, 3*Unit))
+	expect(pay(m+2, 3*Unit), abci.CheckTxType_Recheck, CodeOK, "recheck of the third")
+	expect(pay(m+3, left-fee), abci.CheckTxType_Recheck, CodeOK, "recheck of the rest")
+	expect(pay(m+4, 1), abci.CheckTxType_New, CodeInsufficientBalance, "still nothing left")
+	// Without a recheck, the committed balance is all that counts.
+	f.mustBlock()
+	expect(pay(m+2, 3*Unit), abci.CheckTxType_New, CodeOK, "after a commit, the committed balance")
+
+	// The over-admission the review found: an account holding one
+	// transfer's worth gets one transfer admitted, not a run of them.
+	_, dave := testKey(40)
+	davePriv, _ := testKey(40)
+	f.mustBlock(f.tx("alice", &Transfer{To: dave, Amount: Unit + fee}))
+	for i := range uint64(50) {
+		code := CodeOK
+		if i > 0 {
+			code = CodeInsufficientBalance
+		}
+		expect(sign(t, davePriv, min(i, 1), &Transfer{To: carol, Amount: Unit}), abci.CheckTxType_New, code, "dave's transfer "+strconv.Itoa(int(i)))
+	}
+
+	// A sender may have at most MaxPendingTxs in the mempool.
+	f.mustBlock()
+	n = f.nonce(alice)
+	small := func(nonce uint64) []byte { return f.txAt("alice", nonce, &Transfer{To: carol, Amount: 1}) }
+	for i := range uint64(MaxPendingTxs) {
+		if r := f.checkTx(small(n+i), abci.CheckTxType_New); r.Code != 0 {
+			t.Fatalf("pending %d: code %s (%s)", i, Code(r.Code), r.Log)
+		}
+	}
+	r := f.checkTx(small(n+MaxPendingTxs), abci.CheckTxType_New)
+	if Code(r.Code) != CodeTooManyPending || !strings.Contains(r.Log, "already has 1000 transactions in the mempool") {
+		t.Errorf("beyond the cap: code %s (%s), want too_many_pending", Code(r.Code), r.Log)
+	}
+	// Once a block includes one, there is room for one more.
+	f.mustBlock(small(n))
+	for i := uint64(1); i < MaxPendingTxs; i++ {
+		if r := f.checkTx(small(n+i), abci.CheckTxType_Recheck); r.Code != 0 {
+			t.Fatalf("recheck %d: code %s (%s)", i, Code(r.Code), r.Log)
+		}
+	}
+	expect(small(n+MaxPendingTxs), abci.CheckTxType_New, CodeOK, "room after a block")
+	expect(small(n+MaxPendingTxs+1), abci.CheckTxType_New, CodeTooManyPending, "full again")
 }
 
 // TestQueries checks every query path against the state.

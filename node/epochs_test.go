@@ -20,9 +20,10 @@ func TestFourValidatorsEpochs(t *testing.T) {
 	owner, val, miner := newAccount("owner"), newAccount("validator"), newAccount("miner")
 	dir := t.TempDir()
 	err := Testnet(dir, 4, TestnetOptions{
-		ChainID:   testChainID,
-		Balances:  []chain.GenesisBalance{{Account: owner.hex(), Amount: 1 << 42}},
-		Configure: func(_ int, c *cmtcfg.Config) { fastConsensus(c) },
+		ChainID:    testChainID,
+		Balances:   []chain.GenesisBalance{{Account: owner.hex(), Amount: 1 << 42}},
+		Governance: owner.hex(),
+		Configure:  func(_ int, c *cmtcfg.Config) { fastConsensus(c) },
 	})
 	if err != nil {
 		t.Fatalf("Testnet: %v", err)
@@ -35,10 +36,11 @@ func TestFourValidatorsEpochs(t *testing.T) {
 	waitHeight(t, 2, nodes...)
 	c := nodes[0].client(t)
 
-	// A subnet with a 3-block tempo, a validator with stake and a miner,
-	// and the validator's weight on the miner.
+	// A subnet with a 3-block tempo and a share of the emission, a
+	// validator with stake and a miner, and the validator's weight on the
+	// miner.
 	params := chain.DefaultHyperparams()
-	params.Tempo, params.MinBurn, params.WeightsRateLimit = 3, chain.Unit, 0
+	params.Tempo, params.MinBurn, params.WeightsRateLimit = 3, chain.Unit, 1
 	nonce := uint64(0)
 	send := func(priv account, n uint64, body chain.Body) {
 		t.Helper()
@@ -49,6 +51,9 @@ func TestFourValidatorsEpochs(t *testing.T) {
 		waitIncluded(t, c, tx)
 	}
 	send(owner, nonce, &chain.CreateSubnet{Params: params})
+	nonce++
+	// A new subnet earns nothing until the governance key gives it a share.
+	send(owner, nonce, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
 	nonce++
 	for _, hk := range []account{val, miner} {
 		send(owner, nonce, &chain.Register{Netuid: 1, Hotkey: hk.id, MaxBurn: 10 * chain.Unit})

@@ -53,6 +53,10 @@ type InitOptions struct {
 	Balances []chain.GenesisBalance
 	// Fees are the per-kind transaction fees; nil means chain.DefaultFees.
 	Fees *chain.Fees
+	// Governance is the hex ed25519 key that may set the emission and the
+	// subnets' shares of it (a new subnet earns nothing until it gets a
+	// share); empty means nobody may.
+	Governance string
 	// Moniker is the node's name among its peers; "agora" if empty.
 	Moniker string
 	// P2PAddress and RPCAddress are the listen addresses, host:port;
@@ -83,7 +87,7 @@ func Init(home string, opts InitOptions) error {
 	if err := checkChainID(opts.ChainID); err != nil {
 		return fmt.Errorf("node: init: %w", err)
 	}
-	appState, err := genesisAppState(opts.Balances, opts.Fees)
+	appState, err := genesisAppState(opts.Balances, opts.Fees, opts.Governance)
 	if err != nil {
 		return fmt.Errorf("node: init: %w", err)
 	}
@@ -118,11 +122,12 @@ func Init(home string, opts InitOptions) error {
 
 // TestnetOptions says what Testnet writes. ChainID is required.
 type TestnetOptions struct {
-	// ChainID, Balances, Fees, BlockTime, GenesisTime and Configure are
+	// ChainID, Balances, Fees, Governance, BlockTime, GenesisTime and Configure are
 	// as in InitOptions; Configure is called once per node.
 	ChainID     string
 	Balances    []chain.GenesisBalance
 	Fees        *chain.Fees
+	Governance  string
 	BlockTime   time.Duration
 	GenesisTime time.Time
 	Configure   func(i int, c *cmtcfg.Config)
@@ -154,7 +159,7 @@ func Testnet(dir string, n int, opts TestnetOptions) error {
 	if err := checkChainID(opts.ChainID); err != nil {
 		return fmt.Errorf("node: testnet: %w", err)
 	}
-	appState, err := genesisAppState(opts.Balances, opts.Fees)
+	appState, err := genesisAppState(opts.Balances, opts.Fees, opts.Governance)
 	if err != nil {
 		return fmt.Errorf("node: testnet: %w", err)
 	}
@@ -363,9 +368,9 @@ func writeConfigAndGenesis(c *cmtcfg.Config, gen *types.GenesisDoc) error {
 	return nil
 }
 
-// genesisAppState checks the balances as the chain will and encodes them.
-func genesisAppState(balances []chain.GenesisBalance, fees *chain.Fees) (json.RawMessage, error) {
-	gs := chain.GenesisState{Fees: chain.DefaultFees(), Balances: balances}
+// genesisAppState checks the app state as the chain will and encodes it.
+func genesisAppState(balances []chain.GenesisBalance, fees *chain.Fees, governance string) (json.RawMessage, error) {
+	gs := chain.GenesisState{Fees: chain.DefaultFees(), Balances: balances, Governance: governance}
 	if fees != nil {
 		gs.Fees = *fees
 	}

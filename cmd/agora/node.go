@@ -28,6 +28,7 @@ func nodeInitCmd() *Command {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	chainID := fs.String("chain-id", "", "the chain's `ID`, signed into every transaction (required)")
 	balances := &balancesValue{}
+	governance := fs.String("governance", "", "the `HEXKEY` (ed25519 public key in hex) that may set the emission and give subnets their share of it; a new subnet earns nothing until it has a share")
 	fs.Var(balances, "balance", "a genesis balance `HEXKEY=AMOUNT` (ed25519 public key in hex, amount in base units, 1 AGR = 10^9); repeat for more")
 	force := fs.Bool("force", false, "overwrite an existing node in home, deleting its chain data (keys are kept)")
 	p2pAddr := fs.String("p2p-laddr", "127.0.0.1:26656", "P2P listen `HOST:PORT`")
@@ -61,7 +62,7 @@ the only validator. It refuses a home that already has a node unless
 			}
 			home := rt.Config.Home
 			err := node.Init(home, node.InitOptions{
-				ChainID: *chainID, Balances: balances.list, Force: *force,
+				ChainID: *chainID, Balances: balances.list, Governance: *governance, Force: *force,
 				P2PAddress: *p2pAddr, RPCAddress: *rpcAddr, BlockTime: *blockTime,
 			})
 			if err != nil {

@@ -229,7 +229,7 @@ func printSubnet(w io.Writer, v *chain.SubnetView) {
 		{"alpha_low", p.AlphaLow}, {"alpha_high", p.AlphaHigh}, {"alpha_sigmoid_steepness", p.AlphaSigmoidSteepness},
 		{"activity_cutoff", p.ActivityCutoff}, {"stake_threshold", formatAGR(p.StakeThreshold) + " AGR"},
 		{"max_uids", p.MaxUIDs}, {"max_validators", p.MaxValidators}, {"immunity_period", p.ImmunityPeriod},
-		{"weights_rate_limit", p.WeightsRateLimit}, {"min_allowed_weights", p.MinAllowedWeights},
+		{"serving_rate_limit", p.ServingRateLimit}, {"weights_rate_limit", p.WeightsRateLimit}, {"min_allowed_weights", p.MinAllowedWeights},
 		{"max_weight_limit", p.MaxWeightLimit}, {"commit_reveal", p.CommitReveal},
 		{"reveal_period_epochs", p.RevealPeriodEpochs}, {"min_burn", formatAGR(p.MinBurn) + " AGR"},
 		{"max_burn", formatAGR(p.MaxBurn) + " AGR"}, {"target_registrations", p.TargetRegistrations},

@@ -40,7 +40,7 @@ func TestTxWeights(t *testing.T) {
 		return p
 	}
 	e.ok("tx", "subnet", "create", "--wallet", "alice", "--params",
-		write("p.json", `{"tempo": 3, "min_burn": 1000000000, "max_uids": 4, "max_validators": 4, "weights_rate_limit": 0}`))
+		write("p.json", `{"tempo": 3, "min_burn": 1000000000, "max_uids": 4, "max_validators": 4, "weights_rate_limit": 1}`))
 	e.ok("tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1")
 	e.ok("tx", "stake", "add", "--wallet", "alice", "--hotkey", "miner1", "--amount", "10")
 	v := e.waitEpoch("1", 1)
