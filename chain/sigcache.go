@@ -39,6 +39,9 @@ func verifySig(pub AccountID, msg, sig []byte) bool {
 // verifies again, so eviction cannot change any result.
 type sigCache struct {
 	c *ristretto.Cache[string, struct{}]
+	// keys remembers weakSigner's verdict per key: the check decompresses
+	// the point, ~7 us, and signers repeat.
+	keys *ristretto.Cache[string, bool]
 }
 
 // sigCacheSize is how many verified transactions the cache holds: a few
@@ -58,7 +61,30 @@ func newSigCache() (*sigCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sigCache{c: c}, nil
+	keys, err := ristretto.NewCache(&ristretto.Config[string, bool]{
+		NumCounters:        10 * sigCacheSize,
+		MaxCost:            sigCacheSize,
+		BufferItems:        64,
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &sigCache{c: c, keys: keys}, nil
+}
+
+// weak is weakSigner, remembered per key. A nil cache remembers nothing.
+func (s *sigCache) weak(pub AccountID) bool {
+	if s == nil {
+		return weakSigner(pub)
+	}
+	if v, ok := s.keys.Get(string(pub[:])); ok {
+		return v
+	}
+	v := weakSigner(pub)
+	s.keys.Set(string(pub[:]), v, 1)
+	return v
 }
 
 // has reports whether hash verified before. A nil cache has nothing.
@@ -79,5 +105,6 @@ func (s *sigCache) add(hash [32]byte) {
 func (s *sigCache) close() {
 	if s != nil {
 		s.c.Close()
+		s.keys.Close()
 	}
 }

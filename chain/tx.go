@@ -348,11 +348,11 @@ func decodeTx(raw []byte, cache *sigCache) (*Tx, *TxError) {
 	if err := d.done(); err != nil {
 		return nil, reject(CodeMalformed, "%s body: %v", tx.Kind, err)
 	}
-	if weakSigner(tx.Signer) {
-		return nil, reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", tx.Signer)
-	}
 	if cache.has(tx.Hash) {
-		return tx, nil
+		return tx, nil // these exact bytes passed both checks below before
+	}
+	if cache.weak(tx.Signer) {
+		return nil, reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", tx.Signer)
 	}
 	if !verifySig(tx.Signer, signedMessage(unsigned), sig) {
 		return nil, reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
