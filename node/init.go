@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -218,9 +219,13 @@ func Testnet(dir string, n int, opts TestnetOptions) error {
 }
 
 // FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a
-// moment ago. Another process may take one before it is used; tests
-// accept that small race.
+// moment ago. They are drawn from below Linux's ephemeral range (which
+// starts at 32768), so the outgoing connections of the very nodes and
+// clients that are about to start cannot be handed one of them before it
+// is bound; only another FreePorts caller drawing the same port could, and
+// the draw is random over 12,000 ports.
 func FreePorts(n int) ([]int, error) {
+	const lo, hi = 20000, 32000
 	ls := make([]net.Listener, 0, n)
 	defer func() {
 		for _, l := range ls {
@@ -228,13 +233,17 @@ func FreePorts(n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("find a free port: none free among %d tries in [%d, %d)", tries, lo, hi)
+		}
+		p := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
+			continue // taken
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	return ports, nil
 }
@@ -282,7 +291,7 @@ func prepareHome(home string, force bool) error {
 			return err
 		}
 		if !force {
-			return fmt.Errorf("%s already holds a node (%s exists); use force to overwrite it, which deletes its chain data", home, p)
+			return fmt.Errorf("%s already holds a node (%s exists); pass --force to overwrite it, which deletes its chain data (keys are kept)", home, p)
 		}
 	}
 	if force {
