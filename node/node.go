@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	dbm "github.com/cometbft/cometbft-db"
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -115,6 +116,9 @@ func New(home string, log *zap.Logger) (*Node, error) {
 	}
 	appDB, err := dbm.NewDB(AppDBName, appDBBackend, c.DBDir())
 	if err != nil {
+		if homeLocked(err) {
+			return nil, fmt.Errorf("node: the home %s is in use by another running node (its app database %s is locked); stop that node first", home, filepath.Join(c.DBDir(), AppDBName+".db"))
+		}
 		return nil, fmt.Errorf("node: open app database: %w", err)
 	}
 	app, err := chain.NewApp(appDB, log.With(zap.String("component", "chain")))
@@ -136,6 +140,13 @@ func New(home string, log *zap.Logger) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	return &Node{home: home, cfg: c, log: log.With(zap.String("component", "node")), appDB: appDB, comet: comet, dbs: dbs, gate: gate, ready: make(chan struct{})}, nil
+}
+
+// homeLocked reports whether err is goleveldb's failure to lock a
+// database that another process (or another node in this one) holds open.
+func homeLocked(err error) bool {
+	return errors.Is(err, syscall.EWOULDBLOCK) || errors.Is(err, syscall.EAGAIN) ||
+		strings.Contains(err.Error(), "resource temporarily unavailable")
 }
 
 // Home is the node's home directory.

@@ -32,12 +32,17 @@ func onOff(b bool) string {
 	return "off"
 }
 
+// FlagsLegend explains the flags column of WriteTable's tables; it follows
+// the first table.
+const FlagsLegend = "flags: P = validator permit this epoch, A = active (last_update within activity_cutoff blocks), C = copying weights; - = not"
+
 // WriteTable writes one text table per epoch of results: a header line with
 // the block and the main hyperparameters, then a row per uid with its name,
 // flags (P: validator permit this epoch, A: active, C: copying weights),
 // stake share, consensus, incentive, dividends and validator trust as
-// four-place decimals, and its emission in base units. Every number is
-// formatted from the integers the epoch computed. s gives the names.
+// four-place decimals, and its emission in base units. FlagsLegend follows
+// the first table. Every number is formatted from the integers the epoch
+// computed. s gives the names.
 func WriteTable(w io.Writer, s *Scenario, results []EpochResult) error {
 	bw := bufio.NewWriter(w)
 	for k, r := range results {
@@ -75,6 +80,9 @@ func WriteTable(w io.Writer, s *Scenario, results []EpochResult) error {
 		fmt.Fprintf(tw, "\ttotal\t\t\t\t\t\t\t%d\t\n", total)
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		if k == 0 {
+			fmt.Fprintln(bw, FlagsLegend)
 		}
 	}
 	return bw.Flush()

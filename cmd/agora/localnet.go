@@ -28,8 +28,8 @@ func localnetCmd() *Command {
 	basePort := fs.Int("base-port", 26656, "validator i listens for P2P on `PORT`+2i and RPC on PORT+2i+1, on 127.0.0.1; 0 picks free ports")
 	chainID := fs.String("chain-id", "agora-localnet", "the chain's `ID`")
 	balances := &balancesValue{}
-	governance := fs.String("governance", "", "the `HEXKEY` (ed25519 public key in hex) that may set the emission and give subnets their share of it; a new subnet earns nothing until it has a share")
-	fs.Var(balances, "balance", "a genesis balance `HEXKEY=AMOUNT`; repeat for more")
+	governance := fs.String("governance", "", governanceUsage)
+	fs.Var(balances, "balance", balanceUsage)
 	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each block (consensus.timeout_commit)")
 	reset := fs.Bool("reset", false, "delete the chain data of an existing localnet in --dir and write a new one")
 	output := outputFlag(fs, "text", "text", "json")
@@ -59,6 +59,10 @@ machine responsive: the validators share its goroutine scheduler.`,
 			if *blockTime <= 0 {
 				return usageErrorf("--block-time %v: want a positive duration", *blockTime)
 			}
+			gov, err := parseGovernance(*governance)
+			if err != nil {
+				return err
+			}
 			if *dir == "" {
 				*dir = filepath.Join(rt.Config.Home, "localnet")
 			}
@@ -73,7 +77,7 @@ machine responsive: the validators share its goroutine scheduler.`,
 				rt.Log.Info("resuming the localnet", zap.String("dir", *dir), zap.Int("validators", existing))
 			} else {
 				err := node.Testnet(*dir, *validators, node.TestnetOptions{
-					ChainID: *chainID, Balances: balances.list, Governance: *governance, BasePort: *basePort,
+					ChainID: *chainID, Balances: balances.list, Governance: gov, BasePort: *basePort,
 					BlockTime: *blockTime, Force: *reset,
 				})
 				if err != nil {

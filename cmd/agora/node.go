@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
 )
 
@@ -28,8 +29,8 @@ func nodeInitCmd() *Command {
 	fs := flag.NewFlagSet("init", flag.ContinueOnError)
 	chainID := fs.String("chain-id", "", "the chain's `ID`, signed into every transaction (required)")
 	balances := &balancesValue{}
-	governance := fs.String("governance", "", "the `HEXKEY` (ed25519 public key in hex) that may set the emission and give subnets their share of it; a new subnet earns nothing until it has a share")
-	fs.Var(balances, "balance", "a genesis balance `HEXKEY=AMOUNT` (ed25519 public key in hex, amount in base units, 1 AGR = 10^9); repeat for more")
+	governance := fs.String("governance", "", governanceUsage)
+	fs.Var(balances, "balance", balanceUsage)
 	force := fs.Bool("force", false, "overwrite an existing node in home, deleting its chain data (keys are kept)")
 	p2pAddr := fs.String("p2p-laddr", "127.0.0.1:26656", "P2P listen `HOST:PORT`")
 	rpcAddr := fs.String("rpc-laddr", "127.0.0.1:26657", "CometBFT RPC listen `HOST:PORT`")
@@ -60,9 +61,13 @@ the only validator. It refuses a home that already has a node unless
 			if *blockTime <= 0 {
 				return usageErrorf("--block-time %v: want a positive duration", *blockTime)
 			}
+			gov, err := parseGovernance(*governance)
+			if err != nil {
+				return err
+			}
 			home := rt.Config.Home
-			err := node.Init(home, node.InitOptions{
-				ChainID: *chainID, Balances: balances.list, Governance: *governance, Force: *force,
+			err = node.Init(home, node.InitOptions{
+				ChainID: *chainID, Balances: balances.list, Governance: gov, Force: *force,
 				P2PAddress: *p2pAddr, RPCAddress: *rpcAddr, BlockTime: *blockTime,
 			})
 			if err != nil {
@@ -105,7 +110,27 @@ every block from genesis.`,
 	}
 }
 
-// balancesValue is the repeatable --balance HEXKEY=AMOUNT flag.
+// Usage of --balance and --governance, shared by node init and localnet.
+const (
+	balanceUsage = "a genesis balance `ADDRESS=AGR`: an agora1... address (or a 64-hex-character public key) and an amount in AGR as for agora tx --amount, such as agora1...=1000; repeat for more"
+
+	governanceUsage = "the `ADDRESS` (agora1..., or a 64-hex-character public key) that may set the emission and give subnets their share of it (agora tx emission set); a new subnet earns nothing until it has a share"
+)
+
+// parseGovernance parses --governance into the genesis's hex account, or
+// "" if it is not set.
+func parseGovernance(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	id, err := parseAccount(s)
+	if err != nil {
+		return "", usageErrorf("--governance: %v", err)
+	}
+	return id.String(), nil
+}
+
+// balancesValue is the repeatable --balance ADDRESS=AGR flag.
 type balancesValue struct {
 	list []chain.GenesisBalance
 }
@@ -116,7 +141,7 @@ func (b *balancesValue) String() string {
 	}
 	parts := make([]string, len(b.list))
 	for i, e := range b.list {
-		parts[i] = e.Account + "=" + strconv.FormatUint(e.Amount, 10)
+		parts[i] = address(e.Account) + "=" + formatAGR(e.Amount)
 	}
 	return strings.Join(parts, ",")
 }
@@ -126,19 +151,19 @@ func (b *balancesValue) Get() any { return b.list }
 func (b *balancesValue) Set(s string) error {
 	key, amount, ok := strings.Cut(s, "=")
 	if !ok {
-		return fmt.Errorf("%q: want HEXKEY=AMOUNT", s)
+		return fmt.Errorf("%q: want ADDRESS=AGR, such as agora1...=1000", s)
 	}
-	id, err := chain.ParseAccountID(key)
+	id, err := parseAccount(key)
 	if err != nil {
 		return fmt.Errorf("%q: %v", s, err)
 	}
-	n, err := strconv.ParseUint(amount, 10, 64)
+	n, err := parseAGR(amount)
 	if err != nil {
-		return fmt.Errorf("%q: amount %q: want an unsigned integer of base units", s, amount)
+		return fmt.Errorf("%q: %v", s, err)
 	}
 	for _, e := range b.list {
 		if e.Account == id.String() {
-			return fmt.Errorf("%q: account %s is given twice", s, id)
+			return fmt.Errorf("%q: account %s is given twice", s, keys.PublicKey(id).Address())
 		}
 	}
 	b.list = append(b.list, chain.GenesisBalance{Account: id.String(), Amount: n})

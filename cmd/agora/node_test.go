@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
 )
 
@@ -22,7 +25,7 @@ const testKey = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511
 
 func TestNodeInit(t *testing.T) {
 	home := t.TempDir()
-	r := agora(t, nil, nil, "node", "init", "--home", home, "--chain-id", "agora-t", "--balance", testKey+"=5000")
+	r := agora(t, nil, nil, "node", "init", "--home", home, "--chain-id", "agora-t", "--balance", testKey+"=0.000005")
 	if r.code != 0 || !strings.Contains(r.stdout, "wrote a node for chain agora-t") {
 		t.Fatalf("node init: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -36,13 +39,52 @@ func TestNodeInit(t *testing.T) {
 		t.Errorf("genesis: chain %q, %d validators, app state %+v, %v", gen.ChainID, len(gen.Validators), gs, err)
 	}
 	r = agora(t, nil, nil, "node", "init", "--home", home, "--chain-id", "agora-t")
-	if r.code != 1 || !strings.Contains(r.stderr, "already holds a node") {
+	if r.code != 1 || !strings.Contains(r.stderr, "already holds a node") || !strings.Contains(r.stderr, "pass --force") {
 		t.Errorf("node init over a node: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = agora(t, nil, nil, "node", "init", "--home", home, "--chain-id", "agora-t2", "--force", "--output", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"chain_id":"agora-t2"`) {
 		t.Errorf("node init --force: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestNodeInitAddresses checks that --balance and --governance take
+// addresses and AGR, as every other command does, and hex keys too.
+func TestNodeInitAddresses(t *testing.T) {
+	home := t.TempDir()
+	pk, err := keys.PublicKeyFromBytes(mustHex(t, testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Repeat("ab", 32)
+	r := agora(t, nil, nil, "node", "init", "--home", home, "--chain-id", "agora-t",
+		"--balance", pk.Address()+"=1000", "--balance", strings.ToUpper(other)+"=0.5", "--governance", pk.Address())
+	if r.code != 0 || !strings.Contains(r.stdout, "(2 genesis balances)") {
+		t.Fatalf("node init: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	gen, err := types.GenesisDocFromFile(filepath.Join(home, "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := chain.ParseGenesisState(gen.AppState)
+	want := []chain.GenesisBalance{{Account: testKey, Amount: 1000 * chain.Unit}, {Account: other, Amount: chain.Unit / 2}}
+	if err != nil || !slices.Equal(gs.Balances, want) || gs.Governance != testKey {
+		t.Errorf("genesis app state %+v, %v; want balances %+v and governance %s", gs, err, want, testKey)
+	}
+	// The same account as an address and as hex is one account.
+	r = agora(t, nil, nil, "node", "init", "--home", t.TempDir(), "--chain-id", "c", "--balance", pk.Address()+"=1", "--balance", testKey+"=2")
+	if r.code != 2 || !strings.Contains(r.stderr, "account "+pk.Address()+" is given twice") {
+		t.Errorf("an account twice: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestNodeBadFlags(t *testing.T) {
@@ -52,10 +94,16 @@ func TestNodeBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"node", "init", "--home", home}, "--chain-id is required"},
-		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", "abc"}, `invalid value "abc" for flag --balance: "abc": want HEXKEY=AMOUNT`},
-		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", "zz=5"}, `"zz=5": account "zz": want 32 bytes of hex`},
-		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", testKey + "=-1"}, `amount "-1": want an unsigned integer`},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", "abc"}, `invalid value "abc" for flag --balance: "abc": want ADDRESS=AGR`},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", "zz=5"}, `"zz=5": "zz": want an agora1... address or a 64-character hex public key`},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", testKey + "=-1"}, `amount "-1": want AGR as digits`},
 		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", testKey + "=1", "--balance", testKey + "=2"}, "given twice"},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", testKey + "=1.0000000001"}, "more than 9 decimals"},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", testKey[:10] + "=1"}, "a hex public key has 64 characters, this has 10"},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--balance", "agora1qqqq=1"}, "keys: bad address"},
+		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--governance", "alice"}, `--governance: "alice": want an agora1... address`},
+		{[]string{"localnet", "--home", home, "--chain-only", "--balance", testKey + "=x"}, `amount "x"`},
+		{[]string{"localnet", "--home", home, "--chain-only", "--governance", "zz"}, "--governance:"},
 		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--rpc-laddr", "localhost"}, `--rpc-laddr "localhost": want HOST:PORT`},
 		{[]string{"localnet", "--home", home, "--validators", "2"}, "only --chain-only is implemented"},
 		{[]string{"localnet", "--home", home, "--chain-only", "--validators", "0"}, "--validators 0: want 1 to 64"},

@@ -21,15 +21,17 @@ import (
 func queryCmd() *Command {
 	return &Command{
 		Name:  "query",
-		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs and the supply from a node",
+		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs, the supply, weights, bonds, commits, epochs and the emission",
 		Long: `Each command asks the node (--node) about the state at its last block. Text
 output shows amounts in AGR with 9 decimals and proportions (consensus,
 incentive, dividends, validator trust, take) as fractions of 1; --output json
 shows the chain's own numbers: amounts in base units (1 AGR = 10^9) and
-proportions as integers out of 65535. Accounts are bech32m addresses in both.`,
+proportions as integers out of 65535. Accounts are bech32m addresses in both;
+an account argument may be an agora1... address or a 64-hex-character public
+key.`,
 		Subcommands: []*Command{
 			queryAccountCmd(), queryHotkeyCmd(), querySubnetCmd(), queryNeuronCmd(), queryMetagraphCmd(), querySupplyCmd(),
-			queryRowCmd("weights"), queryRowCmd("bonds"), queryCommitsCmd(), queryEpochCmd(),
+			queryRowCmd("weights"), queryRowCmd("bonds"), queryCommitsCmd(), queryEpochCmd(), queryEmissionCmd(),
 		},
 	}
 }
@@ -99,13 +101,41 @@ func (f *queryFlags) print(rt *Runtime, v any, text func(w io.Writer)) error {
 	return tw.Flush()
 }
 
-// parseAddressArg parses a positional address.
+// parseAddressArg parses a positional address (or hex public key; see
+// parseAccount).
 func parseAddressArg(s string) (chain.AccountID, error) {
-	pk, err := keys.ParseAddress(s)
+	id, err := parseAccount(s)
 	if err != nil {
 		return chain.AccountID{}, usageErrorf("%v", err)
 	}
-	return chain.AccountID(pk), nil
+	return id, nil
+}
+
+// parseAccount parses an account as people have it at hand: its agora1...
+// address, or the 64 hex characters of its public key (agora wallet show
+// prints both). Anything else is an error that says which was meant.
+func parseAccount(s string) (chain.AccountID, error) {
+	isHex := s != ""
+	for i := range len(s) {
+		c := s[i] | 0x20 // lower case for letters
+		if !(s[i] >= '0' && s[i] <= '9' || c >= 'a' && c <= 'f') {
+			isHex = false
+			break
+		}
+	}
+	switch {
+	case isHex && len(s) == 2*keys.PublicKeySize:
+		b, _ := hex.DecodeString(s)
+		return chain.AccountID(b), nil
+	case isHex:
+		return chain.AccountID{}, fmt.Errorf("%q: a hex public key has %d characters, this has %d; or give its agora1... address (agora wallet show prints both)",
+			s, 2*keys.PublicKeySize, len(s))
+	case strings.Contains(s, "1"):
+		pk, err := keys.ParseAddress(s)
+		return chain.AccountID(pk), err
+	default:
+		return chain.AccountID{}, fmt.Errorf("%q: want an agora1... address or a %d-character hex public key (agora wallet show prints both)", s, 2*keys.PublicKeySize)
+	}
 }
 
 func parseUint16Arg(what, s string) (uint16, error) {
@@ -436,6 +466,29 @@ func queryEpochCmd() *Command {
 			for _, n := range v.Neurons {
 				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%t\n", n.UID, proportion(n.Consensus), proportion(n.Incentive),
 					proportion(n.Dividends), proportion(n.ValidatorTrust), formatAGR(n.Emission), n.ValidatorPermit)
+			}
+		})
+	})
+}
+
+func queryEmissionCmd() *Command {
+	return newQueryCmd(&Command{
+		Name:  "emission",
+		Short: "Show the emission per block, the governance key and each subnet's share",
+	}, 0, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		var v chain.EmissionView
+		if _, err := c.Query(ctx, chain.QueryEmission, &v); err != nil {
+			return err
+		}
+		v.Governance = address(v.Governance)
+		return f.print(rt, v, func(w io.Writer) {
+			gov := v.Governance
+			if gov == "" {
+				gov = "none (nobody may change the emission)"
+			}
+			fmt.Fprintf(w, "per_block:\t%s AGR\ngovernance:\t%s\n", formatAGR(v.PerBlock), gov)
+			for _, sh := range v.Shares {
+				fmt.Fprintf(w, "share:\tsubnet %d: %d\n", sh.Netuid, sh.Share)
 			}
 		})
 	})

@@ -28,21 +28,22 @@ import (
 func txCmd() *Command {
 	return &Command{
 		Name:  "tx",
-		Short: "Sign and send transactions: transfer, subnets, registration, axons, stake",
+		Short: "Sign and send transactions: transfer, subnets, registration, axons, stake, weights, emission",
 		Long: `Each command signs one transaction with a key of a wallet under <home>/wallets
-(the coldkey, asking for its password; serve-axon signs with the hotkey),
+(the coldkey, asking for its password; serve-axon and weights sign with the
+hotkey),
 takes the chain id and the account's next nonce from the node (--node), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
 the result code with its name, the node's log, the height and the events, and
 exits 1 if the transaction was rejected.
 
-Amounts (--amount, --max-burn) are in AGR: a whole number with up to 9
+Amounts (--amount, --max-burn, --per-block) are in AGR: a whole number with up to 9
 decimals, such as 1, 0.25 or 12.000000001 (1 AGR = 10^9 base units). No
 signs, exponents or separators. --output json shows amounts in base units.
 
 Passwords come from --password-file FILE, else AGORA_PASSWORD, else a prompt.`,
 		Subcommands: []*Command{
-			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(), txWeightsCmd(),
+			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(), txWeightsCmd(), txEmissionCmd(),
 		},
 	}
 }
@@ -818,6 +819,92 @@ func txWeightsOpCmd(op string) *Command {
 					"reveal_with": fmt.Sprintf("agora tx weights reveal --wallet %s --hotkey %s --netuid %d --weights %s --salt %s --version-key %d",
 						f.wallet, *hotkey, n, *ws, formatSalt(sl), *version)}
 				return &chain.CommitWeights{Netuid: n, Hash: hash}, nil
+			})
+		},
+	}
+}
+
+// txEmissionCmd is "agora tx emission": the governance key's settings.
+func txEmissionCmd() *Command {
+	return &Command{
+		Name:        "emission",
+		Short:       "Set the emission per block and subnets' shares (the governance key only)",
+		Subcommands: []*Command{txEmissionSetCmd()},
+	}
+}
+
+// sharesValue is the repeatable --share NETUID=SHARE flag.
+type sharesValue struct {
+	list []chain.SubnetShare
+}
+
+func (v *sharesValue) String() string {
+	if v == nil {
+		return ""
+	}
+	parts := make([]string, len(v.list))
+	for i, sh := range v.list {
+		parts[i] = fmt.Sprintf("%d=%d", sh.Netuid, sh.Share)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (v *sharesValue) Get() any { return v.list }
+
+func (v *sharesValue) Set(s string) error {
+	n, sh, ok := strings.Cut(s, "=")
+	netuid, err1 := strconv.ParseUint(n, 10, 16)
+	share, err2 := strconv.ParseUint(sh, 10, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("%q: want NETUID=SHARE, a netuid from 0 to 65535 and a share from 0 to 4294967295", s)
+	}
+	for _, e := range v.list {
+		if e.Netuid == uint16(netuid) {
+			return fmt.Errorf("%q: subnet %d is given twice", s, netuid)
+		}
+	}
+	v.list = append(v.list, chain.SubnetShare{Netuid: uint16(netuid), Share: uint32(share)})
+	return nil
+}
+
+func txEmissionSetCmd() *Command {
+	fs := flag.NewFlagSet("set", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	perBlock := fs.String("per-block", "", "the `AGR` minted per block (default: keep the chain's current emission)")
+	shares := &sharesValue{}
+	fs.Var(shares, "share", "a subnet's emission share, `NETUID=SHARE` (a weight: a subnet gets its share over the sum of all shares); repeat for more")
+	return &Command{
+		Name:  "set",
+		Short: "Set the emission per block and subnets' shares (signed by the governance coldkey)",
+		Long: `Sends set_emission, signed by the wallet's coldkey, which must be the chain's
+governance key (agora node init --governance ADDRESS). --per-block sets the
+AGR minted per block (at most 1000000); without it the command reads the
+current value from the node and keeps it. Each --share NETUID=SHARE sets that
+subnet's share; subnets not listed keep theirs. A subnet is paid
+per_block x blocks x share / (sum of all subnets' shares) at its epoch, so a
+new subnet, created with share 0, earns nothing until it is given one.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			pb, hasPB, err := checkAmount("per-block", *perBlock, false)
+			if err != nil {
+				return err
+			}
+			if !hasPB && len(shares.list) == 0 {
+				return usageErrorf("give --per-block AGR, --share NETUID=SHARE, or both")
+			}
+			const op = "tx emission set"
+			return runTx(ctx, rt, f, op, "", func(s *txSend) (chain.Body, error) {
+				if !hasPB {
+					var v chain.EmissionView
+					if _, err := s.client.Query(s.ctx, chain.QueryEmission, &v); err != nil {
+						return nil, fmt.Errorf("%s: %w", op, err)
+					}
+					pb = v.PerBlock
+				}
+				return &chain.SetEmission{PerBlock: pb, Shares: slices.Clone(shares.list)}, nil
 			})
 		},
 	}

@@ -89,7 +89,10 @@ func yumaSimulateCmd() *Command {
 		Long: `Runs a scenario: stakes, weights and hyperparameters that change at given
 epochs, with bonds and validator permits carried from one epoch to the next.
 Prints a table per epoch (or --output json) and, with --plot, draws dividends
-and incentive per uid over the epochs. Scenario files for the classic attacks
+and incentive per uid over the epochs. The tables' flags column has P for a
+validator permit this epoch, A for active (last_update within
+activity_cutoff blocks) and C for a validator copying weights, - for none; a legend
+follows the first table. Scenario files for the classic attacks
 ship in yumasim/testdata/. The format is documented in yumasim/doc.go.`,
 		Flags:    fs,
 		NoConfig: true,

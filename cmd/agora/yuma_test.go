@@ -98,6 +98,13 @@ func TestYumaSimulate(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "epoch 5") || !strings.Contains(r.stdout, "dividends") {
 		t.Fatalf("table: exit %d, stderr %s, stdout %.300s", r.code, r.stderr, r.stdout)
 	}
+	// The flags column's legend follows the first table, once; --help has it too.
+	if n := strings.Count(r.stdout, "flags: P = validator permit"); n != 1 || strings.Index(r.stdout, "flags: P =") > strings.Index(r.stdout, "epoch 1 ") {
+		t.Errorf("table: %d legends, want 1 after the first table:\n%.1500s", n, r.stdout)
+	}
+	if h, _ := runWith(t, "", "yuma", "simulate", "--help"); !strings.Contains(h.stdout, "P for a\nvalidator permit") {
+		t.Errorf("yuma simulate --help does not explain the flags column:\n%s", h.stdout)
+	}
 	// Flags may follow the scenario; JSON carries every epoch.
 	r, files := runWith(t, "", "yuma", "simulate", scenario, "--output", "json", "--plot", "out.png")
 	if r.code != 0 {
