@@ -13,9 +13,6 @@ import (
 // checks the shape of its JSON output; no timing is asserted beyond rates
 // being positive.
 func TestBenchChainQuick(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two in-process chains")
-	}
 	e, stdout, stderr := testEnv("", nil, nil)
 	code := execute(context.Background(), e, newRoot("test"), []string{
 		"bench", "chain", "--txs", "200", "--senders", "4", "--workers", "2", "--duration", "60s",
@@ -102,9 +99,6 @@ type benchLoad struct {
 
 // The text output names both apps, the ratio and the kvstore caveat.
 func TestBenchChainText(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts two in-process chains")
-	}
 	e, stdout, stderr := testEnv("", nil, nil)
 	code := execute(context.Background(), e, newRoot("test"), []string{
 		"bench", "chain", "--txs", "40", "--senders", "2", "--neurons", "0", "--log.level", "error",
