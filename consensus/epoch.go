@@ -252,12 +252,17 @@ func epoch(in *Input) *Output {
 	// Consensus, clipping, validator trust, incentive.
 	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
 	consensus := medianCols(activeStake, w, n, kappa)
-	clipped := colClip(w, consensus)
+	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
+	var clipped matrix
+	if beta == one {
+		clipped = clipInto(w, w, consensus) // bonds follow the clipped weights alone
+	} else {
+		clipped = colClip(w, consensus)
+	}
 	trust, incentive := trustAndRanks(clipped, activeStake, n)
 	normalize(incentive)
 
 	// Bonds and dividends.
-	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
 	wfb := interpolate(w, clipped, beta) // w and clipped are not used below
 	lastTempo := in.LastEpochBlock + 1
 	if in.LastEpochBlock == 0 {
@@ -463,18 +468,20 @@ func topKNonzero(v []fix, k int) []bool {
 // loadWeights returns the stored weights as raw integers in fix, each row
 // sorted by column, with subtensor's masks applied in its order: rows of
 // uids without a permit, self-weights (but the owner's), weights set before
-// their target registered, and, with commit-reveal, weights on uids that
-// registered after the setter's pending commit.
+// their target registered (last_update_i <= reg_j), and, with
+// commit-reveal, weights on uids that registered after the setter's pending
+// commit (commit_i < reg_j). Both registration masks keep an entry exactly
+// when reg_j < min(last_update_i, commit_i + 1).
 func loadWeights(in *Input, permits []bool, owner int) matrix {
-	reg := in.BlockAtRegistration
-	return load(in.Weights, in.N, false, func(i int) bool { return permits[i] }, func(i int, col uint16) bool {
-		switch {
-		case int(col) == i && i != owner:
-			return false
-		case in.LastUpdate[i] <= reg[col]:
-			return false
+	return load(in.Weights, in.N, false, in.BlockAtRegistration, owner, func(i int) uint64 {
+		if !permits[i] {
+			return 0 // keeps nothing
 		}
-		return in.CommitBlocks == nil || !(in.CommitBlocks[i] < reg[col])
+		bound := in.LastUpdate[i]
+		if in.CommitBlocks != nil {
+			bound = min(bound, satAddU64(in.CommitBlocks[i], 1))
+		}
+		return bound
 	})
 }
 
@@ -482,16 +489,17 @@ func loadWeights(in *Input, permits []bool, owner int) matrix {
 // proportions of 65535 (Yuma3), without bonds on uids registered since the
 // last epoch (last_tempo <= registration).
 func loadBonds(in *Input, proportion bool, lastTempo uint64) matrix {
-	reg := in.BlockAtRegistration
-	return load(in.Bonds, in.N, proportion, nil, func(_ int, col uint16) bool {
-		return !(lastTempo <= reg[col])
-	})
+	return load(in.Bonds, in.N, proportion, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo })
 }
 
+// allDiagonal tells load to keep self-entries.
+const allDiagonal = -2
+
 // load converts stored u16 rows to a column-sorted fixed-point matrix with
-// n rows, carved from one allocation, keeping the rows for which row(i)
-// holds (all when row is nil) and the entries for which keep holds.
-func load(rows [][]Entry, n int, proportion bool, row func(i int) bool, keep func(i int, col uint16) bool) matrix {
+// n rows, carved from one allocation. Row i keeps the entries whose target
+// registered before bound(i) (reg[col] < bound(i)); unless keepDiag is
+// allDiagonal, it also drops its self-entry, except on row keepDiag.
+func load(rows [][]Entry, n int, proportion bool, reg []uint64, keepDiag int, bound func(i int) uint64) matrix {
 	total := 0
 	for i := 0; i < n && i < len(rows); i++ {
 		total += len(rows[i])
@@ -499,23 +507,26 @@ func load(rows [][]Entry, n int, proportion bool, row func(i int) bool, keep fun
 	backing := make([]cell, total)
 	m := make(matrix, n)
 	for i := 0; i < n && i < len(rows); i++ {
-		if row != nil && !row(i) {
-			m[i] = backing[:0:0]
-			continue
-		}
+		limit := bound(i)
 		r := backing[:0:len(rows[i])]
 		backing = backing[len(rows[i]):]
+		dropSelf := keepDiag != allDiagonal && i != keepDiag
+		sorted := true
 		for _, e := range rows[i] {
-			if !keep(i, e.UID) {
+			col := e.UID
+			if reg[col] >= limit || (dropSelf && int(col) == i) {
 				continue
 			}
 			v := fromInt(int64(e.Value))
 			if proportion {
 				v = safeDiv(v, u16Max)
 			}
-			r = append(r, cell{uint32(e.UID), v})
+			if len(r) > 0 && uint32(col) < r[len(r)-1].col {
+				sorted = false
+			}
+			r = append(r, cell{uint32(col), v})
 		}
-		if !slices.IsSortedFunc(r, byCol) {
+		if !sorted {
 			slices.SortFunc(r, byCol)
 		}
 		m[i] = r

@@ -141,11 +141,16 @@ func (m matrix) clone() matrix {
 }
 
 // colClip clips each entry at its column's threshold; an entry above a zero
-// threshold is dropped (col_clip_sparse).
+// threshold is dropped (col_clip_sparse). It returns a new matrix.
 func colClip(m matrix, threshold []fix) matrix {
-	out := rowsLike(m, nil)
+	return clipInto(rowsLike(m, nil), m, threshold)
+}
+
+// clipInto is colClip writing into out's rows, which may be m's own: a
+// clipped row is never longer than the row it comes from.
+func clipInto(out, m matrix, threshold []fix) matrix {
 	for i, row := range m {
-		r := out[i]
+		r := out[i][:0]
 		for _, c := range row {
 			th := threshold[c.col]
 			if th < c.val {
