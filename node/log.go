@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"go.uber.org/zap"
@@ -16,19 +17,35 @@ import (
 // key stays a field. z's level applies; Debug is dropped cheaply when z is
 // above debug. Safe for concurrent use, as z is.
 func NewCometLogger(z *zap.Logger) cmtlog.Logger {
-	return &cometLogger{z: z.WithOptions(zap.AddCallerSkip(1)).With(zap.String("component", "cometbft"))}
+	return newCometLogger(z, nil)
 }
 
-type cometLogger struct{ z *zap.Logger }
+// newCometLogger is NewCometLogger that logs CometBFT's errors at debug
+// level once *stopping is true: a node that is shutting down logs its
+// closed listeners and peers as errors, which read as failures.
+func newCometLogger(z *zap.Logger, stopping *atomic.Bool) *cometLogger {
+	return &cometLogger{z: z.WithOptions(zap.AddCallerSkip(1)).With(zap.String("component", "cometbft")), stopping: stopping}
+}
+
+type cometLogger struct {
+	z        *zap.Logger
+	stopping *atomic.Bool // nil: never
+}
 
 var _ cmtlog.Logger = (*cometLogger)(nil)
 
 func (l *cometLogger) Debug(msg string, keyvals ...any) { l.log(zapcore.DebugLevel, msg, keyvals) }
 func (l *cometLogger) Info(msg string, keyvals ...any)  { l.log(zapcore.InfoLevel, msg, keyvals) }
-func (l *cometLogger) Error(msg string, keyvals ...any) { l.log(zapcore.ErrorLevel, msg, keyvals) }
+func (l *cometLogger) Error(msg string, keyvals ...any) {
+	level := zapcore.ErrorLevel
+	if l.stopping != nil && l.stopping.Load() {
+		level = zapcore.DebugLevel
+	}
+	l.log(level, msg, keyvals)
+}
 
 func (l *cometLogger) With(keyvals ...any) cmtlog.Logger {
-	return &cometLogger{z: l.z.With(fields(keyvals)...)}
+	return &cometLogger{z: l.z.With(fields(keyvals)...), stopping: l.stopping}
 }
 
 func (l *cometLogger) log(level zapcore.Level, msg string, keyvals []any) {

@@ -52,6 +52,9 @@ type Node struct {
 	dbs   *dbTracker
 	gate  *gatedApp
 	ready chan struct{}
+	// stopping, once set, has CometBFT's errors logged at debug level:
+	// its teardown reports every closed listener and peer as one.
+	stopping *atomic.Bool
 
 	runOnce   sync.Once
 	closeOnce sync.Once
@@ -110,7 +113,8 @@ func New(home string, log *zap.Logger) (*Node, error) {
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 
-	cmtLog, err := cmtflags.ParseLogLevel(c.LogLevel, NewCometLogger(log), cmtcfg.DefaultLogLevel)
+	stopping := &atomic.Bool{}
+	cmtLog, err := cmtflags.ParseLogLevel(c.LogLevel, newCometLogger(log, stopping), cmtcfg.DefaultLogLevel)
 	if err != nil {
 		return nil, fmt.Errorf("node: log_level in config.toml: %w", err)
 	}
@@ -139,7 +143,7 @@ func New(home string, log *zap.Logger) (*Node, error) {
 		_ = appDB.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	return &Node{home: home, cfg: c, log: log.With(zap.String("component", "node")), appDB: appDB, comet: comet, dbs: dbs, gate: gate, ready: make(chan struct{})}, nil
+	return &Node{home: home, cfg: c, log: log.With(zap.String("component", "node")), appDB: appDB, comet: comet, dbs: dbs, gate: gate, ready: make(chan struct{}), stopping: stopping}, nil
 }
 
 // homeLocked reports whether err is goleveldb's failure to lock a
@@ -195,6 +199,7 @@ func (n *Node) run(ctx context.Context) error {
 		zap.String("p2p", n.cfg.P2P.ListenAddress), zap.String("node_id", string(n.comet.NodeInfo().ID())))
 	<-ctx.Done()
 	n.gate.closing.Store(true)
+	n.stopping.Store(true)
 	if err := n.comet.Stop(); err != nil {
 		n.log.Warn("stop CometBFT", zap.Error(err))
 	}
