@@ -64,13 +64,7 @@ func TestKillNine(t *testing.T) {
 	}
 	var lastHeight int64
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childHomeEnv+"="+home)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, stderr := startChild(t, home)
 		// Send transfers until the chain is a few blocks past the last
 		// round, then kill at a random moment of the next block.
 		waitFor(t, fmt.Sprintf("round %d: the node past height %d", round, lastHeight+3), func() bool {
@@ -84,10 +78,7 @@ func TestKillNine(t *testing.T) {
 			return st.SyncInfo.LatestBlockHeight > lastHeight+3
 		})
 		time.Sleep(time.Duration(r.IntN(150)) * time.Millisecond) // a random point in a block
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
+		killChild(t, cmd)
 		if strings.Contains(stderr.String(), "child node:") {
 			t.Fatalf("round %d: the node failed on its own: %s", round, stderr.String())
 		}
@@ -115,6 +106,30 @@ func TestKillNine(t *testing.T) {
 	if a.Nonce == 0 {
 		t.Errorf("no transfer was committed")
 	}
+}
+
+// startChild runs a node on home in a child process: the test binary
+// re-executed with childHomeEnv set. Its stderr is returned.
+func startChild(t *testing.T, home string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childHomeEnv+"="+home)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, &stderr
+}
+
+// killChild ends a child node with SIGKILL: no chance to flush or close.
+func killChild(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
 }
 
 // tryAccount is queryAccount that reports errors instead of failing.
