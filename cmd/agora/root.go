@@ -40,6 +40,7 @@ func newRoot(version string) *Command {
 			nodeCmd(),
 			localnetCmd(),
 			benchCmd(),
+			llmCmd(),
 			versionCmd(version),
 		},
 	}

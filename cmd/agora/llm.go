@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/llm"
+)
+
+// llmCmd is "agora llm": try a model before joining as a miner.
+func llmCmd() *Command {
+	return &Command{
+		Name:        "llm",
+		Short:       "Run a language model locally",
+		Subcommands: []*Command{llmGenerateCmd()},
+	}
+}
+
+// llmGenerateOutput is the JSON of "agora llm generate".
+type llmGenerateOutput struct {
+	Prompt           string             `json:"prompt"`
+	Text             string             `json:"text"`
+	FinishReason     string             `json:"finish_reason"`
+	PromptTokens     int                `json:"prompt_tokens"`
+	CompletionTokens int                `json:"completion_tokens"`
+	Seconds          float64            `json:"seconds"`
+	TokensPerSecond  float64            `json:"tokens_per_second"`
+	Tokens           []llm.TokenLogprob `json:"tokens,omitempty"` // with --logprobs
+}
+
+// llmGenerateCmd is "agora llm generate": the built-in llama2.c engine.
+func llmGenerateCmd() *Command {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	model := fs.String("model", "", "llama2.c checkpoint `FILE` (v0 format), such as ../shared/models/babyllama105/babyllama105.bin")
+	tokenizer := fs.String("tokenizer", "", "SentencePiece tokenizer.model `FILE`, such as ../shared/models/babyllama105/tok105.model")
+	prompt := fs.String("prompt", "", "text to continue")
+	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy (deterministic)")
+	topP := fs.Float64("top-p", 0.9, "nucleus sampling: sample from the most likely tokens holding this probability (0 or 1: all)")
+	seed := fs.Uint64("seed", 1, "sampler seed; one seed gives one output")
+	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full)")
+	logprobs := fs.Bool("logprobs", false, "print each generated token with its log-probability")
+	output := outputFlag(fs, "text", "text", "json")
+	return &Command{
+		Name:  "generate",
+		Short: "Generate text with the built-in llama2.c engine and print tokens/s",
+		Long: `Loads a llama2.c checkpoint (--model) and its SentencePiece tokenizer
+(--tokenizer), continues --prompt on one CPU core, and prints the text and
+the speed in tokens per second (prompt processing included). Temperature 0
+is greedy and deterministic; above 0 the output is fixed by --seed. With
+--logprobs each generated token is listed with its log-probability at
+temperature 1, which a validator running the same model can recompute.
+Characters the tokenizer cannot encode are an error naming them.`,
+		Flags:    fs,
+		NoConfig: true,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			if *model == "" || *tokenizer == "" {
+				return usageErrorf("--model FILE and --tokenizer FILE are both required (for the demo model: --model ../shared/models/babyllama105/babyllama105.bin --tokenizer ../shared/models/babyllama105/tok105.model)")
+			}
+			if *temperature < 0 || *topP < 0 || *topP > 1 || *maxTokens < 0 {
+				return usageErrorf("--temperature must be ≥ 0, --top-p in [0, 1], --max-tokens ≥ 0")
+			}
+			data, err := rt.ReadFile(*tokenizer)
+			if err != nil {
+				return fmt.Errorf("llm generate: %w", err)
+			}
+			tok, err := llm.ParseTokenizer(data)
+			if err != nil {
+				return fmt.Errorf("llm generate: tokenizer %s: %w", *tokenizer, err)
+			}
+			data, err = rt.ReadFile(*model)
+			if err != nil {
+				return fmt.Errorf("llm generate: %w", err)
+			}
+			m, err := llm.ParseLlama(data, tok)
+			if err != nil {
+				return fmt.Errorf("llm generate: model %s: %w", *model, err)
+			}
+			start := time.Now()
+			g, err := m.Generate(ctx, *prompt, llm.GenOptions{
+				MaxTokens: *maxTokens, Temperature: float32(*temperature), TopP: float32(*topP), Seed: *seed,
+			})
+			if err != nil {
+				return fmt.Errorf("llm generate: %w", err)
+			}
+			secs := time.Since(start).Seconds()
+			out := llmGenerateOutput{
+				Prompt: *prompt, Text: g.Text, FinishReason: g.FinishReason,
+				PromptTokens: len(g.PromptTokens), CompletionTokens: len(g.Tokens), Seconds: secs,
+			}
+			if secs > 0 {
+				out.TokensPerSecond = float64(len(g.PromptTokens)-1+len(g.Tokens)) / secs
+			}
+			if *logprobs {
+				out.Tokens = g.Tokens
+			}
+			if *output == "json" {
+				return json.NewEncoder(rt.Stdout).Encode(out)
+			}
+			fmt.Fprintf(rt.Stdout, "%s%s\n", *prompt, g.Text)
+			if *logprobs {
+				fmt.Fprintln(rt.Stdout)
+				tw := tabwriter.NewWriter(rt.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "#\tID\tTEXT\tLOGPROB")
+				for i, t := range g.Tokens {
+					fmt.Fprintf(tw, "%d\t%d\t%s\t%.6f\n", i, t.ID, fmt.Sprintf("%q", t.Text), t.Logprob)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(rt.Stdout, "\n%d prompt + %d generated tokens in %.3f s: %.0f tokens/s (%s)\n",
+				out.PromptTokens, out.CompletionTokens, secs, out.TokensPerSecond, g.FinishReason)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// The demo model lives beside the checkout (../shared), never in it.
+const (
+	llmModel     = "../../../shared/models/babyllama105/babyllama105.bin"
+	llmTokenizer = "../../../shared/models/babyllama105/tok105.model"
+)
+
+func TestLLMGenerate(t *testing.T) {
+	golden, err := os.ReadFile("../../llm/testdata/greedy_tom.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"llm", "generate", "--model", llmModel, "--tokenizer", llmTokenizer, "--prompt", "Tom had a red ball"}
+
+	r, _ := runWith(t, "", append(base, "--max-tokens", "40")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	if !strings.HasPrefix(string(golden), first) || len(first) < len("Tom had a red ball")+20 {
+		t.Errorf("greedy text %q is not a prefix of the golden output %q", first, golden)
+	}
+	if !strings.Contains(r.stdout, "tokens/s") {
+		t.Errorf("no tokens/s in output:\n%s", r.stdout)
+	}
+
+	r, _ = runWith(t, "", append(base, "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--logprobs", "--output", "json")...)
+	if r.code != 0 {
+		t.Fatalf("json: exit %d, stderr %s", r.code, r.stderr)
+	}
+	var out llmGenerateOutput
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, r.stdout)
+	}
+	if out.CompletionTokens != len(out.Tokens) || out.CompletionTokens == 0 || out.TokensPerSecond <= 0 || out.PromptTokens != 20 {
+		t.Errorf("json output = %+v", out)
+	}
+	var text strings.Builder
+	for _, tok := range out.Tokens {
+		text.WriteString(tok.Text)
+		if tok.Logprob > 0 {
+			t.Errorf("token %+v: positive logprob", tok)
+		}
+	}
+	if text.String() != out.Text {
+		t.Errorf("tokens spell %q, text is %q", text.String(), out.Text)
+	}
+	r2, _ := runWith(t, "", append(base, "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--output", "json")...)
+	var out2 llmGenerateOutput
+	if err := json.Unmarshal([]byte(r2.stdout), &out2); err != nil || out2.Text != out.Text {
+		t.Errorf("same seed, different text: %q vs %q (%v)", out2.Text, out.Text, err)
+	}
+}
+
+func TestLLMGenerateErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--prompt", "hi"}, exitUsage, "--model FILE and --tokenizer FILE"},
+		{[]string{"--model", llmModel, "--prompt", "hi"}, exitUsage, "--tokenizer"},
+		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--top-p", "2"}, exitUsage, "--top-p"},
+		{[]string{"--model", "missing.bin", "--tokenizer", llmTokenizer}, exitError, "missing.bin"},
+		{[]string{"--model", llmTokenizer, "--tokenizer", llmTokenizer}, exitError, "bad header"},
+		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--prompt", "a=b"}, exitError, `cannot encode character '='`},
+		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "extra"}, exitUsage, "unexpected argument"},
+	} {
+		r, _ := runWith(t, "", append([]string{"llm", "generate"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+	}
+}

@@ -1,0 +1,18 @@
+// Package llm runs language models for miners.
+//
+// The built-in engine (Llama, LoadLlama) is a pure-Go float32 port of
+// llama2.c's run.c: it loads any legacy ("v0") llama2.c checkpoint from a
+// path, with the SentencePiece tokenizer (Tokenizer, LoadTokenizer) read
+// from the model's tokenizer.model, and generates on the calling goroutine
+// with greedy or seeded temperature/top-p sampling. Every generated token
+// comes with its log-probability, and Score recomputes those for given
+// tokens, so a validator running the same model can check a miner's output.
+//
+// Determinism: each reduction sums in a fixed order on one goroutine and
+// products are rounded before they are added, so greedy output and seeded
+// samples repeat exactly. Floats are fine here: nothing in this package
+// feeds consensus.
+//
+// The demo model, babyllama105, lives in ../shared/models/babyllama105
+// beside the repository; it is never committed into it.
+package llm

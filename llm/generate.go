@@ -1,0 +1,231 @@
+package llm
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// GenOptions control one Generate call.
+type GenOptions struct {
+	// MaxTokens bounds the generated tokens; 0 or less means until the
+	// context (SeqLen, prompt included) is full or the model stops.
+	MaxTokens int
+	// Temperature 0 (or less) is greedy decoding: the highest logit, the
+	// lowest id on ties. Above 0 the logits are divided by it before
+	// sampling.
+	Temperature float32
+	// TopP in (0, 1) samples from the smallest set of most likely tokens
+	// whose probabilities add up to more than TopP (nucleus sampling, as
+	// run.c); 0 or ≥ 1 samples from the whole distribution.
+	TopP float32
+	// Seed seeds the sampler (math/rand/v2 PCG); one seed, prompt and
+	// options always give the same tokens.
+	Seed uint64
+}
+
+// TokenLogprob is one generated token.
+type TokenLogprob struct {
+	ID   int    `json:"id"`
+	Text string `json:"text"` // as decoded after the previous token; "" for BOS and EOS
+	// Logprob is the natural log of the token's probability under the
+	// model at temperature 1 (log-softmax of the raw logits, accumulated in
+	// float64 in id order), whatever temperature sampled it, so a verifier
+	// can recompute it with Score.
+	Logprob float64 `json:"logprob"`
+}
+
+// Finish reasons of a Generation.
+const (
+	FinishStop   = "stop"   // the model emitted BOSID or EOSID
+	FinishLength = "length" // MaxTokens or the context length was reached
+)
+
+// Generation is the result of Generate.
+type Generation struct {
+	// Text is the completion: the generated tokens' text, without the
+	// prompt.
+	Text string `json:"text"`
+	// Tokens are the generated tokens in order. When FinishReason is
+	// "stop", the last one is the stop token (with empty text), so its
+	// probability can be verified too.
+	Tokens []TokenLogprob `json:"tokens"`
+	// PromptTokens are the encoded prompt, BOSID first.
+	PromptTokens []int  `json:"prompt_tokens"`
+	FinishReason string `json:"finish_reason"`
+}
+
+// Generate continues prompt, which is encoded with BOSID first. It checks
+// ctx between tokens and returns ctx's error, with the tokens so far in
+// the Generation, when ctx ends. A prompt the tokenizer cannot encode is an
+// *UnencodableError; a prompt that fills the context is an error. Safe for
+// concurrent use.
+func (m *Llama) Generate(ctx context.Context, prompt string, opts GenOptions) (*Generation, error) {
+	ids, err := m.tok.Encode(prompt, true)
+	if err != nil {
+		return nil, err
+	}
+	seqLen := m.cfg.SeqLen
+	if len(ids) >= seqLen {
+		return nil, fmt.Errorf("llm: prompt is %d tokens; the model's context is %d tokens, so it leaves no room to generate", len(ids), seqLen)
+	}
+	limit := seqLen - len(ids)
+	if opts.MaxTokens > 0 && opts.MaxTokens < limit {
+		limit = opts.MaxTokens
+	}
+	g := &Generation{PromptTokens: ids, Tokens: make([]TokenLogprob, 0, limit), FinishReason: FinishLength}
+	s := m.newState()
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+
+	for pos, id := range ids[:len(ids)-1] {
+		if err := ctx.Err(); err != nil {
+			return g, err
+		}
+		m.forward(s, id, pos)
+	}
+	token, pos := ids[len(ids)-1], len(ids)-1
+	var text strings.Builder
+	for range limit {
+		if err := ctx.Err(); err != nil {
+			g.Text = text.String()
+			return g, err
+		}
+		m.forward(s, token, pos)
+		next := m.sample(s, opts, rng)
+		piece := m.tok.Piece(token, next)
+		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(s.logits, next)})
+		if next == BOSID || next == EOSID {
+			g.FinishReason = FinishStop
+			break
+		}
+		text.WriteString(piece)
+		token = next
+		pos++
+	}
+	g.Text = text.String()
+	return g, nil
+}
+
+// Score returns the log-probability (as in TokenLogprob.Logprob) of each
+// token of continuation following prompt, encoded as Generate encodes it:
+// for the ids of a Generation, it gives back the same log-probabilities,
+// bit for bit. Safe for concurrent use.
+func (m *Llama) Score(ctx context.Context, prompt string, continuation []int) ([]float64, error) {
+	ids, err := m.tok.Encode(prompt, true)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(ids) + len(continuation) - 1; n > m.cfg.SeqLen {
+		return nil, fmt.Errorf("llm: prompt and continuation are %d positions; the model's context is %d", n, m.cfg.SeqLen)
+	}
+	for i, id := range continuation {
+		if id < 0 || id >= m.cfg.VocabSize {
+			return nil, fmt.Errorf("llm: continuation token %d is id %d, outside the vocabulary of %d", i, id, m.cfg.VocabSize)
+		}
+	}
+	s := m.newState()
+	for pos, id := range ids[:len(ids)-1] {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.forward(s, id, pos)
+	}
+	out := make([]float64, len(continuation))
+	token, pos := ids[len(ids)-1], len(ids)-1
+	for i, next := range continuation {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.forward(s, token, pos)
+		out[i] = logprob(s.logits, next)
+		token = next
+		pos++
+	}
+	return out, nil
+}
+
+// logprob is log softmax(logits)[id] in float64, summing in id order.
+func logprob(logits []float32, id int) float64 {
+	maxv := float64(logits[0])
+	for _, v := range logits[1:] {
+		maxv = max(maxv, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - maxv)
+	}
+	return float64(logits[id]) - maxv - math.Log(sum)
+}
+
+// sample picks the next token from s.logits as run.c does, without
+// changing s.logits.
+func (m *Llama) sample(s *runState, opts GenOptions, rng *rand.Rand) int {
+	if opts.Temperature <= 0 {
+		best := 0
+		for i, v := range s.logits {
+			if v > s.logits[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	probs := s.probs
+	for i, v := range s.logits {
+		probs[i] = v / opts.Temperature
+	}
+	softmax(probs)
+	coin := rng.Float32()
+	if opts.TopP <= 0 || opts.TopP >= 1 {
+		var cdf float32
+		for i, p := range probs {
+			cdf += p
+			if coin < cdf {
+				return i
+			}
+		}
+		return len(probs) - 1
+	}
+	// Nucleus: drop tokens that cannot be in it, sort the rest by
+	// probability (ties by id, so the order is fixed), and cut after the
+	// cumulative probability exceeds TopP.
+	cutoff := (1 - opts.TopP) / float32(len(probs)-1)
+	cands := s.candidates[:0]
+	for i, p := range probs {
+		if p >= cutoff {
+			cands = append(cands, candidate{i, p})
+		}
+	}
+	if len(cands) == 0 { // only when the distribution is nearly uniform
+		for i, p := range probs {
+			cands = append(cands, candidate{i, p})
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		if c := cmp.Compare(b.p, a.p); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	var cum float32
+	last := len(cands) - 1
+	for i, c := range cands {
+		cum += c.p
+		if cum > opts.TopP {
+			last = i
+			break
+		}
+	}
+	r := coin * cum
+	var cdf float32
+	for _, c := range cands[:last+1] {
+		cdf += c.p
+		if r < cdf {
+			return c.id
+		}
+	}
+	return cands[last].id
+}
