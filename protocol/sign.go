@@ -18,6 +18,11 @@ import (
 // sign returns the Envelope of body signed by key for signedFor (none if
 // nil) at now with uuid.
 func sign(body []byte, key *keys.PrivateKey, signedFor *keys.PublicKey, now time.Time, uuid string) (*Envelope, error) {
+	return signHash(sha256.Sum256(body), key, signedFor, now, uuid)
+}
+
+// signHash is sign for a body whose SHA-256 is bodyHash.
+func signHash(bodyHash [sha256.Size]byte, key *keys.PrivateKey, signedFor *keys.PublicKey, now time.Time, uuid string) (*Envelope, error) {
 	if key == nil {
 		return nil, errors.New("protocol: sign: no key")
 	}
@@ -32,7 +37,7 @@ func sign(body []byte, key *keys.PrivateKey, signedFor *keys.PublicKey, now time
 		Timestamp:     ms,
 		UUID:          uuid,
 		SignedBy:      key.PublicKey(),
-		BodySHA256:    sha256.Sum256(body),
+		BodySHA256:    bodyHash,
 		HasBodySHA256: true,
 		timestamp:     strconv.FormatInt(ms, 10),
 	}
@@ -111,8 +116,8 @@ func (s *Signer) NewRequest(ctx context.Context, method, url string, body []byte
 // request's. A Verified request provides both: SignResponse(w, body, key,
 // vr.SignedBy, vr.UUID, now).
 //
-// Streaming responses cannot be signed this way, since the headers go out
-// before the body is known; they are not covered by this package yet.
+// Streaming responses, whose headers go out before the body is known, are
+// signed in trailers instead: see StreamSigner.
 func SignResponse(w http.ResponseWriter, body []byte, key *keys.PrivateKey, requester keys.PublicKey, uuid string, now time.Time) error {
 	e, err := sign(body, key, &requester, now, uuid)
 	if err != nil {
@@ -145,7 +150,11 @@ func VerifyResponse(resp *http.Response, body []byte, expectedSigner keys.Public
 
 // verifyResponse is VerifyResponse with the concrete error type.
 func verifyResponse(resp *http.Response, body []byte, expectedSigner keys.PublicKey) (*Envelope, *Error) {
-	e, err := parseHeader(resp.Header)
+	h := resp.Header
+	if len(h[HeaderSignature]) == 0 && len(resp.Trailer[HeaderSignature]) > 0 {
+		h = resp.Trailer // a streamed response, signed by StreamSigner
+	}
+	e, err := parseHeader(h)
 	if err != nil {
 		return nil, err
 	}
