@@ -65,6 +65,14 @@ type Generation struct {
 // *UnencodableError; a prompt that fills the context is an error. Safe for
 // concurrent use.
 func (m *Llama) Generate(ctx context.Context, prompt string, opts GenOptions) (*Generation, error) {
+	return m.GenerateStream(ctx, prompt, opts, nil)
+}
+
+// GenerateStream is Generate that also hands each token to fn as soon as it
+// is sampled (the stop token too, with empty text), on the calling
+// goroutine. An error from fn ends the generation and is returned with the
+// tokens so far. fn may be nil.
+func (m *Llama) GenerateStream(ctx context.Context, prompt string, opts GenOptions, fn StreamFunc) (*Generation, error) {
 	ids, err := m.tok.Encode(prompt, true)
 	if err != nil {
 		return nil, err
@@ -97,8 +105,15 @@ func (m *Llama) Generate(ctx context.Context, prompt string, opts GenOptions) (*
 		m.forward(s, token, pos)
 		next := m.sample(s, opts, rng)
 		piece := m.tok.Piece(token, next)
+		stop := next == BOSID || next == EOSID
 		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(s.logits, next)})
-		if next == BOSID || next == EOSID {
+		if fn != nil {
+			if err := fn(piece, g.Tokens[len(g.Tokens)-1:]); err != nil {
+				g.Text = text.String()
+				return g, err
+			}
+		}
+		if stop {
 			g.FinishReason = FinishStop
 			break
 		}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -321,4 +322,40 @@ func syntheticCheckpoint(c Config) []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(int32(x>>8)%1000)/2000))
 	}
 	return b
+}
+
+// GenerateStream hands over every token as Generate returns it, stop token
+// included, and an error from the callback ends the generation with it.
+func TestGenerateStream(t *testing.T) {
+	m := testModel(t)
+	ctx := context.Background()
+	opts := GenOptions{MaxTokens: 300, Temperature: 0.8, TopP: 0.9, Seed: 7}
+	want, err := m.Generate(ctx, goldenPrompt, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	var toks []TokenLogprob
+	got, err := m.GenerateStream(ctx, goldenPrompt, opts, func(s string, ts []TokenLogprob) error {
+		text.WriteString(s)
+		toks = append(toks, ts...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text.String() != want.Text || got.Text != want.Text || !slices.Equal(toks, want.Tokens) || !slices.Equal(got.Tokens, want.Tokens) {
+		t.Fatalf("streamed %q (%d tokens), generated %q (%d tokens)", text.String(), len(toks), want.Text, len(want.Tokens))
+	}
+	stop := errors.New("client went away")
+	n := 0
+	g, err := m.GenerateStream(ctx, goldenPrompt, opts, func(string, []TokenLogprob) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || len(g.Tokens) != 3 {
+		t.Fatalf("callback error: %v with %d tokens, want %v with 3", err, len(g.Tokens), stop)
+	}
 }

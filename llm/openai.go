@@ -88,6 +88,10 @@ type OpenAIOptions struct {
 	TopLogprobs int
 	// Stop sequences, passed through.
 	Stop []string
+	// TokenIDs asks the server to name each token "token_id:N" (vLLM's
+	// return_tokens_as_token_ids), so that TokenLogprob.ID is known;
+	// servers without the extension ignore it and IDs stay -1.
+	TokenIDs bool
 }
 
 // OpenAIGeneration is a Generation with what only a server reports.
@@ -278,7 +282,11 @@ func (o *OpenAI) chatRequest(ctx context.Context, msgs []ChatMessage, opts OpenA
 		LogProbs:    !opts.NoLogprobs,
 		TopLogProbs: opts.TopLogprobs,
 	}
-	return withExplicit(ctx, map[string]json.RawMessage{"temperature": jsonFloat32(temp)}), req, nil
+	fields := map[string]json.RawMessage{"temperature": jsonFloat32(temp)}
+	if opts.TokenIDs {
+		fields["return_tokens_as_token_ids"] = json.RawMessage("true")
+	}
+	return withExplicit(ctx, fields), req, nil
 }
 
 func (o *OpenAI) completionRequest(ctx context.Context, prompt string, opts OpenAIOptions) (context.Context, openai.CompletionRequest, error) {
@@ -296,6 +304,9 @@ func (o *OpenAI) completionRequest(ctx context.Context, prompt string, opts Open
 		Stop:        opts.Stop,
 	}
 	fields := map[string]json.RawMessage{"temperature": jsonFloat32(temp)}
+	if opts.TokenIDs {
+		fields["return_tokens_as_token_ids"] = json.RawMessage("true")
+	}
 	if !opts.NoLogprobs {
 		// The completions API's logprobs is the number of alternatives;
 		// 0 still returns the chosen tokens' log-probabilities.
