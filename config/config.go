@@ -50,6 +50,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 )
 
 // EnvPrefix is the prefix of every environment variable Load consults.
@@ -65,6 +66,41 @@ type Config struct {
 
 	// Log configures the process logger.
 	Log Log `yaml:"log"`
+
+	// Miner configures `agora miner run`; its flags belong to that command.
+	Miner Miner `yaml:"miner" flags:"scoped"`
+}
+
+// Miner configures the miner daemon (`agora miner run`).
+type Miner struct {
+	Node         string `yaml:"node" help:"RPC address of the Agora node the miner follows"`
+	Netuid       uint16 `yaml:"netuid" help:"the subnet the miner serves"`
+	Wallet       string `yaml:"wallet" help:"the wallet holding the miner's hotkey"`
+	Hotkey       string `yaml:"hotkey" help:"the name of the miner's hotkey in the wallet"`
+	PasswordFile string `yaml:"password_file" help:"file whose first line is the hotkey's password (else env AGORA_PASSWORD, else a prompt)"`
+
+	Listen string `yaml:"listen" help:"host:port the axon listens on"`
+	// ExternalIP and ExternalPort are what the miner publishes on chain;
+	// empty and 0 take the listen address's.
+	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP)"`
+	ExternalPort uint16 `yaml:"external_port" help:"port published on chain (default: the listen port)"`
+
+	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file"`
+	Tokenizer string `yaml:"tokenizer" help:"built-in engine: its SentencePiece tokenizer.model (default: tokenizer.model or tok*.model beside the checkpoint)"`
+
+	BackendURL    string        `yaml:"backend_url" help:"an OpenAI-compatible server (vLLM, Ollama, llama.cpp), such as http://127.0.0.1:8000/v1; used instead of the built-in engine"`
+	BackendModel  string        `yaml:"backend_model" help:"the model name the backend serves"`
+	BackendAPIKey string        `yaml:"backend_api_key" help:"bearer token for the backend, if it wants one"`
+	BackendIdle   time.Duration `yaml:"backend_idle_timeout" help:"longest wait for the backend's next streamed chunk"`
+
+	MinStake       uint64        `yaml:"min_stake" help:"callers without a validator permit need at least this stake, in base units (0: a permit is required)"`
+	MaxConcurrent  int           `yaml:"max_concurrent" help:"requests run on the backend at once (0: one per CPU for the built-in engine, 64 for a server)"`
+	MaxQueue       int           `yaml:"max_queue" help:"requests waiting for the backend at most; when full, the lowest-staked caller is refused"`
+	QueueTimeout   time.Duration `yaml:"queue_timeout" help:"longest a request waits for the backend before a 503"`
+	RequestTimeout time.Duration `yaml:"request_timeout" help:"longest a request may run on the backend before a 504"`
+	RateLimit      int           `yaml:"rate_limit" help:"requests per second each caller may make (0: unlimited)"`
+	RateBurst      int           `yaml:"rate_burst" help:"requests a caller may make at once above its rate"`
+	MaxBody        int           `yaml:"max_body" help:"largest request body accepted, in bytes"`
 }
 
 // Log configures the process logger.
@@ -84,6 +120,19 @@ func Default() Config {
 		Log: Log{
 			Level:  "info",
 			Format: "console",
+		},
+		Miner: Miner{
+			Node:           "tcp://127.0.0.1:26657",
+			Netuid:         1,
+			Hotkey:         "default",
+			Listen:         "127.0.0.1:8091",
+			BackendIdle:    30 * time.Second,
+			MaxQueue:       256,
+			QueueTimeout:   10 * time.Second,
+			RequestTimeout: 60 * time.Second,
+			RateLimit:      20,
+			RateBurst:      40,
+			MaxBody:        1 << 20,
 		},
 	}
 }
@@ -211,6 +260,26 @@ func (c *Config) validate() []fieldError {
 	var out []fieldError
 	if strings.TrimSpace(c.Home) == "" {
 		out = append(out, fieldError{"home", "home must not be empty"})
+	}
+	m := &c.Miner
+	for _, v := range []struct {
+		key string
+		n   int64
+	}{
+		{"miner.max_concurrent", int64(m.MaxConcurrent)}, {"miner.max_queue", int64(m.MaxQueue)},
+		{"miner.rate_limit", int64(m.RateLimit)}, {"miner.rate_burst", int64(m.RateBurst)},
+		{"miner.queue_timeout", int64(m.QueueTimeout)}, {"miner.request_timeout", int64(m.RequestTimeout)},
+		{"miner.backend_idle_timeout", int64(m.BackendIdle)},
+	} {
+		if v.n < 0 {
+			out = append(out, fieldError{v.key, v.key + " must not be negative"})
+		}
+	}
+	if m.MaxBody < 1024 {
+		out = append(out, fieldError{"miner.max_body", fmt.Sprintf("miner.max_body %d is below 1024 bytes", m.MaxBody)})
+	}
+	if m.RateLimit > 0 && m.RateBurst < 1 {
+		out = append(out, fieldError{"miner.rate_burst", "miner.rate_burst must be at least 1 when miner.rate_limit is set"})
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // mapEnv is a LookupEnv over a map.
@@ -110,11 +111,57 @@ func TestLoadPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *got != tt.want {
-				t.Errorf("Load = %+v, want %+v", *got, tt.want)
+			want := tt.want
+			if want.Miner == (Miner{}) {
+				want.Miner = Default().Miner
+			}
+			if *got != want {
+				t.Errorf("Load = %+v, want %+v", *got, want)
 			}
 		})
 	}
+}
+
+// fullMiner is the miner section of testdata/full.good.yml.
+func fullMiner() Miner {
+	m := Default().Miner
+	m.Listen, m.BackendURL, m.QueueTimeout, m.MinStake = "0.0.0.0:9000", "http://127.0.0.1:8000/v1", 3*time.Second, 1000
+	return m
+}
+
+// Scoped flags: only a command that registers the miner section takes
+// --miner.*; the environment reaches it whatever the command.
+func TestScopedSection(t *testing.T) {
+	fl := NewFlags()
+	plain := flag.NewFlagSet("plain", flag.ContinueOnError)
+	plain.SetOutput(io.Discard)
+	fl.Register(plain)
+	if err := plain.Parse([]string{"--miner.listen=:1"}); err == nil {
+		t.Fatal("a command without the miner section accepted --miner.listen")
+	}
+	daemon := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	fl.Register(daemon)
+	fl.RegisterSection(daemon, "miner")
+	if err := daemon.Parse([]string{"--miner.listen=:1", "--miner.rate_limit=5"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(Sources{Flags: fl, UserHome: "/h", LookupEnv: mapEnv(map[string]string{"AGORA_MINER_NETUID": "7"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Miner.Listen != ":1" || c.Miner.RateLimit != 5 || c.Miner.Netuid != 7 {
+		t.Fatalf("Miner = %+v", c.Miner)
+	}
+	if _, err := Load(Sources{UserHome: "/h", LookupEnv: mapEnv(map[string]string{"AGORA_MINER_MAX_QUEUE": "-1"})}); err == nil ||
+		!strings.Contains(err.Error(), "miner.max_queue must not be negative (set by env AGORA_MINER_MAX_QUEUE)") {
+		t.Fatalf("negative max_queue: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("RegisterSection of an unscoped section did not panic")
+		}
+	}()
+	fl.RegisterSection(flag.NewFlagSet("x", flag.ContinueOnError), "log")
 }
 
 func TestLoadZeroSources(t *testing.T) {
@@ -133,7 +180,7 @@ func TestLoadZeroSources(t *testing.T) {
 
 func TestGoodFiles(t *testing.T) {
 	want := map[string]Config{
-		"full.good.yml":    {Home: "/var/lib/agora", Log: Log{Level: "debug", Format: "json"}},
+		"full.good.yml":    {Home: "/var/lib/agora", Log: Log{Level: "debug", Format: "json"}, Miner: fullMiner()},
 		"partial.good.yml": {Home: "/h/.agora", Log: Log{Level: "warn", Format: "console"}},
 		"empty.good.yml":   {Home: "/h/.agora", Log: Log{Level: "info", Format: "console"}},
 		"null.good.yml":    {Home: "/h/.agora", Log: Log{Level: "info", Format: "console"}},
@@ -156,6 +203,9 @@ func TestGoodFiles(t *testing.T) {
 			if !ok {
 				t.Fatalf("no expectation for %s", path)
 			}
+			if w.Miner == (Miner{}) {
+				w.Miner = Default().Miner
+			}
 			if *got != w {
 				t.Errorf("Load = %+v, want %+v", *got, w)
 			}
@@ -166,7 +216,7 @@ func TestGoodFiles(t *testing.T) {
 func TestBadFiles(t *testing.T) {
 	want := map[string]string{
 		"unknown-key.bad.yml":     `config: testdata/unknown-key.bad.yml:3: unknown key "log.lvel" (known keys under log: format, level)`,
-		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log)`,
+		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log, miner)`,
 		"bad-level.bad.yml":       `config: log.level "loud" is not one of debug, info, warn, error (set by testdata/bad-level.bad.yml:2)`,
 		"bad-format.bad.yml":      `config: log.format "xml" is not one of console, json (set by testdata/bad-format.bad.yml:2)`,
 		"section-scalar.bad.yml":  `config: testdata/section-scalar.bad.yml:1: log must be a mapping, not str "debug"`,
@@ -294,7 +344,12 @@ func TestSchemaOfConfig(t *testing.T) {
 		"log.level AGORA_LOG_LEVEL --log.level",
 		"log.format AGORA_LOG_FORMAT --log.format",
 	}
-	if !reflect.DeepEqual(got, want) {
+	for _, f := range fields[len(want):] {
+		if !strings.HasPrefix(f.key, "miner.") || f.scope != "miner" {
+			t.Errorf("field %s: scope %q, want every key after log's in the scoped section miner", f.key, f.scope)
+		}
+	}
+	if got = got[:len(want)]; !reflect.DeepEqual(got, want) {
 		t.Errorf("schema:\n got %q\nwant %q", got, want)
 	}
 	def := reflect.ValueOf(Default())

@@ -44,11 +44,29 @@ func newFlags(def reflect.Value) (*Flags, error) {
 	return fs, nil
 }
 
-// Register defines every configuration flag on fs, with the defaults of
-// Default in its usage text. Calling it on several flag sets is allowed;
-// registering on one flag set twice panics, as flag.FlagSet.Var does.
-func (fs *Flags) Register(set *flag.FlagSet) {
+// Register defines the flags of every setting outside the scoped sections
+// on set, with the defaults of Default in their usage text. Calling it on
+// several flag sets is allowed; registering on one flag set twice panics, as
+// flag.FlagSet.Var does.
+func (fs *Flags) Register(set *flag.FlagSet) { fs.register(set, "") }
+
+// RegisterSection defines the flags of the scoped section name (a top-level
+// section tagged flags:"scoped", such as "miner") on set: the daemon command
+// that the section configures registers them, so that they do not crowd
+// every other command's help. The environment and the file reach scoped
+// settings whatever the command. It panics if name is not a scoped section.
+func (fs *Flags) RegisterSection(set *flag.FlagSet, name string) {
+	if name == "" || !slices.ContainsFunc(fs.values, func(v *flagValue) bool { return v.field.scope == name }) {
+		panic(fmt.Sprintf("config: %q is not a scoped section", name))
+	}
+	fs.register(set, name)
+}
+
+func (fs *Flags) register(set *flag.FlagSet, scope string) {
 	for _, v := range fs.values {
+		if v.field.scope != scope {
+			continue
+		}
 		usage := v.field.help
 		if len(v.field.oneof) > 0 {
 			usage += ": " + strings.Join(v.field.oneof, ", ")

@@ -17,6 +17,10 @@ type field struct {
 	flag  string // "log.level"
 	help  string // usage text from the help tag
 	oneof []string
+	// scope is the top-level section whose flags only the commands that
+	// ask for it register (a section tagged flags:"scoped"); "" for
+	// settings every command takes.
+	scope string
 	index []int // reflect.Value.FieldByIndex path from the Config root
 	typ   reflect.Type
 }
@@ -31,7 +35,7 @@ var tagName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // keys sharing an environment variable; these are programming errors.
 func schema(t reflect.Type) ([]field, error) {
 	var out []field
-	if err := walk(t, "", nil, &out); err != nil {
+	if err := walk(t, "", "", nil, &out); err != nil {
 		return nil, fmt.Errorf("config: internal: %w", err)
 	}
 	seen := make(map[string]string, len(out))
@@ -44,7 +48,7 @@ func schema(t reflect.Type) ([]field, error) {
 	return out, nil
 }
 
-func walk(t reflect.Type, prefix string, index []int, out *[]field) error {
+func walk(t reflect.Type, prefix, scope string, index []int, out *[]field) error {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag := sf.Tag.Get("yaml")
@@ -64,7 +68,14 @@ func walk(t reflect.Type, prefix string, index []int, out *[]field) error {
 			if sf.Tag.Get("oneof") != "" || sf.Tag.Get("help") != "" {
 				return fmt.Errorf("%s: section %s has oneof or help tag", key, sf.Type)
 			}
-			if err := walk(sf.Type, key+".", idx, out); err != nil {
+			sub := scope
+			switch fl := sf.Tag.Get("flags"); {
+			case fl == "scoped" && prefix == "":
+				sub = key
+			case fl != "":
+				return fmt.Errorf("%s: flags tag %q: only a top-level section may be \"scoped\"", key, fl)
+			}
+			if err := walk(sf.Type, key+".", sub, idx, out); err != nil {
 				return err
 			}
 			continue
@@ -77,6 +88,7 @@ func walk(t reflect.Type, prefix string, index []int, out *[]field) error {
 			env:   EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_")),
 			flag:  key,
 			help:  sf.Tag.Get("help"),
+			scope: scope,
 			index: idx,
 			typ:   sf.Type,
 		}

@@ -132,6 +132,10 @@ type Command struct {
 	// commands such as help and version that must work with a broken
 	// configuration.
 	NoConfig bool
+	// ConfigSection names the scoped configuration section (such as
+	// "miner") whose --section.key flags this command takes besides the
+	// globals: the daemon that the section configures.
+	ConfigSection string
 }
 
 // usageError is an error in how the command was invoked.
@@ -344,6 +348,9 @@ func flagSet(path []*Command, g *globals) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	g.register(fs)
+	if cmd.ConfigSection != "" {
+		g.config.RegisterSection(fs, cmd.ConfigSection)
+	}
 	if cmd.Flags != nil {
 		cmd.Flags.VisitAll(func(f *flag.Flag) {
 			if fs.Lookup(f.Name) != nil {
@@ -442,6 +449,12 @@ func printHelp(w io.Writer, path []*Command) {
 	gfs := flag.NewFlagSet("globals", flag.ContinueOnError)
 	// Fresh globals, so the help shows defaults, not this command line.
 	(&globals{config: config.NewFlags()}).register(gfs)
+	if cmd.ConfigSection != "" {
+		sfs := flag.NewFlagSet(cmd.ConfigSection, flag.ContinueOnError)
+		config.NewFlags().RegisterSection(sfs, cmd.ConfigSection)
+		fmt.Fprintf(w, "\nSettings (flags, env AGORA_%s_*, or the %s: section of --config FILE):\n", strings.ToUpper(cmd.ConfigSection), cmd.ConfigSection)
+		printFlags(w, sfs)
+	}
 	fmt.Fprintf(w, "\nGlobal flags:\n")
 	printFlags(w, gfs)
 	if len(cmd.Subcommands) > 0 {
