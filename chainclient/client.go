@@ -30,6 +30,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/keys"
 )
 
 // DefaultAddress is where `agora node init` puts a node's RPC server.
@@ -330,4 +331,33 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*Result, error) {
 		}
 		delay = min(2*delay, maxPoll)
 	}
+}
+
+// SendTx signs body with key at the account's next nonce and broadcasts
+// it, waiting until a block includes it (see BroadcastAndWait). It is for
+// daemons that send a transaction now and then (a miner's serve_axon,
+// a validator's weights): one at a time per key, since the nonce is read
+// from the last committed block. A rejection or failure in the block is
+// an error carrying the node's log.
+func (c *Client) SendTx(ctx context.Context, key *keys.PrivateKey, body chain.Body) (*Result, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nonce, err := c.NextNonce(ctx, chain.AccountID(key.PublicKey()))
+	if err != nil {
+		return nil, err
+	}
+	tx, err := chain.SignTx(key.Ed25519(), chainID, nonce, body)
+	if err != nil {
+		return nil, fmt.Errorf("chainclient: sign %s: %w", body.Kind(), err)
+	}
+	r, err := c.BroadcastAndWait(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if !r.OK() {
+		return r, fmt.Errorf("chainclient: %s rejected (code %d): %s", body.Kind(), r.Code, r.Log)
+	}
+	return r, nil
 }
