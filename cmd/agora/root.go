@@ -41,6 +41,7 @@ func newRoot(version string) *Command {
 			localnetCmd(),
 			benchCmd(),
 			llmCmd(),
+			minerCmd(),
 			versionCmd(version),
 		},
 	}

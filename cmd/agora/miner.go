@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner"
+)
+
+// minerCmd is "agora miner".
+func minerCmd() *Command {
+	return &Command{
+		Name:        "miner",
+		Short:       "Serve model outputs to the subnet's validators",
+		Subcommands: []*Command{minerRunCmd()},
+	}
+}
+
+func minerRunCmd() *Command {
+	return &Command{
+		Name:          "run",
+		Short:         "Run the miner: an OpenAI-compatible axon for validators, on a model server or the built-in engine",
+		ConfigSection: "miner",
+		Long: `Serves POST /v1/chat/completions and /v1/completions (streaming or not, with
+log-probabilities when asked) to the subnet's validators only: every request
+must be signed (Epistula v2) by a registered hotkey with a validator permit
+(or --miner.min_stake), and every answer is signed by the miner's hotkey.
+Requests wait in a queue ordered by the caller's stake, with a rate limit per
+caller. /healthz, /readyz and /metrics (Prometheus) are served beside them.
+
+The model is an OpenAI-compatible server (--miner.backend_url and
+--miner.backend_model: vLLM, Ollama, llama.cpp's server) or, without one,
+the built-in llama2.c engine on this CPU (--miner.model, a checkpoint file).
+
+The miner follows the chain at --miner.node and publishes its axon (the
+address validators reach it at) with a serve_axon transaction signed by the
+hotkey, once the hotkey is registered (agora tx register). The hotkey's
+password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			c := rt.Config.Miner
+			if c.Wallet == "" {
+				return usageErrorf("--miner.wallet is required (the wallet holding the miner's hotkey)")
+			}
+			if c.BackendURL == "" && c.Model == "" {
+				return usageErrorf("give a model: --miner.model FILE (a llama2.c checkpoint for the built-in engine, such as ../shared/models/babyllama105/babyllama105.bin) or --miner.backend_url URL with --miner.backend_model NAME (an OpenAI-compatible server)")
+			}
+			if c.BackendURL != "" && c.BackendModel == "" {
+				return usageErrorf("--miner.backend_model is required with --miner.backend_url (the model name the server serves)")
+			}
+			var ext netip.AddrPort
+			if c.ExternalIP != "" {
+				ip, err := netip.ParseAddr(c.ExternalIP)
+				if err != nil {
+					return usageErrorf("--miner.external_ip: %v", err)
+				}
+				ext = netip.AddrPortFrom(ip, c.ExternalPort)
+			} else if c.ExternalPort != 0 {
+				ext = netip.AddrPortFrom(netip.Addr{}, c.ExternalPort)
+			}
+			key, err := keys.NewStore(rt.Config.Home).LoadHotkey(c.Wallet, c.Hotkey, func() ([]byte, error) {
+				return walletPassword(rt, c.PasswordFile, fmt.Sprintf("Password for hotkey %s of wallet %s", c.Hotkey, c.Wallet), false)
+			})
+			if err != nil {
+				return fmt.Errorf("miner: %w", err)
+			}
+			backend, err := minerBackend(rt, c.BackendURL, c.BackendModel, c.BackendAPIKey, c.Model, c.Tokenizer)
+			if err != nil {
+				return err
+			}
+			return miner.Run(ctx, miner.RunConfig{
+				Config: miner.Config{
+					Key:            key,
+					Backend:        backend,
+					MinStake:       c.MinStake,
+					MaxConcurrent:  c.MaxConcurrent,
+					MaxQueue:       c.MaxQueue,
+					QueueTimeout:   c.QueueTimeout,
+					RequestTimeout: c.RequestTimeout,
+					RateLimit:      c.RateLimit,
+					RateBurst:      c.RateBurst,
+					MaxBody:        int64(c.MaxBody),
+					Logger:         rt.Log,
+				},
+				Node:     c.Node,
+				Netuid:   c.Netuid,
+				Listen:   c.Listen,
+				External: ext,
+				OnListen: func(a net.Addr) {
+					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
+				},
+			})
+		},
+	}
+}
+
+// minerBackend builds the backend: the server at url, else the built-in
+// engine on the checkpoint at model.
+func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (miner.Backend, error) {
+	if url != "" {
+		s, err := miner.NewServer(llm.OpenAIConfig{BaseURL: url, Model: name, APIKey: apiKey, IdleTimeout: rt.Config.Miner.BackendIdle})
+		if err != nil {
+			return nil, fmt.Errorf("miner: %w", err)
+		}
+		return s, nil
+	}
+	if tokenizer == "" {
+		found, err := findTokenizer(model)
+		if err != nil {
+			return nil, err
+		}
+		tokenizer = found
+	}
+	data, err := rt.ReadFile(tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("miner: tokenizer: %w", err)
+	}
+	tok, err := llm.ParseTokenizer(data)
+	if err != nil {
+		return nil, fmt.Errorf("miner: tokenizer %s: %w", tokenizer, err)
+	}
+	data, err = rt.ReadFile(model)
+	if err != nil {
+		return nil, fmt.Errorf("miner: model: %w", err)
+	}
+	m, err := llm.ParseLlama(data, tok)
+	if err != nil {
+		return nil, fmt.Errorf("miner: model %s: %w", model, err)
+	}
+	return miner.NewBuiltin(m, strings.TrimSuffix(filepath.Base(model), filepath.Ext(model))), nil
+}
+
+// findTokenizer looks beside a checkpoint for tokenizer.model, then for a
+// single tok*.model (as llama2.c names its custom tokenizers).
+func findTokenizer(model string) (string, error) {
+	dir := filepath.Dir(model)
+	if p := filepath.Join(dir, "tokenizer.model"); fileExists(p) {
+		return p, nil
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "tok*.model"))
+	if len(matches) == 1 {
+		return matches[0], nil
+	}
+	return "", usageErrorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model): give --miner.tokenizer FILE", model)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner/minertest"
+	"github.com/seed0ffb8d46/agora/protocol"
+)
+
+// TestMain lets a test run this binary's main as a child process (a real
+// miner process, say): with AGORA_TEST_MAIN=1 the test binary is agora.
+func TestMain(m *testing.M) {
+	if os.Getenv("AGORA_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// process is agora running as a child process.
+type process struct {
+	cmd    *exec.Cmd
+	stdout *bufio.Scanner
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+// startAgora starts agora args as a child process with env.
+func startAgora(t *testing.T, env map[string]string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "AGORA_TEST_MAIN=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, stdout: bufio.NewScanner(out), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// line waits for a stdout line containing want and returns it.
+func (p *process) line(t *testing.T, want string) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		for p.stdout.Scan() {
+			if strings.Contains(p.stdout.Text(), want) {
+				found <- p.stdout.Text()
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case l, ok := <-found:
+		if !ok {
+			t.Fatalf("agora exited before printing %q; stderr:\n%s", want, p.stderr)
+		}
+		return l
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no %q within 60s; stderr:\n%s", want, p.stderr)
+	}
+	return ""
+}
+
+// stop sends SIGTERM and expects a clean exit within 10 s.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("agora exited with %v after SIGTERM; stderr:\n%s", err, p.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("agora did not stop within 10s of SIGTERM; stderr:\n%s", p.stderr)
+	}
+}
+
+// signedPost sends body to url signed by from for receiver and returns
+// the response, its body, and the error of verifying the miner's
+// signature on it.
+func signedPost(t *testing.T, from *keys.PrivateKey, receiver keys.PublicKey, url, body string) (*http.Response, []byte, error) {
+	t.Helper()
+	req, err := (&protocol.Signer{Key: from}).NewRequest(context.Background(), http.MethodPost, url, []byte(body), receiver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, verr := protocol.VerifyResponse(resp, b, receiver)
+	return resp, b, verr
+}
+
+// minerEnv is a chain with subnet 1 (tempo 5), alice's validator hotkey
+// registered with stake and a validator permit, and hotkeys for miners.
+type minerEnv struct {
+	*txEnv
+	validator *keys.PrivateKey
+}
+
+func newMinerEnv(t *testing.T, minerHotkeys ...string) *minerEnv {
+	e, _, _, _ := newTxEnv(t)
+	params := filepath.Join(t.TempDir(), "params.json")
+	if err := os.WriteFile(params, []byte(`{"tempo": 5, "min_burn": 1000000000, "max_uids": 16, "max_validators": 8}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("tx", "subnet", "create", "--wallet", "alice", "--params", params)
+	e.ok("wallet", "new-hotkey", "--name", "alice", "--hotkey", "val1")
+	e.ok("tx", "register", "--wallet", "alice", "--hotkey", "val1", "--netuid", "1")
+	e.ok("tx", "stake", "add", "--wallet", "alice", "--hotkey", "val1", "--amount", "100")
+	for _, h := range minerHotkeys {
+		if h != "miner1" {
+			e.ok("wallet", "new-hotkey", "--name", "alice", "--hotkey", h)
+		}
+		e.ok("tx", "register", "--wallet", "alice", "--hotkey", h, "--netuid", "1")
+	}
+	val, err := keys.NewStore(e.home).LoadHotkey("alice", "val1", func() ([]byte, error) { return []byte(e.env["AGORA_PASSWORD"]), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The epoch gives the staked validator its permit.
+	waitUntil(t, 30*time.Second, "validator permit", func() bool {
+		n := decodeJSON[chain.NeuronView](t, e.ok("query", "neuron", "1", "0", "--output", "json"))
+		return n.ValidatorPermit
+	})
+	return &minerEnv{txEnv: e, validator: val}
+}
+
+func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// startMiner runs agora miner run as a process with hotkey and extra
+// settings, and returns it with its address and key once it serves and
+// its axon is on chain.
+func (e *minerEnv) startMiner(t *testing.T, hotkey string, uid int, extra ...string) (*process, string, keys.PublicKey) {
+	t.Helper()
+	args := append([]string{"miner", "run", "--home", e.home, "--log.level", "warn",
+		"--miner.wallet", "alice", "--miner.hotkey", hotkey, "--miner.node", e.node, "--miner.listen", "127.0.0.1:0"}, extra...)
+	p := startAgora(t, e.env, args...)
+	line := p.line(t, "serving")
+	addr := line[strings.Index(line, "http://")+len("http://"):]
+	addr = strings.Fields(addr)[0]
+	n := decodeJSON[chain.NeuronView](t, e.ok("query", "neuron", "1", fmt.Sprint(uid), "--output", "json"))
+	pk, err := keys.ParseAddress(n.Hotkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the miner's axon on chain", func() bool {
+		n := decodeJSON[chain.NeuronView](t, e.ok("query", "neuron", "1", fmt.Sprint(uid), "--output", "json"))
+		return n.Axon != nil && n.Axon.Addr == addr
+	})
+	waitUntil(t, 30*time.Second, "the miner ready", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return p, "http://" + addr, pk
+}
+
+// A real miner process, a real chain node, and a real HTTP model server
+// standing in for vLLM: the miner publishes its axon, serves the permitted
+// validator (streaming too) with signed answers, refuses others, and stops
+// cleanly.
+func TestMinerEndToEndOpenAIBackend(t *testing.T) {
+	e := newMinerEnv(t, "miner1")
+	model := &minertest.Model{}
+	backend := minertest.Serve(model)
+	defer backend.Close()
+	p, url, minerKey := e.startMiner(t, "miner1", 1, "--miner.backend_url", backend.URL+"/v1", "--miner.backend_model", "test-model")
+
+	resp, body, err := signedPost(t, e.validator, minerKey, url+"/v1/completions", `{"prompt":"the cat","max_tokens":6,"temperature":0,"logprobs":0,"return_tokens_as_token_ids":true}`)
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("completion: %d %s (signature: %v)", resp.StatusCode, body, err)
+	}
+	want := minertest.Continuation("the cat", 0, 0, 6)
+	if !strings.Contains(string(body), fmt.Sprintf(`"token_id:%d"`, want[5])) {
+		t.Fatalf("completion lacks the backend's token ids %v: %s", want, body)
+	}
+	resp, body, err = signedPost(t, e.validator, minerKey, url+"/v1/chat/completions", `{"messages":[{"role":"user","content":"the cat"}],"max_tokens":4,"stream":true}`)
+	if resp.StatusCode != 200 || err != nil || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("streamed chat: %d %s (signature: %v)", resp.StatusCode, body, err)
+	}
+	stranger, _ := keys.NewPrivateKeyFromSeed(bytes.Repeat([]byte{9}, keys.SeedSize))
+	resp, body, _ = signedPost(t, stranger, minerKey, url+"/v1/completions", `{"prompt":"x"}`)
+	if resp.StatusCode != 403 || !strings.Contains(string(body), "not registered") {
+		t.Fatalf("unregistered caller: %d %s", resp.StatusCode, body)
+	}
+	model.Down.Store(true)
+	resp, body, err = signedPost(t, e.validator, minerKey, url+"/v1/completions", `{"prompt":"x"}`)
+	if resp.StatusCode != 502 || err != nil || !strings.Contains(string(body), "backend_error") {
+		t.Fatalf("backend down: %d %s (signature: %v)", resp.StatusCode, body, err)
+	}
+	p.stop(t)
+}
+
+// The same on the built-in engine: a validator that runs the same model
+// recomputes the miner's log-probabilities exactly.
+func TestMinerEndToEndBuiltinModel(t *testing.T) {
+	const dir = "../../../shared/models/babyllama105"
+	modelPath := filepath.Join(dir, "babyllama105.bin")
+	e := newMinerEnv(t, "miner1")
+	p, url, minerKey := e.startMiner(t, "miner1", 1, "--miner.model", modelPath)
+
+	resp, body, err := signedPost(t, e.validator, minerKey, url+"/v1/completions", `{"model":"babyllama105","prompt":"Tom had a red ball","max_tokens":24,"temperature":0,"logprobs":0,"return_tokens_as_token_ids":true}`)
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("completion: %d %s (signature: %v)", resp.StatusCode, body, err)
+	}
+	var out struct {
+		Choices []struct {
+			Text     string
+			Logprobs struct {
+				Tokens        []string
+				TokenLogprobs []float64 `json:"token_logprobs"`
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &out); err != nil || len(out.Choices) != 1 {
+		t.Fatalf("response %s: %v", body, err)
+	}
+	golden, err := os.ReadFile("../../llm/testdata/greedy_tom.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Choices[0]
+	if !strings.HasPrefix(string(golden), "Tom had a red ball"+c.Text) || len(c.Text) < 20 {
+		t.Fatalf("greedy text %q is not the golden continuation", c.Text)
+	}
+	tok, err := llm.LoadTokenizer(filepath.Join(dir, "tok105.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := llm.LoadLlama(modelPath, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int, len(c.Logprobs.Tokens))
+	for i, s := range c.Logprobs.Tokens {
+		if _, err := fmt.Sscanf(s, "token_id:%d", &ids[i]); err != nil {
+			t.Fatalf("token %q: %v", s, err)
+		}
+	}
+	scores, err := m.Score(context.Background(), "Tom had a red ball", ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ids {
+		if scores[i] != c.Logprobs.TokenLogprobs[i] {
+			t.Fatalf("token %d: miner says logprob %v, the model %v", i, c.Logprobs.TokenLogprobs[i], scores[i])
+		}
+	}
+	resp, body, err = signedPost(t, e.validator, minerKey, url+"/v1/completions", `{"prompt":"Tom had a red ball","max_tokens":8,"stream":true,"seed":3}`)
+	if resp.StatusCode != 200 || err != nil || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("streamed: %d %s (signature: %v)", resp.StatusCode, body, err)
+	}
+	p.stop(t)
+}
