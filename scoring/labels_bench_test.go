@@ -1,0 +1,39 @@
+package scoring
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkLabelQuality times AssessLabels (labeler qualities, miner scores and both alphas)
+// over simulated labels: 5 labels per item from 14 labelers of 7 miners.
+func BenchmarkLabelQuality(b *testing.B) {
+	for _, n := range []int{10_000} {
+		obs, _ := simulateLabels(rand.New(rand.NewPCG(1, 1)), labelSim{items: n / 5, perItem: 5})
+		b.Run(fmt.Sprintf("labels=%d", len(obs)), func(b *testing.B) {
+			opts := DefaultLabelOptions()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := AssessLabels(obs, opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(obs)), "ns/label")
+		})
+	}
+}
+
+// BenchmarkLabelAlpha times the ordinal Krippendorff alpha alone over the same labels.
+func BenchmarkLabelAlpha(b *testing.B) {
+	obs, _ := simulateLabels(rand.New(rand.NewPCG(1, 1)), labelSim{items: 2000, perItem: 5})
+	b.Run(fmt.Sprintf("labels=%d", len(obs)), func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := LabelAlpha(obs, AlphaOrdinal); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(obs)), "ns/label")
+	})
+}
