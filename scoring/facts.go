@@ -1,0 +1,182 @@
+package scoring
+
+// The fact tables behind RefFact and RefFormat tasks. They hold only facts
+// with one uncontested answer: countries whose capital is disputed, split or
+// recently moved (Bolivia, the Netherlands, South Africa, Sri Lanka,
+// Indonesia, Kazakhstan, Ukraine's spelling) and elements whose English name
+// is spelled two ways (aluminium, sulfur, caesium) are left out. Names are
+// ASCII; accented spellings in responses ("Bogotá") still match, since text
+// answers are compared accent-insensitively. The tables are read-only.
+
+// refCapital is a country and its capital city.
+type refCapital struct{ country, capital string }
+
+// refCapitals lists countries and capitals, alphabetically by country.
+var refCapitals = []refCapital{
+	{"Afghanistan", "Kabul"},
+	{"Albania", "Tirana"},
+	{"Algeria", "Algiers"},
+	{"Angola", "Luanda"},
+	{"Argentina", "Buenos Aires"},
+	{"Armenia", "Yerevan"},
+	{"Australia", "Canberra"},
+	{"Austria", "Vienna"},
+	{"Azerbaijan", "Baku"},
+	{"Bangladesh", "Dhaka"},
+	{"Belarus", "Minsk"},
+	{"Belgium", "Brussels"},
+	{"Brazil", "Brasilia"},
+	{"Bulgaria", "Sofia"},
+	{"Cambodia", "Phnom Penh"},
+	{"Canada", "Ottawa"},
+	{"Chile", "Santiago"},
+	{"China", "Beijing"},
+	{"Colombia", "Bogota"},
+	{"Croatia", "Zagreb"},
+	{"Cuba", "Havana"},
+	{"Cyprus", "Nicosia"},
+	{"the Czech Republic", "Prague"},
+	{"Denmark", "Copenhagen"},
+	{"Ecuador", "Quito"},
+	{"Egypt", "Cairo"},
+	{"Estonia", "Tallinn"},
+	{"Ethiopia", "Addis Ababa"},
+	{"Finland", "Helsinki"},
+	{"France", "Paris"},
+	{"Germany", "Berlin"},
+	{"Ghana", "Accra"},
+	{"Greece", "Athens"},
+	{"Hungary", "Budapest"},
+	{"Iceland", "Reykjavik"},
+	{"India", "New Delhi"},
+	{"Iran", "Tehran"},
+	{"Iraq", "Baghdad"},
+	{"Ireland", "Dublin"},
+	{"Italy", "Rome"},
+	{"Jamaica", "Kingston"},
+	{"Japan", "Tokyo"},
+	{"Jordan", "Amman"},
+	{"Kenya", "Nairobi"},
+	{"Laos", "Vientiane"},
+	{"Latvia", "Riga"},
+	{"Lebanon", "Beirut"},
+	{"Lithuania", "Vilnius"},
+	{"Malta", "Valletta"},
+	{"Mexico", "Mexico City"},
+	{"Morocco", "Rabat"},
+	{"Nepal", "Kathmandu"},
+	{"New Zealand", "Wellington"},
+	{"Nigeria", "Abuja"},
+	{"North Korea", "Pyongyang"},
+	{"Norway", "Oslo"},
+	{"Oman", "Muscat"},
+	{"Pakistan", "Islamabad"},
+	{"Paraguay", "Asuncion"},
+	{"Peru", "Lima"},
+	{"the Philippines", "Manila"},
+	{"Poland", "Warsaw"},
+	{"Portugal", "Lisbon"},
+	{"Qatar", "Doha"},
+	{"Romania", "Bucharest"},
+	{"Russia", "Moscow"},
+	{"Saudi Arabia", "Riyadh"},
+	{"Senegal", "Dakar"},
+	{"Serbia", "Belgrade"},
+	{"Slovakia", "Bratislava"},
+	{"Slovenia", "Ljubljana"},
+	{"South Korea", "Seoul"},
+	{"Spain", "Madrid"},
+	{"Sweden", "Stockholm"},
+	{"Syria", "Damascus"},
+	{"Thailand", "Bangkok"},
+	{"Tunisia", "Tunis"},
+	{"Turkey", "Ankara"},
+	{"Uganda", "Kampala"},
+	{"the United Kingdom", "London"},
+	{"Uruguay", "Montevideo"},
+	{"Venezuela", "Caracas"},
+	{"Vietnam", "Hanoi"},
+	{"Zambia", "Lusaka"},
+	{"Zimbabwe", "Harare"},
+}
+
+// refElement is a chemical element: name, symbol and atomic number.
+type refElement struct {
+	name, symbol string
+	number       int
+}
+
+// refElements lists elements by atomic number.
+var refElements = []refElement{
+	{"Hydrogen", "H", 1},
+	{"Helium", "He", 2},
+	{"Lithium", "Li", 3},
+	{"Beryllium", "Be", 4},
+	{"Boron", "B", 5},
+	{"Carbon", "C", 6},
+	{"Nitrogen", "N", 7},
+	{"Oxygen", "O", 8},
+	{"Fluorine", "F", 9},
+	{"Neon", "Ne", 10},
+	{"Sodium", "Na", 11},
+	{"Magnesium", "Mg", 12},
+	{"Silicon", "Si", 14},
+	{"Phosphorus", "P", 15},
+	{"Chlorine", "Cl", 17},
+	{"Argon", "Ar", 18},
+	{"Potassium", "K", 19},
+	{"Calcium", "Ca", 20},
+	{"Scandium", "Sc", 21},
+	{"Titanium", "Ti", 22},
+	{"Vanadium", "V", 23},
+	{"Chromium", "Cr", 24},
+	{"Manganese", "Mn", 25},
+	{"Iron", "Fe", 26},
+	{"Cobalt", "Co", 27},
+	{"Nickel", "Ni", 28},
+	{"Copper", "Cu", 29},
+	{"Zinc", "Zn", 30},
+	{"Gallium", "Ga", 31},
+	{"Germanium", "Ge", 32},
+	{"Arsenic", "As", 33},
+	{"Selenium", "Se", 34},
+	{"Bromine", "Br", 35},
+	{"Krypton", "Kr", 36},
+	{"Rubidium", "Rb", 37},
+	{"Strontium", "Sr", 38},
+	{"Zirconium", "Zr", 40},
+	{"Molybdenum", "Mo", 42},
+	{"Ruthenium", "Ru", 44},
+	{"Rhodium", "Rh", 45},
+	{"Palladium", "Pd", 46},
+	{"Silver", "Ag", 47},
+	{"Cadmium", "Cd", 48},
+	{"Tin", "Sn", 50},
+	{"Antimony", "Sb", 51},
+	{"Iodine", "I", 53},
+	{"Xenon", "Xe", 54},
+	{"Barium", "Ba", 56},
+	{"Tungsten", "W", 74},
+	{"Osmium", "Os", 76},
+	{"Iridium", "Ir", 77},
+	{"Platinum", "Pt", 78},
+	{"Gold", "Au", 79},
+	{"Mercury", "Hg", 80},
+	{"Lead", "Pb", 82},
+	{"Bismuth", "Bi", 83},
+	{"Radon", "Rn", 86},
+	{"Radium", "Ra", 88},
+	{"Uranium", "U", 92},
+	{"Plutonium", "Pu", 94},
+}
+
+// refSymbolAsked reports whether an element's symbol may be the answer of
+// a question. One-letter symbols and those that are also common English
+// words at the start of a sentence (He, As, Be) would make flexible,
+// case-sensitive matching hedge on ordinary prose, so they are not asked.
+func refSymbolAsked(e refElement) bool {
+	return len(e.symbol) == 2 && e.symbol != "He" && e.symbol != "As" && e.symbol != "Be"
+}
+
+// refPlanets are the planets of the Solar System in order from the Sun.
+var refPlanets = []string{"Mercury", "Venus", "Earth", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune"}
