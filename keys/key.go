@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+
+	voied25519 "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // PublicKeySize is the length of a public key in bytes.
@@ -40,14 +42,19 @@ func (pk PublicKey) String() string { return pk.Address() }
 // Hex returns pk as 64 lower-case hex digits.
 func (pk PublicKey) Hex() string { return hex.EncodeToString(pk[:]) }
 
-// Verify reports whether sig is pk's valid ed25519 signature of msg (RFC
-// 8032, as crypto/ed25519 and CometBFT verify it).
+// Verify reports whether sig is pk's valid ed25519 signature of msg, with
+// exactly crypto/ed25519's rules (RFC 8032, cofactorless, canonical s).
+// It runs on curve25519-voi, which CometBFT already uses: about 1.6x the
+// speed of crypto/ed25519, which matters on a miner checking every request.
 func (pk PublicKey) Verify(msg, sig []byte) bool {
 	if len(sig) != SignatureSize {
 		return false
 	}
-	return ed25519.Verify(pk[:], msg, sig)
+	return voied25519.VerifyWithOptions(pk[:], msg, sig, stdlibRules)
 }
+
+// stdlibRules are crypto/ed25519's verification rules in curve25519-voi.
+var stdlibRules = &voied25519.Options{Verify: voied25519.VerifyOptionsStdLib}
 
 // PrivateKey is an ed25519 signing key. Its zero value is not usable; get
 // one from NewPrivateKeyFromSeed, FromMnemonic or a Keyfile. A PrivateKey
@@ -80,7 +87,11 @@ func (k *PrivateKey) Address() string { return k.pub.Address() }
 func (k *PrivateKey) Seed() []byte { return append([]byte(nil), k.priv.Seed()...) }
 
 // Sign returns the ed25519 signature of msg by k, SignatureSize bytes.
-func (k *PrivateKey) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+//
+// It signs with curve25519-voi, whose precomputed tables make it about
+// twice as fast as crypto/ed25519; ed25519 signatures are deterministic,
+// so the bytes are the same.
+func (k *PrivateKey) Sign(msg []byte) []byte { return voied25519.Sign(voied25519.PrivateKey(k.priv), msg) }
 
 // Ed25519 returns a copy of k as a crypto/ed25519 private key, for
 // libraries that want one.
