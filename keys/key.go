@@ -91,7 +91,9 @@ func (k *PrivateKey) Seed() []byte { return append([]byte(nil), k.priv.Seed()...
 // It signs with curve25519-voi, whose precomputed tables make it about
 // twice as fast as crypto/ed25519; ed25519 signatures are deterministic,
 // so the bytes are the same.
-func (k *PrivateKey) Sign(msg []byte) []byte { return voied25519.Sign(voied25519.PrivateKey(k.priv), msg) }
+func (k *PrivateKey) Sign(msg []byte) []byte {
+	return voied25519.Sign(voied25519.PrivateKey(k.priv), msg)
+}
 
 // Ed25519 returns a copy of k as a crypto/ed25519 private key, for
 // libraries that want one.
