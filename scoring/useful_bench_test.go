@@ -1,0 +1,215 @@
+package scoring
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// ufBenchInputs returns inputs whose responses are about 500 bytes of
+// sensible English (and a few junk ones), with their prompts.
+func ufBenchInputs(n int) []UsefulInput {
+	corpus := ufCorpus(21, 8*n)
+	out := make([]UsefulInput, 0, n)
+	var sb strings.Builder
+	for _, c := range corpus {
+		if !c.useful {
+			continue
+		}
+		if len(out) == n {
+			break
+		}
+		sb.WriteString(c.response)
+		sb.WriteByte(' ')
+		if sb.Len() >= 500 {
+			out = append(out, UsefulInput{Prompt: c.prompt, Response: sb.String()[:500], SimOthers: 0.5, SimOwn: 0.4})
+			sb.Reset()
+		}
+	}
+	return out
+}
+
+func ufTrainedModel(b *testing.B) *Useful {
+	u, err := NewUseful(DefaultUsefulConfig(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, c := range ufCorpus(22, 2000) {
+		if i%200 == 0 {
+			u.SetWindow(uint64(i))
+		}
+		_ = u.Train(ufInput(c), c.useful, fmt.Sprint(i%20), EvidenceTrap)
+	}
+	return u
+}
+
+func BenchmarkUsefulPredict(b *testing.B) {
+	u := ufTrainedModel(b)
+	in := ufBenchInputs(256)
+	b.SetBytes(500)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		u.Predict(in[n%len(in)])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "classifications/s")
+}
+
+func BenchmarkUsefulPredictParallel(b *testing.B) {
+	u := ufTrainedModel(b)
+	in := ufBenchInputs(256)
+	b.SetBytes(500)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			u.Predict(in[i%len(in)])
+			i++
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "classifications/s")
+}
+
+func BenchmarkUsefulFeatures(b *testing.B) {
+	fx := NewFeatureExtractor(nil)
+	in := ufBenchInputs(256)
+	var f Features
+	b.SetBytes(500)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		fx.Extract(in[n%len(in)], &f)
+		n++
+	}
+	b.ReportMetric(float64(len(f.Idx)), "features/op")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "extractions/s")
+}
+
+func BenchmarkUsefulTrain(b *testing.B) {
+	cfg := DefaultUsefulConfig()
+	cfg.MaxPerMinerPerWindow = 1 << 30
+	u, err := NewUseful(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	corpus := ufCorpus(23, 1024)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		c := corpus[n%len(corpus)]
+		_ = u.Train(ufInput(c), c.useful, "m", EvidenceTrap)
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "examples/s")
+}
+
+func BenchmarkRuleCheck(b *testing.B) {
+	c, err := NewRuleChecker(DefaultRules())
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := ufBenchInputs(256)
+	b.SetBytes(500)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		x := in[n%len(in)]
+		if v := c.Check(x.Prompt, x.Response); !v.OK() {
+			b.Fatalf("%q: %v", x.Response, v)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "checks/s")
+}
+
+func BenchmarkSimHash(b *testing.B) {
+	in := ufBenchInputs(256)
+	b.SetBytes(500)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		SimHash(in[n%len(in)].Response)
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "hashes/s")
+}
+
+// BenchmarkCopyIndex1M fills an index with 1,000,000 answers from 256
+// miners, then measures lookups (half of them near duplicates of indexed
+// answers) and the memory the index takes per entry. It runs only with
+// -bench.
+func BenchmarkCopyIndex1M(b *testing.B) {
+	const entries = 1_000_000
+	r := rand.New(rand.NewPCG(31, 32))
+	sims := make([]uint64, entries)
+	for i := range sims {
+		sims[i] = r.Uint64()
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	cfg := DefaultCopyConfig() // 1<<20 entries: room for all, so this measures the index, not eviction
+	x, err := NewCopyIndex(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	miners := make([]string, 256)
+	for i := range miners {
+		miners[i] = fmt.Sprintf("5F%046d", i) // hotkey-sized names
+	}
+	for i, s := range sims {
+		x.Check(CopyEntry{SimHash: s, Miner: miners[i%len(miners)], TimestampMs: int64(i), ResponseID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)})
+		if i%8192 == 0 {
+			x.Wait() // keep ristretto's set buffer from dropping the fill
+		}
+	}
+	x.Wait()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := x.Len()
+	if held < entries*99/100 {
+		b.Fatalf("index holds %d of %d entries", held, entries)
+	}
+	queries := make([]CopyEntry, 4096)
+	for i := range queries {
+		s := r.Uint64()
+		if i%2 == 0 {
+			s = sims[r.IntN(entries)] ^ (1 << r.IntN(64)) ^ (1 << r.IntN(64))
+		}
+		queries[i] = CopyEntry{SimHash: s, Miner: miners[r.IntN(len(miners))], TimestampMs: entries + int64(i)}
+	}
+	b.ReportAllocs()
+	n, copies := 0, 0
+	for b.Loop() {
+		if x.Lookup(queries[n%len(queries)]).Copy {
+			copies++
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lookups/s")
+	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/float64(held), "bytes/entry")
+	b.ReportMetric(float64(held), "entries")
+	runtime.KeepAlive(sims)
+}
+
+func BenchmarkCopyCheck(b *testing.B) {
+	cfg := DefaultCopyConfig()
+	cfg.MaxEntries = 1 << 20
+	x, err := NewCopyIndex(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	r := rand.New(rand.NewPCG(33, 34))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		x.Check(CopyEntry{SimHash: r.Uint64(), Miner: "m", TimestampMs: int64(n), ResponseID: "r"})
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "checks/s")
+}
