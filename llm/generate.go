@@ -244,3 +244,24 @@ func (m *Llama) sample(s *runState, opts GenOptions, rng *rand.Rand) int {
 	}
 	return cands[last].id
 }
+
+// Text is the text that ids spell when they continue prompt, decoded as
+// Generate decodes its tokens (so for a Generation's ids it is its Text).
+// Ids outside the vocabulary are an error. With Score, it makes *Llama a
+// model a validator can check a miner's tokens against.
+func (m *Llama) Text(prompt string, ids []int) (string, error) {
+	pids, err := m.tok.Encode(prompt, true)
+	if err != nil {
+		return "", err
+	}
+	prev := pids[len(pids)-1]
+	var b strings.Builder
+	for i, id := range ids {
+		if id < 0 || id >= m.cfg.VocabSize {
+			return "", fmt.Errorf("llm: token %d is id %d, outside the vocabulary of %d", i, id, m.cfg.VocabSize)
+		}
+		b.WriteString(m.tok.Piece(prev, id))
+		prev = id
+	}
+	return b.String(), nil
+}
