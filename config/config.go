@@ -69,6 +69,31 @@ type Config struct {
 
 	// Miner configures `agora miner run`; its flags belong to that command.
 	Miner Miner `yaml:"miner" flags:"scoped"`
+
+	// Validator configures `agora validator run`.
+	Validator Validator `yaml:"validator" flags:"scoped"`
+}
+
+// Validator configures the validator daemon (`agora validator run`).
+type Validator struct {
+	Node         string `yaml:"node" help:"RPC address of the Agora node the validator follows"`
+	Netuid       uint16 `yaml:"netuid" help:"the subnet the validator scores"`
+	Wallet       string `yaml:"wallet" help:"the wallet holding the validator's hotkey"`
+	Hotkey       string `yaml:"hotkey" help:"the name of the validator's hotkey in the wallet"`
+	PasswordFile string `yaml:"password_file" help:"file whose first line is the hotkey's password (else env AGORA_PASSWORD, else a prompt)"`
+
+	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
+	State  string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
+
+	VerifyModel     string `yaml:"verify_model" help:"a llama2.c checkpoint the validator runs to verify miners that declare it (by file name without extension)"`
+	VerifyTokenizer string `yaml:"verify_tokenizer" help:"its tokenizer.model (default: beside the checkpoint)"`
+
+	SampleSize      int           `yaml:"sample_size" help:"miners queried per step"`
+	StepInterval    time.Duration `yaml:"step_interval" help:"time between steps"`
+	QueryTimeout    time.Duration `yaml:"query_timeout" help:"deadline of one miner's answer"`
+	MaxTokens       int           `yaml:"max_tokens" help:"completion length asked of miners"`
+	ReferencePct    int           `yaml:"reference_pct" help:"percent of steps that send a task with a known answer"`
+	WeightsInterval int64         `yaml:"weights_interval" help:"blocks between weight sets (at least the subnet's weights_rate_limit; 0: that limit)"`
 }
 
 // Miner configures the miner daemon (`agora miner run`).
@@ -133,6 +158,17 @@ func Default() Config {
 			RateLimit:      20,
 			RateBurst:      40,
 			MaxBody:        1 << 20,
+		},
+		Validator: Validator{
+			Node:         "tcp://127.0.0.1:26657",
+			Netuid:       1,
+			Hotkey:       "default",
+			Listen:       "127.0.0.1:9091",
+			SampleSize:   8,
+			StepInterval: 5 * time.Second,
+			QueryTimeout: 10 * time.Second,
+			MaxTokens:    32,
+			ReferencePct: 30,
 		},
 	}
 }
@@ -277,6 +313,22 @@ func (c *Config) validate() []fieldError {
 	}
 	if m.MaxBody < 1024 {
 		out = append(out, fieldError{"miner.max_body", fmt.Sprintf("miner.max_body %d is below 1024 bytes", m.MaxBody)})
+	}
+	vc := &c.Validator
+	for _, v := range []struct {
+		key string
+		ok  bool
+	}{
+		{"validator.sample_size", vc.SampleSize >= 1},
+		{"validator.step_interval", vc.StepInterval > 0},
+		{"validator.query_timeout", vc.QueryTimeout > 0},
+		{"validator.max_tokens", vc.MaxTokens >= 1},
+		{"validator.reference_pct", vc.ReferencePct >= 0 && vc.ReferencePct <= 100},
+		{"validator.weights_interval", vc.WeightsInterval >= 0},
+	} {
+		if !v.ok {
+			out = append(out, fieldError{v.key, v.key + " is out of range (see agora validator run --help)"})
+		}
 	}
 	if m.RateLimit > 0 && m.RateBurst < 1 {
 		out = append(out, fieldError{"miner.rate_burst", "miner.rate_burst must be at least 1 when miner.rate_limit is set"})

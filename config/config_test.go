@@ -115,6 +115,9 @@ func TestLoadPrecedence(t *testing.T) {
 			if want.Miner == (Miner{}) {
 				want.Miner = Default().Miner
 			}
+			if want.Validator == (Validator{}) {
+				want.Validator = Default().Validator
+			}
 			if *got != want {
 				t.Errorf("Load = %+v, want %+v", *got, want)
 			}
@@ -206,6 +209,9 @@ func TestGoodFiles(t *testing.T) {
 			if w.Miner == (Miner{}) {
 				w.Miner = Default().Miner
 			}
+			if w.Validator == (Validator{}) {
+				w.Validator = Default().Validator
+			}
 			if *got != w {
 				t.Errorf("Load = %+v, want %+v", *got, w)
 			}
@@ -216,7 +222,7 @@ func TestGoodFiles(t *testing.T) {
 func TestBadFiles(t *testing.T) {
 	want := map[string]string{
 		"unknown-key.bad.yml":     `config: testdata/unknown-key.bad.yml:3: unknown key "log.lvel" (known keys under log: format, level)`,
-		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log, miner)`,
+		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log, miner, validator)`,
 		"bad-level.bad.yml":       `config: log.level "loud" is not one of debug, info, warn, error (set by testdata/bad-level.bad.yml:2)`,
 		"bad-format.bad.yml":      `config: log.format "xml" is not one of console, json (set by testdata/bad-format.bad.yml:2)`,
 		"section-scalar.bad.yml":  `config: testdata/section-scalar.bad.yml:1: log must be a mapping, not str "debug"`,
@@ -345,8 +351,8 @@ func TestSchemaOfConfig(t *testing.T) {
 		"log.format AGORA_LOG_FORMAT --log.format",
 	}
 	for _, f := range fields[len(want):] {
-		if !strings.HasPrefix(f.key, "miner.") || f.scope != "miner" {
-			t.Errorf("field %s: scope %q, want every key after log's in the scoped section miner", f.key, f.scope)
+		if section, _, _ := strings.Cut(f.key, "."); (section != "miner" && section != "validator") || f.scope != section {
+			t.Errorf("field %s: scope %q, want every key after log's in its scoped section", f.key, f.scope)
 		}
 	}
 	if got = got[:len(want)]; !reflect.DeepEqual(got, want) {

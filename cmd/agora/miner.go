@@ -113,30 +113,40 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (mine
 		}
 		return s, nil
 	}
+	m, name, err := loadLlama(rt, model, tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("miner: %w", err)
+	}
+	return miner.NewBuiltin(m, name), nil
+}
+
+// loadLlama loads a llama2.c checkpoint and its tokenizer (found beside it
+// when tokenizer is ""), and names the model after the file.
+func loadLlama(rt *Runtime, model, tokenizer string) (*llm.Llama, string, error) {
 	if tokenizer == "" {
 		found, err := findTokenizer(model)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		tokenizer = found
 	}
 	data, err := rt.ReadFile(tokenizer)
 	if err != nil {
-		return nil, fmt.Errorf("miner: tokenizer: %w", err)
+		return nil, "", fmt.Errorf("tokenizer: %w", err)
 	}
 	tok, err := llm.ParseTokenizer(data)
 	if err != nil {
-		return nil, fmt.Errorf("miner: tokenizer %s: %w", tokenizer, err)
+		return nil, "", fmt.Errorf("tokenizer %s: %w", tokenizer, err)
 	}
 	data, err = rt.ReadFile(model)
 	if err != nil {
-		return nil, fmt.Errorf("miner: model: %w", err)
+		return nil, "", fmt.Errorf("model: %w", err)
 	}
 	m, err := llm.ParseLlama(data, tok)
 	if err != nil {
-		return nil, fmt.Errorf("miner: model %s: %w", model, err)
+		return nil, "", fmt.Errorf("model %s: %w", model, err)
 	}
-	return miner.NewBuiltin(m, strings.TrimSuffix(filepath.Base(model), filepath.Ext(model))), nil
+	return m, strings.TrimSuffix(filepath.Base(model), filepath.Ext(model)), nil
 }
 
 // findTokenizer looks beside a checkpoint for tokenizer.model, then for a
@@ -150,7 +160,7 @@ func findTokenizer(model string) (string, error) {
 	if len(matches) == 1 {
 		return matches[0], nil
 	}
-	return "", usageErrorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model): give --miner.tokenizer FILE", model)
+	return "", usageErrorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model): give its tokenizer.model with --miner.tokenizer or --validator.verify_tokenizer", model)
 }
 
 func fileExists(p string) bool {

@@ -42,6 +42,7 @@ func newRoot(version string) *Command {
 			benchCmd(),
 			llmCmd(),
 			minerCmd(),
+			validatorCmd(),
 			versionCmd(version),
 		},
 	}

@@ -1,0 +1,127 @@
+package validator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/protocol"
+)
+
+// completionRequest is what a validator asks a miner: a completion with
+// every token's id and log-probability, so the answer can be verified.
+type completionRequest struct {
+	Prompt      string  `json:"prompt"`
+	MaxTokens   int     `json:"max_tokens"`
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p,omitempty"`
+	Seed        uint64  `json:"seed"`
+	Logprobs    int     `json:"logprobs"`
+	TokenIDs    bool    `json:"return_tokens_as_token_ids"`
+}
+
+// answer is a miner's answer to one query, or why there is none.
+type answer struct {
+	UID      uint16
+	Hotkey   keys.PublicKey
+	Model    string
+	Text     string
+	IDs      []int // nil when the miner did not name token ids
+	Logprobs []float64
+	Finish   string
+	// Latency is from this miner's request being sent to its whole answer
+	// read: the miner's own time, not the batch's.
+	Latency time.Duration
+	// SignedAtMs is the miner's signed response timestamp, which orders
+	// identical answers for copy detection.
+	SignedAtMs int64
+	ResponseID string
+	// Err is why there is no answer (timeout, status, bad signature,
+	// malformed body); Reason names it for metrics.
+	Err    error
+	Reason string
+}
+
+// query sends req to the miner at url and reads its signed answer, within
+// ctx (the per-miner deadline). It never returns an error: failures are in
+// the answer.
+func query(ctx context.Context, client *http.Client, signer *protocol.Signer, url string, miner keys.PublicKey, req completionRequest) answer {
+	a := answer{Hotkey: miner}
+	fail := func(reason string, err error) answer {
+		a.Reason, a.Err = reason, err
+		return a
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fail("internal", err)
+	}
+	start := time.Now()
+	hreq, err := signer.NewRequest(ctx, http.MethodPost, url+"/v1/completions", body, miner)
+	if err != nil {
+		return fail("internal", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(hreq)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fail("timeout", err)
+		}
+		return fail("unreachable", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	a.Latency = time.Since(start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail("timeout", err)
+		}
+		return fail("unreachable", err)
+	}
+	env, err := protocol.VerifyResponse(resp, raw, miner)
+	if err != nil {
+		return fail("bad_signature", err)
+	}
+	a.SignedAtMs, a.ResponseID = env.Timestamp, env.UUID
+	if resp.StatusCode != http.StatusOK {
+		return fail("status_"+strconv.Itoa(resp.StatusCode), fmt.Errorf("miner answered %s: %s", resp.Status, bytes.TrimSpace(raw)))
+	}
+	var out struct {
+		Model   string `json:"model"`
+		Choices []struct {
+			Text         string `json:"text"`
+			FinishReason string `json:"finish_reason"`
+			Logprobs     *struct {
+				Tokens        []string  `json:"tokens"`
+				TokenLogprobs []float64 `json:"token_logprobs"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Choices) != 1 {
+		return fail("malformed", fmt.Errorf("answer is not one completion: %v", err))
+	}
+	c := out.Choices[0]
+	a.Model, a.Text, a.Finish = out.Model, c.Text, c.FinishReason
+	if lp := c.Logprobs; lp != nil && len(lp.Tokens) == len(lp.TokenLogprobs) {
+		a.Logprobs = lp.TokenLogprobs
+		ids := make([]int, len(lp.Tokens))
+		for i, t := range lp.Tokens {
+			n, ok := strings.CutPrefix(t, "token_id:")
+			id, err := strconv.Atoi(n)
+			if !ok || err != nil {
+				ids = nil
+				break
+			}
+			ids[i] = id
+		}
+		a.IDs = ids
+	}
+	return a
+}

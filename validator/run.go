@@ -1,0 +1,113 @@
+package validator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/seed0ffb8d46/agora/chainclient"
+)
+
+// RunConfig configures the validator daemon: a Validator (Config, whose
+// Metagraph and Chain Run fills in) following the node at Node.
+type RunConfig struct {
+	Config
+	// Node is the RPC address of an Agora node.
+	Node string
+	// Listen, if not empty, is the host:port of /metrics, /healthz and
+	// /readyz.
+	Listen string
+	// OnListen, if set, is called with the bound address.
+	OnListen func(addr net.Addr)
+}
+
+// Run runs the validator daemon until ctx is cancelled: it follows the
+// subnet's metagraph from the node, steps every StepInterval, and serves
+// its probes and metrics on Listen.
+func Run(ctx context.Context, cfg RunConfig) error {
+	client, err := chainclient.New(cfg.Node)
+	if err != nil {
+		return fmt.Errorf("validator: node: %w", err)
+	}
+	defer client.Close()
+	meta := chainclient.NewMetagraphCache(client, cfg.Netuid, chainclient.MetagraphOptions{})
+	cfg.Config.Metagraph, cfg.Config.Chain = meta, client
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	v, err := New(cfg.Config)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return meta.Run(gctx) })
+	g.Go(func() error {
+		// The first step waits for the first metagraph.
+		for {
+			if _, _, ok := meta.Snapshot(); ok {
+				break
+			}
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		return v.Run(gctx)
+	})
+	if cfg.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("validator: listen: %w", err)
+		}
+		if cfg.OnListen != nil {
+			cfg.OnListen(ln.Addr())
+		}
+		srv := &http.Server{Handler: v.handler(meta, cfg.Registry), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			err := srv.Serve(ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return fmt.Errorf("validator: serve: %w", err)
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	v.log.Info("validating", zap.String("node", cfg.Node), zap.String("state", cfg.StatePath))
+	return g.Wait()
+}
+
+// handler serves the validator's probes and metrics.
+func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if _, h, ok := meta.Snapshot(); ok && !meta.Stale() {
+			fmt.Fprintf(w, `{"ready":true,"height":%d}`, h)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"ready":false,"reason":"no fresh metagraph"}`))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}

@@ -1,0 +1,112 @@
+package validator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/seed0ffb8d46/agora/scoring"
+)
+
+// stateVersion is the version of the state file's format.
+const stateVersion = 1
+
+// state is everything a validator must not lose across a restart: its
+// scores, the trained p(useful) classifier, and a weights commit it has
+// yet to reveal.
+type state struct {
+	Version int             `json:"version"`
+	Netuid  uint16          `json:"netuid"`
+	Hotkey  string          `json:"hotkey"`
+	Steps   uint64          `json:"steps"`
+	Scores  *scoring.Scores `json:"scores"`
+	// Useful is the p(useful) classifier (scoring.Useful's binary form).
+	Useful []byte `json:"useful,omitempty"`
+	// LastWeights is the block height of the last weights set or
+	// committed.
+	LastWeights int64 `json:"last_weights"`
+	// Pending is a commit awaiting its reveal.
+	Pending *pendingCommit `json:"pending,omitempty"`
+}
+
+// pendingCommit is what a reveal needs: the exact vector and salt
+// committed, and the epoch it was committed in.
+type pendingCommit struct {
+	Epoch      uint64   `json:"epoch"`
+	UIDs       []uint16 `json:"uids"`
+	Values     []uint16 `json:"values"`
+	Salt       []uint16 `json:"salt"`
+	VersionKey uint64   `json:"version_key"`
+	Hash       string   `json:"hash"`
+}
+
+// loadState reads the state at path; a missing file is (nil, nil).
+func loadState(path string) (*state, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("validator: read state: %w", err)
+	}
+	var s state
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("validator: state %s is corrupt (%v); move it away to start afresh", path, err)
+	}
+	if s.Version != stateVersion {
+		return nil, fmt.Errorf("validator: state %s has version %d, this validator reads %d", path, s.Version, stateVersion)
+	}
+	if s.Scores == nil {
+		return nil, fmt.Errorf("validator: state %s has no scores", path)
+	}
+	if err := s.Scores.Validate(); err != nil {
+		return nil, fmt.Errorf("validator: state %s: %w", path, err)
+	}
+	return &s, nil
+}
+
+// save writes s to path atomically: a temporary file beside it, fsynced,
+// renamed over path, and the directory fsynced, so a crash leaves either
+// the old state or the new one, never a torn file.
+func (s *state) save(path string) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("validator: encode state: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after a successful rename, a no-op
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("validator: save state: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("validator: save state: sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,567 @@
+package validator
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/protocol"
+	"github.com/seed0ffb8d46/agora/scoring"
+)
+
+// Task kinds, the keys of the scores' moving averages.
+const (
+	KindInference = "inference" // story prompts: verified, judged for usefulness
+	KindReference = "reference" // tasks with known answers
+)
+
+// Metagraph is the validator's view of its subnet. *chainclient.MetagraphCache
+// is one.
+type Metagraph interface {
+	Snapshot() (view *chain.MetagraphView, height int64, ok bool)
+}
+
+// Chain is what the validator sends and asks: *chainclient.Client is one.
+type Chain interface {
+	SendTx(ctx context.Context, key *keys.PrivateKey, body chain.Body) (*chainclient.Result, error)
+	Query(ctx context.Context, path string, out any) (int64, error)
+}
+
+// Config configures a Validator. Key, Netuid, Metagraph, Chain and
+// StatePath are required; zero values elsewhere take the defaults noted.
+type Config struct {
+	Key       *keys.PrivateKey
+	Netuid    uint16
+	Metagraph Metagraph
+	Chain     Chain
+	// StatePath is the file holding scores, the classifier and a pending
+	// commit; it is loaded before anything is saved.
+	StatePath string
+
+	// Verifier, when set, is a model the validator runs itself; miners
+	// declaring VerifyModel have their tokens checked against it.
+	Verifier    scoring.TokenModel
+	VerifyModel string
+	// VerifyOptions tune the check (tolerance, positions).
+	VerifyOptions scoring.VerifyOptions
+
+	// SampleSize is how many miners each step queries; default 8.
+	SampleSize int
+	// StepInterval is the time between steps; default 5s.
+	StepInterval time.Duration
+	// QueryTimeout is the whole deadline of one miner's answer; default 10s.
+	QueryTimeout time.Duration
+	// MaxTokens is the completion length asked for; default 32.
+	MaxTokens int
+	// ReferenceShare is the fraction of steps that send a reference task
+	// instead of a story prompt, in [0, 1].
+	ReferenceShare float64
+	// Alpha is the moving average's weight of a new score; default 0.1.
+	Alpha float64
+	// KindWeights weigh the task kinds in the combined score; default
+	// inference 0.7, reference 0.3.
+	KindWeights map[string]float64
+	// WeightsInterval is how many blocks apart weights are set, at least
+	// the subnet's weights_rate_limit; default that limit.
+	WeightsInterval int64
+
+	HTTPClient *http.Client
+	Registry   *prometheus.Registry
+	Logger     *zap.Logger
+	// Seed seeds task and sample choice; 0 draws one at random.
+	Seed uint64
+}
+
+// Validator queries miners, scores their answers and sets weights.
+type Validator struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+	signer  *protocol.Signer
+	rules   *scoring.RuleChecker
+	copies  *scoring.CopyIndex
+	useful  *scoring.Useful
+	rng     *rand.Rand
+	self    string // the hotkey, as the chain's views spell it
+
+	mu      sync.Mutex // guards st and lastQueried
+	st      *state
+	queried map[string]uint64 // hotkey → step last queried
+}
+
+// New loads the state at cfg.StatePath (or starts afresh if there is none)
+// and returns a Validator. A state file that cannot be read is an error:
+// starting over would set degraded weights.
+func New(cfg Config) (*Validator, error) {
+	switch {
+	case cfg.Key == nil:
+		return nil, errors.New("validator: no hotkey")
+	case cfg.Metagraph == nil || cfg.Chain == nil:
+		return nil, errors.New("validator: no chain")
+	case cfg.StatePath == "":
+		return nil, errors.New("validator: no state path")
+	case cfg.ReferenceShare < 0 || cfg.ReferenceShare > 1:
+		return nil, fmt.Errorf("validator: reference share %v is not in [0, 1]", cfg.ReferenceShare)
+	}
+	if cfg.SampleSize <= 0 {
+		cfg.SampleSize = 8
+	}
+	if cfg.StepInterval <= 0 {
+		cfg.StepInterval = 5 * time.Second
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = 10 * time.Second
+	}
+	if cfg.MaxTokens <= 0 {
+		cfg.MaxTokens = 32
+	}
+	if cfg.Alpha <= 0 || cfg.Alpha > 1 {
+		cfg.Alpha = 0.1
+	}
+	if cfg.KindWeights == nil {
+		cfg.KindWeights = map[string]float64{KindInference: 0.7, KindReference: 0.3}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = rand.Uint64()
+	}
+	rules, err := scoring.NewRuleChecker(scoring.DefaultRules())
+	if err != nil {
+		return nil, err
+	}
+	copies, err := scoring.NewCopyIndex(scoring.DefaultCopyConfig())
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{
+		cfg:     cfg,
+		log:     cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
+		metrics: newMetrics(cfg.Registry),
+		signer:  &protocol.Signer{Key: cfg.Key},
+		rules:   rules,
+		copies:  copies,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
+		self:    chain.AccountID(cfg.Key.PublicKey()).String(),
+		queried: map[string]uint64{},
+	}
+	st, err := loadState(cfg.StatePath)
+	if err != nil {
+		copies.Close()
+		return nil, err
+	}
+	if st == nil {
+		st = &state{Version: stateVersion, Netuid: cfg.Netuid, Hotkey: cfg.Key.Address(), Scores: scoring.NewScores(cfg.Alpha)}
+	} else if st.Netuid != cfg.Netuid || st.Hotkey != cfg.Key.Address() {
+		copies.Close()
+		return nil, fmt.Errorf("validator: state %s is for hotkey %s on subnet %d, not %s on %d", cfg.StatePath, st.Hotkey, st.Netuid, cfg.Key.Address(), cfg.Netuid)
+	}
+	v.useful, err = scoring.NewUseful(scoring.DefaultUsefulConfig(), nil)
+	if err != nil {
+		copies.Close()
+		return nil, err
+	}
+	if len(st.Useful) > 0 {
+		if err := v.useful.UnmarshalBinary(st.Useful); err != nil {
+			copies.Close()
+			return nil, fmt.Errorf("validator: state %s: classifier: %w", cfg.StatePath, err)
+		}
+	}
+	v.st = st
+	return v, nil
+}
+
+// Close releases the copy index.
+func (v *Validator) Close() { v.copies.Close() }
+
+// Scores returns a copy of the combined score of each uid and the hotkeys
+// they belong to.
+func (v *Validator) Scores() (hotkeys []string, combined []float64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.st.Scores.Hotkeys), v.st.Scores.Combined(v.cfg.KindWeights)
+}
+
+// Run steps every StepInterval until ctx is cancelled, then returns nil.
+// A step that fails is logged and the next one runs.
+func (v *Validator) Run(ctx context.Context) error {
+	t := time.NewTicker(v.cfg.StepInterval)
+	defer t.Stop()
+	for {
+		if err := v.Step(ctx); err != nil && ctx.Err() == nil {
+			v.log.Warn("step", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// target is a miner to query.
+type target struct {
+	uid    uint16
+	hotkey keys.PublicKey
+	url    string
+}
+
+// Step runs one round: it realigns the scores with the metagraph, queries a
+// sample of serving miners with one task, scores their answers, saves the
+// state, and sets (or commits, or reveals) weights when they are due.
+func (v *Validator) Step(ctx context.Context) error {
+	view, height, ok := v.cfg.Metagraph.Snapshot()
+	if !ok {
+		return errors.New("validator: no metagraph yet")
+	}
+	began := time.Now()
+	defer func() { v.metrics.steps.Observe(time.Since(began).Seconds()) }()
+
+	hotkeys := make([]string, len(view.Neurons))
+	selfUID := -1
+	var serving []target
+	for i, n := range view.Neurons {
+		hotkeys[i] = n.Hotkey
+		if n.Hotkey == v.self {
+			selfUID = i
+			continue
+		}
+		if n.Axon == nil || n.Axon.Protocol != 0 {
+			continue
+		}
+		raw, err := hex.DecodeString(n.Hotkey)
+		if err != nil || len(raw) != keys.PublicKeySize {
+			continue
+		}
+		serving = append(serving, target{uid: n.UID, hotkey: keys.PublicKey(raw), url: "http://" + n.Axon.Addr})
+	}
+	if tempo := int64(view.Subnet.Params.Tempo); tempo > 0 {
+		v.useful.SetWindow(uint64(height / tempo)) // each miner's training cap is per epoch
+	}
+	v.mu.Lock()
+	v.st.Scores.Realign(hotkeys)
+	step := v.st.Steps
+	v.st.Steps++
+	// Least recently queried first, ties in random order: every miner is
+	// queried in turn, whatever the sample size.
+	v.rng.Shuffle(len(serving), func(i, j int) { serving[i], serving[j] = serving[j], serving[i] })
+	slices.SortStableFunc(serving, func(a, b target) int {
+		qa, qb := v.queried[a.hotkey.Hex()], v.queried[b.hotkey.Hex()]
+		return cmpU64(qa, qb)
+	})
+	sample := serving[:min(len(serving), v.cfg.SampleSize)]
+	for _, t := range sample {
+		v.queried[t.hotkey.Hex()] = step + 1
+	}
+	seed := v.rng.Uint64() >> 1 // OpenAI's seed is a signed 64-bit integer
+	reference := v.rng.Float64() < v.cfg.ReferenceShare
+	v.mu.Unlock()
+
+	if len(sample) > 0 {
+		v.round(ctx, sample, seed, reference)
+	}
+	if err := v.save(); err != nil {
+		return err
+	}
+	if selfUID >= 0 {
+		v.weights(ctx, view, height, uint16(selfUID))
+	}
+	return nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// round sends one task to every miner in sample at once and scores the
+// answers.
+func (v *Validator) round(ctx context.Context, sample []target, seed uint64, reference bool) {
+	var ref scoring.RefTask
+	kind := KindInference
+	prompt := scoring.StoryPrompt(seed)
+	if reference {
+		var err error
+		if ref, err = scoring.RandomRefTask(seed); err == nil {
+			kind, prompt = KindReference, ref.Prompt
+		}
+	}
+	answers := make([]answer, len(sample))
+	var wg sync.WaitGroup
+	for i, t := range sample {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := completionRequest{Prompt: prompt, MaxTokens: v.cfg.MaxTokens, Logprobs: 0, TokenIDs: true}
+			if kind == KindInference {
+				// A seed per miner: honest miners on one model answer
+				// differently, so an identical answer is a copy.
+				req.Temperature, req.TopP, req.Seed = 0.8, 0.9, (seed+uint64(t.uid))&math.MaxInt64
+			}
+			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
+			defer cancel()
+			answers[i] = query(qctx, v.cfg.HTTPClient, v.signer, t.url, t.hotkey, req)
+			answers[i].UID = t.uid
+		}()
+	}
+	wg.Wait()
+	// Earliest signed answer first, so the first of identical answers
+	// keeps the credit.
+	slices.SortStableFunc(answers, func(a, b answer) int {
+		return cmpU64(uint64(a.SignedAtMs), uint64(b.SignedAtMs))
+	})
+	for _, a := range answers {
+		result := "ok"
+		if a.Err != nil {
+			result = a.Reason
+		}
+		v.metrics.queries.WithLabelValues(result).Inc()
+		if a.Err == nil {
+			v.metrics.latency.Observe(a.Latency.Seconds())
+		}
+		var score float64
+		var reason string
+		if kind == KindReference {
+			score, reason = v.scoreReference(ref, a)
+		} else {
+			score, reason = v.scoreInference(ctx, prompt, seed+uint64(a.UID), a)
+		}
+		v.metrics.scores.WithLabelValues(kind, reason).Inc()
+		v.mu.Lock()
+		err := v.st.Scores.Update(kind, int(a.UID), score)
+		v.mu.Unlock()
+		if err != nil {
+			v.log.Warn("score", zap.Uint16("uid", a.UID), zap.Error(err))
+		}
+		v.log.Debug("scored", zap.Uint16("uid", a.UID), zap.String("kind", kind), zap.Float64("score", score), zap.String("reason", reason), zap.Duration("latency", a.Latency), zap.NamedError("query_error", a.Err))
+	}
+}
+
+// latencyScore is 1 for an instant answer, falling linearly to 0 at the
+// query deadline.
+func (v *Validator) latencyScore(a answer) float64 {
+	return max(0, 1-a.Latency.Seconds()/v.cfg.QueryTimeout.Seconds())
+}
+
+// scoreReference scores an answer to a task with a known answer: the
+// answer's correctness, with a tenth for speed. Identical correct answers
+// are expected here, so no copy check.
+func (v *Validator) scoreReference(t scoring.RefTask, a answer) (float64, string) {
+	if a.Err != nil {
+		return 0, a.Reason
+	}
+	r := t.Check(a.Text)
+	if !r.Correct {
+		return 0, "wrong_" + r.Reason
+	}
+	return r.Score * (0.9 + 0.1*v.latencyScore(a)), "scored"
+}
+
+// scoreInference scores an answer to a story prompt: hard rules, copies,
+// model verification, then p(useful) with a fifth for speed.
+func (v *Validator) scoreInference(ctx context.Context, prompt string, seed uint64, a answer) (float64, string) {
+	if a.Err != nil {
+		return 0, a.Reason
+	}
+	in := scoring.UsefulInput{Prompt: prompt, Response: a.Text}
+	if verdict := v.rules.Check(prompt, a.Text); !verdict.OK() {
+		v.train(in, false, a, scoring.EvidenceVerification)
+		return 0, "rule_" + string(verdict.Reason)
+	}
+	sh := scoring.SimHash(a.Text)
+	c := v.copies.Check(scoring.CopyEntry{SimHash: sh, Miner: a.Hotkey.Hex(), TimestampMs: a.SignedAtMs, ResponseID: a.ResponseID})
+	if c.Copy {
+		v.train(in, false, a, scoring.EvidenceCopy)
+		return 0, "copy"
+	}
+	if c.NearestOther >= 0 {
+		in.SimOthers = 1 - float64(c.NearestOther)/64
+	}
+	if c.NearestOwn >= 0 {
+		in.SimOwn = 1 - float64(c.NearestOwn)/64
+	}
+	factor := 0.5 // a model the validator cannot check earns half
+	reason := "unverified"
+	if v.cfg.Verifier != nil && a.Model == v.cfg.VerifyModel {
+		if a.IDs == nil {
+			v.train(in, false, a, scoring.EvidenceVerification)
+			return 0, "wrong_model_no_tokens"
+		}
+		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, seed, v.cfg.VerifyOptions)
+		if err != nil {
+			v.log.Warn("verify", zap.Error(err))
+			return 0, "verify_error"
+		}
+		if !r.Passed {
+			v.train(in, false, a, scoring.EvidenceVerification)
+			return 0, "wrong_model_" + r.Reason
+		}
+		factor, reason = 1, "scored"
+		v.train(in, true, a, scoring.EvidenceVerification)
+	}
+	u := v.useful.Predict(in)
+	return factor * (0.8*u + 0.2*v.latencyScore(a)), reason
+}
+
+// train teaches p(useful) from an outcome the validator checked itself.
+func (v *Validator) train(in scoring.UsefulInput, useful bool, a answer, ev scoring.Evidence) {
+	if err := v.useful.Train(in, useful, a.Hotkey.Hex(), ev); err != nil && !errors.Is(err, scoring.ErrMinerCapped) {
+		v.log.Debug("train p(useful)", zap.Error(err))
+	}
+}
+
+// save writes the state, classifier included.
+func (v *Validator) save() error {
+	blob, err := v.useful.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("validator: save classifier: %w", err)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.st.Useful = blob
+	return v.st.save(v.cfg.StatePath)
+}
+
+// weights sets, commits or reveals weights when due.
+func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16) {
+	sn := view.Subnet
+	v.mu.Lock()
+	pending, last := v.st.Pending, v.st.LastWeights
+	v.mu.Unlock()
+	if pending != nil {
+		v.reveal(ctx, sn, pending)
+		return
+	}
+	interval := max(v.cfg.WeightsInterval, int64(sn.Params.WeightsRateLimit))
+	if last > 0 && height-last < interval {
+		return
+	}
+	_, combined := v.Scores()
+	uids, values := weightVector(combined, sn.Params.MaxWeightLimit)
+	if uids == nil {
+		v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
+		v.log.Info("no miner has scored yet; not setting weights")
+		return
+	}
+	if err := checkVector(selfUID, uids, values, sn); err != nil {
+		v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
+		v.log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(err))
+		return
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if !sn.Params.CommitReveal {
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.SetWeights{Netuid: v.cfg.Netuid, UIDs: uids, Values: values, VersionKey: sn.Params.WeightsVersion})
+		v.recordWeights("set", r, err, len(uids))
+		return
+	}
+	var ep chain.EpochView
+	if _, err := v.cfg.Chain.Query(tctx, chain.QueryEpoch+strconv.Itoa(int(v.cfg.Netuid)), &ep); err != nil {
+		v.metrics.weightSets.WithLabelValues("commit", "failed").Inc()
+		v.log.Warn("commit weights: epoch", zap.Error(err))
+		return
+	}
+	pk := v.cfg.Key.PublicKey()
+	c, err := newCommit(pk[:], v.cfg.Netuid, ep.Epoch, uids, values, sn.Params.WeightsVersion)
+	if err != nil {
+		v.log.Error("commit weights", zap.Error(err))
+		return
+	}
+	// The commit is saved before it is sent: a crash after sending must
+	// still be able to reveal it.
+	v.mu.Lock()
+	v.st.Pending = c
+	v.mu.Unlock()
+	if err := v.save(); err != nil {
+		v.log.Error("commit weights: save", zap.Error(err))
+		return
+	}
+	var hash [32]byte
+	raw, _ := hex.DecodeString(c.Hash)
+	copy(hash[:], raw)
+	r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.CommitWeights{Netuid: v.cfg.Netuid, Hash: hash})
+	if err != nil && r != nil {
+		// Rejected, or failed in its block: nothing to reveal. (With no
+		// answer at all, the commit may have landed: keep it.)
+		v.mu.Lock()
+		v.st.Pending = nil
+		v.mu.Unlock()
+	}
+	v.recordWeights("commit", r, err, len(uids))
+}
+
+// reveal reveals the pending commit in its reveal epoch, and drops it once
+// that epoch has passed.
+func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingCommit) {
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var ep chain.EpochView
+	if _, err := v.cfg.Chain.Query(tctx, chain.QueryEpoch+strconv.Itoa(int(v.cfg.Netuid)), &ep); err != nil {
+		v.log.Warn("reveal weights: epoch", zap.Error(err))
+		return
+	}
+	due := p.Epoch + sn.Params.RevealPeriodEpochs
+	switch {
+	case ep.Epoch < due:
+		return
+	case ep.Epoch > due:
+		v.log.Warn("a weights commit expired before it was revealed", zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", ep.Epoch))
+		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
+	default:
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
+		v.recordWeights("reveal", r, err, len(p.UIDs))
+		if err != nil && ctx.Err() == nil && (r == nil || !r.Included()) {
+			return // not in a block: try again next step
+		}
+	}
+	v.mu.Lock()
+	v.st.Pending = nil
+	v.mu.Unlock()
+	if err := v.save(); err != nil {
+		v.log.Error("reveal weights: save", zap.Error(err))
+	}
+}
+
+func (v *Validator) recordWeights(action string, r *chainclient.Result, err error, n int) {
+	if err != nil {
+		v.metrics.weightSets.WithLabelValues(action, "failed").Inc()
+		v.log.Warn(action+" weights", zap.Error(err))
+		return
+	}
+	v.metrics.weightSets.WithLabelValues(action, "ok").Inc()
+	v.log.Info(action+" weights", zap.Int("uids", n), zap.Int64("height", r.Height))
+	if action != "reveal" {
+		v.mu.Lock()
+		v.st.LastWeights = r.Height
+		v.mu.Unlock()
+		if err := v.save(); err != nil {
+			v.log.Error("save", zap.Error(err))
+		}
+	}
+}

@@ -1,0 +1,359 @@
+package validator
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/consensus"
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner"
+	"github.com/seed0ffb8d46/agora/node/nodetest"
+)
+
+const modelDir = "../../shared/models/babyllama105"
+
+func loadModel(t *testing.T, perturb bool) *llm.Llama {
+	t.Helper()
+	tok, err := llm.LoadTokenizer(filepath.Join(modelDir, "tok105.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(modelDir, "babyllama105.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perturb { // a different checkpoint of the same shape
+		for i := 28 + 4000; i+4 <= len(data); i += 28 {
+			data[i+3] ^= 0x01
+		}
+	}
+	m, err := llm.ParseLlama(data, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func testKey(t *testing.T, b byte) *keys.PrivateKey {
+	t.Helper()
+	k, err := keys.NewPrivateKeyFromSeed(bytes.Repeat([]byte{b}, keys.SeedSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// The miners of known behaviour. Every one of them claims to run
+// babyllama105.
+
+// recorder is the honest miner: the built-in engine, whose answers it
+// also posts for the copier to steal.
+type recorder struct {
+	*miner.Builtin
+	mu      sync.Mutex
+	answers map[string]*llm.OpenAIGeneration
+	posted  chan struct{}
+}
+
+func (r *recorder) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	g, err := r.Builtin.Generate(ctx, req, fn)
+	if err == nil {
+		r.mu.Lock()
+		r.answers[req.Prompt] = g
+		r.mu.Unlock()
+		select {
+		case r.posted <- struct{}{}:
+		default:
+		}
+	}
+	return g, err
+}
+
+// copier returns the honest miner's answer to the same prompt.
+type copier struct {
+	*miner.Builtin
+	from *recorder
+}
+
+func (c *copier) Generate(ctx context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	for {
+		c.from.mu.Lock()
+		g, ok := c.from.answers[req.Prompt]
+		c.from.mu.Unlock()
+		if ok {
+			return g, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// junk answers random letters.
+type junk struct{ *miner.Builtin }
+
+func (j junk) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	r := rand.New(rand.NewPCG(req.Options.Seed, 9))
+	var b strings.Builder
+	for range 30 {
+		for range 2 + r.IntN(6) {
+			b.WriteByte(byte('a' + r.IntN(26)))
+		}
+		b.WriteByte(' ')
+	}
+	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: b.String(), FinishReason: "length"}, Model: j.Model()}, nil
+}
+
+// lazy echoes the prompt.
+type lazy struct{ *miner.Builtin }
+
+func (l lazy) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: req.Prompt, FinishReason: "stop"}, Model: l.Model()}, nil
+}
+
+// queryTimeout is the validator's deadline per miner in these tests: long
+// enough for the built-in engine under the race detector.
+const queryTimeout = 3 * time.Second
+
+// slowDelay is how long the slow miner waits before it answers.
+const slowDelay = queryTimeout + time.Second
+
+// slow is honest but answers after the validator's deadline.
+type slow struct{ *miner.Builtin }
+
+func (s slow) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	select {
+	case <-time.After(slowDelay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Builtin.Generate(ctx, req, fn)
+}
+
+// testnet is a chain with subnet 1, a validator hotkey with stake and a
+// permit, and the miners serving on it.
+type testnet struct {
+	client   *chainclient.Client
+	meta     *chainclient.MetagraphCache
+	val      *keys.PrivateKey
+	uids     map[string]uint16 // miner name → uid
+	verifier *llm.Llama
+}
+
+// startTestnet starts the chain and the miners named (all when none).
+func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string) *testnet {
+	t.Helper()
+	cold := testKey(t, 1)
+	addr := nodetest.Start(t, "validator-test", []chain.GenesisBalance{{Account: cold.PublicKey().Hex(), Amount: 10_000 * chain.Unit}})
+	client, err := chainclient.New(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := chain.DefaultHyperparams()
+	p.Tempo, p.WeightsRateLimit, p.MaxUIDs, p.MaxValidators, p.MinBurn, p.ActivityCutoff = 10, 5, 16, 2, chain.Unit/10, 5000
+	if params != nil {
+		params(&p)
+	}
+	send := func(body chain.Body) {
+		t.Helper()
+		if _, err := client.SendTx(ctx, cold, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(&chain.CreateSubnet{Params: p})
+	tn := &testnet{client: client, val: testKey(t, 2), uids: map[string]uint16{}, verifier: loadModel(t, false)}
+	send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(tn.val.PublicKey()), MaxBurn: 100 * chain.Unit})
+	send(&chain.AddStake{Hotkey: chain.AccountID(tn.val.PublicKey()), Amount: 1000 * chain.Unit})
+
+	honest := &recorder{Builtin: miner.NewBuiltin(tn.verifier, "babyllama105"), answers: map[string]*llm.OpenAIGeneration{}, posted: make(chan struct{}, 1)}
+	builtin := miner.NewBuiltin(tn.verifier, "babyllama105")
+	miners := []struct {
+		name    string
+		backend miner.Backend
+	}{
+		{"honest", honest},
+		{"junk", junk{builtin}},
+		{"lazy", lazy{builtin}},
+		{"copier", &copier{Builtin: builtin, from: honest}},
+		{"slow", slow{builtin}},
+		{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
+	}
+	if len(names) > 0 {
+		miners = slices.DeleteFunc(miners, func(m struct {
+			name    string
+			backend miner.Backend
+		}) bool {
+			return !slices.Contains(names, m.name)
+		})
+	}
+	mctx, stopMiners := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { stopMiners(); wg.Wait() })
+	for i, m := range miners {
+		k := testKey(t, byte(10+i))
+		send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(k.PublicKey()), MaxBurn: 100 * chain.Unit})
+		tn.uids[m.name] = uint16(i + 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := miner.Run(mctx, miner.RunConfig{Config: miner.Config{Key: k, Backend: m.backend, RateLimit: 0}, Node: addr, Netuid: 1, Listen: "127.0.0.1:0"})
+			if err != nil && mctx.Err() == nil {
+				t.Errorf("miner %s: %v", m.name, err)
+			}
+		}()
+	}
+	tn.meta = chainclient.NewMetagraphCache(client, 1, chainclient.MetagraphOptions{})
+	go func() { _ = tn.meta.Run(mctx) }()
+	// Every miner serves, and the validator has its permit.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		v, _, ok := tn.meta.Snapshot()
+		ready := ok && len(v.Neurons) == 1+len(miners) && v.Neurons[0].ValidatorPermit
+		for i := 1; ready && i < len(v.Neurons); i++ {
+			ready = v.Neurons[i].Axon != nil
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("miners not serving or no permit within 60s: %+v", v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return tn
+}
+
+func (tn *testnet) validator(t *testing.T, state string) *Validator {
+	t.Helper()
+	v, err := New(Config{
+		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: state,
+		Verifier: tn.verifier, VerifyModel: "babyllama105",
+		Logger:     zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel)),
+		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 12, ReferenceShare: 0.2, Alpha: 0.3, Seed: 42,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A validator against miners of known behaviour on a real chain: the
+// honest miner scores above every cheat, the weights set on chain follow
+// the scores, and a restart changes neither the scores nor the next
+// weights.
+func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
+	tn := startTestnet(t, nil)
+	state := filepath.Join(t.TempDir(), "validator.json")
+	v := tn.validator(t, state)
+	ctx := context.Background()
+	for range 6 {
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, scores := v.Scores()
+	t.Logf("scores by uid: %.3f", scores)
+	honest := scores[tn.uids["honest"]]
+	for name, uid := range tn.uids {
+		if name != "honest" && scores[uid] >= honest/5 {
+			t.Errorf("%s (uid %d) scores %.3f, want under a fifth of the honest miner's %.3f", name, uid, scores[uid], honest)
+		}
+	}
+	if honest < 0.3 {
+		t.Errorf("honest miner scores %.3f", honest)
+	}
+
+	// The weights on chain follow the scores.
+	n, err := tn.client.Neuron(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Weights) == 0 {
+		t.Fatal("no weights set on chain")
+	}
+	best := slices.MaxFunc(n.Weights, func(a, b consensus.Entry) int { return int(a.Value) - int(b.Value) })
+	if best.UID != tn.uids["honest"] || best.Value != 65535 {
+		t.Fatalf("weights on chain %+v: want the honest miner (uid %d) at 65535", n.Weights, tn.uids["honest"])
+	}
+
+	// Restart: the same scores, so the same next weights.
+	hotkeys, before := v.Scores()
+	v.Close()
+	v2 := tn.validator(t, state)
+	defer v2.Close()
+	hotkeys2, after := v2.Scores()
+	if !slices.Equal(before, after) || !slices.Equal(hotkeys, hotkeys2) {
+		t.Fatalf("scores changed across a restart:\n before %v\n after  %v", before, after)
+	}
+	u1, w1 := weightVector(before, 65535)
+	u2, w2 := weightVector(after, 65535)
+	if !slices.Equal(u1, u2) || !slices.Equal(w1, w2) || len(u1) == 0 {
+		t.Fatalf("next weights changed across a restart: %v %v vs %v %v", u1, w1, u2, w2)
+	}
+	if v2.useful.Trained() != v.useful.Trained() || v2.useful.Trained() == 0 {
+		t.Fatalf("classifier trained on %d examples before, %d after the restart", v.useful.Trained(), v2.useful.Trained())
+	}
+}
+
+// With commit-reveal on, the validator commits, keeps the commit across a
+// restart, and reveals it in its reveal epoch: the weights reach the chain.
+func TestValidatorCommitReveal(t *testing.T) {
+	// A longer tempo than the other test: an epoch must outlast a step (about
+	// a second here) for the reveal to find its epoch.
+	tn := startTestnet(t, func(p *chain.Hyperparams) { p.CommitReveal, p.RevealPeriodEpochs, p.Tempo = true, 1, 120 }, "honest", "lazy")
+	state := filepath.Join(t.TempDir(), "validator.json")
+	v := tn.validator(t, state)
+	ctx := context.Background()
+	for v.st.Pending == nil {
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := *v.st.Pending
+	v.Close()
+	// Restart: the pending commit is loaded from the state file.
+	v = tn.validator(t, state)
+	defer v.Close()
+	if v.st.Pending == nil || v.st.Pending.Hash != committed.Hash {
+		t.Fatalf("pending commit lost across a restart: %+v", v.st.Pending)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for v.st.Pending != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("commit not revealed within 60s")
+		}
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := tn.client.Neuron(ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]consensus.Entry, len(committed.UIDs))
+	for i := range want {
+		want[i] = consensus.Entry{UID: committed.UIDs[i], Value: committed.Values[i]}
+	}
+	if !slices.Equal(n.Weights, want) || n.Weights[0].UID != tn.uids["honest"] {
+		t.Fatalf("weights on chain %+v, committed %+v", n.Weights, want)
+	}
+}
