@@ -93,6 +93,7 @@ type Validator struct {
 	QueryTimeout    time.Duration `yaml:"query_timeout" help:"deadline of one miner's answer"`
 	MaxTokens       int           `yaml:"max_tokens" help:"completion length asked of miners"`
 	ReferencePct    int           `yaml:"reference_pct" help:"percent of steps that send a task with a known answer"`
+	RedundancyPct   int           `yaml:"redundancy_pct" help:"percent of steps that send one greedy prompt to every miner sampled, scoring those outside the majority 0"`
 	WeightsInterval int64         `yaml:"weights_interval" help:"blocks between weight sets (at least the subnet's weights_rate_limit; 0: that limit)"`
 }
 
@@ -160,15 +161,16 @@ func Default() Config {
 			MaxBody:        1 << 20,
 		},
 		Validator: Validator{
-			Node:         "tcp://127.0.0.1:26657",
-			Netuid:       1,
-			Hotkey:       "default",
-			Listen:       "127.0.0.1:9091",
-			SampleSize:   8,
-			StepInterval: 5 * time.Second,
-			QueryTimeout: 10 * time.Second,
-			MaxTokens:    32,
-			ReferencePct: 30,
+			Node:          "tcp://127.0.0.1:26657",
+			Netuid:        1,
+			Hotkey:        "default",
+			Listen:        "127.0.0.1:9091",
+			SampleSize:    8,
+			StepInterval:  5 * time.Second,
+			QueryTimeout:  10 * time.Second,
+			MaxTokens:     32,
+			ReferencePct:  25,
+			RedundancyPct: 10,
 		},
 	}
 }
@@ -324,6 +326,7 @@ func (c *Config) validate() []fieldError {
 		{"validator.query_timeout", vc.QueryTimeout > 0},
 		{"validator.max_tokens", vc.MaxTokens >= 1},
 		{"validator.reference_pct", vc.ReferencePct >= 0 && vc.ReferencePct <= 100},
+		{"validator.redundancy_pct", vc.RedundancyPct >= 0 && vc.ReferencePct+vc.RedundancyPct <= 100},
 		{"validator.weights_interval", vc.WeightsInterval >= 0},
 	} {
 		if !v.ok {

@@ -14,7 +14,12 @@
 //     seed, so honest miners on one model still answer differently and an
 //     identical answer is a copy; or
 //   - in ReferenceShare of the steps, a task with a known answer
-//     (scoring.RandomRefTask), where identical correct answers are expected.
+//     (scoring.RandomRefTask), where identical correct answers are expected;
+//   - in RedundancyShare of the steps, one story prompt at temperature 0
+//     with one seed for all: miners on the declared model agree, and the
+//     answers outside the majority score 0 (scoring.Outliers). It checks
+//     models the validator cannot run itself; there is no copy check, as
+//     honest answers are identical.
 //
 // An answer to a story prompt scores 0 when the query failed (timeout,
 // unreachable, an unsigned or badly signed answer, an error status), when a

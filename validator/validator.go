@@ -27,6 +27,11 @@ import (
 const (
 	KindInference = "inference" // story prompts: verified, judged for usefulness
 	KindReference = "reference" // tasks with known answers
+	// KindRedundancy sends one prompt at temperature 0 with one seed to
+	// every miner sampled: miners running the declared model agree, and
+	// the answers outside the majority score 0. It checks miners whose
+	// model the validator cannot run itself.
+	KindRedundancy = "redundancy"
 )
 
 // Metagraph is the validator's view of its subnet. *chainclient.MetagraphCache
@@ -70,10 +75,14 @@ type Config struct {
 	// ReferenceShare is the fraction of steps that send a reference task
 	// instead of a story prompt, in [0, 1].
 	ReferenceShare float64
+	// RedundancyShare is the fraction of steps that send a redundancy
+	// task, in [0, 1-ReferenceShare].
+	RedundancyShare float64
 	// Alpha is the moving average's weight of a new score; default 0.1.
 	Alpha float64
 	// KindWeights weigh the task kinds in the combined score; default
-	// inference 0.7, reference 0.3.
+	// inference 0.65, reference 0.25, redundancy 0.1 (a copier passes redundancy
+	// tasks, whose honest answers are identical).
 	KindWeights map[string]float64
 	// WeightsInterval is how many blocks apart weights are set, at least
 	// the subnet's weights_rate_limit; default that limit.
@@ -114,8 +123,8 @@ func New(cfg Config) (*Validator, error) {
 		return nil, errors.New("validator: no chain")
 	case cfg.StatePath == "":
 		return nil, errors.New("validator: no state path")
-	case cfg.ReferenceShare < 0 || cfg.ReferenceShare > 1:
-		return nil, fmt.Errorf("validator: reference share %v is not in [0, 1]", cfg.ReferenceShare)
+	case cfg.ReferenceShare < 0 || cfg.RedundancyShare < 0 || cfg.ReferenceShare+cfg.RedundancyShare > 1:
+		return nil, fmt.Errorf("validator: reference share %v and redundancy share %v must be at least 0 and add up to at most 1", cfg.ReferenceShare, cfg.RedundancyShare)
 	}
 	if cfg.SampleSize <= 0 {
 		cfg.SampleSize = 8
@@ -133,7 +142,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Alpha = 0.1
 	}
 	if cfg.KindWeights == nil {
-		cfg.KindWeights = map[string]float64{KindInference: 0.7, KindReference: 0.3}
+		cfg.KindWeights = map[string]float64{KindInference: 0.65, KindReference: 0.25, KindRedundancy: 0.1}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
@@ -275,11 +284,17 @@ func (v *Validator) Step(ctx context.Context) error {
 		v.queried[t.hotkey.Hex()] = step + 1
 	}
 	seed := v.rng.Uint64() >> 1 // OpenAI's seed is a signed 64-bit integer
-	reference := v.rng.Float64() < v.cfg.ReferenceShare
+	kind := KindInference
+	switch x := v.rng.Float64(); {
+	case x < v.cfg.ReferenceShare:
+		kind = KindReference
+	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare:
+		kind = KindRedundancy
+	}
 	v.mu.Unlock()
 
 	if len(sample) > 0 {
-		v.round(ctx, sample, seed, reference)
+		v.round(ctx, sample, seed, kind)
 	}
 	if err := v.save(); err != nil {
 		return err
@@ -302,15 +317,16 @@ func cmpU64(a, b uint64) int {
 
 // round sends one task to every miner in sample at once and scores the
 // answers.
-func (v *Validator) round(ctx context.Context, sample []target, seed uint64, reference bool) {
+func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kind string) {
 	var ref scoring.RefTask
-	kind := KindInference
 	prompt := scoring.StoryPrompt(seed)
-	if reference {
+	if kind == KindReference {
 		var err error
-		if ref, err = scoring.RandomRefTask(seed); err == nil {
-			kind, prompt = KindReference, ref.Prompt
+		if ref, err = scoring.RandomRefTask(seed); err != nil {
+			v.log.Error("reference task", zap.Error(err))
+			return
 		}
+		prompt = ref.Prompt
 	}
 	answers := make([]answer, len(sample))
 	var wg sync.WaitGroup
@@ -319,10 +335,13 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, ref
 		go func() {
 			defer wg.Done()
 			req := completionRequest{Prompt: prompt, MaxTokens: v.cfg.MaxTokens, Logprobs: 0, TokenIDs: true}
-			if kind == KindInference {
+			switch kind {
+			case KindInference:
 				// A seed per miner: honest miners on one model answer
 				// differently, so an identical answer is a copy.
 				req.Temperature, req.TopP, req.Seed = 0.8, 0.9, (seed+uint64(t.uid))&math.MaxInt64
+			case KindRedundancy:
+				req.Seed = seed // temperature 0: one model, one answer
 			}
 			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
 			defer cancel()
@@ -336,7 +355,11 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, ref
 	slices.SortStableFunc(answers, func(a, b answer) int {
 		return cmpU64(uint64(a.SignedAtMs), uint64(b.SignedAtMs))
 	})
-	for _, a := range answers {
+	var outlier []bool
+	if kind == KindRedundancy {
+		outlier = v.outliers(prompt, answers)
+	}
+	for i, a := range answers {
 		result := "ok"
 		if a.Err != nil {
 			result = a.Reason
@@ -347,10 +370,13 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, ref
 		}
 		var score float64
 		var reason string
-		if kind == KindReference {
+		switch kind {
+		case KindReference:
 			score, reason = v.scoreReference(ref, a)
-		} else {
-			score, reason = v.scoreInference(ctx, prompt, seed+uint64(a.UID), a)
+		case KindRedundancy:
+			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, false, outlier[i])
+		default:
+			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, true, false)
 		}
 		v.metrics.scores.WithLabelValues(kind, reason).Inc()
 		v.mu.Lock()
@@ -383,9 +409,28 @@ func (v *Validator) scoreReference(t scoring.RefTask, a answer) (float64, string
 	return r.Score * (0.9 + 0.1*v.latencyScore(a)), "scored"
 }
 
-// scoreInference scores an answer to a story prompt: hard rules, copies,
-// model verification, then p(useful) with a fifth for speed.
-func (v *Validator) scoreInference(ctx context.Context, prompt string, seed uint64, a answer) (float64, string) {
+// outliers flags the answers to a redundancy task outside the majority of
+// those that passed the hard rules.
+func (v *Validator) outliers(prompt string, answers []answer) []bool {
+	out := make([]bool, len(answers))
+	var texts []string
+	var idx []int
+	for i, a := range answers {
+		if a.Err == nil && v.rules.Check(prompt, a.Text).OK() {
+			texts, idx = append(texts, a.Text), append(idx, i)
+		}
+	}
+	for j, o := range scoring.Outliers(texts, scoring.OutlierOptions{Exact: true}) {
+		out[idx[j]] = o
+	}
+	return out
+}
+
+// scoreOpen scores an answer to a story prompt: hard rules, copies (when
+// copies is set: not for redundancy tasks, whose honest answers agree),
+// the redundancy majority, model verification, then p(useful) with a
+// fifth for speed.
+func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a answer, copies, outlier bool) (float64, string) {
 	if a.Err != nil {
 		return 0, a.Reason
 	}
@@ -394,17 +439,16 @@ func (v *Validator) scoreInference(ctx context.Context, prompt string, seed uint
 		v.train(in, false, a, scoring.EvidenceVerification)
 		return 0, "rule_" + string(verdict.Reason)
 	}
-	sh := scoring.SimHash(a.Text)
-	c := v.copies.Check(scoring.CopyEntry{SimHash: sh, Miner: a.Hotkey.Hex(), TimestampMs: a.SignedAtMs, ResponseID: a.ResponseID})
-	if c.Copy {
-		v.train(in, false, a, scoring.EvidenceCopy)
-		return 0, "copy"
+	if outlier {
+		return 0, "outlier"
 	}
-	if c.NearestOther >= 0 {
-		in.SimOthers = 1 - float64(c.NearestOther)/64
-	}
-	if c.NearestOwn >= 0 {
-		in.SimOwn = 1 - float64(c.NearestOwn)/64
+	if copies {
+		c := v.copies.Check(scoring.CopyEntry{SimHash: scoring.SimHash(a.Text), Miner: a.Hotkey.Hex(), TimestampMs: a.SignedAtMs, ResponseID: a.ResponseID})
+		if c.Copy {
+			v.train(in, false, a, scoring.EvidenceCopy)
+			return 0, "copy"
+		}
+		in.SimOthers, in.SimOwn = c.Similarities()
 	}
 	factor := 0.5 // a model the validator cannot check earns half
 	reason := "unverified"

@@ -48,7 +48,7 @@ func loadModel(t *testing.T, perturb bool) *llm.Llama {
 	return m
 }
 
-func testKey(t *testing.T, b byte) *keys.PrivateKey {
+func testKey(t testing.TB, b byte) *keys.PrivateKey {
 	t.Helper()
 	k, err := keys.NewPrivateKeyFromSeed(bytes.Repeat([]byte{b}, keys.SeedSize))
 	if err != nil {
@@ -129,7 +129,7 @@ func (l lazy) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) 
 
 // queryTimeout is the validator's deadline per miner in these tests: long
 // enough for the built-in engine under the race detector.
-const queryTimeout = 3 * time.Second
+const queryTimeout = 4 * time.Second
 
 // slowDelay is how long the slow miner waits before it answers.
 const slowDelay = queryTimeout + time.Second
@@ -248,7 +248,7 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: state,
 		Verifier: tn.verifier, VerifyModel: "babyllama105",
 		Logger:     zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel)),
-		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 12, ReferenceShare: 0.2, Alpha: 0.3, Seed: 42,
+		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 12, ReferenceShare: 0.1, RedundancyShare: 0.15, Alpha: 0.3, Seed: 42,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "validator.json")
 	v := tn.validator(t, state)
 	ctx := context.Background()
-	for range 6 {
+	for range 7 {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -274,8 +274,14 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 	t.Logf("scores by uid: %.3f", scores)
 	honest := scores[tn.uids["honest"]]
 	for name, uid := range tn.uids {
-		if name != "honest" && scores[uid] >= honest/5 {
-			t.Errorf("%s (uid %d) scores %.3f, want under a fifth of the honest miner's %.3f", name, uid, scores[uid], honest)
+		// The copier passes redundancy tasks, whose honest answers are
+		// identical; everything else it sends is caught as a copy.
+		limit := 5.0
+		if name == "copier" {
+			limit = 3
+		}
+		if name != "honest" && scores[uid] >= honest/limit {
+			t.Errorf("%s (uid %d) scores %.3f, want under 1/%v of the honest miner's %.3f", name, uid, scores[uid], limit, honest)
 		}
 	}
 	if honest < 0.3 {

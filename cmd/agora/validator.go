@@ -27,8 +27,9 @@ func validatorRunCmd() *Command {
 		ConfigSection: "validator",
 		Long: `Every step the validator sends one task to a sample of the subnet's serving
 miners, least recently queried first: a story prompt (each miner with its own
-sampling seed) or, in --validator.reference_pct percent of steps, a task with
-a known answer. Each answer is scored: hard rules (empty, gibberish,
+sampling seed); in --validator.reference_pct percent of steps, a task with a
+known answer; in --validator.redundancy_pct percent, one greedy prompt to all,
+where answers outside the majority score 0. Each answer is scored: hard rules (empty, gibberish,
 repetition, echo), copies of an earlier answer by another miner, the declared
 model's log-probabilities recomputed (--validator.verify_model), p(useful),
 and latency from the miner's own start. Scores are moving averages per uid,
@@ -64,6 +65,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					QueryTimeout:    c.QueryTimeout,
 					MaxTokens:       c.MaxTokens,
 					ReferenceShare:  float64(c.ReferencePct) / 100,
+					RedundancyShare: float64(c.RedundancyPct) / 100,
 					WeightsInterval: c.WeightsInterval,
 					Logger:          rt.Log,
 				},
