@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -22,8 +23,8 @@ type RunConfig struct {
 	Config
 	// Node is the RPC address of an Agora node.
 	Node string
-	// Listen, if not empty, is the host:port of /metrics, /healthz and
-	// /readyz.
+	// Listen, if not empty, is the host:port of /metrics, /healthz,
+	// /readyz and /scores (dashboard.ValidatorScores).
 	Listen string
 	// OnListen, if set, is called with the bound address.
 	OnListen func(addr net.Addr)
@@ -109,5 +110,9 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 		_, _ = w.Write([]byte(`{"ready":false,"reason":"no fresh metagraph"}`))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /scores", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v.Report())
+	})
 	return mux
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/dashboard"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -107,9 +109,17 @@ type Validator struct {
 	rng     *rand.Rand
 	self    string // the hotkey, as the chain's views spell it
 
-	mu      sync.Mutex // guards st and lastQueried
+	mu      sync.Mutex // guards st, queried, reasons and updated
 	st      *state
-	queried map[string]uint64 // hotkey → step last queried
+	queried map[string]uint64     // hotkey → step last queried
+	reasons map[string]*reasonLog // hotkey → why its answers scored as they did
+	updated time.Time
+}
+
+// reasonLog is why a miner's answers scored as they did, for /scores.
+type reasonLog struct {
+	last   string
+	counts map[string]uint64
 }
 
 // New loads the state at cfg.StatePath (or starts afresh if there is none)
@@ -174,6 +184,7 @@ func New(cfg Config) (*Validator, error) {
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
 		self:    chain.AccountID(cfg.Key.PublicKey()).String(),
 		queried: map[string]uint64{},
+		reasons: map[string]*reasonLog{},
 	}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
@@ -210,6 +221,33 @@ func (v *Validator) Scores() (hotkeys []string, combined []float64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.st.Scores.Hotkeys), v.st.Scores.Combined(v.cfg.KindWeights)
+}
+
+// Report is the validator's scores in the form the dashboard reads
+// (GET /scores).
+func (v *Validator) Report() dashboard.ValidatorScores {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	sc := v.st.Scores
+	combined := sc.Combined(v.cfg.KindWeights)
+	r := dashboard.ValidatorScores{Hotkey: v.self, UID: -1, Scores: []dashboard.UIDScore{}, Updated: v.updated}
+	for uid, hk := range sc.Hotkeys {
+		if hk == v.self {
+			r.UID = uid
+		}
+		if sc.Count[uid] == 0 {
+			continue
+		}
+		u := dashboard.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], ByKind: map[string]float64{}}
+		for kind, row := range sc.Kinds {
+			u.ByKind[kind] = row[uid]
+		}
+		if rl := v.reasons[hk]; rl != nil {
+			u.LastReason, u.Reasons = rl.last, maps.Clone(rl.counts)
+		}
+		r.Scores = append(r.Scores, u)
+	}
+	return r
 }
 
 // Run steps every StepInterval until ctx is cancelled, then returns nil.
@@ -381,6 +419,15 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		v.metrics.scores.WithLabelValues(kind, reason).Inc()
 		v.mu.Lock()
 		err := v.st.Scores.Update(kind, int(a.UID), score)
+		hk := a.Hotkey.Hex()
+		rl := v.reasons[hk]
+		if rl == nil {
+			rl = &reasonLog{counts: map[string]uint64{}}
+			v.reasons[hk] = rl
+		}
+		rl.last = kind + ": " + reason
+		rl.counts[reason]++
+		v.updated = time.Now()
 		v.mu.Unlock()
 		if err != nil {
 			v.log.Warn("score", zap.Uint16("uid", a.UID), zap.Error(err))

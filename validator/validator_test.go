@@ -83,7 +83,8 @@ func (r *recorder) Generate(ctx context.Context, req *miner.Request, fn llm.Stre
 	return g, err
 }
 
-// copier returns the honest miner's answer to the same prompt.
+// copier returns the honest miner's answer to the same prompt, fetched
+// over a network: at least a round trip after the honest miner had it.
 type copier struct {
 	*miner.Builtin
 	from *recorder
@@ -95,7 +96,12 @@ func (c *copier) Generate(ctx context.Context, req *miner.Request, _ llm.StreamF
 		g, ok := c.from.answers[req.Prompt]
 		c.from.mu.Unlock()
 		if ok {
-			return g, nil
+			select {
+			case <-time.After(50 * time.Millisecond):
+				return g, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -286,6 +292,20 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 	}
 	if honest < 0.3 {
 		t.Errorf("honest miner scores %.3f", honest)
+	}
+
+	// The report the dashboard reads says why.
+	rep := v.Report()
+	if rep.UID != 0 || len(rep.Scores) != 6 {
+		t.Fatalf("report: uid %d, %d scores", rep.UID, len(rep.Scores))
+	}
+	for _, u := range rep.Scores {
+		if u.UID == tn.uids["lazy"] && u.Reasons["rule_echo"] == 0 {
+			t.Errorf("lazy miner's reasons %v lack rule_echo", u.Reasons)
+		}
+		if u.UID == tn.uids["copier"] && u.Reasons["copy"] == 0 {
+			t.Errorf("copier's reasons %v lack copy", u.Reasons)
+		}
 	}
 
 	// The weights on chain follow the scores.
