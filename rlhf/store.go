@@ -272,8 +272,15 @@ func encodeRecord(l *Label) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(payload) > maxRecordBytes {
-		return nil, fmt.Errorf("record of %d bytes is larger than %d", len(payload), maxRecordBytes)
+	return frameRecord(payload, maxRecordBytes)
+}
+
+// frameRecord returns payload framed as a record (length, CRC, payload),
+// refusing a payload longer than limit bytes. The task queue's log
+// (queue.go) uses the same framing with its own limit.
+func frameRecord(payload []byte, limit int) ([]byte, error) {
+	if len(payload) > limit {
+		return nil, fmt.Errorf("record of %d bytes is larger than %d", len(payload), limit)
 	}
 	rec := make([]byte, headerBytes, headerBytes+len(payload))
 	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(payload)))
@@ -283,23 +290,34 @@ func encodeRecord(l *Label) ([]byte, error) {
 	return rec, nil
 }
 
+// readFrame checks the framing of the record at the start of b (a payload
+// of 1..limit bytes and a matching CRC). It returns the payload and the
+// record's length in bytes, or a reason the record is not valid.
+func readFrame(b []byte, limit int) ([]byte, int, string) {
+	if len(b) < headerBytes {
+		return nil, 0, "truncated header"
+	}
+	n := binary.LittleEndian.Uint32(b[0:4])
+	if n == 0 || uint64(n) > uint64(limit) {
+		return nil, 0, fmt.Sprintf("length %d out of range 1..%d", n, limit)
+	}
+	if uint64(len(b)) < headerBytes+uint64(n) {
+		return nil, 0, fmt.Sprintf("length %d runs past the end of the file", n)
+	}
+	payload := b[headerBytes : headerBytes+n]
+	if crc32.Update(crc32.Checksum(b[0:4], castagnoli), castagnoli, payload) != binary.LittleEndian.Uint32(b[4:8]) {
+		return nil, 0, "CRC-32C mismatch"
+	}
+	return payload, headerBytes + int(n), ""
+}
+
 // decodeRecord decodes the record at the start of b. It returns the label
 // and the record's length in bytes, or a reason the record is not valid.
 // Every label it returns passes Validate.
 func decodeRecord(b []byte) (Label, int, string) {
-	if len(b) < headerBytes {
-		return Label{}, 0, "truncated header"
-	}
-	n := binary.LittleEndian.Uint32(b[0:4])
-	if n == 0 || n > maxRecordBytes {
-		return Label{}, 0, fmt.Sprintf("length %d out of range 1..%d", n, maxRecordBytes)
-	}
-	if uint64(len(b)) < headerBytes+uint64(n) {
-		return Label{}, 0, fmt.Sprintf("length %d runs past the end of the file", n)
-	}
-	payload := b[headerBytes : headerBytes+n]
-	if crc32.Update(crc32.Checksum(b[0:4], castagnoli), castagnoli, payload) != binary.LittleEndian.Uint32(b[4:8]) {
-		return Label{}, 0, "CRC-32C mismatch"
+	payload, n, reason := readFrame(b, maxRecordBytes)
+	if reason != "" {
+		return Label{}, 0, reason
 	}
 	var l Label
 	if err := json.Unmarshal(payload, &l); err != nil {
@@ -309,7 +327,7 @@ func decodeRecord(b []byte) (Label, int, string) {
 		return Label{}, 0, err.Error()
 	}
 	l.ReceivedAt = l.ReceivedAt.UTC()
-	return l, headerBytes + int(n), ""
+	return l, n, ""
 }
 
 // decodeRecords decodes the records in b (a store file after its magic).
@@ -319,21 +337,27 @@ func decodeRecord(b []byte) (Label, int, string) {
 // follows, it returns a *CorruptError (with offsets relative to b and no
 // Path). It never panics on any input.
 func decodeRecords(b []byte) (labels []Label, end int, _ *CorruptError) {
+	return scanRecords(b, decodeRecord)
+}
+
+// scanRecords is decodeRecords for any record type: decode decodes the
+// record at the start of its argument, as decodeRecord does.
+func scanRecords[T any](b []byte, decode func([]byte) (T, int, string)) (vs []T, end int, _ *CorruptError) {
 	off := 0
 	for off < len(b) {
-		l, n, reason := decodeRecord(b[off:])
+		v, n, reason := decode(b[off:])
 		if reason != "" {
 			for p := off + 1; p+headerBytes <= len(b); p++ {
-				if _, _, r := decodeRecord(b[p:]); r == "" {
-					return labels, off, &CorruptError{Offset: int64(off), Reason: reason, Next: int64(p)}
+				if _, _, r := decode(b[p:]); r == "" {
+					return vs, off, &CorruptError{Offset: int64(off), Reason: reason, Next: int64(p)}
 				}
 			}
-			return labels, off, nil
+			return vs, off, nil
 		}
-		labels = append(labels, l)
+		vs = append(vs, v)
 		off += n
 	}
-	return labels, off, nil
+	return vs, off, nil
 }
 
 // Append stores l durably. It returns nil only once l's record has been
