@@ -94,6 +94,8 @@ type Validator struct {
 	MaxTokens       int           `yaml:"max_tokens" help:"completion length asked of miners"`
 	ReferencePct    int           `yaml:"reference_pct" help:"percent of steps that send a task with a known answer"`
 	RedundancyPct   int           `yaml:"redundancy_pct" help:"percent of steps that send one greedy prompt to every miner sampled, scoring those outside the majority 0"`
+	PreferencePct   int           `yaml:"preference_pct" help:"percent of steps that send pairs of completions (traps among them) to miners' human labelers"`
+	Dataset         string        `yaml:"dataset" help:"folder of the labels accepted from good labelers, for agora labels export (default: <home>/validator/<netuid>-<hotkey>-dataset)"`
 	WeightsInterval int64         `yaml:"weights_interval" help:"blocks between weight sets (at least the subnet's weights_rate_limit; 0: that limit)"`
 }
 
@@ -127,6 +129,9 @@ type Miner struct {
 	RateLimit      int           `yaml:"rate_limit" help:"requests per second each caller may make (0: unlimited)"`
 	RateBurst      int           `yaml:"rate_burst" help:"requests a caller may make at once above its rate"`
 	MaxBody        int           `yaml:"max_body" help:"largest request body accepted, in bytes"`
+
+	Labels bool   `yaml:"labels" help:"serve human preference labels: the labelling page at /label/ and the validators' preference tasks"`
+	Data   string `yaml:"data" help:"the miner's data folder: labels, tasks, labelers' tokens (default: <home>/miner/<netuid>-<hotkey>)"`
 }
 
 // Log configures the process logger.
@@ -159,6 +164,7 @@ func Default() Config {
 			RateLimit:      20,
 			RateBurst:      40,
 			MaxBody:        1 << 20,
+			Labels:         true,
 		},
 		Validator: Validator{
 			Node:          "tcp://127.0.0.1:26657",
@@ -169,8 +175,9 @@ func Default() Config {
 			StepInterval:  5 * time.Second,
 			QueryTimeout:  10 * time.Second,
 			MaxTokens:     32,
-			ReferencePct:  25,
+			ReferencePct:  20,
 			RedundancyPct: 10,
+			PreferencePct: 15,
 		},
 	}
 }
@@ -327,6 +334,7 @@ func (c *Config) validate() []fieldError {
 		{"validator.max_tokens", vc.MaxTokens >= 1},
 		{"validator.reference_pct", vc.ReferencePct >= 0 && vc.ReferencePct <= 100},
 		{"validator.redundancy_pct", vc.RedundancyPct >= 0 && vc.ReferencePct+vc.RedundancyPct <= 100},
+		{"validator.preference_pct", vc.PreferencePct >= 0 && vc.ReferencePct+vc.RedundancyPct+vc.PreferencePct <= 100},
 		{"validator.weights_interval", vc.WeightsInterval >= 0},
 	} {
 		if !v.ok {

@@ -69,6 +69,9 @@ type Config struct {
 	Logger *zap.Logger
 	// Clock is the time source; nil means time.Now.
 	Clock func() time.Time
+	// Labels, when set, serves human preference labels: the labelling page
+	// at /label/ and the validators' preference endpoints.
+	Labels *Labels
 }
 
 // Miner serves signed OpenAI-compatible requests from the subnet's
@@ -211,6 +214,8 @@ func (m *Miner) allowed(signer keys.PublicKey) error {
 //
 //	POST /v1/completions, POST /v1/chat/completions   signed requests (Epistula v2)
 //	GET  /v1/models                                   the model served
+//	POST /v1/preference/tasks, /v1/preference/labels  signed; with Labels
+//	GET  /label/                                      the labelling page and its websocket, with Labels
 //	GET  /healthz                                     the process is up
 //	GET  /readyz                                      metagraph, registration and backend
 //	GET  /metrics                                     Prometheus
@@ -219,6 +224,11 @@ func (m *Miner) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "chat") })
 	mux.HandleFunc("GET /v1/models", m.models)
+	mux.HandleFunc("POST /v1/preference/tasks", m.preferenceTasks)
+	mux.HandleFunc("POST /v1/preference/labels", m.preferenceLabels)
+	if m.cfg.Labels != nil {
+		mux.Handle("/label/", http.StripPrefix("/label", m.cfg.Labels.Hub.Handler()))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
@@ -355,36 +365,26 @@ func (c *call) fail(status int, reason, msg string) {
 	c.reply(status, errorJSON(reason, msg))
 }
 
+// done records the call's metrics.
+func (c *call) done() {
+	c.m.metrics.requests.WithLabelValues(c.endpoint, strconv.Itoa(c.status)).Inc()
+	c.m.metrics.latency.WithLabelValues(c.endpoint).Observe(c.m.now().Sub(c.start).Seconds())
+}
+
 func (m *Miner) generate(w http.ResponseWriter, r *http.Request, endpoint string) {
-	c := &call{m: m, w: w, parent: r.Context(), endpoint: endpoint, start: m.now()}
-	defer func() {
-		m.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(c.status)).Inc()
-		m.metrics.latency.WithLabelValues(endpoint).Observe(m.now().Sub(c.start).Seconds())
-	}()
 	if m.unsigned {
+		c := &call{m: m, w: w, parent: r.Context(), endpoint: endpoint, start: m.now()}
+		defer c.done()
 		m.generateUnsigned(c, r)
 		return
 	}
-	vr, err := m.verifier.Verify(r)
-	if err != nil {
-		var pe *protocol.Error
-		if errors.As(err, &pe) {
-			m.metrics.rejections.WithLabelValues(string(pe.Code)).Inc()
-			c.status = pe.Status
-		} else {
-			c.status = http.StatusInternalServerError
-		}
-		protocol.WriteError(w, err)
+	c, ok := m.signedCall(w, r, endpoint)
+	if !ok {
 		return
 	}
-	c.vr, c.id = vr, vr.UUID
-	signer := vr.Signer()
-	if ok, wait := m.limiter.allow(signer, m.now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-		c.fail(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("rate limited: at most %d requests a second (burst %d) per caller; retry in %s", m.cfg.RateLimit, m.cfg.RateBurst, wait.Round(time.Millisecond)))
-		return
-	}
-	req := c.parse(vr.Body)
+	defer c.done()
+	signer := c.vr.Signer()
+	req := c.parse(c.vr.Body)
 	if req == nil {
 		return
 	}

@@ -31,6 +31,10 @@ type RunConfig struct {
 	External netip.AddrPort
 	// OnListen, if set, is called with the bound address before serving.
 	OnListen func(addr net.Addr)
+	// LabelsDir, when not empty, holds the labels, the task queue and the
+	// labelers' tokens: the miner then serves human preference labels
+	// (Config.Labels is opened from it).
+	LabelsDir string
 }
 
 // Run runs the miner daemon until ctx is cancelled: it follows the
@@ -56,6 +60,14 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	}
 	log = log.With(zap.String("component", "miner"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid))
 	cfg.Config.Logger = log
+	if cfg.LabelsDir != "" {
+		labels, err := OpenLabels(cfg.LabelsDir, cfg.Key.Address(), log.Named("labels"))
+		if err != nil {
+			return err
+		}
+		defer labels.Close()
+		cfg.Config.Labels = labels
+	}
 	m, err := New(cfg.Config)
 	if err != nil {
 		return err

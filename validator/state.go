@@ -30,6 +30,10 @@ type state struct {
 	LastWeights int64 `json:"last_weights"`
 	// Pending is a commit awaiting its reveal.
 	Pending *pendingCommit `json:"pending,omitempty"`
+	// Prefs are the preference tasks awaiting labels, with their trap
+	// answers; LabelObs the labels seen, for label-quality statistics.
+	Prefs    []prefTask         `json:"prefs,omitempty"`
+	LabelObs []scoring.LabelObs `json:"label_obs,omitempty"`
 }
 
 // pendingCommit is what a reveal needs: the exact vector and salt

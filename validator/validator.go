@@ -80,11 +80,20 @@ type Config struct {
 	// RedundancyShare is the fraction of steps that send a redundancy
 	// task, in [0, 1-ReferenceShare].
 	RedundancyShare float64
+	// PreferenceShare is the fraction of steps that send preference tasks
+	// (pairs of completions for human labelers, some of them traps) to the
+	// miners sampled; the shares add up to at most 1. Labels are collected
+	// from the miners sampled at every step.
+	PreferenceShare float64
+	// DatasetDir, when set, receives the labels accepted from good
+	// labelers (DatasetLabels, DatasetTasks) for `agora labels export`.
+	DatasetDir string
 	// Alpha is the moving average's weight of a new score; default 0.1.
 	Alpha float64
 	// KindWeights weigh the task kinds in the combined score; default
-	// inference 0.65, reference 0.25, redundancy 0.1 (a copier passes redundancy
-	// tasks, whose honest answers are identical).
+	// inference 0.55, reference 0.2, redundancy 0.1 (a copier passes
+	// redundancy tasks, whose honest answers are identical), preference
+	// 0.15.
 	KindWeights map[string]float64
 	// WeightsInterval is how many blocks apart weights are set, at least
 	// the subnet's weights_rate_limit; default that limit.
@@ -114,6 +123,9 @@ type Validator struct {
 	queried map[string]uint64     // hotkey → step last queried
 	reasons map[string]*reasonLog // hotkey → why its answers scored as they did
 	updated time.Time
+	recent  []completion // good answers, for preference tasks
+
+	dataset *dataset // nil without DatasetDir
 }
 
 // reasonLog is why a miner's answers scored as they did, for /scores.
@@ -133,8 +145,8 @@ func New(cfg Config) (*Validator, error) {
 		return nil, errors.New("validator: no chain")
 	case cfg.StatePath == "":
 		return nil, errors.New("validator: no state path")
-	case cfg.ReferenceShare < 0 || cfg.RedundancyShare < 0 || cfg.ReferenceShare+cfg.RedundancyShare > 1:
-		return nil, fmt.Errorf("validator: reference share %v and redundancy share %v must be at least 0 and add up to at most 1", cfg.ReferenceShare, cfg.RedundancyShare)
+	case cfg.ReferenceShare < 0 || cfg.RedundancyShare < 0 || cfg.PreferenceShare < 0 || cfg.ReferenceShare+cfg.RedundancyShare+cfg.PreferenceShare > 1:
+		return nil, fmt.Errorf("validator: reference share %v, redundancy share %v and preference share %v must be at least 0 and add up to at most 1", cfg.ReferenceShare, cfg.RedundancyShare, cfg.PreferenceShare)
 	}
 	if cfg.SampleSize <= 0 {
 		cfg.SampleSize = 8
@@ -152,7 +164,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Alpha = 0.1
 	}
 	if cfg.KindWeights == nil {
-		cfg.KindWeights = map[string]float64{KindInference: 0.65, KindReference: 0.25, KindRedundancy: 0.1}
+		cfg.KindWeights = map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
@@ -209,11 +221,24 @@ func New(cfg Config) (*Validator, error) {
 		}
 	}
 	v.st = st
+	if cfg.DatasetDir != "" {
+		if v.dataset, err = openDataset(cfg.DatasetDir); err != nil {
+			copies.Close()
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
-// Close releases the copy index.
-func (v *Validator) Close() { v.copies.Close() }
+// Close releases the copy index and closes the dataset.
+func (v *Validator) Close() {
+	v.copies.Close()
+	if v.dataset != nil {
+		if err := v.dataset.close(); err != nil {
+			v.log.Warn("close dataset", zap.Error(err))
+		}
+	}
+}
 
 // Scores returns a copy of the combined score of each uid and the hotkeys
 // they belong to.
@@ -328,11 +353,18 @@ func (v *Validator) Step(ctx context.Context) error {
 		kind = KindReference
 	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare:
 		kind = KindRedundancy
+	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare+v.cfg.PreferenceShare:
+		kind = KindPreference
 	}
 	v.mu.Unlock()
 
 	if len(sample) > 0 {
-		v.round(ctx, sample, seed, kind)
+		if kind == KindPreference {
+			v.sendPreference(ctx, sample)
+		} else {
+			v.round(ctx, sample, seed, kind)
+		}
+		v.collectPreference(ctx, sample)
 	}
 	if err := v.save(); err != nil {
 		return err
@@ -415,6 +447,9 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, false, outlier[i])
 		default:
 			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, true, false)
+			if reason == "scored" {
+				v.remember(completion{Prompt: prompt, Text: a.Text, Model: a.Model})
+			}
 		}
 		v.metrics.scores.WithLabelValues(kind, reason).Inc()
 		v.mu.Lock()

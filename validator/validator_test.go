@@ -22,6 +22,7 @@ import (
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
+	"github.com/seed0ffb8d46/agora/rlhf"
 )
 
 const modelDir = "../../shared/models/babyllama105"
@@ -160,6 +161,8 @@ type testnet struct {
 	val      *keys.PrivateKey
 	uids     map[string]uint16 // miner name → uid
 	verifier *llm.Llama
+	// labelDirs are the label folders of the miners that take labels.
+	labelDirs map[string]string
 }
 
 // startTestnet starts the chain and the miners named (all when none).
@@ -186,7 +189,7 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 		}
 	}
 	send(&chain.CreateSubnet{Params: p})
-	tn := &testnet{client: client, val: testKey(t, 2), uids: map[string]uint16{}, verifier: loadModel(t, false)}
+	tn := &testnet{client: client, val: testKey(t, 2), uids: map[string]uint16{}, verifier: loadModel(t, false), labelDirs: map[string]string{}}
 	send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(tn.val.PublicKey()), MaxBurn: 100 * chain.Unit})
 	send(&chain.AddStake{Hotkey: chain.AccountID(tn.val.PublicKey()), Amount: 1000 * chain.Unit})
 
@@ -202,6 +205,9 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 		{"copier", &copier{Builtin: builtin, from: honest}},
 		{"slow", slow{builtin}},
 		{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
+		// Honest models whose labelers differ: careful and random.
+		{"careful_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
+		{"random_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
 	}
 	if len(names) > 0 {
 		miners = slices.DeleteFunc(miners, func(m struct {
@@ -218,10 +224,15 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 		k := testKey(t, byte(10+i))
 		send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(k.PublicKey()), MaxBurn: 100 * chain.Unit})
 		tn.uids[m.name] = uint16(i + 1)
+		var labels string
+		if strings.HasSuffix(m.name, "_labels") {
+			labels = t.TempDir()
+			tn.labelDirs[m.name] = labels
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := miner.Run(mctx, miner.RunConfig{Config: miner.Config{Key: k, Backend: m.backend, RateLimit: 0}, Node: addr, Netuid: 1, Listen: "127.0.0.1:0"})
+			err := miner.Run(mctx, miner.RunConfig{Config: miner.Config{Key: k, Backend: m.backend, RateLimit: 0}, Node: addr, Netuid: 1, Listen: "127.0.0.1:0", LabelsDir: labels})
 			if err != nil && mctx.Err() == nil {
 				t.Errorf("miner %s: %v", m.name, err)
 			}
@@ -267,7 +278,7 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 // the scores, and a restart changes neither the scores nor the next
 // weights.
 func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
-	tn := startTestnet(t, nil)
+	tn := startTestnet(t, nil, "honest", "junk", "lazy", "copier", "slow", "wrong_model")
 	state := filepath.Join(t.TempDir(), "validator.json")
 	v := tn.validator(t, state)
 	ctx := context.Background()
@@ -381,5 +392,81 @@ func TestValidatorCommitReveal(t *testing.T) {
 	}
 	if !slices.Equal(n.Weights, want) || n.Weights[0].UID != tn.uids["honest"] {
 		t.Fatalf("weights on chain %+v, committed %+v", n.Weights, want)
+	}
+}
+
+// Preference tasks: the validator sends pairs (traps among them) to miners
+// whose labelers label them on the miners' hubs; it collects the signed
+// labels, and the miner with a careful labeler earns more than three times
+// the preference score of the one with a random clicker. Accepted labels
+// reach the dataset, which exports.
+func TestValidatorPreferenceLabels(t *testing.T) {
+	tn := startTestnet(t, nil, "careful_labels", "random_labels")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": rlhf.CarefulPolicy, "random_labels": rlhf.RandomPolicy} {
+		tokens, err := rlhf.OpenTokens(filepath.Join(tn.labelDirs[name], miner.LabelersFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := tokens.Add("sim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _, _ := tn.meta.Snapshot()
+		sim := &rlhf.SimLabeler{URL: "ws://" + v.Neurons[tn.uids[name]].Axon.Addr + "/label/ws", Token: token, Policy: policy, Seed: uint64(tn.uids[name])}
+		go func() { _ = sim.Run(ctx) }()
+	}
+	dir := t.TempDir()
+	v, err := New(Config{
+		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"),
+		Verifier: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t),
+		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 16, Alpha: 0.3, Seed: 7,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	// Story prompts first, to have good answers to build tasks from.
+	for range 2 {
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.cfg.PreferenceShare = 1
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v.mu.Lock()
+		n := len(v.st.LabelObs)
+		v.mu.Unlock()
+		if n >= 60 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d labels within 90s", n)
+		}
+	}
+	v.mu.Lock()
+	pref := v.st.Scores.Kinds[KindPreference]
+	v.mu.Unlock()
+	careful, random := pref[tn.uids["careful_labels"]], pref[tn.uids["random_labels"]]
+	t.Logf("preference scores: careful labeler's miner %.3f, random labeler's miner %.3f", careful, random)
+	if careful <= 0 || random >= careful/3 {
+		t.Fatalf("preference scores: careful %.3f, random %.3f: want random under a third of careful", careful, random)
+	}
+	// The careful labeler's real comparisons are in the dataset.
+	v.dataset.mu.Lock()
+	tasks := len(v.dataset.have)
+	v.dataset.mu.Unlock()
+	if v.dataset.store.Len() == 0 || tasks == 0 {
+		t.Fatalf("dataset: %d labels, %d tasks", v.dataset.store.Len(), tasks)
+	}
+	for _, l := range v.dataset.store.Labels() {
+		if !strings.Contains(l.LabelerID, "/sim") || strings.HasPrefix(l.LabelerID, tn.val.PublicKey().Hex()[:16]) {
+			t.Fatalf("dataset label %+v", l)
+		}
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
+	"github.com/seed0ffb8d46/agora/rlhf"
 )
 
 // minerCmd is "agora miner".
@@ -19,7 +22,7 @@ func minerCmd() *Command {
 	return &Command{
 		Name:        "miner",
 		Short:       "Serve model outputs to the subnet's validators",
-		Subcommands: []*Command{minerRunCmd()},
+		Subcommands: []*Command{minerRunCmd(), minerLabelersCmd()},
 	}
 }
 
@@ -77,6 +80,13 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 			if err != nil {
 				return err
 			}
+			labelsDir := ""
+			if c.Labels {
+				labelsDir = minerDataDir(rt)
+				if err := os.MkdirAll(labelsDir, 0o700); err != nil {
+					return fmt.Errorf("miner: %w", err)
+				}
+			}
 			return miner.Run(ctx, miner.RunConfig{
 				Config: miner.Config{
 					Key:            key,
@@ -91,12 +101,16 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					MaxBody:        int64(c.MaxBody),
 					Logger:         rt.Log,
 				},
-				Node:     c.Node,
-				Netuid:   c.Netuid,
-				Listen:   c.Listen,
-				External: ext,
+				Node:      c.Node,
+				Netuid:    c.Netuid,
+				Listen:    c.Listen,
+				External:  ext,
+				LabelsDir: labelsDir,
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
+					if labelsDir != "" {
+						fmt.Fprintf(rt.Stdout, "labelling page: http://%s/label/ (add labelers with: agora miner labelers add NAME)\n", a)
+					}
 				},
 			})
 		},
@@ -166,4 +180,110 @@ func findTokenizer(model string) (string, error) {
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
+}
+
+// minerDataDir is the miner's data folder: miner.data, or
+// <home>/miner/<netuid>-<hotkey>.
+func minerDataDir(rt *Runtime) string {
+	c := rt.Config.Miner
+	if c.Data != "" {
+		return c.Data
+	}
+	return filepath.Join(rt.Config.Home, "miner", fmt.Sprintf("%d-%s", c.Netuid, c.Hotkey))
+}
+
+// minerLabelersCmd is "agora miner labelers": the people who label on this
+// miner's page.
+func minerLabelersCmd() *Command {
+	open := func(rt *Runtime) (*rlhf.Tokens, error) {
+		dir := minerDataDir(rt)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("miner labelers: %w", err)
+		}
+		return rlhf.OpenTokens(filepath.Join(dir, miner.LabelersFile))
+	}
+	name := func(args []string) (string, error) {
+		if len(args) != 1 {
+			return "", usageErrorf("want one NAME, got %d arguments", len(args))
+		}
+		if err := rlhf.ValidateLabelerName(args[0]); err != nil {
+			return "", usageErrorf("%v", err)
+		}
+		return args[0], nil
+	}
+	add := &Command{
+		Name: "add", Args: "NAME", ConfigSection: "miner",
+		Short: "Add a labeler and print its sign-in token (shown once)",
+		Long: `Issues a labeler a random token for the miner's labelling page (only its
+SHA-256 is stored). Give it to the labeler; it is not shown again. A running
+miner picks the change up at once. The miner is chosen by --miner.netuid and
+--miner.hotkey (or --miner.data).`,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			n, err := name(args)
+			if err != nil {
+				return err
+			}
+			t, err := open(rt)
+			if err != nil {
+				return err
+			}
+			token, err := t.Add(n)
+			if err != nil {
+				return fmt.Errorf("miner labelers add: %w", err)
+			}
+			fmt.Fprintf(rt.Stdout, "labeler %s added; sign-in token (shown once):\n%s\n", n, token)
+			return nil
+		},
+	}
+	list := &Command{
+		Name: "list", ConfigSection: "miner",
+		Short: "List the miner's labelers",
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			t, err := open(rt)
+			if err != nil {
+				return err
+			}
+			ls, err := t.List()
+			if err != nil {
+				return fmt.Errorf("miner labelers list: %w", err)
+			}
+			tw := tabwriter.NewWriter(rt.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tADDED\tSTATUS")
+			for _, l := range ls {
+				status := "active"
+				if l.Revoked() {
+					status = "revoked " + l.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, l.CreatedAt.Format(time.RFC3339), status)
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &Command{
+		Name: "revoke", Args: "NAME", ConfigSection: "miner",
+		Short: "Revoke a labeler's token (a running miner disconnects it)",
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			n, err := name(args)
+			if err != nil {
+				return err
+			}
+			t, err := open(rt)
+			if err != nil {
+				return err
+			}
+			if err := t.Revoke(n); err != nil {
+				return fmt.Errorf("miner labelers revoke: %w", err)
+			}
+			fmt.Fprintf(rt.Stdout, "labeler %s revoked\n", n)
+			return nil
+		},
+	}
+	return &Command{
+		Name:        "labelers",
+		Short:       "Add, list and revoke the labelers of the miner's labelling page",
+		Subcommands: []*Command{add, list, revoke},
+	}
 }

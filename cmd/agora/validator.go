@@ -29,7 +29,11 @@ func validatorRunCmd() *Command {
 miners, least recently queried first: a story prompt (each miner with its own
 sampling seed); in --validator.reference_pct percent of steps, a task with a
 known answer; in --validator.redundancy_pct percent, one greedy prompt to all,
-where answers outside the majority score 0. Each answer is scored: hard rules (empty, gibberish,
+where answers outside the majority score 0; in --validator.preference_pct
+percent, pairs of completions (traps among them) for the miners' human
+labelers, whose labels are collected every step and scored for quality
+(traps, agreement, time on task, position bias); labels from good labelers
+go to --validator.dataset for agora labels export. Each answer is scored: hard rules (empty, gibberish,
 repetition, echo), copies of an earlier answer by another miner, the declared
 model's log-probabilities recomputed (--validator.verify_model), p(useful),
 and latency from the miner's own start. Scores are moving averages per uid,
@@ -55,6 +59,10 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if state == "" {
 				state = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+".json")
 			}
+			dataset := c.Dataset
+			if dataset == "" {
+				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
+			}
 			cfg := validator.RunConfig{
 				Config: validator.Config{
 					Key:             key,
@@ -66,6 +74,8 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					MaxTokens:       c.MaxTokens,
 					ReferenceShare:  float64(c.ReferencePct) / 100,
 					RedundancyShare: float64(c.RedundancyPct) / 100,
+					PreferenceShare: float64(c.PreferencePct) / 100,
+					DatasetDir:      dataset,
 					WeightsInterval: c.WeightsInterval,
 					Logger:          rt.Log,
 				},
