@@ -43,28 +43,58 @@ func llmGenerateCmd() *Command {
 	seed := fs.Uint64("seed", 1, "sampler seed; one seed gives one output")
 	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full)")
 	logprobs := fs.Bool("logprobs", false, "print each generated token with its log-probability")
+	backend := fs.String("backend", "", "an OpenAI-compatible server's `URL` (such as http://127.0.0.1:8000/v1) instead of --model")
+	backendModel := fs.String("backend-model", "", "the model `NAME` the --backend server serves")
+	apiKey := fs.String("api-key", "", "bearer `TOKEN` for the --backend server (default env AGORA_MINER_BACKEND_API_KEY)")
 	output := outputFlag(fs, "text", "text", "json")
 	return &Command{
 		Name:  "generate",
-		Short: "Generate text with the built-in llama2.c engine and print tokens/s",
+		Short: "Generate text with the built-in engine or an OpenAI-compatible server and print tokens/s",
 		Long: `Loads a llama2.c checkpoint (--model) and its SentencePiece tokenizer
 (--tokenizer), continues --prompt on one CPU core, and prints the text and
 the speed in tokens per second (prompt processing included). Temperature 0
 is greedy and deterministic; above 0 the output is fixed by --seed. With
 --logprobs each generated token is listed with its log-probability at
 temperature 1, which a validator running the same model can recompute.
-Characters the tokenizer cannot encode are an error naming them.`,
+Characters the tokenizer cannot encode are an error naming them.
+
+With --backend URL --backend-model NAME it asks an OpenAI-compatible server
+(vLLM, Ollama, llama.cpp's server) instead, through the completions API,
+with temperature 0 sent explicitly: what a miner would forward to.`,
 		Flags:    fs,
 		NoConfig: true,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			if *model == "" || *tokenizer == "" {
-				return usageErrorf("--model FILE and --tokenizer FILE are both required (for the demo model: --model ../shared/models/babyllama105/babyllama105.bin --tokenizer ../shared/models/babyllama105/tok105.model)")
-			}
 			if *temperature < 0 || *topP < 0 || *topP > 1 || *maxTokens < 0 {
 				return usageErrorf("--temperature must be ≥ 0, --top-p in [0, 1], --max-tokens ≥ 0")
+			}
+			opts := llm.GenOptions{MaxTokens: *maxTokens, Temperature: float32(*temperature), TopP: float32(*topP), Seed: *seed}
+			if *backend != "" {
+				if *model != "" {
+					return usageErrorf("give --model or --backend, not both")
+				}
+				if *backendModel == "" {
+					return usageErrorf("--backend-model NAME is required with --backend")
+				}
+				key := *apiKey
+				if key == "" {
+					key, _ = rt.LookupEnv("AGORA_MINER_BACKEND_API_KEY")
+				}
+				o, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: *backend, Model: *backendModel, APIKey: key})
+				if err != nil {
+					return usageErrorf("%v", err)
+				}
+				start := time.Now()
+				g, err := o.Complete(ctx, *prompt, llm.OpenAIOptions{GenOptions: opts, NoLogprobs: !*logprobs})
+				if err != nil {
+					return fmt.Errorf("llm generate: %w", err)
+				}
+				return printGeneration(rt, *output, *prompt, &g.Generation, g.PromptTokenCount, max(g.CompletionTokenCount, len(g.Tokens)), time.Since(start).Seconds(), *logprobs)
+			}
+			if *model == "" || *tokenizer == "" {
+				return usageErrorf("--model FILE and --tokenizer FILE are both required (for the demo model: --model ../shared/models/babyllama105/babyllama105.bin --tokenizer ../shared/models/babyllama105/tok105.model)")
 			}
 			data, err := rt.ReadFile(*tokenizer)
 			if err != nil {
@@ -83,41 +113,44 @@ Characters the tokenizer cannot encode are an error naming them.`,
 				return fmt.Errorf("llm generate: model %s: %w", *model, err)
 			}
 			start := time.Now()
-			g, err := m.Generate(ctx, *prompt, llm.GenOptions{
-				MaxTokens: *maxTokens, Temperature: float32(*temperature), TopP: float32(*topP), Seed: *seed,
-			})
+			g, err := m.Generate(ctx, *prompt, opts)
 			if err != nil {
 				return fmt.Errorf("llm generate: %w", err)
 			}
-			secs := time.Since(start).Seconds()
-			out := llmGenerateOutput{
-				Prompt: *prompt, Text: g.Text, FinishReason: g.FinishReason,
-				PromptTokens: len(g.PromptTokens), CompletionTokens: len(g.Tokens), Seconds: secs,
-			}
-			if secs > 0 {
-				out.TokensPerSecond = float64(len(g.PromptTokens)-1+len(g.Tokens)) / secs
-			}
-			if *logprobs {
-				out.Tokens = g.Tokens
-			}
-			if *output == "json" {
-				return json.NewEncoder(rt.Stdout).Encode(out)
-			}
-			fmt.Fprintf(rt.Stdout, "%s%s\n", *prompt, g.Text)
-			if *logprobs {
-				fmt.Fprintln(rt.Stdout)
-				tw := tabwriter.NewWriter(rt.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "#\tID\tTEXT\tLOGPROB")
-				for i, t := range g.Tokens {
-					fmt.Fprintf(tw, "%d\t%d\t%s\t%.6f\n", i, t.ID, fmt.Sprintf("%q", t.Text), t.Logprob)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(rt.Stdout, "\n%d prompt + %d generated tokens in %.3f s: %.0f tokens/s (%s)\n",
-				out.PromptTokens, out.CompletionTokens, secs, out.TokensPerSecond, g.FinishReason)
-			return nil
+			return printGeneration(rt, *output, *prompt, g, len(g.PromptTokens), len(g.Tokens), time.Since(start).Seconds(), *logprobs)
 		},
 	}
+}
+
+// printGeneration prints a generation and its speed: prompt processing
+// included, so tokens/s counts prompt and generated tokens.
+func printGeneration(rt *Runtime, output, prompt string, g *llm.Generation, promptTokens, completionTokens int, secs float64, logprobs bool) error {
+	out := llmGenerateOutput{
+		Prompt: prompt, Text: g.Text, FinishReason: g.FinishReason,
+		PromptTokens: promptTokens, CompletionTokens: completionTokens, Seconds: secs,
+	}
+	if secs > 0 {
+		out.TokensPerSecond = float64(max(promptTokens-1, 0)+completionTokens) / secs
+	}
+	if logprobs {
+		out.Tokens = g.Tokens
+	}
+	if output == "json" {
+		return json.NewEncoder(rt.Stdout).Encode(out)
+	}
+	fmt.Fprintf(rt.Stdout, "%s%s\n", prompt, g.Text)
+	if logprobs {
+		fmt.Fprintln(rt.Stdout)
+		tw := tabwriter.NewWriter(rt.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "#\tID\tTEXT\tLOGPROB")
+		for i, t := range g.Tokens {
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%.6f\n", i, t.ID, fmt.Sprintf("%q", t.Text), t.Logprob)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(rt.Stdout, "\n%d prompt + %d generated tokens in %.3f s: %.0f tokens/s (%s)\n",
+		out.PromptTokens, out.CompletionTokens, secs, out.TokensPerSecond, g.FinishReason)
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/seed0ffb8d46/agora/miner/minertest"
 )
 
 // The demo model lives beside the checkout (../shared), never in it.
@@ -78,5 +80,27 @@ func TestLLMGenerateErrors(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", c.args, r.code, r.stderr, c.code, c.want)
 		}
+	}
+}
+
+// --backend asks an OpenAI-compatible server (the in-process stand-in for
+// vLLM) and prints its tokens and speed.
+func TestLLMGenerateBackend(t *testing.T) {
+	srv := minertest.Serve(&minertest.Model{})
+	defer srv.Close()
+	r, _ := runWith(t, "", "llm", "generate", "--backend", srv.URL+"/v1", "--backend-model", "test-model", "--prompt", "the cat", "--max-tokens", "5", "--logprobs", "--output", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	var out llmGenerateOutput
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.CompletionTokens != 5 || len(out.Tokens) != 5 || out.FinishReason != "length" || out.Text == "" {
+		t.Fatalf("output %+v", out)
+	}
+	r, _ = runWith(t, "", "llm", "generate", "--backend", srv.URL+"/v1", "--model", llmModel, "--prompt", "x")
+	if r.code != 2 || !strings.Contains(r.stderr, "not both") {
+		t.Fatalf("--model with --backend: exit %d, %s", r.code, r.stderr)
 	}
 }
