@@ -12,11 +12,20 @@ PKGS ?= ./...
 FUZZTIME ?= 10s
 
 .DEFAULT_GOAL := build
-.PHONY: build test bench lint vet fmt-check fuzz clean
+.PHONY: build test bench lint vet fmt-check fuzz clean demo
 
 ## build: the agora binary in bin/agora
 build:
 	$(GO) build -trimpath -ldflags '-X main.version=$(VERSION)' -o bin/agora ./cmd/agora
+
+# Flags of `agora localnet` in `make demo`: `make demo DEMO_FLAGS='--miners 5 --dashboard 127.0.0.1:9000'`.
+DEMO_FLAGS ?= --adversaries
+
+## demo: the whole network on this machine on the built-in model (chain, miners with
+## simulated labelers, validators, dashboard); prints the dashboard and labelling URLs.
+## Ctrl-C stops it; the data stays in ~/.agora/localnet (add --reset to start afresh)
+demo: build
+	bin/agora localnet $(DEMO_FLAGS)
 
 ## test: lint, then every test under the race detector
 test: lint

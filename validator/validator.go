@@ -118,12 +118,13 @@ type Validator struct {
 	rng     *rand.Rand
 	self    string // the hotkey, as the chain's views spell it
 
-	mu      sync.Mutex // guards st, queried, reasons and updated
-	st      *state
-	queried map[string]uint64     // hotkey → step last queried
-	reasons map[string]*reasonLog // hotkey → why its answers scored as they did
-	updated time.Time
-	recent  []completion // good answers, for preference tasks
+	weightsMu sync.Mutex // one weights transaction at a time
+	mu        sync.Mutex // guards st, queried, reasons and updated
+	st        *state
+	queried   map[string]uint64     // hotkey → step last queried
+	reasons   map[string]*reasonLog // hotkey → why its answers scored as they did
+	updated   time.Time
+	recent    []completion // good answers, for preference tasks
 
 	dataset *dataset // nil without DatasetDir
 }
@@ -277,9 +278,32 @@ func (v *Validator) Report() dashboard.ValidatorScores {
 
 // Run steps every StepInterval until ctx is cancelled, then returns nil.
 // A step that fails is logged and the next one runs.
+//
+// Beside the steps, it checks every second whether weights are due or a
+// commit is to be revealed, so that a reveal lands in its epoch even when a
+// step is slow.
 func (v *Validator) Run(ctx context.Context) error {
 	t := time.NewTicker(v.cfg.StepInterval)
 	defer t.Stop()
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if view, height, ok := v.cfg.Metagraph.Snapshot(); ok {
+				if uid := v.selfUID(view); uid >= 0 {
+					v.weights(ctx, view, height, uint16(uid))
+				}
+			}
+		}
+	}()
 	for {
 		if err := v.Step(ctx); err != nil && ctx.Err() == nil {
 			v.log.Warn("step", zap.Error(err))
@@ -574,8 +598,21 @@ func (v *Validator) save() error {
 	return v.st.save(v.cfg.StatePath)
 }
 
-// weights sets, commits or reveals weights when due.
+// selfUID is the validator's uid in view, -1 if it is not registered.
+func (v *Validator) selfUID(view *chain.MetagraphView) int {
+	for i, n := range view.Neurons {
+		if n.Hotkey == v.self {
+			return i
+		}
+	}
+	return -1
+}
+
+// weights sets, commits or reveals weights when due. One call at a time:
+// each sends at most one transaction at the account's next nonce.
 func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16) {
+	v.weightsMu.Lock()
+	defer v.weightsMu.Unlock()
 	sn := view.Subnet
 	v.mu.Lock()
 	pending, last := v.st.Pending, v.st.LastWeights

@@ -11,44 +11,73 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/cometbft/cometbft/types"
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/localnet"
 	"github.com/seed0ffb8d46/agora/node"
 )
 
-// localnetCmd is "agora localnet": a local network on this machine. So
-// far only the chain (--chain-only): N validators in this one process.
+// defaultModel is the demo model beside the repository.
+const defaultModel = "../shared/models/babyllama105/babyllama105.bin"
+
+// localnetCmd is "agora localnet": the whole network on this machine, or
+// with --chain-only just the chain's validators.
 func localnetCmd() *Command {
 	fs := flag.NewFlagSet("localnet", flag.ContinueOnError)
-	chainOnly := fs.Bool("chain-only", false, "run only the chain's validators (required: miners and validators come later)")
-	validators := fs.Int("validators", 4, "number of chain `N` validators, 1 to "+strconv.Itoa(node.MaxValidators))
+	chainOnly := fs.Bool("chain-only", false, "run only the chain's validators")
+	validators := fs.Int("validators", 0, "number of chain `N` validators (CometBFT nodes), 1 to "+strconv.Itoa(node.MaxValidators)+" (default 1, or 4 with --chain-only)")
+	miners := fs.Int("miners", 3, "honest miners on the built-in model")
+	subnetValidators := fs.Int("subnet-validators", 2, "validators scoring the subnet's miners")
+	adversaries := fs.Bool("adversaries", false, "add junk, lazy, copying and wrong-model miners, a random labeler and a weight-copying validator")
+	model := fs.String("model", "", "llama2.c checkpoint `FILE` the miners run (default "+defaultModel+")")
+	tokenizer := fs.String("tokenizer", "", "its tokenizer.model `FILE` (default: beside the checkpoint)")
+	dash := fs.String("dashboard", "127.0.0.1:8080", "the dashboard's listen `ADDRESS`")
+	tempo := fs.Uint64("tempo", 20, "the demo subnet's epoch length in `BLOCKS`")
 	dir := fs.String("dir", "", "directory of the validators' homes (default HOME/localnet)")
 	basePort := fs.Int("base-port", 26656, "validator i listens for P2P on `PORT`+2i and RPC on PORT+2i+1, on 127.0.0.1; 0 picks free ports")
 	chainID := fs.String("chain-id", "agora-localnet", "the chain's `ID`")
 	balances := &balancesValue{}
 	governance := fs.String("governance", "", governanceUsage)
 	fs.Var(balances, "balance", balanceUsage)
-	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each block (consensus.timeout_commit)")
-	reset := fs.Bool("reset", false, "delete the chain data of an existing localnet in --dir and write a new one")
+	blockTime := fs.Duration("block-time", 0, "pause after each block (consensus.timeout_commit; default 1s, or 250ms for the whole network)")
+	reset := fs.Bool("reset", false, "delete the data of an existing localnet in --dir and start a new one")
 	output := outputFlag(fs, "text", "text", "json")
 	return &Command{
 		Name:  "localnet",
-		Short: "Run a local N-validator chain in this process",
-		Long: `Writes an N-validator testnet under --dir (one home per validator, nodeI,
-with a shared genesis, its own loopback ports and every other validator as
-a persistent peer) and runs all N validators in this one process until
-SIGINT or SIGTERM, printing each validator's RPC address. Run it again to
-resume the same chain; --reset starts a new one. One process keeps a small
-machine responsive: the validators share its goroutine scheduler.`,
+		Short: "Run the whole network locally: chain, miners, labelers, validators, dashboard",
+		Long: `Runs the whole network in this one process until SIGINT or SIGTERM: a chain
+of --validators CometBFT nodes, a subnet with a fast tempo that receives
+the emission, --miners miners on the built-in model (each with a simulated
+careful labeler and a labelling page), --subnet-validators validators
+scoring them and setting weights, and the dashboard. It prints the
+dashboard's URL and each miner's labelling page with a token to label
+with. --adversaries adds the cheats the network must not pay. The data
+stays under --dir (default HOME/localnet): run it again to resume, or
+--reset to start afresh.
+
+With --chain-only it writes an N-validator testnet under --dir (one home
+per validator, nodeI, with a shared genesis, its own loopback ports and
+every other validator as a persistent peer) and runs just those
+validators, printing each one's RPC address.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			if !*chainOnly {
-				return usageErrorf("only --chain-only is implemented: the local miners and validators are not built yet")
+			if *validators == 0 {
+				*validators = 1
+				if *chainOnly {
+					*validators = 4
+				}
+			}
+			if *blockTime == 0 {
+				*blockTime = node.DefaultBlockTime
+				if !*chainOnly {
+					*blockTime = 250 * time.Millisecond
+				}
 			}
 			if *validators < 1 || *validators > node.MaxValidators {
 				return usageErrorf("--validators %d: want 1 to %d", *validators, node.MaxValidators)
@@ -65,6 +94,13 @@ machine responsive: the validators share its goroutine scheduler.`,
 			}
 			if *dir == "" {
 				*dir = filepath.Join(rt.Config.Home, "localnet")
+			}
+			if !*chainOnly {
+				return runNetwork(ctx, rt, localnet.Config{
+					Dir: *dir, Nodes: *validators, Miners: *miners, Validators: *subnetValidators,
+					Model: *model, Tokenizer: *tokenizer, Adversaries: *adversaries,
+					BlockTime: *blockTime, Tempo: *tempo, Dashboard: *dash,
+				}, *reset)
 			}
 			existing, err := existingValidators(*dir)
 			if err != nil {
@@ -164,4 +200,32 @@ func printLocalnet(rt *Runtime, dir string, nodes []*node.Node, output string) {
 	for i, nd := range nodes {
 		fmt.Fprintf(rt.Stdout, "node%d  rpc %s\n", i, nd.RPCURL())
 	}
+}
+
+// runNetwork runs the whole local network.
+func runNetwork(ctx context.Context, rt *Runtime, cfg localnet.Config, reset bool) error {
+	switch {
+	case cfg.Miners < 1 || cfg.Miners > 32:
+		return usageErrorf("--miners %d: want 1 to 32", cfg.Miners)
+	case cfg.Validators < 1 || cfg.Validators > 16:
+		return usageErrorf("--subnet-validators %d: want 1 to 16", cfg.Validators)
+	case cfg.Tempo < 2 || cfg.Tempo > 1000:
+		return usageErrorf("--tempo %d: want 2 to 1000 blocks", cfg.Tempo)
+	}
+	if cfg.Model == "" {
+		cfg.Model = defaultModel
+		if !fileExists(cfg.Model) {
+			return usageErrorf("no model at %s: put a llama2.c checkpoint (with its tokenizer.model beside it) there, or give --model FILE; a real miner can instead point at an OpenAI-compatible server with agora miner run --miner.backend_url", cfg.Model)
+		}
+	} else if !fileExists(cfg.Model) {
+		return usageErrorf("--model %s: no such file", cfg.Model)
+	}
+	if reset {
+		if err := os.RemoveAll(cfg.Dir); err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+	}
+	cfg.Progress = rt.Stdout
+	cfg.Logger = rt.Log
+	return localnet.Run(ctx, cfg)
 }

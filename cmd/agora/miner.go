@@ -7,12 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/localnet"
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/rlhf"
 )
@@ -138,9 +138,9 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (mine
 // when tokenizer is ""), and names the model after the file.
 func loadLlama(rt *Runtime, model, tokenizer string) (*llm.Llama, string, error) {
 	if tokenizer == "" {
-		found, err := findTokenizer(model)
+		found, err := localnet.FindTokenizer(model)
 		if err != nil {
-			return nil, "", err
+			return nil, "", usageErrorf("%v: give --miner.tokenizer or --validator.verify_tokenizer", err)
 		}
 		tokenizer = found
 	}
@@ -160,26 +160,7 @@ func loadLlama(rt *Runtime, model, tokenizer string) (*llm.Llama, string, error)
 	if err != nil {
 		return nil, "", fmt.Errorf("model %s: %w", model, err)
 	}
-	return m, strings.TrimSuffix(filepath.Base(model), filepath.Ext(model)), nil
-}
-
-// findTokenizer looks beside a checkpoint for tokenizer.model, then for a
-// single tok*.model (as llama2.c names its custom tokenizers).
-func findTokenizer(model string) (string, error) {
-	dir := filepath.Dir(model)
-	if p := filepath.Join(dir, "tokenizer.model"); fileExists(p) {
-		return p, nil
-	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "tok*.model"))
-	if len(matches) == 1 {
-		return matches[0], nil
-	}
-	return "", usageErrorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model): give its tokenizer.model with --miner.tokenizer or --validator.verify_tokenizer", model)
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+	return m, localnet.ModelName(model), nil
 }
 
 // minerDataDir is the miner's data folder: miner.data, or
@@ -286,4 +267,9 @@ miner picks the change up at once. The miner is chosen by --miner.netuid and
 		Short:       "Add, list and revoke the labelers of the miner's labelling page",
 		Subcommands: []*Command{add, list, revoke},
 	}
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

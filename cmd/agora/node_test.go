@@ -105,7 +105,8 @@ func TestNodeBadFlags(t *testing.T) {
 		{[]string{"localnet", "--home", home, "--chain-only", "--balance", testKey + "=x"}, `amount "x"`},
 		{[]string{"localnet", "--home", home, "--chain-only", "--governance", "zz"}, "--governance:"},
 		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--rpc-laddr", "localhost"}, `--rpc-laddr "localhost": want HOST:PORT`},
-		{[]string{"localnet", "--home", home, "--validators", "2"}, "only --chain-only is implemented"},
+		{[]string{"localnet", "--home", home, "--miners", "0"}, "--miners 0: want 1 to 32"},
+		{[]string{"localnet", "--home", home, "--model", "/nonexistent.bin"}, "--model /nonexistent.bin: no such file"},
 		{[]string{"localnet", "--home", home, "--chain-only", "--validators", "0"}, "--validators 0: want 1 to 64"},
 		{[]string{"localnet", "--home", home, "--chain-only", "--base-port", "80"}, "--base-port 80: want 0 or 1024"},
 	} {

@@ -1,0 +1,592 @@
+// Package localnet runs the whole network on one machine: a chain of one
+// or more CometBFT validators, a subnet with a fast tempo, miners on the
+// built-in model with simulated labelers, validators, and the dashboard,
+// all in one process (DESIGN.md section 10). With Adversaries it adds the
+// cheats the network must not pay: junk, lazy, copying and wrong-model
+// miners, a random labeler, and a weight-copying validator.
+//
+// Everything lives in Config.Dir: the chain's homes, the keys of every
+// participant, the miners' labels and the validators' state. Running again
+// on the same folder resumes the same network.
+package localnet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/dashboard"
+	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner"
+	"github.com/seed0ffb8d46/agora/node"
+	"github.com/seed0ffb8d46/agora/rlhf"
+	"github.com/seed0ffb8d46/agora/validator"
+)
+
+// Netuid is the demo subnet.
+const Netuid = 1
+
+// Config configures a local network. Dir and Model are required.
+type Config struct {
+	// Dir holds the network's data; reused when it exists.
+	Dir string
+	// Nodes is the number of chain validators (CometBFT nodes); default 1.
+	Nodes int
+	// Miners is the number of honest miners; default 3.
+	Miners int
+	// Validators is the number of subnet validators; default 2.
+	Validators int
+	// Model and Tokenizer are the built-in engine's llama2.c checkpoint and
+	// its tokenizer.model (found beside the checkpoint when "").
+	Model, Tokenizer string
+	// Adversaries adds the cheats (see the package comment).
+	Adversaries bool
+	// BlockTime is the pause after each block; default 250ms.
+	BlockTime time.Duration
+	// Tempo is the subnet's epoch length in blocks; default 20.
+	Tempo uint64
+	// Dashboard is the dashboard's listen address; default 127.0.0.1:8080
+	// ("127.0.0.1:0" picks a port).
+	Dashboard string
+	// StepInterval and QueryTimeout tune the validators; defaults 2s and
+	// 10s.
+	StepInterval, QueryTimeout time.Duration
+	// Progress receives what the network is doing while it starts and the
+	// URLs once it runs; nil discards it.
+	Progress io.Writer
+	// Logger logs the components; nil logs nothing.
+	Logger *zap.Logger
+	// OnReady, when set, is called once everything runs.
+	OnReady func(Info)
+}
+
+// Info is what a running network offers.
+type Info struct {
+	// RPC is node 0's RPC address.
+	RPC string
+	// Dashboard is the dashboard's URL.
+	Dashboard string
+	// Miners and Validators list the participants by name.
+	Miners     []Participant
+	Validators []Participant
+}
+
+// Participant is one miner or validator of the network.
+type Participant struct {
+	Name   string
+	Hotkey string // hex
+	UID    uint16
+	// URL is the miner's axon, or the validator's status server.
+	URL string
+	// LabelURL and LabelToken let a person label on a miner's page.
+	LabelURL, LabelToken string
+	// Role says what it does ("honest", "junk", "copier", ...).
+	Role string
+}
+
+// roster is every participant's key, kept in Dir/keys.json.
+type roster struct {
+	Owner      string            `json:"owner"`      // coldkey seed, hex
+	Governance string            `json:"governance"` // seed, hex
+	Hotkeys    map[string]string `json:"hotkeys"`    // name → seed, hex
+}
+
+func loadRoster(path string, names []string) (*roster, error) {
+	r := &roster{Hotkeys: map[string]string{}}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(data, r); err != nil {
+			return nil, fmt.Errorf("localnet: %s: %w", path, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("localnet: %w", err)
+	}
+	seed := func() string {
+		var b [keys.SeedSize]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}
+	changed := false
+	if r.Owner == "" {
+		r.Owner, r.Governance, changed = seed(), seed(), true
+	}
+	for _, n := range names {
+		if r.Hotkeys[n] == "" {
+			r.Hotkeys[n], changed = seed(), true
+		}
+	}
+	if changed {
+		out, _ := json.MarshalIndent(r, "", "  ")
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			return nil, fmt.Errorf("localnet: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func keyOf(seedHex string) *keys.PrivateKey {
+	b, _ := hex.DecodeString(seedHex)
+	k, err := keys.NewPrivateKeyFromSeed(b)
+	if err != nil {
+		panic(fmt.Sprintf("localnet: bad seed in keys.json: %v", err)) // loadRoster wrote it
+	}
+	return k
+}
+
+// member is a participant being set up.
+type member struct {
+	name, role string
+	key        *keys.PrivateKey
+	validator  bool
+	labels     rlhf.SimPolicy // the miner's simulated labeler, nil for none
+	backend    miner.Backend
+	uid        uint16
+	url        string
+}
+
+// Run runs the network until ctx is cancelled, then stops everything and
+// returns nil (the data stays in Dir for the next run).
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Dir == "" || cfg.Model == "" {
+		return errors.New("localnet: Dir and Model are required")
+	}
+	if cfg.Nodes == 0 {
+		cfg.Nodes = 1
+	}
+	if cfg.Miners == 0 {
+		cfg.Miners = 3
+	}
+	if cfg.Validators == 0 {
+		cfg.Validators = 2
+	}
+	if cfg.BlockTime == 0 {
+		cfg.BlockTime = 250 * time.Millisecond
+	}
+	if cfg.Tempo == 0 {
+		cfg.Tempo = 20
+	}
+	if cfg.Dashboard == "" {
+		cfg.Dashboard = "127.0.0.1:8080"
+	}
+	if cfg.StepInterval == 0 {
+		cfg.StepInterval = 2 * time.Second
+	}
+	if cfg.QueryTimeout == 0 {
+		cfg.QueryTimeout = 10 * time.Second
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(cfg.Progress, format+"\n", args...) }
+	start := time.Now()
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+
+	// The model, loaded once and shared by every built-in miner.
+	say("loading the model %s", cfg.Model)
+	tokPath := cfg.Tokenizer
+	if tokPath == "" {
+		found, err := FindTokenizer(cfg.Model)
+		if err != nil {
+			return err
+		}
+		tokPath = found
+	}
+	tok, err := llm.LoadTokenizer(tokPath)
+	if err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	raw, err := os.ReadFile(cfg.Model)
+	if err != nil {
+		return fmt.Errorf("localnet: model: %w", err)
+	}
+	model, err := llm.ParseLlama(raw, tok)
+	if err != nil {
+		return fmt.Errorf("localnet: model %s: %w", cfg.Model, err)
+	}
+	modelName := ModelName(cfg.Model)
+
+	// The participants.
+	var members []*member
+	for i := range cfg.Validators {
+		members = append(members, &member{name: "validator" + strconv.Itoa(i), role: "validator", validator: true})
+	}
+	honest := make([]*recorder, cfg.Miners)
+	for i := range cfg.Miners {
+		honest[i] = newRecorder(miner.NewBuiltin(model, modelName))
+		members = append(members, &member{name: "miner" + strconv.Itoa(i), role: "honest", backend: honest[i], labels: rlhf.CarefulPolicy})
+	}
+	if cfg.Adversaries {
+		wrong, err := llm.ParseLlama(perturb(raw), tok)
+		if err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+		base := miner.NewBuiltin(model, modelName)
+		members = append(members,
+			&member{name: "junk", role: "junk", backend: junk{base}},
+			&member{name: "lazy", role: "lazy", backend: lazy{base}},
+			&member{name: "copier", role: "copier", backend: &copier{Backend: base, from: honest[0]}},
+			&member{name: "wrong_model", role: "wrong model", backend: miner.NewBuiltin(wrong, modelName)},
+			&member{name: "random_labeler", role: "honest model, random labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.RandomPolicy},
+			&member{name: "weight_copier", role: "weight-copying validator", validator: true},
+		)
+	}
+	var names []string
+	for _, m := range members {
+		names = append(names, m.name)
+	}
+	ros, err := loadRoster(filepath.Join(cfg.Dir, "keys.json"), names)
+	if err != nil {
+		return err
+	}
+	owner, gov := keyOf(ros.Owner), keyOf(ros.Governance)
+	for _, m := range members {
+		m.key = keyOf(ros.Hotkeys[m.name])
+	}
+
+	// The chain.
+	chainDir := filepath.Join(cfg.Dir, "chain")
+	if _, err := os.Stat(filepath.Join(node.TestnetHome(chainDir, 0), "config", "genesis.json")); errors.Is(err, fs.ErrNotExist) {
+		say("writing a %d-node chain under %s", cfg.Nodes, chainDir)
+		err := node.Testnet(chainDir, cfg.Nodes, node.TestnetOptions{
+			ChainID: "agora-localnet",
+			Balances: []chain.GenesisBalance{
+				{Account: owner.PublicKey().Hex(), Amount: 1_000_000 * chain.Unit},
+				{Account: gov.PublicKey().Hex(), Amount: 100 * chain.Unit}, // fees of set_emission
+			},
+			Governance: gov.PublicKey().Hex(),
+			BlockTime:  cfg.BlockTime,
+		})
+		if err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+	} else {
+		say("resuming the chain under %s", chainDir)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	errc := make(chan error, 64)
+	goRun := func(what string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("localnet: %s: %w", what, err)
+				say("%v; stopping", err)
+				errc <- err
+				cancel()
+			}
+		}()
+	}
+	nodes := make([]*node.Node, cfg.Nodes)
+	for i := range nodes {
+		nd, err := node.New(node.TestnetHome(chainDir, i), cfg.Logger.With(zap.String("node", "node"+strconv.Itoa(i))))
+		if err != nil {
+			for _, o := range nodes[:i] {
+				_ = o.Close()
+			}
+			return fmt.Errorf("localnet: node %d: %w", i, err)
+		}
+		nodes[i] = nd
+		goRun("node"+strconv.Itoa(i), func() error { return nd.Run(ctx) })
+	}
+	for _, nd := range nodes {
+		select {
+		case <-nd.Ready():
+		case <-ctx.Done():
+			return firstErr(errc)
+		}
+	}
+	rpc := nodes[0].RPCAddress()
+	client, err := chainclient.New(rpc)
+	if err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	defer client.Close()
+	say("chain running: %d node(s), rpc %s", cfg.Nodes, nodes[0].RPCURL())
+
+	// The subnet and its members, on chain.
+	if err := setup(ctx, client, owner, gov, members, cfg, say); err != nil {
+		if ctx.Err() != nil {
+			return firstErr(errc)
+		}
+		return err
+	}
+
+	// Miners.
+	info := Info{RPC: rpc}
+	var infoMu sync.Mutex
+	var ready sync.WaitGroup
+	for _, m := range members {
+		if m.validator {
+			continue
+		}
+		dir := filepath.Join(cfg.Dir, "miners", m.name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+		tokens, err := rlhf.OpenTokens(filepath.Join(dir, miner.LabelersFile))
+		if err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+		simToken, err := issue(tokens, "sim")
+		if err != nil {
+			return err
+		}
+		youToken, err := issue(tokens, "you")
+		if err != nil {
+			return err
+		}
+		ready.Add(1)
+		goRun("miner "+m.name, func() error {
+			return miner.Run(ctx, miner.RunConfig{
+				Config:    miner.Config{Key: m.key, Backend: m.backend, RateLimit: 0, Logger: cfg.Logger.Named(m.name)},
+				Node:      rpc,
+				Netuid:    Netuid,
+				Listen:    "127.0.0.1:0",
+				LabelsDir: dir,
+				OnListen: func(a net.Addr) {
+					m.url = "http://" + a.String()
+					p := Participant{Name: m.name, Hotkey: m.key.PublicKey().Hex(), UID: m.uid, URL: m.url, LabelURL: m.url + "/label/", LabelToken: youToken, Role: m.role}
+					infoMu.Lock()
+					info.Miners = append(info.Miners, p)
+					infoMu.Unlock()
+					if m.labels != nil {
+						sim := &rlhf.SimLabeler{URL: "ws://" + a.String() + "/label/ws", Token: simToken, Policy: m.labels, Seed: uint64(m.uid) + 1, Pace: 0.05}
+						wg.Add(1)
+						go func() { // a labeler that fails does not stop the network
+							defer wg.Done()
+							if err := sim.Run(ctx); err != nil {
+								say("labeler of %s stopped: %v", m.name, err)
+							}
+						}()
+					}
+					ready.Done()
+				},
+			})
+		})
+	}
+	ready.Wait()
+	say("miners serving: %d", len(info.Miners))
+
+	// Validators, and the dashboard that reads them.
+	var validatorURLs []string
+	var vready sync.WaitGroup
+	for i, m := range members {
+		if !m.validator {
+			continue
+		}
+		if m.name == "weight_copier" {
+			goRun("weight copier", func() error {
+				copyWeights(ctx, client, m.key, Netuid, members[0].uid, time.Second, cfg.Logger.Named(m.name))
+				return nil
+			})
+			infoMu.Lock()
+			info.Validators = append(info.Validators, Participant{Name: m.name, Hotkey: m.key.PublicKey().Hex(), UID: m.uid, Role: m.role})
+			infoMu.Unlock()
+			continue
+		}
+		vdir := filepath.Join(cfg.Dir, "validators", m.name)
+		vready.Add(1)
+		goRun("validator "+m.name, func() error {
+			return validator.Run(ctx, validator.RunConfig{
+				Config: validator.Config{
+					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
+					Verifier: model, VerifyModel: modelName,
+					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 24,
+					ReferenceShare: 0.1, RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1),
+					Logger: cfg.Logger.Named(m.name),
+				},
+				Node:   rpc,
+				Listen: "127.0.0.1:0",
+				OnListen: func(a net.Addr) {
+					url := "http://" + a.String()
+					infoMu.Lock()
+					validatorURLs = append(validatorURLs, url)
+					info.Validators = append(info.Validators, Participant{Name: m.name, Hotkey: m.key.PublicKey().Hex(), UID: m.uid, URL: url, Role: m.role})
+					infoMu.Unlock()
+					vready.Done()
+				},
+			})
+		})
+	}
+	vready.Wait()
+	dash, err := dashboard.New(dashboard.Config{Client: client, Netuid: Netuid, Validators: validatorURLs, Logger: cfg.Logger.Named("dashboard")})
+	if err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Dashboard)
+	if err != nil {
+		return fmt.Errorf("localnet: dashboard on %s: %w (choose another address with --dashboard)", cfg.Dashboard, err)
+	}
+	srv := &http.Server{Handler: dash.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	goRun("dashboard", func() error { return dash.Run(ctx) })
+	goRun("dashboard server", func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	context.AfterFunc(ctx, func() {
+		sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
+		defer c()
+		_ = srv.Shutdown(sctx)
+	})
+	info.Dashboard = "http://" + ln.Addr().String() + "/"
+
+	say("")
+	say("Agora is running (started in %s). Ctrl-C stops it; %s keeps its data.", time.Since(start).Round(100*time.Millisecond), cfg.Dir)
+	say("  dashboard:  %s", info.Dashboard)
+	say("  chain rpc:  %s", nodes[0].RPCURL())
+	for _, p := range info.Miners {
+		say("  miner %-15s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
+	}
+	for _, p := range info.Validators {
+		say("  validator %-11s uid %-2d %s %s", p.Name, p.UID, p.Role, p.URL)
+	}
+	if cfg.OnReady != nil {
+		cfg.OnReady(info)
+	}
+	<-ctx.Done()
+	return firstErr(errc)
+}
+
+// issue gives a labeler a fresh token (rotating it if the labeler exists:
+// tokens are shown once).
+func issue(t *rlhf.Tokens, name string) (string, error) {
+	tok, err := t.Add(name)
+	if errors.Is(err, rlhf.ErrLabelerExists) {
+		tok, err = t.Rotate(name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("localnet: labeler %s: %w", name, err)
+	}
+	return tok, nil
+}
+
+func firstErr(errc chan error) error {
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+// setup creates the subnet, gives it the emission, and registers and
+// stakes its members, skipping whatever an earlier run already did.
+func setup(ctx context.Context, client *chainclient.Client, owner, gov *keys.PrivateKey, members []*member, cfg Config, say func(string, ...any)) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	send := func(what string, key *keys.PrivateKey, body chain.Body) error {
+		if _, err := client.SendTx(ctx, key, body); err != nil {
+			return fmt.Errorf("localnet: %s: %w", what, err)
+		}
+		return nil
+	}
+	if _, err := client.Subnet(ctx, Netuid); err != nil {
+		say("creating subnet %d (tempo %d blocks)", Netuid, cfg.Tempo)
+		p := chain.DefaultHyperparams()
+		validators := 0
+		for _, m := range members {
+			if m.validator {
+				validators++
+			}
+		}
+		p.Tempo, p.MaxUIDs, p.MaxValidators, p.MinBurn, p.WeightsRateLimit, p.ServingRateLimit = cfg.Tempo, 64, uint16(validators), chain.Unit/10, cfg.Tempo/2, 10
+		p.ImmunityPeriod, p.ActivityCutoff = 10_000, 10_000
+		// Commit-reveal: a weight copier only sees weights once revealed,
+		// an epoch after the validators chose them.
+		p.CommitReveal, p.RevealPeriodEpochs = true, 1
+		if err := send("create subnet", owner, &chain.CreateSubnet{Params: p}); err != nil {
+			return err
+		}
+		if err := send("set emission", gov, &chain.SetEmission{PerBlock: chain.Unit, Shares: []chain.SubnetShare{{Netuid: Netuid, Share: 1}}}); err != nil {
+			return err
+		}
+	}
+	mg, err := client.Metagraph(ctx, Netuid)
+	if err != nil {
+		return fmt.Errorf("localnet: %w", err)
+	}
+	uid := map[string]uint16{}
+	for _, n := range mg.Neurons {
+		uid[n.Hotkey] = n.UID
+	}
+	for _, m := range members {
+		hk := chain.AccountID(m.key.PublicKey())
+		if u, ok := uid[hk.String()]; ok {
+			m.uid = u
+			continue
+		}
+		say("registering %s", m.name)
+		r, err := client.SendTx(ctx, owner, &chain.Register{Netuid: Netuid, Hotkey: hk, MaxBurn: 100 * chain.Unit})
+		if err != nil {
+			return fmt.Errorf("localnet: register %s: %w", m.name, err)
+		}
+		for _, e := range r.Events {
+			for _, a := range e.Attributes {
+				if a.Key == "uid" {
+					n, _ := strconv.Atoi(a.Value)
+					m.uid = uint16(n)
+				}
+			}
+		}
+		if m.validator {
+			if err := send("stake "+m.name, owner, &chain.AddStake{Hotkey: hk, Amount: 10_000 * chain.Unit}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ModelName is the name a checkpoint is served under: its file name
+// without the extension.
+func ModelName(path string) string {
+	base := filepath.Base(path)
+	return base[:len(base)-len(filepath.Ext(base))]
+}
+
+// FindTokenizer looks beside a checkpoint for tokenizer.model, then for a
+// single tok*.model (as llama2.c names its custom tokenizers).
+func FindTokenizer(model string) (string, error) {
+	dir := filepath.Dir(model)
+	if p := filepath.Join(dir, "tokenizer.model"); fileExists(p) {
+		return p, nil
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "tok*.model"))
+	if len(matches) == 1 {
+		return matches[0], nil
+	}
+	return "", fmt.Errorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model); give the tokenizer's path", model)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}

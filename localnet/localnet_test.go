@@ -1,0 +1,218 @@
+package localnet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/dashboard"
+)
+
+const model = "../../shared/models/babyllama105/babyllama105.bin"
+
+// The whole network with its adversaries, for a bounded number of epochs:
+// honest miners out-earn the cheats, the careful labeler out-scores the
+// random one, the weight copier earns less than the validator it copies,
+// and every minted unit is accounted for.
+func TestLocalnetHonestWorkWins(t *testing.T) {
+	if _, err := os.Stat(model); err != nil {
+		t.Fatalf("the demo model is missing: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	infoc := make(chan Info, 1)
+	done := make(chan error, 1)
+	start := time.Now()
+	dir := t.TempDir()
+	go func() {
+		done <- Run(ctx, Config{
+			Dir: dir, Model: model, Adversaries: true, Dashboard: "127.0.0.1:0",
+			Tempo: 20, BlockTime: 200 * time.Millisecond, StepInterval: time.Second, QueryTimeout: 6 * time.Second,
+			OnReady: func(i Info) { infoc <- i },
+		})
+	}()
+	var info Info
+	select {
+	case info = <-infoc:
+	case err := <-done:
+		t.Fatalf("localnet stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("localnet not ready within 2 minutes")
+	}
+	t.Logf("ready after %s", time.Since(start).Round(time.Millisecond))
+	client, err := chainclient.New(info.RPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+
+	// Let the network run for a number of epochs, then sum the incentive
+	// and dividends over the last few.
+	const warmup, measured = 6, 6
+	byName := map[uint16]string{}
+	role := map[string]uint16{}
+	for _, p := range append(append([]Participant(nil), info.Miners...), info.Validators...) {
+		byName[p.UID], role[p.Name] = p.Name, p.UID
+	}
+	incentive := map[uint16]float64{}
+	dividends := map[uint16]float64{}
+	var lastEpoch uint64
+	seen := 0
+	deadline := time.Now().Add(8 * time.Minute)
+	for seen < warmup+measured {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d epochs within the deadline", seen)
+		}
+		var ep chain.EpochView
+		if _, err := client.Query(ctx, chain.QueryEpoch+"1", &ep); err != nil {
+			t.Fatal(err)
+		}
+		if ep.Epoch == lastEpoch {
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		lastEpoch = ep.Epoch
+		seen++
+		if seen <= warmup {
+			continue
+		}
+		mg, err := client.Metagraph(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range mg.Neurons {
+			incentive[n.UID] += float64(n.Incentive) / 65535
+			dividends[n.UID] += float64(n.Dividends) / 65535
+		}
+	}
+	t.Logf("%d epochs in %s", seen, time.Since(start).Round(time.Second))
+
+	// The table of what was observed.
+	var total float64
+	for _, v := range incentive {
+		total += v
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "uid\tname\tincentive share\tdividends")
+	for uid := range uint16(len(byName)) {
+		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%.3f\n", uid, byName[uid], incentive[uid]/max(total, 1e-9), dividends[uid]/measured)
+	}
+	tw.Flush()
+	t.Logf("incentive shares over %d epochs:\n%s", measured, b.String())
+
+	honestMin := min(incentive[role["miner0"]], incentive[role["miner1"]], incentive[role["miner2"]])
+	for _, cheat := range []string{"junk", "lazy", "wrong_model"} {
+		if incentive[role[cheat]]*5 > honestMin {
+			t.Errorf("%s earns %.3f, more than a fifth of the least honest miner's %.3f", cheat, incentive[role[cheat]], honestMin)
+		}
+	}
+	if incentive[role["copier"]]*3 > honestMin {
+		t.Errorf("copier earns %.3f, more than a third of the least honest miner's %.3f", incentive[role["copier"]], honestMin)
+	}
+	if dividends[role["weight_copier"]] >= dividends[role["validator0"]] {
+		t.Errorf("weight copier's dividends %.3f are not below those of validator0, which it copies (%.3f)", dividends[role["weight_copier"]], dividends[role["validator0"]])
+	}
+
+	// The random labeler's miner scores under a third of a careful one's
+	// for labels, by every validator that has scored labels yet (preference
+	// steps are a fifth of the steps, drawn at random).
+	judged := 0
+	for _, v := range info.Validators {
+		if v.URL == "" {
+			continue
+		}
+		resp, err := http.Get(v.URL + "/scores")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep dashboard.ValidatorScores
+		err = json.NewDecoder(resp.Body).Decode(&rep)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pref := map[string]float64{}
+		for _, s := range rep.Scores {
+			pref[byName[s.UID]] = s.ByKind["preference"]
+		}
+		careful := max(pref["miner0"], pref["miner1"], pref["miner2"])
+		t.Logf("%s: preference scores %v", v.Name, pref)
+		if careful == 0 && pref["random_labeler"] == 0 {
+			continue
+		}
+		judged++
+		if pref["random_labeler"]*3 >= careful {
+			t.Errorf("%s: random labeler's miner scores %.3f for labels, careful ones up to %.3f", v.Name, pref["random_labeler"], careful)
+		}
+	}
+
+	if judged == 0 {
+		t.Error("no validator has scored any labels")
+	}
+
+	// Every unit minted is somewhere: the ledger adds up, and the
+	// balances and stakes of every account the network has add up to it.
+	sup, err := client.Supply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sup.Total != sup.Genesis+sup.Minted-sup.Burned || sup.Minted == 0 {
+		t.Fatalf("supply %+v does not add up", sup)
+	}
+	ros, err := loadRoster(filepath.Join(dir, "keys.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Balances and stakes, read at one height: retry if a block lands
+	// in between.
+	for try := 0; ; try++ {
+		h0, _ := client.Query(ctx, chain.QuerySupply, &sup)
+		var sum uint64
+		for _, seed := range append([]string{ros.Owner, ros.Governance}, values(ros.Hotkeys)...) {
+			id := chain.AccountID(keyOf(seed).PublicKey())
+			a, err := client.Account(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += a.Balance
+			if hk, err := client.Hotkey(ctx, id); err == nil {
+				sum += hk.Stake
+			}
+		}
+		h1, _ := client.Query(ctx, chain.QuerySupply, &sup)
+		if h0 != h1 && try < 20 {
+			continue
+		}
+		if sum != sup.Total {
+			t.Fatalf("balances and stakes add up to %d, the supply is %d (minted %d, burned %d)", sum, sup.Total, sup.Minted, sup.Burned)
+		}
+		break
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("localnet stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("localnet did not stop within 30s of cancel")
+	}
+}
+
+func values(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
