@@ -180,6 +180,9 @@ func allKeys(s *State) []string {
 			keys = append(keys, keyCommits(commitKey{netuid, hk}))
 		}
 	}
+	for netuid := range s.datasets {
+		keys = append(keys, keyDatasets(netuid))
+	}
 	slices.Sort(keys)
 	return keys
 }
@@ -248,6 +251,8 @@ func describeKey(k string) string {
 		return fmt.Sprintf("neuron/%d/%d", uint16(k[1])<<8|uint16(k[2]), uint16(k[3])<<8|uint16(k[4]))
 	case prefixCommits:
 		return fmt.Sprintf("commits/%d/%x", uint16(k[1])<<8|uint16(k[2]), k[3:7])
+	case prefixDatasets:
+		return fmt.Sprintf("datasets/%d", uint16(k[1])<<8|uint16(k[2]))
 	case '~': // ~uid/<netuid>/<hex hotkey>
 		return k[:strings.LastIndexByte(k, '/')+9]
 	}

@@ -39,6 +39,8 @@ const (
 	CodeNotGovernance      // set_emission not signed by the governance key
 	CodeServingRateLimited // serve_axon sooner than serving_rate_limit allows
 	CodeTooManyPending     // CheckTx only: MaxPendingTxs of the sender's already in the mempool
+	CodeBadDataset         // commit_dataset_root of an empty or inconsistent export
+	CodeDatasetRateLimited // commit_dataset_root sooner than weights_rate_limit allows
 )
 
 var codeNames = [...]string{
@@ -74,6 +76,8 @@ var codeNames = [...]string{
 	CodeNotGovernance:        "not_governance",
 	CodeServingRateLimited:   "serving_rate_limited",
 	CodeTooManyPending:       "too_many_pending",
+	CodeBadDataset:           "bad_dataset",
+	CodeDatasetRateLimited:   "dataset_rate_limited",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

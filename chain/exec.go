@@ -52,6 +52,7 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 		{Key: "fee", Value: u64s(fee)},
 	}}
 	var attrs []abci.EventAttribute
+	var extra []abci.Event // events after the transaction's own
 	var err *TxError
 	switch b := tx.Body.(type) {
 	case *Transfer:
@@ -76,6 +77,8 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 		attrs, err = s.revealWeights(tx.Signer, b, blk)
 	case *SetEmission:
 		attrs, err = s.setEmission(tx.Signer, b)
+	case *CommitDatasetRoot:
+		attrs, extra, err = s.commitDatasetRoot(tx.Signer, b, blk)
 	default:
 		err = reject(CodeUnknownKind, "unknown transaction kind %s", tx.Kind)
 	}
@@ -83,7 +86,7 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 		return nil, err
 	}
 	ev.Attributes = append(ev.Attributes, attrs...)
-	return []abci.Event{ev}, nil
+	return append([]abci.Event{ev}, extra...), nil
 }
 
 // checkChain rejects a transaction signed for another chain.

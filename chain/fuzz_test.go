@@ -30,6 +30,7 @@ func fuzzBodies() []Body {
 		&CommitWeights{Netuid: 1, Hash: sha256.Sum256([]byte("weights"))},
 		&RevealWeights{Netuid: 1, UIDs: []uint16{3}, Values: []uint16{9}, Salt: []uint16{1, 2, 3}, VersionKey: 2},
 		&SetEmission{PerBlock: Unit, Shares: []SubnetShare{{Netuid: 1, Share: 3}}},
+		&CommitDatasetRoot{Netuid: 1, Root: sha256.Sum256([]byte("dataset")), Records: 1234, Chunks: 2},
 	}
 }
 

@@ -197,6 +197,10 @@ type Fees struct {
 	CommitWeights  uint64 `json:"commit_weights"`
 	RevealWeights  uint64 `json:"reveal_weights"`
 	SetEmission    uint64 `json:"set_emission"`
+	// CommitDatasetRoot came after the first release: the global record
+	// stores it only when it is not zero (see encodeRecord), so a chain
+	// that leaves it free hashes exactly as before it existed.
+	CommitDatasetRoot uint64 `json:"commit_dataset_root"`
 }
 
 // Of returns the fee of kind k.
@@ -224,19 +228,28 @@ func (f Fees) Of(k Kind) uint64 {
 		return f.RevealWeights
 	case KindSetEmission:
 		return f.SetEmission
+	case KindCommitDatasetRoot:
+		return f.CommitDatasetRoot
 	}
 	return 0
 }
 
+// feesV1End is one past the last kind whose fee Fees.encode writes: the
+// kinds of the first release. Later kinds' fees are written at the end of
+// the global record, and only when not zero (see encodeRecord).
+const feesV1End = KindSetEmission + 1
+
 func (f *Fees) encode(e *enc) {
-	for k := KindTransfer; k < kindEnd; k++ {
+	for k := KindTransfer; k < feesV1End; k++ {
 		e.u64(f.Of(k))
 	}
 }
 
+// decode reads what encode wrote; the fees of later kinds are the global
+// record's to read.
 func (f *Fees) decode(d *dec) {
 	*f = Fees{d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(), d.u64(),
-		d.u64(), d.u64(), d.u64(), d.u64()}
+		d.u64(), d.u64(), d.u64(), d.u64(), 0}
 }
 
 // Unit is one AGR in base units.
@@ -260,6 +273,12 @@ func DefaultFees() Fees {
 		CommitWeights: 0,
 		RevealWeights: 0,
 		SetEmission:   Unit / 1_000,
+		// Dataset roots are free for the same reason as weights: a
+		// validator's hotkey signs them and usually holds no balance. Only
+		// hotkeys with a validator permit may commit, at most once per
+		// weights_rate_limit blocks each, and a subnet keeps only the last
+		// MaxDatasetRoots.
+		CommitDatasetRoot: 0,
 	}
 }
 

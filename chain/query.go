@@ -26,6 +26,7 @@ import (
 //	/commits/<netuid>/<hex hotkey>  CommitsView (pending weight commits)
 //	/epoch/<netuid>           EpochView (the last epoch's outputs)
 //	/emission                 EmissionView
+//	/datasets/<netuid>        DatasetsView (committed dataset roots, newest last)
 const (
 	QueryAccount   = "/account/"
 	QueryHotkey    = "/hotkey/"
@@ -38,6 +39,7 @@ const (
 	QueryCommits   = "/commits/"
 	QueryEpoch     = "/epoch/"
 	QueryEmission  = "/emission"
+	QueryDatasets  = "/datasets/"
 )
 
 // RowView is one uid's weights or bonds row: u16 values by target uid.
@@ -255,6 +257,12 @@ func (s *State) query(path string) (any, error) {
 				ValidatorPermit: n.Permit, PruningScore: n.PruningScore})
 		}
 		return v, nil
+	case strings.HasPrefix(path, QueryDatasets):
+		netuid, err := parseNetuid(strings.TrimPrefix(path, QueryDatasets))
+		if err != nil {
+			return nil, err
+		}
+		return s.datasetsView(netuid)
 	case strings.HasPrefix(path, QueryAccount):
 		id, err := ParseAccountID(strings.TrimPrefix(path, QueryAccount))
 		if err != nil {

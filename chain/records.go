@@ -24,6 +24,11 @@ func (s *State) encodeRecord(key string) []byte {
 		e.u16(g.NextNetuid)
 		e.u64(g.EmissionPerBlock)
 		e.id(g.Governance)
+		// Fees of kinds added after the first release, only when not
+		// zero: a chain that charges none keeps its record and app hash.
+		if g.Fees.CommitDatasetRoot != 0 {
+			e.u64(g.Fees.CommitDatasetRoot)
+		}
 	case prefixAccount:
 		a, ok := s.accounts[id(key[1:])]
 		if !ok {
@@ -94,6 +99,19 @@ func (s *State) encodeRecord(key string) []byte {
 			e.u64(c.Epoch)
 			e.u64(c.Block)
 		}
+	case prefixDatasets:
+		ds, ok := s.datasets[u16(key[1:])]
+		if !ok {
+			return nil
+		}
+		e.u32(uint32(len(ds)))
+		for _, r := range ds {
+			e.b = append(e.b, r.Root[:]...)
+			e.u64(r.Records)
+			e.u32(r.Chunks)
+			e.id(r.Hotkey)
+			e.u64(r.Block)
+		}
 	default:
 		panic(fmt.Sprintf("chain: record key with unknown prefix %q", key[0]))
 	}
@@ -139,6 +157,11 @@ func (s *State) loadRecord(key string, value []byte) error {
 		g.GenesisSupply, g.Minted, g.Burned, g.TotalSupply = d.u64(), d.u64(), d.u64(), d.u64()
 		g.NextNetuid = d.u16()
 		g.EmissionPerBlock, g.Governance = d.u64(), d.id()
+		if d.err == nil && len(d.b) > 0 {
+			if g.Fees.CommitDatasetRoot = d.u64(); d.err == nil && g.Fees.CommitDatasetRoot == 0 {
+				return fmt.Errorf("record %x: a zero commit_dataset_root fee is stored, but zero is stored as nothing", key)
+			}
+		}
 	case prefixAccount:
 		if len(key) != 33 {
 			return bad("account")
@@ -200,6 +223,20 @@ func (s *State) loadRecord(key string, value []byte) error {
 			s.commits[netuid] = map[AccountID][]Commit{}
 		}
 		s.commits[netuid][id(key[3:])] = cs
+	case prefixDatasets:
+		if len(key) != 3 {
+			return bad("datasets")
+		}
+		n := d.u32()
+		if n == 0 || n > MaxDatasetRoots {
+			return fmt.Errorf("record %x: %d dataset roots, want 1 to %d", key, n, MaxDatasetRoots)
+		}
+		ds := make([]DatasetRoot, n)
+		for i := range ds {
+			copy(ds[i].Root[:], d.take(32))
+			ds[i].Records, ds[i].Chunks, ds[i].Hotkey, ds[i].Block = d.u64(), d.u32(), d.id(), d.u64()
+		}
+		s.datasets[u16(key[1:])] = ds
 	default:
 		return fmt.Errorf("record %x: unknown kind %q", key, key[0])
 	}

@@ -128,6 +128,9 @@ type State struct {
 	commits map[uint16]map[AccountID][]Commit
 	// stakers is derived: hotkey → the coldkeys with stake on it.
 	stakers map[AccountID]map[AccountID]struct{}
+	// datasets are each subnet's committed dataset roots, oldest first, at
+	// most MaxDatasetRoots; a subnet with none has no entry (and no record).
+	datasets map[uint16][]DatasetRoot
 
 	journal []func()
 	dirty   map[string]struct{}
@@ -144,19 +147,21 @@ func NewState() *State {
 		uidOf:    map[uint16]map[AccountID]uint16{},
 		commits:  map[uint16]map[AccountID][]Commit{},
 		stakers:  map[AccountID]map[AccountID]struct{}{},
+		datasets: map[uint16][]DatasetRoot{},
 		dirty:    map[string]struct{}{},
 	}
 }
 
 // Record keys: one byte of kind, then the fixed-size id.
 const (
-	prefixGlobal  = 'g'
-	prefixAccount = 'a'
-	prefixHotkey  = 'h'
-	prefixStake   = 'k'
-	prefixSubnet  = 's'
-	prefixNeuron  = 'n'
-	prefixCommits = 'w'
+	prefixGlobal   = 'g'
+	prefixAccount  = 'a'
+	prefixHotkey   = 'h'
+	prefixStake    = 'k'
+	prefixSubnet   = 's'
+	prefixNeuron   = 'n'
+	prefixCommits  = 'w'
+	prefixDatasets = 'd'
 )
 
 func keyGlobal() string              { return string([]byte{prefixGlobal}) }
@@ -173,6 +178,9 @@ func keyNeuron(k neuronKey) string {
 }
 func keyCommits(k commitKey) string {
 	return string(append([]byte{prefixCommits, byte(k.netuid >> 8), byte(k.netuid)}, k.hotkey[:]...))
+}
+func keyDatasets(netuid uint16) string {
+	return string([]byte{prefixDatasets, byte(netuid >> 8), byte(netuid)})
 }
 func (s *State) undo(f func())                { s.journal = append(s.journal, f) }
 func (s *State) mark() int                    { return len(s.journal) }
@@ -294,6 +302,25 @@ func (s *State) setCommits(netuid uint16, hotkey AccountID, cs []Commit) {
 	s.undo(func() { put(old, had) })
 	put(cs, len(cs) > 0)
 	s.touch(keyCommits(commitKey{netuid, hotkey}))
+}
+
+// DatasetRoots returns the dataset roots committed on netuid, oldest
+// first: at most MaxDatasetRoots, the latest ones.
+func (s *State) DatasetRoots(netuid uint16) []DatasetRoot {
+	return slices.Clone(s.datasets[netuid])
+}
+
+// setDatasets replaces netuid's dataset roots; an empty list deletes the
+// record. The caller does not change ds afterwards.
+func (s *State) setDatasets(netuid uint16, ds []DatasetRoot) {
+	old, had := s.datasets[netuid]
+	s.undo(func() { restore(s.datasets, netuid, old, had) })
+	if len(ds) == 0 {
+		delete(s.datasets, netuid)
+	} else {
+		s.datasets[netuid] = ds
+	}
+	s.touch(keyDatasets(netuid))
 }
 
 // Subnet returns a subnet and whether it exists.

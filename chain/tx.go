@@ -30,21 +30,23 @@ const (
 	KindCommitWeights
 	KindRevealWeights
 	KindSetEmission
+	KindCommitDatasetRoot
 	kindEnd // one past the last kind
 )
 
 var kindNames = [...]string{
-	KindTransfer:       "transfer",
-	KindCreateSubnet:   "create_subnet",
-	KindSetHyperparams: "set_hyperparams",
-	KindRegister:       "register",
-	KindServeAxon:      "serve_axon",
-	KindAddStake:       "add_stake",
-	KindRemoveStake:    "remove_stake",
-	KindSetWeights:     "set_weights",
-	KindCommitWeights:  "commit_weights",
-	KindRevealWeights:  "reveal_weights",
-	KindSetEmission:    "set_emission",
+	KindTransfer:          "transfer",
+	KindCreateSubnet:      "create_subnet",
+	KindSetHyperparams:    "set_hyperparams",
+	KindRegister:          "register",
+	KindServeAxon:         "serve_axon",
+	KindAddStake:          "add_stake",
+	KindRemoveStake:       "remove_stake",
+	KindSetWeights:        "set_weights",
+	KindCommitWeights:     "commit_weights",
+	KindRevealWeights:     "reveal_weights",
+	KindSetEmission:       "set_emission",
+	KindCommitDatasetRoot: "commit_dataset_root",
 }
 
 func (k Kind) String() string {
@@ -175,23 +177,36 @@ type SetEmission struct {
 	Shares   []SubnetShare
 }
 
+// CommitDatasetRoot records on chain that the signer (a hotkey registered
+// on Netuid with a validator permit) published a preference dataset export
+// (rlhf.Export) whose manifest has this Merkle root, number of records and
+// number of chunks, so that anyone given a copy can check it against the
+// chain (DESIGN.md section 9).
+type CommitDatasetRoot struct {
+	Netuid  uint16
+	Root    [32]byte // the manifest's merkle_root
+	Records uint64   // the manifest's records: preference pairs over all chunks
+	Chunks  uint32   // the manifest's number of chunks
+}
+
 // SubnetShare is one subnet's emission share.
 type SubnetShare struct {
 	Netuid uint16
 	Share  uint32
 }
 
-func (Transfer) Kind() Kind       { return KindTransfer }
-func (SetWeights) Kind() Kind     { return KindSetWeights }
-func (CommitWeights) Kind() Kind  { return KindCommitWeights }
-func (RevealWeights) Kind() Kind  { return KindRevealWeights }
-func (SetEmission) Kind() Kind    { return KindSetEmission }
-func (CreateSubnet) Kind() Kind   { return KindCreateSubnet }
-func (SetHyperparams) Kind() Kind { return KindSetHyperparams }
-func (Register) Kind() Kind       { return KindRegister }
-func (ServeAxon) Kind() Kind      { return KindServeAxon }
-func (AddStake) Kind() Kind       { return KindAddStake }
-func (RemoveStake) Kind() Kind    { return KindRemoveStake }
+func (Transfer) Kind() Kind          { return KindTransfer }
+func (SetWeights) Kind() Kind        { return KindSetWeights }
+func (CommitWeights) Kind() Kind     { return KindCommitWeights }
+func (RevealWeights) Kind() Kind     { return KindRevealWeights }
+func (SetEmission) Kind() Kind       { return KindSetEmission }
+func (CreateSubnet) Kind() Kind      { return KindCreateSubnet }
+func (SetHyperparams) Kind() Kind    { return KindSetHyperparams }
+func (Register) Kind() Kind          { return KindRegister }
+func (ServeAxon) Kind() Kind         { return KindServeAxon }
+func (AddStake) Kind() Kind          { return KindAddStake }
+func (RemoveStake) Kind() Kind       { return KindRemoveStake }
+func (CommitDatasetRoot) Kind() Kind { return KindCommitDatasetRoot }
 
 func (b *Transfer) encode(e *enc)       { e.id(b.To); e.u64(b.Amount) }
 func (b *Transfer) decode(d *dec)       { b.To = d.id(); b.Amount = d.u64() }
@@ -260,6 +275,18 @@ func (b *SetEmission) decode(d *dec) {
 	}
 }
 
+func (b *CommitDatasetRoot) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.b = append(e.b, b.Root[:]...)
+	e.u64(b.Records)
+	e.u32(b.Chunks)
+}
+func (b *CommitDatasetRoot) decode(d *dec) {
+	b.Netuid = d.u16()
+	copy(b.Root[:], d.take(32))
+	b.Records, b.Chunks = d.u64(), d.u32()
+}
+
 // newBody returns an empty body of kind k, or nil for an unknown kind.
 func newBody(k Kind) Body {
 	switch k {
@@ -285,6 +312,8 @@ func newBody(k Kind) Body {
 		return &RevealWeights{}
 	case KindSetEmission:
 		return &SetEmission{}
+	case KindCommitDatasetRoot:
+		return &CommitDatasetRoot{}
 	}
 	return nil
 }

@@ -433,6 +433,7 @@ func TestFlippedBytes(t *testing.T) {
 		{"hka", &CommitWeights{Netuid: 1}},
 		{"hka", &RevealWeights{Netuid: 1, UIDs: []uint16{0}, Values: []uint16{1}, Salt: []uint16{1}}},
 		{"alice", &SetEmission{PerBlock: 1}},
+		{"hka", &CommitDatasetRoot{Netuid: 1, Root: [32]byte{1}, Records: 10, Chunks: 1}},
 	}
 	before := f.snap()
 	var block [][]byte

@@ -32,10 +32,16 @@ type workload struct {
 	// reveals are weight commits the workload made and may reveal.
 	reveals  []*RevealWeights
 	revealBy []int // the hotkey index of each reveal
+	// datasets makes the workload send commit_dataset_root transactions
+	// too. Without them it draws exactly the random numbers, and so builds
+	// exactly the blocks, that it did before the kind existed.
+	datasets bool
+	drng     *rand.Rand // the random source of dataset transactions
 }
 
 func newWorkload(seed uint64) *workload {
-	w := &workload{rng: rand.New(rand.NewPCG(seed, 0x5eed)), balances: map[AccountID]uint64{}}
+	w := &workload{rng: rand.New(rand.NewPCG(seed, 0x5eed)), balances: map[AccountID]uint64{},
+		datasets: true, drng: rand.New(rand.NewPCG(seed, 0xda7a))}
 	w.fees = DefaultFees()
 	w.fees.CreateSubnet = 5 * Unit
 	for i := range 10 {
@@ -193,36 +199,48 @@ func (w *workload) block(s *State, height int64, n int) [][]byte {
 				body = &RemoveStake{Hotkey: hk, Amount: w.amount(s.stakes[stakeKey{hk, signer}])}
 			}
 		}
-		nonce := s.accounts[signer].Nonce
-		chainID := testChainID
-		switch w.rng.IntN(40) {
-		case 0:
-			nonce++
-		case 1:
-			if nonce > 0 {
-				nonce--
-			}
-		case 2:
-			chainID = "other"
+		txs = append(txs, w.signApply(w.rng, s, blk, priv, signer, body))
+		if w.datasets && w.drng.IntN(8) == 0 {
+			// A hotkey, mostly a validator's, commits a dataset root. Its
+			// own random source leaves the rest of the block as it was.
+			priv, signer, body := w.datasetTx(s)
+			txs = append(txs, w.signApply(w.drng, s, blk, priv, signer, body))
 		}
-		raw, err := SignTx(priv, chainID, nonce, body)
-		if err != nil {
-			panic(err)
-		}
-		switch w.rng.IntN(40) {
-		case 0:
-			raw[w.rng.IntN(len(raw))] ^= byte(1 + w.rng.IntN(255))
-		case 1:
-			raw = raw[:w.rng.IntN(len(raw))]
-		case 2:
-			raw = append(raw, 0)
-		}
-		if tx, err := DecodeTx(raw); err == nil {
-			s.apply(tx, blk)
-		}
-		txs = append(txs, raw)
 	}
 	return txs
+}
+
+// signApply signs body at signer's next nonce, sometimes spoiling the
+// nonce, chain id or bytes (drawing from rng), and applies it to s.
+func (w *workload) signApply(rng *rand.Rand, s *State, blk Block, priv ed25519.PrivateKey, signer AccountID, body Body) []byte {
+	nonce := s.accounts[signer].Nonce
+	chainID := testChainID
+	switch rng.IntN(40) {
+	case 0:
+		nonce++
+	case 1:
+		if nonce > 0 {
+			nonce--
+		}
+	case 2:
+		chainID = "other"
+	}
+	raw, err := SignTx(priv, chainID, nonce, body)
+	if err != nil {
+		panic(err)
+	}
+	switch rng.IntN(40) {
+	case 0:
+		raw[rng.IntN(len(raw))] ^= byte(1 + rng.IntN(255))
+	case 1:
+		raw = raw[:rng.IntN(len(raw))]
+	case 2:
+		raw = append(raw, 0)
+	}
+	if tx, err := DecodeTx(raw); err == nil {
+		s.apply(tx, blk)
+	}
+	return raw
 }
 
 // weightsTx is a set_weights, commit_weights or reveal_weights by a hotkey,
@@ -265,6 +283,38 @@ func (w *workload) weightsTx(s *State, netuid uint16) (ed25519.PrivateKey, Accou
 	r := &RevealWeights{Netuid: netuid, UIDs: uids, Values: values, Salt: salt, VersionKey: version}
 	w.reveals, w.revealBy = append(w.reveals, r), append(w.revealBy, i)
 	return w.hots[i], w.hotIDs[i], &CommitWeights{Netuid: netuid, Hash: weights.CommitHash(w.hotIDs[i][:], netuid, uids, values, salt, version)}
+}
+
+// datasetTx is a commit_dataset_root by a hotkey, mostly one with a
+// validator permit on a subnet, mostly of a well-formed export. It draws
+// from w.drng only.
+func (w *workload) datasetTx(s *State) (ed25519.PrivateKey, AccountID, Body) {
+	netuid := uint16(w.drng.IntN(5))
+	if len(s.subnets) > 0 && w.drng.IntN(15) != 0 {
+		netuid = s.netuids()[w.drng.IntN(len(s.subnets))]
+	}
+	i := w.drng.IntN(len(w.hots))
+	var permitted []int
+	for uid := range s.subnets[netuid].N {
+		if n := s.neurons[neuronKey{netuid, uid}]; n.Permit {
+			permitted = append(permitted, slices.Index(w.hotIDs, n.Hotkey))
+		}
+	}
+	if len(permitted) > 0 && w.drng.IntN(5) != 0 {
+		i = permitted[w.drng.IntN(len(permitted))]
+	}
+	b := &CommitDatasetRoot{Netuid: netuid, Records: 1 + w.drng.Uint64N(5000)}
+	b.Chunks = uint32(1 + w.drng.Uint64N(min(b.Records, 20)))
+	for j := range b.Root {
+		b.Root[j] = byte(w.drng.IntN(256))
+	}
+	switch w.drng.IntN(12) {
+	case 0:
+		b.Records, b.Chunks = 0, 0
+	case 1:
+		b.Chunks = uint32(b.Records) + 1
+	}
+	return w.hots[i], w.hotIDs[i], b
 }
 
 // ledgerFromEvents checks that what a block burned is what its events say

@@ -21,7 +21,7 @@ import (
 func queryCmd() *Command {
 	return &Command{
 		Name:  "query",
-		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs, the supply, weights, bonds, commits, epochs and the emission",
+		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs, the supply, weights, bonds, commits, epochs, the emission and dataset roots",
 		Long: `Each command asks the node (--node) about the state at its last block. Text
 output shows amounts in AGR with 9 decimals and proportions (consensus,
 incentive, dividends, validator trust, take) as fractions of 1; --output json
@@ -32,6 +32,7 @@ key.`,
 		Subcommands: []*Command{
 			queryAccountCmd(), queryHotkeyCmd(), querySubnetCmd(), queryNeuronCmd(), queryMetagraphCmd(), querySupplyCmd(),
 			queryRowCmd("weights"), queryRowCmd("bonds"), queryCommitsCmd(), queryEpochCmd(), queryEmissionCmd(),
+			queryDatasetsCmd(),
 		},
 	}
 }
@@ -489,6 +490,46 @@ func queryEmissionCmd() *Command {
 			fmt.Fprintf(w, "per_block:\t%s AGR\ngovernance:\t%s\n", formatAGR(v.PerBlock), gov)
 			for _, sh := range v.Shares {
 				fmt.Fprintf(w, "share:\tsubnet %d: %d\n", sh.Netuid, sh.Share)
+			}
+		})
+	})
+}
+
+func queryDatasetsCmd() *Command {
+	return newQueryCmd(&Command{
+		Name:  "datasets",
+		Args:  "<netuid>",
+		Short: "Show the dataset roots committed on a subnet, newest last",
+		Long: `Lists the preference dataset roots validators committed on the subnet with
+agora tx dataset commit: the chain keeps the latest 64, oldest first. Each has
+the export's Merkle root (as in its manifest.json), its records and chunks, the
+hotkey that committed it and the block. agora labels verify DIR --netuid
+NETUID checks an export against them.`,
+	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+		netuid, err := parseUint16Arg("netuid", args[0])
+		if err != nil {
+			return err
+		}
+		var v chain.DatasetsView
+		h, err := c.Query(ctx, fmt.Sprintf("%s%d", chain.QueryDatasets, netuid), &v)
+		if err != nil {
+			return err
+		}
+		for i := range v.Roots {
+			v.Roots[i].Hotkey = address(v.Roots[i].Hotkey)
+		}
+		out := struct {
+			chain.DatasetsView
+			Height int64 `json:"height"`
+		}{v, h}
+		return f.print(rt, out, func(w io.Writer) {
+			fmt.Fprintf(w, "subnet %d: %d dataset roots (the chain keeps the latest %d), at height %d\n", v.Netuid, len(v.Roots), v.Max, h)
+			if len(v.Roots) == 0 {
+				return
+			}
+			fmt.Fprintf(w, "\nBLOCK\tROOT\tRECORDS\tCHUNKS\tHOTKEY\n")
+			for _, r := range v.Roots {
+				fmt.Fprintf(w, "%d\t%s\t%d\t%d\t%s\n", r.Block, r.Root, r.Records, r.Chunks, r.Hotkey)
 			}
 		})
 	})

@@ -37,6 +37,7 @@ func newRoot(version string) *Command {
 			yumaCmd(),
 			walletCmd(),
 			txCmd(), queryCmd(),
+			labelsCmd(),
 			nodeCmd(),
 			localnetCmd(),
 			benchCmd(),

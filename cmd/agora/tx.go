@@ -20,6 +20,7 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/weights"
 )
 
@@ -28,10 +29,10 @@ import (
 func txCmd() *Command {
 	return &Command{
 		Name:  "tx",
-		Short: "Sign and send transactions: transfer, subnets, registration, axons, stake, weights, emission",
+		Short: "Sign and send transactions: transfer, subnets, registration, axons, stake, weights, emission, dataset roots",
 		Long: `Each command signs one transaction with a key of a wallet under <home>/wallets
-(the coldkey, asking for its password; serve-axon and weights sign with the
-hotkey),
+(the coldkey, asking for its password; serve-axon, weights and dataset sign
+with the hotkey),
 takes the chain id and the account's next nonce from the node (--node), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
 the result code with its name, the node's log, the height and the events, and
@@ -44,6 +45,7 @@ signs, exponents or separators. --output json shows amounts in base units.
 Passwords come from --password-file FILE, else AGORA_PASSWORD, else a prompt.`,
 		Subcommands: []*Command{
 			txTransferCmd(), txSubnetCmd(), txRegisterCmd(), txServeAxonCmd(), txStakeCmd(), txWeightsCmd(), txEmissionCmd(),
+			txDatasetCmd(),
 		},
 	}
 }
@@ -374,7 +376,7 @@ func printTxText(w io.Writer, out *txOutput) {
 		fmt.Fprintf(&b, "event:  %s", ev.Type)
 		for _, a := range ev.Attributes {
 			v := a.Value
-			if len(v) == 2*keys.PublicKeySize {
+			if len(v) == 2*keys.PublicKeySize && a.Key != "root" { // a dataset root is no account
 				v = address(v) // accounts as addresses, as everywhere else
 			}
 			fmt.Fprintf(&b, " %s=%s", a.Key, v)
@@ -905,6 +907,65 @@ new subnet, created with share 0, earns nothing until it is given one.`,
 					pb = v.PerBlock
 				}
 				return &chain.SetEmission{PerBlock: pb, Shares: slices.Clone(shares.list)}, nil
+			})
+		},
+	}
+}
+
+// txDatasetCmd is "agora tx dataset": commit a preference dataset export's
+// Merkle root, signed by a validator's hotkey.
+func txDatasetCmd() *Command {
+	return &Command{
+		Name:        "dataset",
+		Short:       "Commit a preference dataset export's Merkle root on chain (signed by a validator hotkey)",
+		Subcommands: []*Command{txDatasetCommitCmd()},
+	}
+}
+
+func txDatasetCommitCmd() *Command {
+	fs := flag.NewFlagSet("commit", flag.ContinueOnError)
+	f := newTxFlags(fs)
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that commits (required; it needs a validator permit on the subnet)")
+	netuid := netuidFlag(fs)
+	dir := fs.String("dir", "", "the export `DIR` that agora labels export wrote (required)")
+	return &Command{
+		Name:  "commit",
+		Short: "Commit the Merkle root of an export (agora labels export) on a subnet",
+		Long: `Verifies the export in --dir first (as agora labels verify does; nothing is
+sent if it fails), then sends commit_dataset_root with its manifest's Merkle
+root, number of records and number of chunks, signed by the hotkey. The hotkey
+must be registered on the subnet with a validator permit; it may commit once
+per weights_rate_limit blocks. The transaction has no fee unless the chain's
+genesis sets one. The subnet keeps the latest 64 roots: see
+"agora query datasets NETUID", and "agora labels verify DIR --netuid NETUID"
+to check a copy against them.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args); err != nil {
+				return err
+			}
+			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
+				return err
+			}
+			n, err := checkNetuid(netuid)
+			if err != nil {
+				return err
+			}
+			if *dir == "" {
+				return usageErrorf("--dir is required")
+			}
+			const op = "tx dataset commit"
+			m, err := rlhf.Verify(*dir)
+			if err != nil {
+				return fmt.Errorf("%s: not sent: %w", op, err)
+			}
+			body, err := datasetCommitBody(n, m)
+			if err != nil {
+				return fmt.Errorf("%s: not sent: %s: %w", op, *dir, err)
+			}
+			return runTx(ctx, rt, f, op, *hotkey, func(s *txSend) (chain.Body, error) {
+				s.extra = map[string]any{"dir": *dir, "merkle_root": m.MerkleRoot}
+				return body, nil
 			})
 		},
 	}
