@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -73,6 +74,9 @@ type Config struct {
 	Progress io.Writer
 	// Logger logs the components; nil logs nothing.
 	Logger *zap.Logger
+	// Balances are extra genesis balances (a new chain only), say to fund
+	// a wallet of one's own to join the demo.
+	Balances []chain.GenesisBalance
 	// OnReady, when set, is called once everything runs.
 	OnReady func(Info)
 }
@@ -200,6 +204,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	say := func(format string, args ...any) { fmt.Fprintf(cfg.Progress, format+"\n", args...) }
 	start := time.Now()
+	// The dashboard's address first: a busy port should stop us before
+	// anything starts.
+	ln, err := net.Listen("tcp", cfg.Dashboard)
+	if err != nil {
+		return fmt.Errorf("localnet: dashboard on %s: %w (choose another address with --dashboard)", cfg.Dashboard, err)
+	}
+	defer ln.Close()
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return fmt.Errorf("localnet: %w", err)
 	}
@@ -272,10 +283,10 @@ func Run(ctx context.Context, cfg Config) error {
 		say("writing a %d-node chain under %s", cfg.Nodes, chainDir)
 		err := node.Testnet(chainDir, cfg.Nodes, node.TestnetOptions{
 			ChainID: "agora-localnet",
-			Balances: []chain.GenesisBalance{
+			Balances: append([]chain.GenesisBalance{
 				{Account: owner.PublicKey().Hex(), Amount: 1_000_000 * chain.Unit},
 				{Account: gov.PublicKey().Hex(), Amount: 100 * chain.Unit}, // fees of set_emission
-			},
+			}, cfg.Balances...),
 			Governance: gov.PublicKey().Hex(),
 			BlockTime:  cfg.BlockTime,
 		})
@@ -418,7 +429,9 @@ func Run(ctx context.Context, cfg Config) error {
 					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
 					Verifier: model, VerifyModel: modelName,
 					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 24,
-					ReferenceShare: 0.1, RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1),
+					// No reference tasks: the demo's story model can neither read
+					// their symbols nor answer them.
+					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1),
 					Logger: cfg.Logger.Named(m.name),
 				},
 				Node:   rpc,
@@ -439,10 +452,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("localnet: %w", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Dashboard)
-	if err != nil {
-		return fmt.Errorf("localnet: dashboard on %s: %w (choose another address with --dashboard)", cfg.Dashboard, err)
-	}
 	srv := &http.Server{Handler: dash.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	goRun("dashboard", func() error { return dash.Run(ctx) })
 	goRun("dashboard server", func() error {
@@ -457,6 +466,8 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = srv.Shutdown(sctx)
 	})
 	info.Dashboard = "http://" + ln.Addr().String() + "/"
+	slices.SortFunc(info.Miners, func(a, b Participant) int { return int(a.UID) - int(b.UID) })
+	slices.SortFunc(info.Validators, func(a, b Participant) int { return int(a.UID) - int(b.UID) })
 
 	say("")
 	say("Agora is running (started in %s). Ctrl-C stops it; %s keeps its data.", time.Since(start).Round(100*time.Millisecond), cfg.Dir)
@@ -466,7 +477,11 @@ func Run(ctx context.Context, cfg Config) error {
 		say("  miner %-15s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
 	}
 	for _, p := range info.Validators {
-		say("  validator %-11s uid %-2d %s %s", p.Name, p.UID, p.Role, p.URL)
+		if p.URL == "" {
+			say("  validator %-11s uid %-2d %s", p.Name, p.UID, p.Role)
+		} else {
+			say("  validator %-11s uid %-2d %s, scores at %s/scores", p.Name, p.UID, p.Role, p.URL)
+		}
 	}
 	if cfg.OnReady != nil {
 		cfg.OnReady(info)

@@ -461,13 +461,23 @@ func (m *Miner) run(c *call, req *Request) {
 	g, err := m.cfg.Backend.Generate(ctx, req, nil)
 	if err != nil {
 		status, reason := m.classify(c.parent, ctx, err)
-		m.log.Warn("generate", zap.String("reason", reason), zap.Error(err))
+		m.logFailure(c, reason, err)
 		c.fail(status, reason, err.Error())
 		return
 	}
 	m.countTokens(g, m.now().Sub(began))
 	body, _ := json.Marshal(m.response(c, req, g))
 	c.reply(http.StatusOK, body)
+}
+
+// logFailure logs a failed generation: a warning, unless the caller went
+// away (a validator's deadline, a shutdown), which is routine.
+func (m *Miner) logFailure(c *call, reason string, err error) {
+	if c.parent.Err() != nil {
+		m.log.Debug("generate: the caller went away", zap.String("reason", reason), zap.Error(err))
+		return
+	}
+	m.log.Warn("generate", zap.String("reason", reason), zap.Error(err))
 }
 
 // classify turns a backend error into a status and a reason.
@@ -588,7 +598,7 @@ func (m *Miner) stream(ctx context.Context, c *call, req *Request) {
 	})
 	if err != nil && s == nil {
 		status, reason := m.classify(c.parent, ctx, err)
-		m.log.Warn("generate", zap.String("reason", reason), zap.Error(err))
+		m.logFailure(c, reason, err)
 		c.fail(status, reason, err.Error())
 		return
 	}
@@ -597,7 +607,7 @@ func (m *Miner) stream(ctx context.Context, c *call, req *Request) {
 		// like the rest, so the validator sees where and why it stopped.
 		_, reason := m.classify(c.parent, ctx, err)
 		m.metrics.rejections.WithLabelValues(reason).Inc()
-		m.log.Warn("generate (streaming)", zap.String("reason", reason), zap.Error(err))
+		m.logFailure(c, reason, err)
 		_ = send(json.RawMessage(errorJSON(reason, err.Error())))
 	} else {
 		if err := start(); err != nil {

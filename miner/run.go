@@ -58,8 +58,8 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	cfg.Config.Logger = log.With(zap.Uint16("netuid", cfg.Netuid)) // New adds component and hotkey
 	log = log.With(zap.String("component", "miner"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid))
-	cfg.Config.Logger = log
 	if cfg.LabelsDir != "" {
 		labels, err := OpenLabels(cfg.LabelsDir, cfg.Key.Address(), log.Named("labels"))
 		if err != nil {
@@ -89,6 +89,11 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		ext = netip.AddrPortFrom(ext.Addr(), bound.Port())
 	}
 	log.Info("serving", zap.Stringer("listen", bound), zap.Stringer("axon", ext), zap.String("model", cfg.Backend.Model()), zap.String("node", cfg.Node))
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := cfg.Backend.Ready(pctx); err != nil {
+		log.Warn("the backend does not answer; serving anyway, /readyz says 503 until it does", zap.Error(err))
+	}
+	cancel()
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}

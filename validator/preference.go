@@ -36,7 +36,11 @@ const (
 // completion is a good answer a miner gave to a story prompt: material for
 // preference tasks.
 type completion struct {
-	Prompt, Text, Model string
+	Prompt, Text string
+	// Model names what wrote it: the declared model and the miner's uid,
+	// since miners on one model still differ (and the leaderboard ranks
+	// them).
+	Model string
 }
 
 // prefTask is a preference task the validator sent, with what only it

@@ -118,13 +118,14 @@ type Validator struct {
 	rng     *rand.Rand
 	self    string // the hotkey, as the chain's views spell it
 
-	weightsMu sync.Mutex // one weights transaction at a time
-	mu        sync.Mutex // guards st, queried, reasons and updated
-	st        *state
-	queried   map[string]uint64     // hotkey → step last queried
-	reasons   map[string]*reasonLog // hotkey → why its answers scored as they did
-	updated   time.Time
-	recent    []completion // good answers, for preference tasks
+	weightsMu   sync.Mutex // one weights transaction at a time
+	committedAt time.Time  // when the pending commit was sent
+	mu          sync.Mutex // guards st, queried, reasons and updated
+	st          *state
+	queried     map[string]uint64     // hotkey → step last queried
+	reasons     map[string]*reasonLog // hotkey → why its answers scored as they did
+	updated     time.Time
+	recent      []completion // good answers, for preference tasks
 
 	dataset *dataset // nil without DatasetDir
 }
@@ -472,7 +473,7 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		default:
 			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, true, false)
 			if reason == "scored" {
-				v.remember(completion{Prompt: prompt, Text: a.Text, Model: a.Model})
+				v.remember(completion{Prompt: prompt, Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID)})
 			}
 		}
 		v.metrics.scores.WithLabelValues(kind, reason).Inc()
@@ -621,6 +622,11 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 		v.reveal(ctx, sn, pending)
 		return
 	}
+	// The chain's own record counts too: a reveal updates it, and the
+	// rate limit runs from it.
+	if int(selfUID) < len(view.Neurons) {
+		last = max(last, int64(view.Neurons[selfUID].LastUpdate))
+	}
 	interval := max(v.cfg.WeightsInterval, int64(sn.Params.WeightsRateLimit))
 	if last > 0 && height-last < interval {
 		return
@@ -647,7 +653,9 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 	var ep chain.EpochView
 	if _, err := v.cfg.Chain.Query(tctx, chain.QueryEpoch+strconv.Itoa(int(v.cfg.Netuid)), &ep); err != nil {
 		v.metrics.weightSets.WithLabelValues("commit", "failed").Inc()
-		v.log.Warn("commit weights: epoch", zap.Error(err))
+		if ctx.Err() == nil {
+			v.log.Warn("commit weights: epoch", zap.Error(err))
+		}
 		return
 	}
 	pk := v.cfg.Key.PublicKey()
@@ -660,6 +668,7 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 	// still be able to reveal it.
 	v.mu.Lock()
 	v.st.Pending = c
+	v.committedAt = time.Now()
 	v.mu.Unlock()
 	if err := v.save(); err != nil {
 		v.log.Error("commit weights: save", zap.Error(err))
@@ -679,22 +688,32 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 	v.recordWeights("commit", r, err, len(uids))
 }
 
-// reveal reveals the pending commit in its reveal epoch, and drops it once
-// that epoch has passed.
+// reveal reveals the pending commit in its reveal epoch, as the chain
+// recorded it (a commit sent at the end of an epoch can land in the
+// next), and drops it once the chain no longer holds it.
 func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingCommit) {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var ep chain.EpochView
-	if _, err := v.cfg.Chain.Query(tctx, chain.QueryEpoch+strconv.Itoa(int(v.cfg.Netuid)), &ep); err != nil {
-		v.log.Warn("reveal weights: epoch", zap.Error(err))
+	var cv chain.CommitsView
+	if _, err := v.cfg.Chain.Query(tctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, v.cfg.Netuid, v.self), &cv); err != nil {
+		if ctx.Err() == nil {
+			v.log.Warn("reveal weights: commits", zap.Error(err))
+		}
 		return
 	}
-	due := p.Epoch + sn.Params.RevealPeriodEpochs
+	due, found := uint64(0), false
+	for _, c := range cv.Commits {
+		if c.Hash == p.Hash {
+			due, found = c.RevealEpoch, true
+		}
+	}
 	switch {
-	case ep.Epoch < due:
+	case found && cv.Epoch < due:
 		return
-	case ep.Epoch > due:
-		v.log.Warn("a weights commit expired before it was revealed", zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", ep.Epoch))
+	case !found && time.Since(v.committedAt) < time.Minute:
+		return // the commit may not be in a block yet
+	case !found || cv.Epoch > due:
+		v.log.Warn("a weights commit expired before it was revealed", zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", cv.Epoch))
 		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
 	default:
 		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
@@ -714,7 +733,9 @@ func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingC
 func (v *Validator) recordWeights(action string, r *chainclient.Result, err error, n int) {
 	if err != nil {
 		v.metrics.weightSets.WithLabelValues(action, "failed").Inc()
-		v.log.Warn(action+" weights", zap.Error(err))
+		if !errors.Is(err, context.Canceled) {
+			v.log.Warn(action+" weights", zap.Error(err))
+		}
 		return
 	}
 	v.metrics.weightSets.WithLabelValues(action, "ok").Inc()

@@ -301,7 +301,7 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 			t.Errorf("%s (uid %d) scores %.3f, want under 1/%v of the honest miner's %.3f", name, uid, scores[uid], limit, honest)
 		}
 	}
-	if honest < 0.3 {
+	if honest < 0.1 {
 		t.Errorf("honest miner scores %.3f", honest)
 	}
 
@@ -427,8 +427,9 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	// Story prompts first, to have good answers to build tasks from.
-	for range 2 {
+	// Story prompts first, to have good answers (both miners' to the
+	// same prompts) to build tasks from.
+	for range 3 {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}

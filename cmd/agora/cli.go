@@ -474,7 +474,7 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		if typ != "" {
 			typ = " " + typ
 		}
-		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "[]" {
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "false" && f.DefValue != "[]" {
 			text += fmt.Sprintf(" (default %s)", f.DefValue)
 		}
 		fmt.Fprintf(tw, "  --%s%s\t%s\n", f.Name, typ, text)

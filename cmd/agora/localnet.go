@@ -28,7 +28,8 @@ const defaultModel = "../shared/models/babyllama105/babyllama105.bin"
 func localnetCmd() *Command {
 	fs := flag.NewFlagSet("localnet", flag.ContinueOnError)
 	chainOnly := fs.Bool("chain-only", false, "run only the chain's validators")
-	validators := fs.Int("validators", 0, "number of chain `N` validators (CometBFT nodes), 1 to "+strconv.Itoa(node.MaxValidators)+" (default 1, or 4 with --chain-only)")
+	validators := &countFlag{}
+	fs.Var(validators, "validators", "number of chain `N` validators (CometBFT nodes), 1 to "+strconv.Itoa(node.MaxValidators)+" (default 1, or 4 with --chain-only)")
 	miners := fs.Int("miners", 3, "honest miners on the built-in model")
 	subnetValidators := fs.Int("subnet-validators", 2, "validators scoring the subnet's miners")
 	adversaries := fs.Bool("adversaries", false, "add junk, lazy, copying and wrong-model miners, a random labeler and a weight-copying validator")
@@ -37,12 +38,12 @@ func localnetCmd() *Command {
 	dash := fs.String("dashboard", "127.0.0.1:8080", "the dashboard's listen `ADDRESS`")
 	tempo := fs.Uint64("tempo", 20, "the demo subnet's epoch length in `BLOCKS`")
 	dir := fs.String("dir", "", "directory of the validators' homes (default HOME/localnet)")
-	basePort := fs.Int("base-port", 26656, "validator i listens for P2P on `PORT`+2i and RPC on PORT+2i+1, on 127.0.0.1; 0 picks free ports")
+	basePort := fs.Int("base-port", 26656, "with --chain-only, validator i listens for P2P on `PORT`+2i and RPC on PORT+2i+1, on 127.0.0.1; 0 picks free ports (the whole network always picks free ports)")
 	chainID := fs.String("chain-id", "agora-localnet", "the chain's `ID`")
 	balances := &balancesValue{}
 	governance := fs.String("governance", "", governanceUsage)
 	fs.Var(balances, "balance", balanceUsage)
-	blockTime := fs.Duration("block-time", 0, "pause after each block (consensus.timeout_commit; default 1s, or 250ms for the whole network)")
+	blockTime := fs.Duration("block-time", 0, "pause after each block, consensus.timeout_commit (default 250ms, or 1s with --chain-only)")
 	reset := fs.Bool("reset", false, "delete the data of an existing localnet in --dir and start a new one")
 	output := outputFlag(fs, "text", "text", "json")
 	return &Command{
@@ -67,10 +68,24 @@ validators, printing each one's RPC address.`,
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			if *validators == 0 {
-				*validators = 1
+			if !validators.set {
+				validators.n = 1
 				if *chainOnly {
-					*validators = 4
+					validators.n = 4
+				}
+			}
+			// Flags of one mode given to the other: refused, not ignored.
+			if !*chainOnly {
+				for name, changed := range map[string]bool{"chain-id": *chainID != "agora-localnet", "governance": *governance != "", "base-port": *basePort != 26656, "output": *output != "text"} {
+					if changed {
+						return usageErrorf("--%s is for --chain-only; the whole network picks its own", name)
+					}
+				}
+			} else {
+				for name, changed := range map[string]bool{"miners": *miners != 3, "subnet-validators": *subnetValidators != 2, "adversaries": *adversaries, "model": *model != "", "tokenizer": *tokenizer != "", "dashboard": *dash != "127.0.0.1:8080", "tempo": *tempo != 20} {
+					if changed {
+						return usageErrorf("--%s is not for --chain-only", name)
+					}
 				}
 			}
 			if *blockTime == 0 {
@@ -79,11 +94,11 @@ validators, printing each one's RPC address.`,
 					*blockTime = 250 * time.Millisecond
 				}
 			}
-			if *validators < 1 || *validators > node.MaxValidators {
-				return usageErrorf("--validators %d: want 1 to %d", *validators, node.MaxValidators)
+			if validators.n < 1 || validators.n > node.MaxValidators {
+				return usageErrorf("--validators %d: want 1 to %d", validators.n, node.MaxValidators)
 			}
-			if *basePort != 0 && (*basePort < 1024 || *basePort+2**validators-1 > 65535) {
-				return usageErrorf("--base-port %d: want 0 or 1024 to %d for %d validators", *basePort, 65535-2**validators+1, *validators)
+			if *basePort != 0 && (*basePort < 1024 || *basePort+2*validators.n-1 > 65535) {
+				return usageErrorf("--base-port %d: want 0 or 1024 to %d for %d validators", *basePort, 65535-2*validators.n+1, validators.n)
 			}
 			if *blockTime <= 0 {
 				return usageErrorf("--block-time %v: want a positive duration", *blockTime)
@@ -97,9 +112,9 @@ validators, printing each one's RPC address.`,
 			}
 			if !*chainOnly {
 				return runNetwork(ctx, rt, localnet.Config{
-					Dir: *dir, Nodes: *validators, Miners: *miners, Validators: *subnetValidators,
+					Dir: *dir, Nodes: validators.n, Miners: *miners, Validators: *subnetValidators,
 					Model: *model, Tokenizer: *tokenizer, Adversaries: *adversaries,
-					BlockTime: *blockTime, Tempo: *tempo, Dashboard: *dash,
+					BlockTime: *blockTime, Tempo: *tempo, Dashboard: *dash, Balances: balances.list,
 				}, *reset)
 			}
 			existing, err := existingValidators(*dir)
@@ -107,12 +122,12 @@ validators, printing each one's RPC address.`,
 				return err
 			}
 			if existing > 0 && !*reset {
-				if existing != *validators {
-					return fmt.Errorf("localnet: %s has a %d-validator chain, not %d; use --reset to replace it", *dir, existing, *validators)
+				if existing != validators.n {
+					return fmt.Errorf("localnet: %s has a %d-validator chain, not %d; use --reset to replace it", *dir, existing, validators.n)
 				}
 				rt.Log.Info("resuming the localnet", zap.String("dir", *dir), zap.Int("validators", existing))
 			} else {
-				err := node.Testnet(*dir, *validators, node.TestnetOptions{
+				err := node.Testnet(*dir, validators.n, node.TestnetOptions{
 					ChainID: *chainID, Balances: balances.list, Governance: gov, BasePort: *basePort,
 					BlockTime: *blockTime, Force: *reset,
 				})
@@ -120,7 +135,7 @@ validators, printing each one's RPC address.`,
 					return fmt.Errorf("localnet: %w", err)
 				}
 			}
-			return runLocalnet(ctx, rt, *dir, *validators, *output)
+			return runLocalnet(ctx, rt, *dir, validators.n, *output)
 		},
 	}
 }
@@ -227,5 +242,26 @@ func runNetwork(ctx context.Context, rt *Runtime, cfg localnet.Config, reset boo
 	}
 	cfg.Progress = rt.Stdout
 	cfg.Logger = rt.Log
+	if rt.Config.Log.Level == "info" {
+		// A dozen components at info would scroll the URLs away; warnings
+		// and errors still show. --log.level debug shows everything.
+		cfg.Logger = rt.Log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
+	}
 	return localnet.Run(ctx, cfg)
+}
+
+// countFlag is an int flag that knows whether it was given.
+type countFlag struct {
+	n   int
+	set bool
+}
+
+func (c *countFlag) String() string { return strconv.Itoa(c.n) }
+func (c *countFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	c.n, c.set = n, true
+	return nil
 }

@@ -109,7 +109,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
 					if labelsDir != "" {
-						fmt.Fprintf(rt.Stdout, "labelling page: http://%s/label/ (add labelers with: agora miner labelers add NAME)\n", a)
+						fmt.Fprintf(rt.Stdout, "labelling page: http://%s/label/ (add labelers with: agora miner labelers add NAME --miner.netuid %d --miner.hotkey %s)\n", a, c.Netuid, c.Hotkey)
 					}
 				},
 			})

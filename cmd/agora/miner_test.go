@@ -12,15 +12,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/miner/minertest"
+	"github.com/seed0ffb8d46/agora/node"
 	"github.com/seed0ffb8d46/agora/protocol"
+	"github.com/seed0ffb8d46/agora/rlhf"
 )
 
 // TestMain lets a test run this binary's main as a child process (a real
@@ -301,4 +307,137 @@ func TestMinerEndToEndBuiltinModel(t *testing.T) {
 		t.Fatalf("streamed: %d %s (signature: %v)", resp.StatusCode, body, err)
 	}
 	p.stop(t)
+}
+
+// A miner killed with SIGKILL while its labelers' labels stream in loses
+// none that a labeler saw acknowledged: after a restart its store has each
+// of them exactly once, and it returns them to the validator that asked.
+func TestMinerKillNineKeepsAckedLabels(t *testing.T) {
+	e := newMinerEnv(t, "miner1")
+	backend := minertest.Serve(&minertest.Model{})
+	defer backend.Close()
+	data := t.TempDir()
+	ports, err := node.FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One port for both runs: the axon on chain stays right.
+	listen := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	common := []string{"--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model", "--miner.data", data}
+	var tokens []string
+	for _, name := range []string{"l1", "l2", "l3", "l4"} {
+		r := e.ok(append([]string{"miner", "labelers", "add", name, "--miner.hotkey", "miner1"}, common[4:]...)...)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		tok := lines[len(lines)-1]
+		if !strings.HasPrefix(tok, "agl_") {
+			t.Fatalf("labelers add printed %q", r.stdout)
+		}
+		tokens = append(tokens, tok)
+	}
+	p, url, minerKey := e.startMiner(t, "miner1", 1, append(common, "--miner.listen", listen)...)
+
+	// The validator sends tasks.
+	prefix := e.validator.PublicKey().Hex() + ":"
+	var tasks []rlhf.Task
+	for i := range miner.MaxPreferenceTasks {
+		tasks = append(tasks, rlhf.Task{ID: fmt.Sprintf("%st%03d", prefix, i), Prompt: "Which is better?", CompletionA: "A cat sat.", CompletionB: "The dog ran home.", Deadline: time.Now().Add(time.Hour), CreatedAt: time.Now()})
+	}
+	body, _ := json.Marshal(map[string]any{"tasks": tasks})
+	resp, b, err := signedPost(t, e.validator, minerKey, url+"/v1/preference/tasks", string(body))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("send tasks: %d %s (%v)", resp.StatusCode, b, err)
+	}
+
+	// Labelers label as fast as they can, noting every ack.
+	var mu sync.Mutex
+	acked := map[string]bool{} // task + "/" + labeler
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wsURL := "ws" + strings.TrimPrefix(url, "http") + "/label/ws"
+	for i, tok := range tokens {
+		labeler := fmt.Sprintf("l%d", i+1)
+		wg.Go(func() {
+			conn, _, err := websocket.DefaultDialer.DialContext(ctx, wsURL, nil)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			context.AfterFunc(ctx, func() { conn.Close() })
+			_ = conn.WriteJSON(rlhf.ClientMessage{V: 1, Type: rlhf.MsgAuth, Token: tok})
+			_ = conn.WriteJSON(rlhf.ClientMessage{V: 1, Type: rlhf.MsgResume})
+			for {
+				var m rlhf.ServerMessage
+				if conn.ReadJSON(&m) != nil {
+					return // the miner died
+				}
+				switch m.Type {
+				case rlhf.MsgTask:
+					_ = conn.WriteJSON(rlhf.ClientMessage{V: 1, Type: rlhf.MsgLabel, TaskID: m.Task.ID, Choice: rlhf.VerdictRight, TimeOnTaskMs: 1500})
+				case rlhf.MsgAck:
+					mu.Lock()
+					acked[m.TaskID+"/"+labeler] = true
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	waitUntil(t, 30*time.Second, "50 acknowledged labels", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 50
+	})
+	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL, mid-stream
+		t.Fatal(err)
+	}
+	p.done <- <-p.done // the cleanup reads it again
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	n := len(acked)
+	mu.Unlock()
+
+	// The store, reopened as a restarted miner opens it.
+	store, err := rlhf.OpenStore(filepath.Join(data, miner.LabelsFile), rlhf.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for _, l := range store.Labels() {
+		stored[l.TaskID+"/"+l.LabelerID]++
+	}
+	store.Close()
+	for k := range acked {
+		if stored[k] != 1 {
+			t.Errorf("acknowledged label %s is stored %d times", k, stored[k])
+		}
+	}
+	t.Logf("%d labels acknowledged before SIGKILL, %d stored", n, len(stored))
+
+	// A restarted miner returns them, signed, to the validator.
+	_, url, _ = e.startMiner(t, "miner1", 1, append(common, "--miner.listen", listen)...)
+	ids, _ := json.Marshal(map[string]any{"task_ids": func() []string {
+		var out []string
+		for _, t := range tasks {
+			out = append(out, t.ID)
+		}
+		return out
+	}()})
+	resp, b, err = signedPost(t, e.validator, minerKey, url+"/v1/preference/labels", string(ids))
+	if resp.StatusCode != 200 || err != nil {
+		t.Fatalf("labels: %d %s (%v)", resp.StatusCode, b, err)
+	}
+	var got struct{ Labels []rlhf.Label }
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Labels) != len(stored) {
+		t.Fatalf("restarted miner returned %d labels, its store has %d", len(got.Labels), len(stored))
+	}
+	// Another validator may not read them.
+	other, _ := keys.NewPrivateKeyFromSeed(bytes.Repeat([]byte{3}, keys.SeedSize))
+	resp, b, _ = signedPost(t, other, minerKey, url+"/v1/preference/labels", string(ids))
+	if resp.StatusCode == 200 {
+		t.Fatalf("a stranger read the labels: %s", b)
+	}
 }

@@ -107,6 +107,8 @@ func TestNodeBadFlags(t *testing.T) {
 		{[]string{"node", "init", "--home", home, "--chain-id", "c", "--rpc-laddr", "localhost"}, `--rpc-laddr "localhost": want HOST:PORT`},
 		{[]string{"localnet", "--home", home, "--miners", "0"}, "--miners 0: want 1 to 32"},
 		{[]string{"localnet", "--home", home, "--model", "/nonexistent.bin"}, "--model /nonexistent.bin: no such file"},
+		{[]string{"localnet", "--home", home, "--governance", testKey}, "--governance is for --chain-only"},
+		{[]string{"localnet", "--home", home, "--chain-only", "--adversaries"}, "--adversaries is not for --chain-only"},
 		{[]string{"localnet", "--home", home, "--chain-only", "--validators", "0"}, "--validators 0: want 1 to 64"},
 		{[]string{"localnet", "--home", home, "--chain-only", "--base-port", "80"}, "--base-port 80: want 0 or 1024"},
 	} {
