@@ -6,10 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/dashboard"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
 )
@@ -89,6 +93,10 @@ the only validator. It refuses a home that already has a node unless
 // nodeStartCmd is "agora node start": run the node in home until
 // SIGINT or SIGTERM.
 func nodeStartCmd() *Command {
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	dash := fs.String("dashboard", "", "also serve the dashboard of a subnet on `ADDRESS` (host:port)")
+	netuid := fs.Uint("dashboard-netuid", 1, "the subnet the dashboard shows")
+	validators := fs.String("dashboard-validators", "", "comma-separated base `URLS` of validators whose /scores the dashboard shows")
 	return &Command{
 		Name:  "start",
 		Short: "Run the node in the home directory until interrupted",
@@ -96,16 +104,64 @@ func nodeStartCmd() *Command {
 (--home): CometBFT and the chain app in this process, CometBFT's logs
 through Agora's logger (component=cometbft). SIGINT or SIGTERM stops it
 cleanly. If the app database (data/app.db) is missing, the node replays
-every block from genesis.`,
+every block from genesis. With --dashboard it also serves the network's
+dashboard for one subnet, reading this node.`,
+		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
+			}
+			if *netuid > 65535 {
+				return usageErrorf("--dashboard-netuid %d: want 0 to 65535", *netuid)
+			}
+			var ln net.Listener
+			if *dash != "" {
+				var err error
+				if ln, err = net.Listen("tcp", *dash); err != nil {
+					return usageErrorf("--dashboard: %v", err)
+				}
+				defer ln.Close()
 			}
 			n, err := node.New(rt.Config.Home, rt.Log)
 			if err != nil {
 				return err
 			}
-			return n.Run(ctx)
+			if ln == nil {
+				return n.Run(ctx)
+			}
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- n.Run(ctx) }()
+			select {
+			case <-n.Ready():
+			case err := <-done:
+				return err
+			}
+			client, err := chainclient.New(n.RPCAddress())
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			var urls []string
+			for _, u := range strings.Split(*validators, ",") {
+				if u = strings.TrimSpace(u); u != "" {
+					urls = append(urls, u)
+				}
+			}
+			d, err := dashboard.New(dashboard.Config{Client: client, Netuid: uint16(*netuid), Validators: urls, Logger: rt.Log.Named("dashboard")})
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			go func() { _ = d.Run(ctx) }()
+			go func() { _ = srv.Serve(ln) }()
+			fmt.Fprintf(rt.Stdout, "dashboard of subnet %d: http://%s/\n", *netuid, ln.Addr())
+			err = <-done
+			sctx, c := context.WithTimeout(context.Background(), 3*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+			return err
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,8 +203,24 @@ func TestNodeStart(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("node init: exit %d, stderr %q", r.code, r.stderr)
 	}
-	_, stop := background(t, "node", "start", "--home", home, "--log.level", "warn")
+	out, stop := background(t, "node", "start", "--home", home, "--log.level", "warn", "--dashboard", "127.0.0.1:0")
 	waitBlocks(t, "tcp://"+rpc, 2)
+	// The dashboard, when asked: its page and its API answer.
+	var url string
+	deadline := time.Now().Add(10 * time.Second)
+	for url == "" && time.Now().Before(deadline) {
+		if _, rest, ok := strings.Cut(out.String(), "dashboard of subnet 1: "); ok {
+			url = strings.TrimSpace(rest)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, path := range []string{"", "healthz"} {
+		resp, err := http.Get(url + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("dashboard %s%s: %v %v", url, path, resp, err)
+		}
+		resp.Body.Close()
+	}
 	if code := stop(); code != 0 {
 		t.Errorf("node start: exit %d after SIGINT, want 0", code)
 	}
