@@ -733,7 +733,13 @@ func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingC
 func (v *Validator) recordWeights(action string, r *chainclient.Result, err error, n int) {
 	if err != nil {
 		v.metrics.weightSets.WithLabelValues(action, "failed").Inc()
-		if !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, context.Canceled):
+		case r != nil && r.Code == chain.CodeRateLimited:
+			// The metagraph had not yet shown our last update: retried
+			// once the limit passes.
+			v.log.Debug(action+" weights", zap.Error(err))
+		default:
 			v.log.Warn(action+" weights", zap.Error(err))
 		}
 		return
