@@ -36,6 +36,7 @@ import (
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
+	"github.com/seed0ffb8d46/agora/miner/cheat"
 	"github.com/seed0ffb8d46/agora/node"
 	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/validator"
@@ -244,21 +245,21 @@ func Run(ctx context.Context, cfg Config) error {
 	for i := range cfg.Validators {
 		members = append(members, &member{name: "validator" + strconv.Itoa(i), role: "validator", validator: true})
 	}
-	honest := make([]*recorder, cfg.Miners)
+	honest := make([]*cheat.Recorder, cfg.Miners)
 	for i := range cfg.Miners {
-		honest[i] = newRecorder(miner.NewBuiltin(model, modelName))
+		honest[i] = cheat.NewRecorder(miner.NewBuiltin(model, modelName))
 		members = append(members, &member{name: "miner" + strconv.Itoa(i), role: "honest", backend: honest[i], labels: rlhf.CarefulPolicy})
 	}
 	if cfg.Adversaries {
-		wrong, err := llm.ParseLlama(perturb(raw), tok)
+		wrong, err := llm.ParseLlama(cheat.Perturb(raw), tok)
 		if err != nil {
 			return fmt.Errorf("localnet: %w", err)
 		}
 		base := miner.NewBuiltin(model, modelName)
 		members = append(members,
-			&member{name: "junk", role: "junk", backend: junk{base}},
-			&member{name: "lazy", role: "lazy", backend: lazy{base}},
-			&member{name: "copier", role: "copier", backend: &copier{Backend: base, from: honest[0]}},
+			&member{name: "junk", role: "junk", backend: cheat.Junk{Backend: base}},
+			&member{name: "lazy", role: "lazy", backend: cheat.Lazy{Backend: base}},
+			&member{name: "copier", role: "copier", backend: &cheat.Copier{Backend: base, From: honest[0]}},
 			&member{name: "wrong_model", role: "wrong model", backend: miner.NewBuiltin(wrong, modelName)},
 			&member{name: "random_labeler", role: "honest model, random labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.RandomPolicy},
 			&member{name: "weight_copier", role: "weight-copying validator", validator: true},

@@ -36,7 +36,9 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Config{
 			Dir: dir, Model: model, Adversaries: true, Dashboard: "127.0.0.1:0",
-			Tempo: 20, BlockTime: 200 * time.Millisecond, StepInterval: time.Second, QueryTimeout: 6 * time.Second,
+			// Epochs of 6 s: room for a commit and its reveal even when the
+			// machine is busy with other tests.
+			Tempo: 30, BlockTime: 200 * time.Millisecond, StepInterval: time.Second, QueryTimeout: 5 * time.Second,
 			OnReady: func(i Info) { infoc <- i },
 		})
 	}()
@@ -57,7 +59,7 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 
 	// Let the network run for a number of epochs, then sum the incentive
 	// and dividends over the last few.
-	const warmup, measured = 6, 6
+	const warmup, measured = 7, 6
 	byName := map[uint16]string{}
 	role := map[string]uint16{}
 	for _, p := range append(append([]Participant(nil), info.Miners...), info.Validators...) {

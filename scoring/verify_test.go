@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/miner/cheat"
 )
 
 func verifyModel(t *testing.T) *llm.Llama {
@@ -94,18 +95,15 @@ func TestVerifyTokens(t *testing.T) {
 	}
 }
 
-// perturbed returns a copy of m's checkpoint with every 7th weight scaled:
-// a different model with the same shape.
+// perturbed returns another checkpoint of m's shape (cheat.Perturb): a
+// different model.
 func perturbed(t *testing.T, m *llm.Llama) *llm.Llama {
 	t.Helper()
 	data, err := readModelFile()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 28 + 4*1000; i+4 <= len(data); i += 4 * 7 {
-		data[i+3] ^= 0x01 // nudge the float's exponent/sign byte's low bit
-	}
-	o, err := llm.ParseLlama(data, m.Tokenizer())
+	o, err := llm.ParseLlama(cheat.Perturb(data), m.Tokenizer())
 	if err != nil {
 		t.Fatal(err)
 	}

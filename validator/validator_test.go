@@ -3,7 +3,6 @@ package validator
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
+	"github.com/seed0ffb8d46/agora/miner/cheat"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
 	"github.com/seed0ffb8d46/agora/rlhf"
 )
@@ -38,9 +38,7 @@ func loadModel(t *testing.T, perturb bool) *llm.Llama {
 		t.Fatal(err)
 	}
 	if perturb { // a different checkpoint of the same shape
-		for i := 28 + 4000; i+4 <= len(data); i += 28 {
-			data[i+3] ^= 0x01
-		}
+		data = cheat.Perturb(data)
 	}
 	m, err := llm.ParseLlama(data, tok)
 	if err != nil {
@@ -58,81 +56,8 @@ func testKey(t testing.TB, b byte) *keys.PrivateKey {
 	return k
 }
 
-// The miners of known behaviour. Every one of them claims to run
-// babyllama105.
-
-// recorder is the honest miner: the built-in engine, whose answers it
-// also posts for the copier to steal.
-type recorder struct {
-	*miner.Builtin
-	mu      sync.Mutex
-	answers map[string]*llm.OpenAIGeneration
-	posted  chan struct{}
-}
-
-func (r *recorder) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
-	g, err := r.Builtin.Generate(ctx, req, fn)
-	if err == nil {
-		r.mu.Lock()
-		r.answers[req.Prompt] = g
-		r.mu.Unlock()
-		select {
-		case r.posted <- struct{}{}:
-		default:
-		}
-	}
-	return g, err
-}
-
-// copier returns the honest miner's answer to the same prompt, fetched
-// over a network: at least a round trip after the honest miner had it.
-type copier struct {
-	*miner.Builtin
-	from *recorder
-}
-
-func (c *copier) Generate(ctx context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
-	for {
-		c.from.mu.Lock()
-		g, ok := c.from.answers[req.Prompt]
-		c.from.mu.Unlock()
-		if ok {
-			select {
-			case <-time.After(50 * time.Millisecond):
-				return g, nil
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-// junk answers random letters.
-type junk struct{ *miner.Builtin }
-
-func (j junk) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
-	r := rand.New(rand.NewPCG(req.Options.Seed, 9))
-	var b strings.Builder
-	for range 30 {
-		for range 2 + r.IntN(6) {
-			b.WriteByte(byte('a' + r.IntN(26)))
-		}
-		b.WriteByte(' ')
-	}
-	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: b.String(), FinishReason: "length"}, Model: j.Model()}, nil
-}
-
-// lazy echoes the prompt.
-type lazy struct{ *miner.Builtin }
-
-func (l lazy) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
-	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: req.Prompt, FinishReason: "stop"}, Model: l.Model()}, nil
-}
+// The miners of known behaviour (package cheat). Every one of them
+// claims to run babyllama105.
 
 // queryTimeout is the validator's deadline per miner in these tests: long
 // enough for the built-in engine under the race detector.
@@ -142,7 +67,7 @@ const queryTimeout = 4 * time.Second
 const slowDelay = queryTimeout + time.Second
 
 // slow is honest but answers after the validator's deadline.
-type slow struct{ *miner.Builtin }
+type slow struct{ miner.Backend }
 
 func (s slow) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
 	select {
@@ -150,7 +75,7 @@ func (s slow) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFun
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return s.Builtin.Generate(ctx, req, fn)
+	return s.Backend.Generate(ctx, req, fn)
 }
 
 // testnet is a chain with subnet 1, a validator hotkey with stake and a
@@ -193,16 +118,16 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(tn.val.PublicKey()), MaxBurn: 100 * chain.Unit})
 	send(&chain.AddStake{Hotkey: chain.AccountID(tn.val.PublicKey()), Amount: 1000 * chain.Unit})
 
-	honest := &recorder{Builtin: miner.NewBuiltin(tn.verifier, "babyllama105"), answers: map[string]*llm.OpenAIGeneration{}, posted: make(chan struct{}, 1)}
+	honest := cheat.NewRecorder(miner.NewBuiltin(tn.verifier, "babyllama105"))
 	builtin := miner.NewBuiltin(tn.verifier, "babyllama105")
 	miners := []struct {
 		name    string
 		backend miner.Backend
 	}{
 		{"honest", honest},
-		{"junk", junk{builtin}},
-		{"lazy", lazy{builtin}},
-		{"copier", &copier{Builtin: builtin, from: honest}},
+		{"junk", cheat.Junk{Backend: builtin}},
+		{"lazy", cheat.Lazy{Backend: builtin}},
+		{"copier", &cheat.Copier{Backend: builtin, From: honest}},
 		{"slow", slow{builtin}},
 		{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
 		// Honest models whose labelers differ: careful and random.
