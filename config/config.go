@@ -96,6 +96,7 @@ type Validator struct {
 	RedundancyPct   int           `yaml:"redundancy_pct" help:"percent of steps that send one greedy prompt to every miner sampled, scoring those outside the majority 0"`
 	PreferencePct   int           `yaml:"preference_pct" help:"percent of steps that send pairs of completions (traps among them) to miners' human labelers"`
 	Dataset         string        `yaml:"dataset" help:"folder of the labels accepted from good labelers, for agora labels export (default: <home>/validator/<netuid>-<hotkey>-dataset)"`
+	DatasetEvery    int           `yaml:"dataset_every" help:"export the dataset and commit its Merkle root on chain every this many epochs once it has grown (0: never)"`
 	WeightsInterval int64         `yaml:"weights_interval" help:"blocks between weight sets (at least the subnet's weights_rate_limit; 0: that limit)"`
 }
 
@@ -178,6 +179,7 @@ func Default() Config {
 			ReferencePct:  20,
 			RedundancyPct: 10,
 			PreferencePct: 15,
+			DatasetEvery:  10,
 		},
 	}
 }
@@ -336,6 +338,7 @@ func (c *Config) validate() []fieldError {
 		{"validator.redundancy_pct", vc.RedundancyPct >= 0 && vc.ReferencePct+vc.RedundancyPct <= 100},
 		{"validator.preference_pct", vc.PreferencePct >= 0 && vc.ReferencePct+vc.RedundancyPct+vc.PreferencePct <= 100},
 		{"validator.weights_interval", vc.WeightsInterval >= 0},
+		{"validator.dataset_every", vc.DatasetEvery >= 0},
 	} {
 		if !v.ok {
 			out = append(out, fieldError{v.key, v.key + " is out of range (see agora validator run --help)"})

@@ -432,7 +432,7 @@ func Run(ctx context.Context, cfg Config) error {
 					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 24,
 					// No reference tasks: the demo's story model can neither read
 					// their symbols nor answer them.
-					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1),
+					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,
 					Logger: cfg.Logger.Named(m.name),
 				},
 				Node:   rpc,

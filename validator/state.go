@@ -34,6 +34,10 @@ type state struct {
 	// answers; LabelObs the labels seen, for label-quality statistics.
 	Prefs    []prefTask         `json:"prefs,omitempty"`
 	LabelObs []scoring.LabelObs `json:"label_obs,omitempty"`
+	// DatasetEpoch and DatasetLabels are the epoch of the last dataset
+	// root committed and how many labels the dataset then held.
+	DatasetEpoch  uint64 `json:"dataset_epoch,omitempty"`
+	DatasetLabels int    `json:"dataset_labels,omitempty"`
 }
 
 // pendingCommit is what a reveal needs: the exact vector and salt

@@ -88,6 +88,10 @@ type Config struct {
 	// DatasetDir, when set, receives the labels accepted from good
 	// labelers (DatasetLabels, DatasetTasks) for `agora labels export`.
 	DatasetDir string
+	// DatasetEvery, when positive (and DatasetDir set), exports the
+	// dataset under DatasetDir/exports every that many epochs once it has
+	// grown, and commits the export's Merkle root on chain.
+	DatasetEvery int
 	// Alpha is the moving average's weight of a new score; default 0.1.
 	Alpha float64
 	// KindWeights weigh the task kinds in the combined score; default
@@ -396,6 +400,7 @@ func (v *Validator) Step(ctx context.Context) error {
 	}
 	if selfUID >= 0 {
 		v.weights(ctx, view, height, uint16(selfUID))
+		v.publishDataset(ctx, view, uint16(selfUID))
 	}
 	return nil
 }

@@ -344,7 +344,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	}
 	dir := t.TempDir()
 	v, err := New(Config{
-		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"),
+		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
 		Verifier: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t),
 		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 16, Alpha: 0.3, Seed: 7,
 	})
@@ -394,5 +394,32 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		if !strings.Contains(l.LabelerID, "/sim") || strings.HasPrefix(l.LabelerID, tn.val.PublicKey().Hex()[:16]) {
 			t.Fatalf("dataset label %+v", l)
 		}
+	}
+
+	// The validator exports the dataset and commits its root on chain: a
+	// copy checks out against the chain.
+	var roots chain.DatasetsView
+	for deadline := time.Now().Add(60 * time.Second); len(roots.Roots) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no dataset root on chain within 60s")
+		}
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tn.client.Query(ctx, chain.QueryDatasets+"1", &roots); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exports, _ := filepath.Glob(filepath.Join(dir, "dataset", "exports", "*"))
+	found := false
+	for _, e := range exports {
+		m, err := rlhf.Verify(e)
+		if err != nil {
+			t.Fatalf("export %s: %v", e, err)
+		}
+		found = found || (m.MerkleRoot == roots.Roots[0].Root && uint64(m.Records) == roots.Roots[0].Records)
+	}
+	if !found {
+		t.Fatalf("no export in %v has the committed root %+v", exports, roots.Roots[0])
 	}
 }
