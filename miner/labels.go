@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,6 +25,28 @@ type Labels struct {
 	Queue  *rlhf.Queue
 	Tokens *rlhf.Tokens
 	Hub    *rlhf.Hub
+	// traps holds what validators told of their traps' outcomes, for the
+	// labelers' own accuracy on their pages. In memory: a restarted miner
+	// shows accuracy again as validators report new traps.
+	traps *trapBook
+}
+
+// trapBook counts resolved traps per labeler, each (task, labeler) once.
+type trapBook struct {
+	mu       sync.Mutex
+	seen     map[string]bool
+	resolved map[string]int
+	correct  map[string]int
+}
+
+// TrapStats returns how many of a labeler's trap labels validators have
+// resolved, and how many were right.
+func (l *Labels) TrapStats(labeler string) (resolved, correct int) { return l.traps.stats(labeler) }
+
+func (b *trapBook) stats(labeler string) (int, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.resolved[labeler], b.correct[labeler]
 }
 
 // Files in a miner's labels directory.
@@ -52,13 +75,14 @@ func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log})
+	traps := &trapBook{seen: map[string]bool{}, resolved: map[string]int{}, correct: map[string]int{}}
+	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log, TrapStats: traps.stats})
 	if err != nil {
 		queue.Close()
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	return &Labels{Store: store, Queue: queue, Tokens: tokens, Hub: hub}, nil
+	return &Labels{Store: store, Queue: queue, Tokens: tokens, Hub: hub, traps: traps}, nil
 }
 
 // Close closes the hub's connections, then the queue and the store.
@@ -90,6 +114,66 @@ type PreferenceLabels struct {
 // and a colon. A miner serves a task's labels only to the validator whose
 // prefix it bears, so validators cannot read each other's labels.
 func TaskPrefix(validatorHex string) string { return validatorHex + ":" }
+
+// TrapResult is a validator's verdict on one label of one of its traps.
+type TrapResult struct {
+	TaskID    string `json:"task_id"`
+	LabelerID string `json:"labeler_id"`
+	Correct   bool   `json:"correct"`
+}
+
+// PreferenceResults is the body of POST /v1/preference/results: the
+// outcomes of the caller's traps, which the labelers see as their own
+// accuracy.
+type PreferenceResults struct {
+	Results []TrapResult `json:"results"`
+}
+
+// preferenceResults takes a validator's trap outcomes.
+func (m *Miner) preferenceResults(w http.ResponseWriter, r *http.Request) {
+	c, ok := m.signedCall(w, r, "preference_results")
+	if !ok {
+		return
+	}
+	defer c.done()
+	var in PreferenceResults
+	if err := decodeJSON(c.vr.Body, &in); err != nil {
+		c.fail(http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if len(in.Results) > 4*MaxPreferenceTasks {
+		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("results: %d, at most %d", len(in.Results), 4*MaxPreferenceTasks))
+		return
+	}
+	prefix := TaskPrefix(c.vr.SignedBy.Hex())
+	b := m.cfg.Labels.traps
+	changed := map[string]bool{}
+	accepted := 0
+	b.mu.Lock()
+	for _, res := range in.Results {
+		key := res.TaskID + "\x00" + res.LabelerID
+		// Only the caller's own tasks, only labels this miner holds.
+		if !strings.HasPrefix(res.TaskID, prefix) || b.seen[key] {
+			continue
+		}
+		if _, ok := m.cfg.Labels.Store.Get(res.TaskID, res.LabelerID); !ok {
+			continue
+		}
+		b.seen[key] = true
+		accepted++
+		b.resolved[res.LabelerID]++
+		if res.Correct {
+			b.correct[res.LabelerID]++
+		}
+		changed[res.LabelerID] = true
+	}
+	b.mu.Unlock()
+	for l := range changed {
+		m.cfg.Labels.Hub.RefreshStats(l)
+	}
+	body, _ := json.Marshal(map[string]int{"accepted": accepted})
+	c.reply(http.StatusOK, body)
+}
 
 // preferenceTasks queues a validator's tasks for the labelers.
 func (m *Miner) preferenceTasks(w http.ResponseWriter, r *http.Request) {

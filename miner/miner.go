@@ -214,7 +214,7 @@ func (m *Miner) allowed(signer keys.PublicKey) error {
 //
 //	POST /v1/completions, POST /v1/chat/completions   signed requests (Epistula v2)
 //	GET  /v1/models                                   the model served
-//	POST /v1/preference/tasks, /v1/preference/labels  signed; with Labels
+//	POST /v1/preference/tasks, /labels, /results      signed; with Labels
 //	GET  /label/                                      the labelling page and its websocket, with Labels
 //	GET  /healthz                                     the process is up
 //	GET  /readyz                                      metagraph, registration and backend
@@ -226,6 +226,7 @@ func (m *Miner) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/models", m.models)
 	mux.HandleFunc("POST /v1/preference/tasks", m.preferenceTasks)
 	mux.HandleFunc("POST /v1/preference/labels", m.preferenceLabels)
+	mux.HandleFunc("POST /v1/preference/results", m.preferenceResults)
 	if m.cfg.Labels != nil {
 		mux.Handle("/label/", http.StripPrefix("/label", m.cfg.Labels.Hub.Handler()))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/miner/minertest"
 	"github.com/seed0ffb8d46/agora/protocol"
+	"github.com/seed0ffb8d46/agora/rlhf"
 )
 
 func key(t testing.TB, b byte) *keys.PrivateKey {
@@ -547,4 +548,59 @@ func TestOpenAIHandlerWithGoOpenAI(t *testing.T) {
 		t.Fatal("unexpected cancel")
 	}
 	_ = httptest.NewRecorder
+}
+
+// Validators' preference endpoints: tasks go to the durable queue, labels
+// come back only to the validator that sent the tasks, and trap results
+// become the labeler's accuracy.
+func TestPreferenceEndpoints(t *testing.T) {
+	labels, err := miner.OpenLabels(t.TempDir(), "agora1test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer labels.Close()
+	f := newFixture(t, func(c *miner.Config) { c.Labels = labels })
+	other := key(t, 12)
+	f.meta.add(other, 7, 1000, true)
+	prefix := f.validator.PublicKey().Hex() + ":"
+	task := `{"tasks":[{"id":"` + prefix + `t1","prompt":"p","completion_a":"a","completion_b":"b","deadline":"2099-01-01T00:00:00Z","created_at":"2026-01-01T00:00:00Z"}]}`
+	resp, body := f.post(t, f.validator, "/v1/preference/tasks", task)
+	if resp.StatusCode != 200 {
+		t.Fatalf("tasks: %d %s", resp.StatusCode, body)
+	}
+	f.verified(t, resp, body)
+	if labels.Queue.Len() != 1 {
+		t.Fatalf("queue holds %d tasks", labels.Queue.Len())
+	}
+	// Another validator's prefix is refused.
+	resp, body = f.post(t, f.validator, "/v1/preference/tasks", strings.Replace(task, prefix, other.PublicKey().Hex()+":", 1))
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "must start with your hotkey") {
+		t.Fatalf("foreign prefix: %d %s", resp.StatusCode, body)
+	}
+	// A labeler labels it (as the hub would).
+	if err := labels.Store.Append(context.Background(), rlhf.Label{TaskID: prefix + "t1", LabelerID: "ann", Choice: rlhf.ChoiceA, TimeOnTaskMs: 3000, Miner: "agora1test", ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ids := `{"task_ids":["` + prefix + `t1"]}`
+	resp, body = f.post(t, f.validator, "/v1/preference/labels", ids)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"labeler_id":"ann"`) {
+		t.Fatalf("labels: %d %s", resp.StatusCode, body)
+	}
+	if resp, body = f.post(t, other, "/v1/preference/labels", ids); resp.StatusCode != 403 {
+		t.Fatalf("another validator read the labels: %d %s", resp.StatusCode, body)
+	}
+	// Trap results: only for labels the miner holds, each once.
+	results := `{"results":[{"task_id":"` + prefix + `t1","labeler_id":"ann","correct":true},{"task_id":"` + prefix + `t1","labeler_id":"ann","correct":false},{"task_id":"` + prefix + `t9","labeler_id":"ann","correct":false}]}`
+	resp, body = f.post(t, f.validator, "/v1/preference/results", results)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"accepted":1`) {
+		t.Fatalf("results: %d %s", resp.StatusCode, body)
+	}
+	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
+		t.Fatalf("trap stats %d resolved, %d correct; want 1, 1", r, c)
+	}
+	// Without labels, the endpoints say so.
+	g := newFixture(t, nil)
+	if resp, body = g.post(t, g.validator, "/v1/preference/tasks", task); resp.StatusCode != 404 || !strings.Contains(string(body), "no_labelers") {
+		t.Fatalf("no labels: %d %s", resp.StatusCode, body)
+	}
 }

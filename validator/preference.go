@@ -223,6 +223,7 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		seen[o.Miner+"\x00"+o.Labeler+"\x00"+o.Item] = true
 	}
 	var fresh []accepted
+	traps := map[keys.PublicKey][]miner.TrapResult{}
 	for hk, labels := range got {
 		for _, l := range labels {
 			p, ok := tasks[l.TaskID]
@@ -242,6 +243,8 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			})
 			if !p.Trap {
 				fresh = append(fresh, accepted{miner: hk.Hex(), label: l})
+			} else {
+				traps[hk] = append(traps[hk], miner.TrapResult{TaskID: l.TaskID, LabelerID: l.LabelerID, Correct: string(l.Choice) == p.TrapAnswer})
 			}
 		}
 	}
@@ -275,6 +278,18 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		v.mu.Unlock()
 	}
 	v.acceptLabels(fresh, tasks, quality)
+	// Tell the miners how their labelers did on the traps, for the
+	// labelers' own accuracy on their pages.
+	for _, t := range sample {
+		if rs := traps[t.hotkey]; len(rs) > 0 {
+			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
+			var ack map[string]int
+			if err := v.signedJSON(qctx, t, "/v1/preference/results", miner.PreferenceResults{Results: rs}, &ack); err != nil {
+				v.log.Debug("preference results", zap.Uint16("uid", t.uid), zap.Error(err))
+			}
+			cancel()
+		}
+	}
 }
 
 // minLabelerQuality is the labeler score below which a label does not
