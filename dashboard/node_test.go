@@ -4,86 +4,32 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
-	"github.com/seed0ffb8d46/agora/node"
+	"github.com/seed0ffb8d46/agora/node/nodetest"
 )
 
 const testChainID = "dashboard-test"
 
 // startNode runs a single-validator node with fast blocks, the balances
 // and a governance key (so the test can give its subnet a share of the
-// emission), until the test ends; it returns the node's RPC address once
-// it answers. It is nodetest.Start with governance.
+// emission), until the test ends, and returns its RPC address.
 func startNode(t *testing.T, governance chain.AccountID, balances map[chain.AccountID]uint64) string {
 	t.Helper()
-	ports, err := node.FreePorts(2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var gb []chain.GenesisBalance
 	for id, amount := range balances {
 		gb = append(gb, chain.GenesisBalance{Account: id.String(), Amount: amount})
 	}
-	home := t.TempDir()
-	err = node.Init(home, node.InitOptions{
-		ChainID:    testChainID,
-		Balances:   gb,
-		Governance: governance.String(),
-		P2PAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		RPCAddress: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		BlockTime:  50 * time.Millisecond,
-		Configure: func(c *cmtcfg.Config) {
-			c.Consensus.TimeoutPropose = 500 * time.Millisecond
-			c.Consensus.TimeoutPrevote = 50 * time.Millisecond
-			c.Consensus.TimeoutPrecommit = 50 * time.Millisecond
-			c.LogLevel = "*:error"
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(home, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	c, err := chainclient.New(n.RPCAddress())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		qctx, qcancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.Supply(qctx)
-		qcancel()
-		if err == nil {
-			return n.RPCAddress()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node at %s did not answer: %v", n.RPCAddress(), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return nodetest.StartWith(t, nodetest.Options{ChainID: testChainID, Balances: gb, Governance: governance.String()})
 }
 
 func testKey(seed byte) (ed25519.PrivateKey, chain.AccountID) {

@@ -25,6 +25,23 @@ import (
 // runs after Start's own changes to config.toml.
 func Start(t testing.TB, chainID string, balances []chain.GenesisBalance, configure ...func(*cmtcfg.Config)) string {
 	t.Helper()
+	return StartWith(t, Options{ChainID: chainID, Balances: balances, Configure: configure})
+}
+
+// Options are what StartWith writes into the node's genesis and config.
+type Options struct {
+	ChainID  string
+	Balances []chain.GenesisBalance
+	// Governance is the hex key that may set the emission ("" for none).
+	Governance string
+	// Configure runs after the fast-block changes to config.toml.
+	Configure []func(*cmtcfg.Config)
+}
+
+// StartWith is Start with every option, the governance key included.
+func StartWith(t testing.TB, o Options) string {
+	t.Helper()
+	chainID, balances, configure := o.ChainID, o.Balances, o.Configure
 	ports, err := node.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +50,7 @@ func Start(t testing.TB, chainID string, balances []chain.GenesisBalance, config
 	err = node.Init(home, node.InitOptions{
 		ChainID:    chainID,
 		Balances:   balances,
+		Governance: o.Governance,
 		P2PAddress: fmt.Sprintf("127.0.0.1:%d", ports[0]),
 		RPCAddress: fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		BlockTime:  50 * time.Millisecond,
