@@ -1,12 +1,12 @@
 package validator
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,28 +36,38 @@ type dataset struct {
 	have  map[string]bool // task ids written
 }
 
-// openDataset opens (creating it) the dataset in dir.
+// openDataset opens (creating it) the dataset in dir. A last tasks line
+// without its newline is a write that a crash cut short, before its
+// label was stored: it is cut off.
 func openDataset(dir string) (*dataset, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("validator: dataset: %w", err)
 	}
 	d := &dataset{have: map[string]bool{}}
 	path := filepath.Join(dir, DatasetTasks)
-	if f, err := os.Open(path); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			var t rlhf.Task
-			if json.Unmarshal(sc.Bytes(), &t) == nil {
-				d.have[t.ID] = true
-			}
-		}
-		f.Close()
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("validator: dataset: %w", err)
 	}
-	var err error
-	if d.tasks, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
+	whole := data[:bytes.LastIndexByte(data, '\n')+1]
+	tasks, err := rlhf.ReadTasks(whole)
+	if err != nil {
+		return nil, fmt.Errorf("validator: dataset %s: %w", path, err)
+	}
+	for id := range tasks {
+		d.have[id] = true
+	}
+	if d.tasks, err = os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600); err != nil {
+		return nil, fmt.Errorf("validator: dataset: %w", err)
+	}
+	if len(whole) < len(data) {
+		if err := d.tasks.Truncate(int64(len(whole))); err != nil {
+			d.tasks.Close()
+			return nil, fmt.Errorf("validator: dataset: %w", err)
+		}
+	}
+	if _, err := d.tasks.Seek(int64(len(whole)), io.SeekStart); err != nil {
+		d.tasks.Close()
 		return nil, fmt.Errorf("validator: dataset: %w", err)
 	}
 	if d.store, err = rlhf.OpenStore(filepath.Join(dir, DatasetLabels), rlhf.StoreOptions{}); err != nil {
@@ -71,12 +81,12 @@ func openDataset(dir string) (*dataset, error) {
 func (d *dataset) add(t rlhf.Task, l rlhf.Label) error {
 	d.mu.Lock()
 	if !d.have[t.ID] {
-		line, err := json.Marshal(t)
+		line, err := rlhf.TaskLine(t)
 		if err != nil {
 			d.mu.Unlock()
 			return err
 		}
-		if _, err := d.tasks.Write(append(line, '\n')); err != nil {
+		if _, err := d.tasks.Write(line); err != nil {
 			d.mu.Unlock()
 			return fmt.Errorf("validator: dataset: %w", err)
 		}
@@ -94,24 +104,19 @@ func (d *dataset) close() error {
 	return errors.Join(d.store.Close(), d.tasks.Close())
 }
 
-// tasks returns every task written, by id.
+// tasksByID returns every task written, by id.
 func (d *dataset) tasksByID(dir string) (map[string]rlhf.Task, error) {
-	f, err := os.Open(filepath.Join(dir, DatasetTasks))
+	d.mu.Lock() // no task half written while it is read
+	defer d.mu.Unlock()
+	data, err := os.ReadFile(filepath.Join(dir, DatasetTasks))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	out := map[string]rlhf.Task{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var t rlhf.Task
-		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
-			return nil, fmt.Errorf("validator: dataset tasks: %w", err)
-		}
-		out[t.ID] = t
+	tasks, err := rlhf.ReadTasks(data)
+	if err != nil {
+		return nil, fmt.Errorf("validator: dataset tasks: %w", err)
 	}
-	return out, sc.Err()
+	return tasks, nil
 }
 
 // publishDataset exports the dataset when it has grown and DatasetEvery

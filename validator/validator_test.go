@@ -423,3 +423,38 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		t.Fatalf("no export in %v has the committed root %+v", exports, roots.Roots[0])
 	}
 }
+
+// A tasks line that a crash cut short (no newline: its label was never
+// stored) is cut off when the dataset opens; whole lines are kept.
+func TestDatasetTornTasksLine(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDataset(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	task := rlhf.Task{ID: "v:t1", Prompt: "p", CompletionA: "a", CompletionB: "b", Validator: strings.Repeat("ab", 32), Deadline: at, CreatedAt: at}
+	if err := d.add(task, rlhf.Label{TaskID: "v:t1", LabelerID: "m/l", Choice: rlhf.ChoiceA, TimeOnTaskMs: 1000, Miner: "m", ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, DatasetTasks)
+	whole, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, append(append([]byte(nil), whole...), `{"id":"v:t2","pro`...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err = openDataset(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if got, _ := os.ReadFile(path); string(got) != string(whole) || !d.have["v:t1"] || d.have["v:t2"] {
+		t.Fatalf("after reopening: file %q, tasks %v", got, d.have)
+	}
+	tasks, err := d.tasksByID(dir)
+	if err != nil || len(tasks) != 1 || d.store.Len() != 1 {
+		t.Fatalf("tasks %v (%v), %d labels", tasks, err, d.store.Len())
+	}
+}

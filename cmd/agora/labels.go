@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,49 +55,15 @@ skipped; unknown fields are errors. One line (wrapped here), for example:
 The label store (--store FILE) must exist, and no running miner may have it
 open: a store is opened by one process at a time.`
 
-// taskLine is one line of a tasks file: a task and the trap fields that
-// rlhf.Task keeps out of its JSON form (json:"-"). Its Trap and TrapAnswer
-// shadow the embedded task's.
-type taskLine struct {
-	rlhf.Task
-	Trap       bool        `json:"trap,omitempty"`
-	TrapAnswer rlhf.Choice `json:"trap_answer,omitempty"`
-}
-
-// readTasks reads a tasks file (see tasksFileHelp) into tasks by id. Each
-// task must pass Validate and have an id of its own.
+// readTasks reads a tasks file (see tasksFileHelp) into tasks by id.
 func readTasks(rt *Runtime, file string) (map[string]rlhf.Task, error) {
 	data, err := rt.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--tasks: %w", err)
 	}
-	tasks := map[string]rlhf.Task{}
-	lineOf := map[string]int{}
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		n := i + 1
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		var tl taskLine
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&tl); err != nil {
-			return nil, fmt.Errorf("--tasks %s line %d: %w", file, n, err)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, fmt.Errorf("--tasks %s line %d: more than one JSON value (one task per line)", file, n)
-		}
-		t := tl.Task
-		t.Trap, t.TrapAnswer = tl.Trap, tl.TrapAnswer
-		if err := t.Validate(); err != nil {
-			return nil, fmt.Errorf("--tasks %s line %d: %w", file, n, err)
-		}
-		if first, dup := lineOf[t.ID]; dup {
-			return nil, fmt.Errorf("--tasks %s line %d: task id %q is also on line %d", file, n, t.ID, first)
-		}
-		lineOf[t.ID] = n
-		tasks[t.ID] = t
+	tasks, err := rlhf.ReadTasks(data)
+	if err != nil {
+		return nil, fmt.Errorf("--tasks %s %w", file, err)
 	}
 	return tasks, nil
 }

@@ -40,7 +40,7 @@ func newLabelsFixture(t *testing.T) *labelsFixture {
 			a, b = b, a
 		}
 		id := fmt.Sprintf("task-%02d", i)
-		tl := taskLine{Task: rlhf.Task{ID: id, Prompt: fmt.Sprintf("Question %d?", i), CompletionA: "answer from " + a,
+		tl := rlhf.TaskRecord{Task: rlhf.Task{ID: id, Prompt: fmt.Sprintf("Question %d?", i), CompletionA: "answer from " + a,
 			CompletionB: "answer from " + b, ModelA: a, ModelB: b, Validator: testValidator, CreatedAt: created}}
 		line, err := json.Marshal(tl)
 		if err != nil {
