@@ -199,109 +199,139 @@ func Epoch(in *Input) (*Output, error) {
 
 func epoch(in *Input) *Output {
 	n, p := in.N, in.Params
-	owner := -1
+	s := newUIDState(in)
+
+	// Weights: permitted rows, no self-weight but the owner's, no weight
+	// older than its target's registration (or than a pending commit), each
+	// row normalised.
+	w := loadWeights(in, s.permits, s.owner)
+
+	// Consensus, clipping, validator trust, incentive.
+	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
+	consensus := medianCols(s.activeStake, w, n, kappa)
+	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
+	clipped := w // bonds follow the clipped weights alone: clip in place
+	if beta != one {
+		clipped = rowsLike(w, nil)
+	}
+	trust, ranks := clipRanks(clipped, w, consensus, s.activeStake)
+	wfb := interpolate(w, clipped, beta) // w and clipped are not used below
+	var deltaSums []fix                  // original Yuma's column sums of W̃ ◦ S
+	if !p.Yuma3 {
+		if beta == one {
+			// W̃ is the clipped weights, so Σ_i S_i·W̃_ij is the ranks.
+			deltaSums = slices.Clone(ranks)
+		} else {
+			deltaSums = scaledColSums(wfb, s.activeStake)
+		}
+	}
+	incentive := ranks
+	normalize(incentive)
+
+	// Bonds and dividends.
+	var dividends, colMax []fix
+	var bonds matrix
+	if p.Yuma3 {
+		b := loadBonds(in, true, s.lastTempo)
+		var sums []fix
+		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
+			bonds = liquidEMA(wfb, b, consensus, p)
+			sums = colSums(bonds, n)
+		} else {
+			bonds, sums = emaNormalized(emaSide{m: wfb}, emaSide{m: b}, bondsAlpha(p.BondsMovingAverage), n)
+		}
+		dividends, _ = colNormDot(bonds, sums, incentive, false)
+		for i, d := range dividends {
+			dividends[i], _ = mulChecked(d, s.activeStake[i])
+		}
+	} else {
+		// ΔB = col_normalize(W̃ ◦ S) and B = col_normalize(old bonds) are
+		// applied entry by entry inside the EMA; the stored bonds are the
+		// EMA column-normalised, then divided by each column's maximum.
+		b := loadBonds(in, false, s.lastTempo)
+		delta := emaSide{m: wfb, rowScale: s.activeStake, colSums: deltaSums}
+		old := emaSide{m: b, colSums: colSums(b, n)}
+		var sums []fix
+		bonds, sums = emaNormalized(delta, old, bondsAlpha(p.BondsMovingAverage), n)
+		dividends, colMax = colNormDot(bonds, sums, incentive, true)
+	}
+	normalize(dividends)
+
+	return s.finish(in, consensus, trust, incentive, dividends, bonds, colMax)
+}
+
+// uidState is what an epoch derives per uid before it reads any weight.
+type uidState struct {
+	owner       int    // the owner's uid, -1 if none
+	active      []bool // updated within the activity cutoff
+	stake       []fix  // thresholded, normalised stake
+	permits     []bool // this epoch's validator permits (the stored ones)
+	newPermits  []bool // the next epoch's
+	activeStake []fix  // stake of active permitted uids, normalised
+	lastTempo   uint64 // bonds on uids registered at or after it are dropped
+}
+
+func newUIDState(in *Input) *uidState {
+	n, p := in.N, in.Params
+	s := &uidState{}
+	s.owner = -1
 	if in.OwnerUID != nil {
-		owner = int(*in.OwnerUID)
+		s.owner = int(*in.OwnerUID)
 	}
 
 	// Activity.
-	active := make([]bool, n)
+	s.active = make([]bool, n)
 	for i, u := range in.LastUpdate {
-		active[i] = !(satAddU64(u, p.ActivityCutoff) < in.Block)
+		s.active[i] = !(satAddU64(u, p.ActivityCutoff) < in.Block)
 	}
 
 	// Stake: threshold, then normalise in I64F64 and truncate to I32F32,
 	// which is floor(s·2^32 / Σs).
 	filtered := make([]uint64, n)
 	var total uint64
-	for i, s := range in.Stake {
-		if i == owner || s >= p.StakeThreshold {
-			filtered[i] = s
-			total += s
+	for i, v := range in.Stake {
+		if i == s.owner || v >= p.StakeThreshold {
+			filtered[i] = v
+			total += v
 		}
 	}
-	stake := make([]fix, n)
+	s.stake = make([]fix, n)
 	if total > 0 {
-		for i, s := range filtered {
-			stake[i] = normStake(s, total)
+		for i, v := range filtered {
+			s.stake[i] = normStake(v, total)
 		}
 	}
 
 	// Validator permits: the stored ones for this epoch, top-k for the next.
-	permits := slices.Clone(in.Permits)
-	newPermits := topKNonzero(stake, int(p.MaxAllowedValidators))
-	if owner >= 0 {
-		permits[owner] = true
-		newPermits[owner] = true
+	s.permits = slices.Clone(in.Permits)
+	s.newPermits = topKNonzero(s.stake, int(p.MaxAllowedValidators))
+	if s.owner >= 0 {
+		s.permits[s.owner] = true
+		s.newPermits[s.owner] = true
 	}
 
 	// Active stake: stake of active, permitted uids, renormalised.
-	activeStake := slices.Clone(stake)
-	for i := range activeStake {
-		if !active[i] || !permits[i] {
-			activeStake[i] = 0
+	s.activeStake = slices.Clone(s.stake)
+	for i := range s.activeStake {
+		if !s.active[i] || !s.permits[i] {
+			s.activeStake[i] = 0
 		}
 	}
-	normalize(activeStake)
+	normalize(s.activeStake)
 
-	// Weights: permitted rows, no self-weight but the owner's, no weight
-	// older than its target's registration (or than a pending commit).
-	w := loadWeights(in, permits, owner)
-	rowNormalize(w)
-
-	// Consensus, clipping, validator trust, incentive.
-	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
-	consensus := medianCols(activeStake, w, n, kappa)
-	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
-	var clipped matrix
-	if beta == one {
-		clipped = clipInto(w, w, consensus) // bonds follow the clipped weights alone
-	} else {
-		clipped = colClip(w, consensus)
-	}
-	trust, incentive := trustAndRanks(clipped, activeStake, n)
-	normalize(incentive)
-
-	// Bonds and dividends.
-	wfb := interpolate(w, clipped, beta) // w and clipped are not used below
-	lastTempo := in.LastEpochBlock + 1
+	// The bonds mask: uids registered since the last epoch.
+	s.lastTempo = in.LastEpochBlock + 1
 	if in.LastEpochBlock == 0 {
-		lastTempo = satSubU64(in.Block, p.Tempo)
+		s.lastTempo = satSubU64(in.Block, p.Tempo)
 	}
-	scratch := make([]fix, n)
+	return s
+}
 
-	var dividends []fix
-	var bonds matrix
-	if p.Yuma3 {
-		b := loadBonds(in, true, lastTempo)
-		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
-			bonds = liquidEMA(wfb, b, consensus, p)
-		} else {
-			bonds = ema(wfb, b, bondsAlpha(p.BondsMovingAverage))
-		}
-		norm := bonds.clone()
-		colNormalize(norm, scratch)
-		dividends = make([]fix, n)
-		for i, row := range norm {
-			var s fix
-			for _, c := range row {
-				s += mul(c.val, incentive[c.col])
-			}
-			if d, ok := mulChecked(s, activeStake[i]); ok {
-				dividends[i] = d
-			}
-		}
-		normalize(dividends)
-	} else {
-		b := loadBonds(in, false, lastTempo)
-		colNormalize(b, scratch)
-		scaleRows(wfb, activeStake) // ΔB = W̃ ◦ S
-		colNormalize(wfb, scratch)
-		bonds = ema(wfb, b, bondsAlpha(p.BondsMovingAverage))
-		dividends = classicDividends(bonds, incentive, scratch)
-		normalize(dividends)
-	}
-
+// finish computes the emission and the output from the epoch's vectors and
+// bonds. colMax, when set, are the columns' largest bonds, by which the
+// stored bonds are divided (original Yuma).
+func (s *uidState) finish(in *Input, consensus, trust, incentive, dividends []fix, bonds matrix, colMax []fix) *Output {
+	n := in.N
 	// Emission: incentive to servers, dividends to validators, each as a
 	// share of their sum; stake when nobody earned anything.
 	combined := make([]fix, n)
@@ -314,9 +344,9 @@ func epoch(in *Input) *Output {
 	normalizeUsing(nve, emissionSum)
 	normalize(nce)
 	if emissionSum == 0 {
-		fallback := activeStake
-		if sum(activeStake) == 0 {
-			fallback = stake
+		fallback := s.activeStake
+		if sum(s.activeStake) == 0 {
+			fallback = s.stake
 		}
 		nve, nce = slices.Clone(fallback), slices.Clone(fallback)
 	}
@@ -326,31 +356,35 @@ func epoch(in *Input) *Output {
 		Incentive:         toU16s(incentive),
 		Dividends:         toU16s(dividends),
 		ValidatorTrust:    toU16s(trust),
-		StakeWeight:       toU16s(stake),
-		Active:            active,
+		StakeWeight:       toU16s(s.stake),
+		Active:            s.active,
 		ServerEmission:    scaleAll(nse, in.Emission),
 		ValidatorEmission: scaleAll(nve, in.Emission),
 		Emission:          scaleAll(nce, in.Emission),
-		ValidatorPermits:  newPermits,
+		ValidatorPermits:  s.newPermits,
 		Bonds:             make([][]Entry, n),
 	}
 	stored := 0
 	for i, row := range bonds {
-		if newPermits[i] {
+		if s.newPermits[i] {
 			stored += len(row)
 		}
 	}
 	backing := make([]Entry, stored)
 	for i := range out.Bonds {
 		switch {
-		case newPermits[i]:
+		case s.newPermits[i]:
 			row := backing[:len(bonds[i]):len(bonds[i])]
 			backing = backing[len(bonds[i]):]
 			for k, c := range bonds[i] {
-				row[k] = Entry{uint16(c.col), proportionToU16(c.val)}
+				v := c.val
+				if colMax != nil && colMax[c.col] != 0 {
+					v = frac(v, colMax[c.col]) // inplace_col_max_upscale_sparse
+				}
+				row[k] = Entry{uint16(c.col), proportionToU16(v)}
 			}
 			out.Bonds[i] = row
-		case permits[i]:
+		case s.permits[i]:
 			out.Bonds[i] = []Entry{}
 		case in.Bonds != nil && in.Bonds[i] != nil:
 			out.Bonds[i] = slices.Clone(in.Bonds[i])
@@ -465,15 +499,21 @@ func topKNonzero(v []fix, k int) []bool {
 	return out
 }
 
-// loadWeights returns the stored weights as raw integers in fix, each row
-// sorted by column, with subtensor's masks applied in its order: rows of
+// loadWeights returns the stored weights, each row sorted by column and
+// normalised to sum to one (inplace_row_normalize_sparse), with subtensor's
+// masks applied in its order before: rows of
 // uids without a permit, self-weights (but the owner's), weights set before
 // their target registered (last_update_i <= reg_j), and, with
 // commit-reveal, weights on uids that registered after the setter's pending
 // commit (commit_i < reg_j). Both registration masks keep an entry exactly
 // when reg_j < min(last_update_i, commit_i + 1).
 func loadWeights(in *Input, permits []bool, owner int) matrix {
-	return load(in.Weights, in.N, false, in.BlockAtRegistration, owner, func(i int) uint64 {
+	return load(in.Weights, in.N, rowNormalized, in.BlockAtRegistration, owner, weightBound(in, permits))
+}
+
+// weightBound is loadWeights' registration bound for each row.
+func weightBound(in *Input, permits []bool) func(i int) uint64 {
+	return func(i int) uint64 {
 		if !permits[i] {
 			return 0 // keeps nothing
 		}
@@ -482,15 +522,28 @@ func loadWeights(in *Input, permits []bool, owner int) matrix {
 			bound = min(bound, satAddU64(in.CommitBlocks[i], 1))
 		}
 		return bound
-	})
+	}
 }
 
 // loadBonds returns the stored bonds, as raw integers (classic) or as
 // proportions of 65535 (Yuma3), without bonds on uids registered since the
 // last epoch (last_tempo <= registration).
 func loadBonds(in *Input, proportion bool, lastTempo uint64) matrix {
-	return load(in.Bonds, in.N, proportion, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo })
+	mode := raw
+	if proportion {
+		mode = proportions
+	}
+	return load(in.Bonds, in.N, mode, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo })
 }
+
+// loadMode is how load converts stored u16 values to fix.
+type loadMode int
+
+const (
+	raw           loadMode = iota // the integer itself
+	proportions                   // v/65535 (u16_proportion_to_fixed)
+	rowNormalized                 // the integer, then each row divided by its sum
+)
 
 // allDiagonal tells load to keep self-entries.
 const allDiagonal = -2
@@ -499,7 +552,7 @@ const allDiagonal = -2
 // n rows, carved from one allocation. Row i keeps the entries whose target
 // registered before bound(i) (reg[col] < bound(i)); unless keepDiag is
 // allDiagonal, it also drops its self-entry, except on row keepDiag.
-func load(rows [][]Entry, n int, proportion bool, reg []uint64, keepDiag int, bound func(i int) uint64) matrix {
+func load(rows [][]Entry, n int, mode loadMode, reg []uint64, keepDiag int, bound func(i int) uint64) matrix {
 	total := 0
 	for i := 0; i < n && i < len(rows); i++ {
 		total += len(rows[i])
@@ -518,7 +571,7 @@ func load(rows [][]Entry, n int, proportion bool, reg []uint64, keepDiag int, bo
 				continue
 			}
 			v := fromInt(int64(e.Value))
-			if proportion {
+			if mode == proportions {
 				v = safeDiv(v, u16Max)
 			}
 			if len(r) > 0 && uint32(col) < r[len(r)-1].col {
@@ -528,6 +581,19 @@ func load(rows [][]Entry, n int, proportion bool, reg []uint64, keepDiag int, bo
 		}
 		if !sorted {
 			slices.SortFunc(r, byCol)
+		}
+		if mode == rowNormalized {
+			// While the row is in cache. The sum of at most MaxUIDs u16
+			// integers cannot overflow.
+			var s fix
+			for _, c := range r {
+				s += c.val
+			}
+			if s > 0 {
+				for k := range r {
+					r[k].val = frac(r[k].val, s)
+				}
+			}
 		}
 		m[i] = r
 	}

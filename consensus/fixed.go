@@ -51,14 +51,20 @@ func signed(hi, lo uint64, neg bool) int64 {
 
 // mul is saturating_mul: floor(a*b / 2^32), clamped to the int64 range.
 func mul(a, b fix) fix {
-	if a|b >= 0 { // both non-negative: the common case, kept inlinable
-		hi, lo := bits.Mul64(uint64(a), uint64(b))
-		if hi < 1<<(fracBits-1) {
-			return fix(hi<<fracBits | lo>>fracBits)
-		}
+	if a|b < 0 {
+		return mulSigned(a, b)
+	}
+	return mulPos(a, b)
+}
+
+// mulPos is mul for a, b >= 0, small enough to inline: the epoch's matrices
+// hold no negative values.
+func mulPos(a, b fix) fix {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi >= 1<<(fracBits-1) {
 		return math.MaxInt64
 	}
-	return mulSigned(a, b)
+	return fix(hi<<fracBits | lo>>fracBits)
 }
 
 // mulSigned is mul for operands of any sign.
@@ -107,6 +113,15 @@ func quo(a, b fix) (fix, bool) {
 		return 0, false
 	}
 	return int64(q), true
+}
+
+// frac is safeDiv(a, d) for 0 <= a <= d, d > 0: floor(a·2^32/d), which
+// fits because the quotient is at most one. Row and column normalisations
+// divide each entry by a sum that includes it, so they all fall in this
+// domain and skip quo's sign and overflow checks.
+func frac(a, d fix) fix {
+	q, _ := bits.Div64(uint64(a)>>(64-fracBits), uint64(a)<<fracBits, uint64(d))
+	return fix(q)
 }
 
 // safeDiv is subtensor's safe_div: a/b, or 0 when b is zero or on overflow.

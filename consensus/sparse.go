@@ -59,136 +59,6 @@ func normalizeUsing(x []fix, s fix) {
 	}
 }
 
-// rowNormalize divides each row by its sum where the sum is positive
-// (inplace_row_normalize_sparse).
-func rowNormalize(m matrix) {
-	for _, row := range m {
-		var s fix
-		for _, c := range row {
-			s += c.val
-		}
-		if s > 0 {
-			for k := range row {
-				row[k].val = safeDiv(row[k].val, s)
-			}
-		}
-	}
-}
-
-// colNormalize divides each entry by its column's sum where that sum is
-// non-zero (inplace_col_normalize_sparse). scratch must have n zeroed cells;
-// it is left zeroed.
-func colNormalize(m matrix, scratch []fix) {
-	for _, row := range m {
-		for _, c := range row {
-			scratch[c.col] = satAdd(scratch[c.col], c.val)
-		}
-	}
-	for _, row := range m {
-		for k, c := range row {
-			if d := scratch[c.col]; d != 0 {
-				row[k].val = safeDiv(c.val, d)
-			}
-		}
-	}
-	clear(scratch)
-}
-
-// classicDividends column-normalises the classic bonds EMA, computes each
-// validator's dividend d_i = Σ_j ema_ij · incentive_j from the normalised
-// bonds (matmul_transpose_sparse), and leaves ema column max-upscaled for
-// storage (inplace_col_max_upscale_sparse): three passes where subtensor
-// makes five, with the same rounding. scratch as for colNormalize.
-func classicDividends(ema matrix, incentive, scratch []fix) []fix {
-	for _, row := range ema {
-		for _, c := range row {
-			scratch[c.col] = satAdd(scratch[c.col], c.val)
-		}
-	}
-	colMax := make([]fix, len(scratch))
-	dividends := make([]fix, len(ema))
-	for i, row := range ema {
-		var acc fix
-		for k, c := range row {
-			v := c.val
-			if d := scratch[c.col]; d != 0 {
-				v = safeDiv(v, d)
-				row[k].val = v
-			}
-			acc = satAdd(acc, mul(incentive[c.col], v))
-			colMax[c.col] = max(colMax[c.col], v)
-		}
-		dividends[i] = acc
-	}
-	clear(scratch)
-	for _, row := range ema {
-		for k, c := range row {
-			if d := colMax[c.col]; d != 0 {
-				row[k].val = safeDiv(c.val, d)
-			}
-		}
-	}
-	return dividends
-}
-
-// clone returns a deep copy of m.
-func (m matrix) clone() matrix {
-	out := rowsLike(m, nil)
-	for i, row := range m {
-		out[i] = append(out[i], row...)
-	}
-	return out
-}
-
-// colClip clips each entry at its column's threshold; an entry above a zero
-// threshold is dropped (col_clip_sparse). It returns a new matrix.
-func colClip(m matrix, threshold []fix) matrix {
-	return clipInto(rowsLike(m, nil), m, threshold)
-}
-
-// clipInto is colClip writing into out's rows, which may be m's own: a
-// clipped row is never longer than the row it comes from.
-func clipInto(out, m matrix, threshold []fix) matrix {
-	for i, row := range m {
-		r := out[i][:0]
-		for _, c := range row {
-			th := threshold[c.col]
-			if th < c.val {
-				if th > 0 {
-					r = append(r, cell{c.col, th})
-				}
-			} else {
-				r = append(r, c)
-			}
-		}
-		out[i] = r
-	}
-	return out
-}
-
-// trustAndRanks returns each row's sum (row_sum_sparse: validator trust)
-// and each column's stake-weighted sum r_j = Σ_i v_i · m_ij, each product
-// floored then added (matmul_sparse: ranks), in one pass.
-func trustAndRanks(m matrix, v []fix, n int) (trust, ranks []fix) {
-	trust, ranks = make([]fix, len(m)), make([]fix, n)
-	for i, row := range m {
-		for _, c := range row {
-			trust[i] += c.val
-			ranks[c.col] = satAdd(ranks[c.col], mul(v[i], c.val))
-		}
-	}
-	return trust, ranks
-}
-
-// scaleRows multiplies row i of m by v_i in place (row_hadamard_sparse).
-func scaleRows(m matrix, v []fix) {
-	for i, row := range m {
-		for k := range row {
-			row[k].val = mul(row[k].val, v[i])
-		}
-	}
-}
-
 // interpolate returns m1 + ratio·(m2 − m1), keeping positive entries
 // (interpolate_sparse). ratio 0 and 1 return the inputs themselves.
 func interpolate(m1, m2 matrix, ratio fix) matrix {
@@ -225,33 +95,157 @@ func interpolate(m1, m2 matrix, ratio fix) matrix {
 	return out
 }
 
-// ema returns alpha·new + (1−alpha)·old per entry, keeping positive entries
-// (mat_ema_sparse). Both products are floored before they are added.
-func ema(newM, oldM matrix, alpha fix) matrix {
+// clipRow appends row, each entry clipped at its column's threshold, to r:
+// an entry above a zero threshold is dropped. Thresholds are never
+// negative. The clip itself is branch-free: whether a weight is above its
+// consensus is a coin toss a branch predictor would lose.
+func clipRow(r, row []cell, threshold []fix) []cell {
+	for _, c := range row {
+		th := threshold[c.col]
+		if th == 0 && c.val > 0 {
+			continue
+		}
+		r = append(r, cell{c.col, min(c.val, th)})
+	}
+	return r
+}
+
+// clipRanks writes m clipped at each column's threshold into out's rows,
+// which may be m's own (col_clip_sparse; a clipped row is never longer than
+// the row it comes from). While each clipped row is in cache it also sums
+// it (row_sum_sparse: validator trust) and adds its entries, weighted by
+// v_i, to each column's r_j = Σ_i v_i · clipped_ij, each product floored
+// then added (matmul_sparse: ranks). v >= 0.
+func clipRanks(out, m matrix, threshold, v []fix) (trust, ranks []fix) {
+	trust, ranks = make([]fix, len(m)), make([]fix, len(threshold))
+	for i, row := range m {
+		r := clipRow(out[i][:0], row, threshold)
+		out[i] = r
+		for _, c := range r {
+			trust[i] += c.val
+			ranks[c.col] = satAdd(ranks[c.col], mulPos(v[i], c.val))
+		}
+	}
+	return trust, ranks
+}
+
+// scaledColSums returns the column sums of m with row i scaled by v_i:
+// s_j = Σ_i m_ij · v_i, each product floored (row_hadamard_sparse, then
+// the sums col_normalize divides by).
+func scaledColSums(m matrix, v []fix) []fix {
+	s := make([]fix, len(v))
+	for i, row := range m {
+		for _, c := range row {
+			s[c.col] = satAdd(s[c.col], mul(c.val, v[i]))
+		}
+	}
+	return s
+}
+
+// colSums returns the n column sums of m (the sums col_normalize divides
+// by), saturating as subtensor's do.
+func colSums(m matrix, n int) []fix {
+	s := make([]fix, n)
+	for _, row := range m {
+		for _, c := range row {
+			s[c.col] = satAdd(s[c.col], c.val)
+		}
+	}
+	return s
+}
+
+// colNormDot divides each entry of m by its column's sum where that sum is
+// non-zero (inplace_col_normalize_sparse) and returns, for each row, the
+// dot product with x of the normalised row, each product floored
+// (matmul_transpose_sparse), and each column's largest normalised entry.
+// With inPlace it leaves the normalised values in m; otherwise m is
+// unchanged. sums are m's column sums (colSums); x >= 0.
+func colNormDot(m matrix, sums, x []fix, inPlace bool) (dot, colMax []fix) {
+	dot, colMax = make([]fix, len(m)), make([]fix, len(sums))
+	for i, row := range m {
+		var acc fix
+		for k, c := range row {
+			v := c.val
+			if d := sums[c.col]; d != 0 {
+				v = frac(v, d)
+			}
+			if inPlace {
+				row[k].val = v
+			}
+			acc = satAdd(acc, mulPos(x[c.col], v))
+			colMax[c.col] = max(colMax[c.col], v)
+		}
+		dot[i] = acc
+	}
+	return dot, colMax
+}
+
+// emaSide is one operand of emaNormalized: a matrix whose entry ij is first
+// multiplied by rowScale_i (row_hadamard_sparse) when rowScale is set, and
+// then divided by colSums_j when colSums is set and colSums_j is non-zero
+// (inplace_col_normalize_sparse, with colSums the sums of the scaled
+// entries). Applying both on the fly saves a pass over the matrix each.
+type emaSide struct {
+	m        matrix
+	rowScale []fix
+	colSums  []fix
+}
+
+// rowFactors returns row i's scale (one when unscaled: mul by one is
+// exact) and the column divisors (all zero, so none applies, when unset).
+func (s *emaSide) rowFactors(i int, zeros []fix) (fix, []fix) {
+	scale, sums := one, s.colSums
+	if s.rowScale != nil {
+		scale = s.rowScale[i]
+	}
+	if sums == nil {
+		sums = zeros
+	}
+	return scale, sums
+}
+
+// emaNormalized returns alpha·new + (1−alpha)·old per entry of two
+// emaSides, keeping positive entries (mat_ema_sparse; both products are
+// floored before they are added), and the result's n column sums. Entries,
+// scales and alpha are >= 0, alpha <= 1.
+func emaNormalized(newS, oldS emaSide, alpha fix, n int) (matrix, []fix) {
 	oneMinus := satSub(one, alpha)
+	newM, oldM := newS.m, oldS.m
 	out := rowsLike(newM, func(i int) int { return len(oldM[i]) })
+	sums, zeros := make([]fix, n), make([]fix, n)
 	for i := range newM {
 		a, b, r := newM[i], oldM[i], out[i]
+		aScale, aSums := newS.rowFactors(i, zeros)
+		bScale, bSums := oldS.rowFactors(i, zeros)
 		for x, y := 0, 0; x < len(a) || y < len(b); {
 			var col uint32
 			var v fix
-			switch {
-			case y == len(b) || (x < len(a) && a[x].col < b[y].col):
-				col, v = a[x].col, mul(alpha, a[x].val)
+			inA := y == len(b) || (x < len(a) && a[x].col <= b[y].col)
+			inB := x == len(a) || (y < len(b) && b[y].col <= a[x].col)
+			if inA {
+				col = a[x].col
+				d := mulPos(a[x].val, aScale)
+				if s := aSums[col]; s != 0 {
+					d = frac(d, s)
+				}
+				v = mulPos(alpha, d)
 				x++
-			case x == len(a) || b[y].col < a[x].col:
-				col, v = b[y].col, mul(oneMinus, b[y].val)
-				y++
-			default:
-				col, v = a[x].col, satAdd(mul(alpha, a[x].val), mul(oneMinus, b[y].val))
-				x++
+			}
+			if inB {
+				col = b[y].col
+				d := mulPos(b[y].val, bScale)
+				if s := bSums[col]; s != 0 {
+					d = frac(d, s)
+				}
+				v = satAdd(v, mulPos(oneMinus, d))
 				y++
 			}
 			if v > 0 {
 				r = append(r, cell{col, v})
+				sums[col] = satAdd(sums[col], v)
 			}
 		}
 		out[i] = r
 	}
-	return out
+	return out, sums
 }

@@ -793,3 +793,33 @@ func TestExpVectors(t *testing.T) {
 		t.Errorf("exp(20) = %.4f, want 481239357.67 (30-term series)", got)
 	}
 }
+
+// ema is mat_ema_sparse on plain matrices: emaNormalized with no scaling.
+func ema(newM, oldM matrix, alpha fix) matrix {
+	n := 0
+	for _, m := range []matrix{newM, oldM} {
+		for _, row := range m {
+			for _, c := range row {
+				n = max(n, int(c.col)+1)
+			}
+		}
+	}
+	out, _ := emaNormalized(emaSide{m: newM}, emaSide{m: oldM}, alpha, n)
+	return out
+}
+
+// colClip is col_clip_sparse into a new matrix: clipRanks without the ranks.
+func colClip(m matrix, threshold []fix) matrix {
+	out := rowsLike(m, nil)
+	clipRanks(out, m, threshold, make([]fix, len(m)))
+	return out
+}
+
+// clone returns a deep copy of m.
+func (m matrix) clone() matrix {
+	out := rowsLike(m, nil)
+	for i, row := range m {
+		out[i] = append(out[i], row...)
+	}
+	return out
+}
