@@ -5,7 +5,9 @@
 // Epoch is a pure function of its Input.
 //
 // Work and memory are O(nnz + n log n) per epoch, where nnz counts the stored
-// weight and bond entries; nothing is densified to n×n.
+// weight and bond entries; nothing is densified to n×n. On a large subnet the
+// passes over the matrices run on up to GOMAXPROCS goroutines; the output
+// is the same bits on any number of them.
 package consensus
 
 import (
@@ -197,24 +199,28 @@ func Epoch(in *Input) (*Output, error) {
 	return epoch(in), nil
 }
 
-func epoch(in *Input) *Output {
+func epoch(in *Input) *Output { return epochOn(in, epochParts(in)) }
+
+// epochOn is epoch on parts goroutines; the output does not depend on parts.
+func epochOn(in *Input, parts int) *Output {
 	n, p := in.N, in.Params
-	s := newUIDState(in)
+	s := newUIDState(in, parts)
 
 	// Weights: permitted rows, no self-weight but the owner's, no weight
 	// older than its target's registration (or than a pending commit), each
 	// row normalised.
-	w := loadWeights(in, s.permits, s.owner)
+	sp := s.rows
+	w := loadWeights(in, s.permits, s.owner, sp)
 
 	// Consensus, clipping, validator trust, incentive.
 	kappa := safeDiv(fromInt(int64(p.Kappa)), u16Max)
-	consensus := medianCols(s.activeStake, w, n, kappa)
+	consensus := medianCols(s.activeStake, w, n, kappa, s.parts)
 	beta := safeDiv(fromInt(int64(p.BondsPenalty)), u16Max)
 	clipped := w // bonds follow the clipped weights alone: clip in place
 	if beta != one {
 		clipped = rowsLike(w, nil)
 	}
-	trust, ranks := clipRanks(clipped, w, consensus, s.activeStake)
+	trust, ranks := clipRanks(clipped, w, consensus, s.activeStake, sp)
 	wfb := interpolate(w, clipped, beta) // w and clipped are not used below
 	var deltaSums []fix                  // original Yuma's column sums of W̃ ◦ S
 	if !p.Yuma3 {
@@ -222,7 +228,7 @@ func epoch(in *Input) *Output {
 			// W̃ is the clipped weights, so Σ_i S_i·W̃_ij is the ranks.
 			deltaSums = slices.Clone(ranks)
 		} else {
-			deltaSums = scaledColSums(wfb, s.activeStake)
+			deltaSums = scaledColSums(wfb, s.activeStake, sp)
 		}
 	}
 	incentive := ranks
@@ -232,15 +238,15 @@ func epoch(in *Input) *Output {
 	var dividends, colMax []fix
 	var bonds matrix
 	if p.Yuma3 {
-		b := loadBonds(in, true, s.lastTempo)
+		b := loadBonds(in, true, s.lastTempo, sp)
 		var sums []fix
 		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
-			bonds = liquidEMA(wfb, b, consensus, p)
-			sums = colSums(bonds, n)
+			bonds = liquidEMA(wfb, b, consensus, p, sp)
+			sums = colSums(bonds, n, sp)
 		} else {
-			bonds, sums = emaNormalized(emaSide{m: wfb}, emaSide{m: b}, bondsAlpha(p.BondsMovingAverage), n)
+			bonds, sums = emaNormalized(emaSide{m: wfb}, emaSide{m: b}, bondsAlpha(p.BondsMovingAverage), n, sp)
 		}
-		dividends, _ = colNormDot(bonds, sums, incentive, false)
+		dividends, _ = colNormDot(bonds, sums, incentive, false, sp)
 		for i, d := range dividends {
 			dividends[i], _ = mulChecked(d, s.activeStake[i])
 		}
@@ -248,12 +254,12 @@ func epoch(in *Input) *Output {
 		// ΔB = col_normalize(W̃ ◦ S) and B = col_normalize(old bonds) are
 		// applied entry by entry inside the EMA; the stored bonds are the
 		// EMA column-normalised, then divided by each column's maximum.
-		b := loadBonds(in, false, s.lastTempo)
+		b := loadBonds(in, false, s.lastTempo, sp)
 		delta := emaSide{m: wfb, rowScale: s.activeStake, colSums: deltaSums}
-		old := emaSide{m: b, colSums: colSums(b, n)}
+		old := emaSide{m: b, colSums: colSums(b, n, sp)}
 		var sums []fix
-		bonds, sums = emaNormalized(delta, old, bondsAlpha(p.BondsMovingAverage), n)
-		dividends, colMax = colNormDot(bonds, sums, incentive, true)
+		bonds, sums = emaNormalized(delta, old, bondsAlpha(p.BondsMovingAverage), n, sp)
+		dividends, colMax = colNormDot(bonds, sums, incentive, true, sp)
 	}
 	normalize(dividends)
 
@@ -269,11 +275,13 @@ type uidState struct {
 	newPermits  []bool // the next epoch's
 	activeStake []fix  // stake of active permitted uids, normalised
 	lastTempo   uint64 // bonds on uids registered at or after it are dropped
+	parts       int    // goroutines for the passes
+	rows        spans  // the rows of each goroutine
 }
 
-func newUIDState(in *Input) *uidState {
+func newUIDState(in *Input, parts int) *uidState {
 	n, p := in.N, in.Params
-	s := &uidState{}
+	s := &uidState{parts: parts, rows: rowSpans(in, parts)}
 	s.owner = -1
 	if in.OwnerUID != nil {
 		s.owner = int(*in.OwnerUID)
@@ -364,34 +372,36 @@ func (s *uidState) finish(in *Input, consensus, trust, incentive, dividends []fi
 		ValidatorPermits:  s.newPermits,
 		Bonds:             make([][]Entry, n),
 	}
-	stored := 0
-	for i, row := range bonds {
+	off := make([]int, n+1)
+	for i := range n {
+		off[i+1] = off[i]
 		if s.newPermits[i] {
-			stored += len(row)
+			off[i+1] += len(bonds[i])
 		}
 	}
-	backing := make([]Entry, stored)
-	for i := range out.Bonds {
-		switch {
-		case s.newPermits[i]:
-			row := backing[:len(bonds[i]):len(bonds[i])]
-			backing = backing[len(bonds[i]):]
-			for k, c := range bonds[i] {
-				v := c.val
-				if colMax != nil && colMax[c.col] != 0 {
-					v = frac(v, colMax[c.col]) // inplace_col_max_upscale_sparse
+	backing := make([]Entry, off[n])
+	s.rows.run(func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			switch {
+			case s.newPermits[i]:
+				row := backing[off[i]:off[i+1]:off[i+1]]
+				for k, c := range bonds[i] {
+					v := c.val
+					if colMax != nil && colMax[c.col] != 0 {
+						v = frac(v, colMax[c.col]) // inplace_col_max_upscale_sparse
+					}
+					row[k] = Entry{uint16(c.col), proportionToU16(v)}
 				}
-				row[k] = Entry{uint16(c.col), proportionToU16(v)}
+				out.Bonds[i] = row
+			case s.permits[i]:
+				out.Bonds[i] = []Entry{}
+			case in.Bonds != nil && in.Bonds[i] != nil:
+				out.Bonds[i] = slices.Clone(in.Bonds[i])
+			default:
+				out.Bonds[i] = []Entry{}
 			}
-			out.Bonds[i] = row
-		case s.permits[i]:
-			out.Bonds[i] = []Entry{}
-		case in.Bonds != nil && in.Bonds[i] != nil:
-			out.Bonds[i] = slices.Clone(in.Bonds[i])
-		default:
-			out.Bonds[i] = []Entry{}
 		}
-	}
+	})
 	return out
 }
 
@@ -416,33 +426,34 @@ func bondsAlpha(bma uint64) fix {
 // builds a dense n×n alpha matrix, but reads it only where a weight is
 // stored, so the alpha is computed only there. As in subtensor, a bond whose
 // column has no weight in the row is dropped, not decayed.
-func liquidEMA(w, b matrix, consensus []fix, p Params) matrix {
+func liquidEMA(w, b matrix, consensus []fix, p Params, sp spans) matrix {
 	low := safeDiv(fromInt(int64(p.AlphaLow)), u16Max)
 	high := safeDiv(fromInt(int64(p.AlphaHigh)), u16Max)
 	slope := satDiv(fromInt(int64(p.AlphaSigmoidSteepness)), fromInt(-100))
-	var memo expMemo
 	out := rowsLike(w, nil)
-	for i, row := range w {
-		r := out[i]
-		old := b[i]
-		k := 0
-		for _, c := range row {
-			for k < len(old) && old[k].col < c.col {
-				k++
+	sp.run(func(_, lo, hi int) {
+		var memo expMemo
+		for i := lo; i < hi; i++ {
+			r, old := out[i], b[i]
+			k := 0
+			for _, c := range w[i] {
+				for k < len(old) && old[k].col < c.col {
+					k++
+				}
+				var bond fix
+				if k < len(old) && old[k].col == c.col {
+					bond = old[k].val
+				}
+				a := alphaSigmoid(consensus[c.col], c.val, bond, low, high, slope, &memo)
+				decayed := mul(satSub(one, a), bond)
+				inc := max(mul(a, c.val), 0)
+				if v := min(satAdd(decayed, inc), one); v > 0 {
+					r = append(r, cell{c.col, v})
+				}
 			}
-			var bond fix
-			if k < len(old) && old[k].col == c.col {
-				bond = old[k].val
-			}
-			a := alphaSigmoid(consensus[c.col], c.val, bond, low, high, slope, &memo)
-			decayed := mul(satSub(one, a), bond)
-			inc := max(mul(a, c.val), 0)
-			if v := min(satAdd(decayed, inc), one); v > 0 {
-				r = append(r, cell{c.col, v})
-			}
+			out[i] = r
 		}
-		out[i] = r
-	}
+	})
 	return out
 }
 
@@ -507,8 +518,8 @@ func topKNonzero(v []fix, k int) []bool {
 // commit-reveal, weights on uids that registered after the setter's pending
 // commit (commit_i < reg_j). Both registration masks keep an entry exactly
 // when reg_j < min(last_update_i, commit_i + 1).
-func loadWeights(in *Input, permits []bool, owner int) matrix {
-	return load(in.Weights, in.N, rowNormalized, in.BlockAtRegistration, owner, weightBound(in, permits))
+func loadWeights(in *Input, permits []bool, owner int, sp spans) matrix {
+	return load(in.Weights, in.N, rowNormalized, in.BlockAtRegistration, owner, weightBound(in, permits), sp)
 }
 
 // weightBound is loadWeights' registration bound for each row.
@@ -528,12 +539,12 @@ func weightBound(in *Input, permits []bool) func(i int) uint64 {
 // loadBonds returns the stored bonds, as raw integers (classic) or as
 // proportions of 65535 (Yuma3), without bonds on uids registered since the
 // last epoch (last_tempo <= registration).
-func loadBonds(in *Input, proportion bool, lastTempo uint64) matrix {
+func loadBonds(in *Input, proportion bool, lastTempo uint64, sp spans) matrix {
 	mode := raw
 	if proportion {
 		mode = proportions
 	}
-	return load(in.Bonds, in.N, mode, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo })
+	return load(in.Bonds, in.N, mode, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo }, sp)
 }
 
 // loadMode is how load converts stored u16 values to fix.
@@ -549,55 +560,62 @@ const (
 const allDiagonal = -2
 
 // load converts stored u16 rows to a column-sorted fixed-point matrix with
-// n rows, carved from one allocation. Row i keeps the entries whose target
+// n rows, carved from one allocation, a span of rows per goroutine. Row i keeps the entries whose target
 // registered before bound(i) (reg[col] < bound(i)); unless keepDiag is
 // allDiagonal, it also drops its self-entry, except on row keepDiag.
-func load(rows [][]Entry, n int, mode loadMode, reg []uint64, keepDiag int, bound func(i int) uint64) matrix {
-	total := 0
-	for i := 0; i < n && i < len(rows); i++ {
-		total += len(rows[i])
+func load(rows [][]Entry, n int, mode loadMode, reg []uint64, keepDiag int, bound func(i int) uint64, sp spans) matrix {
+	off := make([]int, n+1)
+	for i := range n {
+		off[i+1] = off[i]
+		if i < len(rows) {
+			off[i+1] += len(rows[i])
+		}
 	}
-	backing := make([]cell, total)
+	backing := make([]cell, off[n])
 	m := make(matrix, n)
-	for i := 0; i < n && i < len(rows); i++ {
-		limit := bound(i)
-		r := backing[:0:len(rows[i])]
-		backing = backing[len(rows[i]):]
-		dropSelf := keepDiag != allDiagonal && i != keepDiag
-		sorted := true
-		for _, e := range rows[i] {
-			col := e.UID
-			if reg[col] >= limit || (dropSelf && int(col) == i) {
-				continue
-			}
-			v := fromInt(int64(e.Value))
-			if mode == proportions {
-				v = safeDiv(v, u16Max)
-			}
-			if len(r) > 0 && uint32(col) < r[len(r)-1].col {
-				sorted = false
-			}
-			r = append(r, cell{uint32(col), v})
+	sp.run(func(_, lo, hi int) {
+		for i := lo; i < hi && i < len(rows); i++ {
+			m[i] = loadRow(backing[off[i]:off[i]:off[i+1]], rows[i], i, mode, reg, keepDiag, bound(i))
 		}
-		if !sorted {
-			slices.SortFunc(r, byCol)
-		}
-		if mode == rowNormalized {
-			// While the row is in cache. The sum of at most MaxUIDs u16
-			// integers cannot overflow.
-			var s fix
-			for _, c := range r {
-				s += c.val
-			}
-			if s > 0 {
-				for k := range r {
-					r[k].val = frac(r[k].val, s)
-				}
-			}
-		}
-		m[i] = r
-	}
+	})
 	return m
+}
+
+// loadRow is load for row i, appending to r, which has room for the row.
+func loadRow(r []cell, row []Entry, i int, mode loadMode, reg []uint64, keepDiag int, limit uint64) []cell {
+	dropSelf := keepDiag != allDiagonal && i != keepDiag
+	sorted := true
+	for _, e := range row {
+		col := e.UID
+		if reg[col] >= limit || (dropSelf && int(col) == i) {
+			continue
+		}
+		v := fromInt(int64(e.Value))
+		if mode == proportions {
+			v = safeDiv(v, u16Max)
+		}
+		if len(r) > 0 && uint32(col) < r[len(r)-1].col {
+			sorted = false
+		}
+		r = append(r, cell{uint32(col), v})
+	}
+	if !sorted {
+		slices.SortFunc(r, byCol)
+	}
+	if mode == rowNormalized {
+		// While the row is in cache. The sum of at most MaxUIDs u16
+		// integers cannot overflow.
+		var s fix
+		for _, c := range r {
+			s += c.val
+		}
+		if s > 0 {
+			for k := range r {
+				r[k].val = frac(r[k].val, s)
+			}
+		}
+	}
+	return r
 }
 
 func byCol(a, b cell) int { return cmp.Compare(a.col, b.col) }

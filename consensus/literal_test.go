@@ -16,7 +16,7 @@ import (
 
 func litEpoch(in *Input) *Output {
 	n, p := in.N, in.Params
-	s := newUIDState(in)
+	s := newUIDState(in, 1)
 	activeStake, lastTempo := s.activeStake, s.lastTempo
 
 	// Weights: permitted rows, no self-weight but the owner's, no weight
@@ -45,7 +45,7 @@ func litEpoch(in *Input) *Output {
 	if p.Yuma3 {
 		b := litLoad(in.Bonds, in.N, true, in.BlockAtRegistration, allDiagonal, func(int) uint64 { return lastTempo })
 		if p.LiquidAlpha && slices.ContainsFunc(consensus, func(c fix) bool { return c != 0 }) {
-			bonds = liquidEMA(wfb, b, consensus, p)
+			bonds = liquidEMA(wfb, b, consensus, p, oneSpan(n))
 		} else {
 			bonds = litEma(wfb, b, bondsAlpha(p.BondsMovingAverage))
 		}
@@ -263,7 +263,8 @@ func litLoad(rows [][]Entry, n int, proportion bool, reg []uint64, keepDiag int,
 // TestEpochMatchesLiteral checks that the fused epoch gives exactly the
 // literal composition's output on random inputs of every kind (classic and
 // Yuma3, liquid alpha, any bonds penalty, owners, commit-reveal masks,
-// unsorted rows) and on dense steady-state graphs.
+// unsorted rows) and on dense steady-state graphs, on one goroutine and on
+// several.
 func TestEpochMatchesLiteral(t *testing.T) {
 	r := rand.New(rand.NewPCG(0x11, 7))
 	for c := range propCases(1500) {
@@ -271,18 +272,23 @@ func TestEpochMatchesLiteral(t *testing.T) {
 		if err := in.Validate(); err != nil {
 			t.Fatalf("case %d: %v", c, err)
 		}
-		got, want := epoch(in), litEpoch(in)
-		if !reflect.DeepEqual(got, want) {
-			data, _ := in.MarshalJSON()
-			t.Fatalf("case %d: fused epoch differs from the literal one\ninput: %s\ngot  %+v\nwant %+v", c, data, got, want)
+		want := litEpoch(in)
+		for parts := 1; parts <= 3; parts++ {
+			if got := epochOn(in, parts); !reflect.DeepEqual(got, want) {
+				data, _ := in.MarshalJSON()
+				t.Fatalf("case %d, %d goroutines: fused epoch differs from the literal one\ninput: %s\ngot  %+v\nwant %+v", c, parts, data, got, want)
+			}
 		}
 	}
 	for _, yuma3 := range []bool{false, true} {
 		for _, penalty := range []uint16{65535, 30000} {
 			in := benchGraph(96, 24, yuma3)
 			in.Params.BondsPenalty = penalty
-			if got, want := epoch(in), litEpoch(in); !reflect.DeepEqual(got, want) {
-				t.Fatalf("dense graph (yuma3 %v, penalty %d): fused epoch differs from the literal one", yuma3, penalty)
+			want := litEpoch(in)
+			for parts := 1; parts <= 4; parts++ {
+				if got := epochOn(in, parts); !reflect.DeepEqual(got, want) {
+					t.Fatalf("dense graph (yuma3 %v, penalty %d), %d goroutines: fused epoch differs from the literal one", yuma3, penalty, parts)
+				}
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package consensus
 import (
 	"math/bits"
 	"slices"
+	"sort"
 )
 
 // weightedMedian is subtensor's weighted_median, ported step for step: a
@@ -69,7 +70,7 @@ type vote struct {
 // validators that gave it nothing, and a weighted quickselect finds v in
 // expected linear time. The property tests check this against the literal
 // port on random columns.
-func medianCols(stake []fix, w matrix, n int, kappa fix) []fix {
+func medianCols(stake []fix, w matrix, n int, kappa fix, parts int) []fix {
 	// use_stake: the positive stakes, renormalised.
 	var voters []int
 	var useStake []fix
@@ -87,40 +88,46 @@ func medianCols(stake []fix, w matrix, n int, kappa fix) []fix {
 		return median
 	}
 
-	// Columns are bucketed a block at a time, so that the votes being
-	// written and then selected stay in cache. Each column has room for
-	// every voter plus the absent voters' vote; each voter's row is sorted
-	// by column, so a cursor per voter walks it once across all blocks.
+	// Each goroutine takes a span of columns. It buckets their votes a
+	// block of columns at a time, so that the votes being written and then
+	// selected stay in cache. Each column has room for every voter plus the
+	// absent voters' vote; each voter's row is sorted by column, so a
+	// cursor per voter walks it once across the blocks.
 	per := len(voters) + 1
 	block := max(1, min(n, medianBlockVotes/per))
-	votes := make([]vote, block*per)
-	fill := make([]int, block)
-	present := make([]fix, block)
-	cursor := make([]int, len(voters))
-	for j0 := 0; j0 < n; j0 += block {
-		j1 := min(j0+block, n)
-		clear(fill)
-		clear(present)
+	colSpans(n, parts).run(func(_, lo, hi int) {
+		votes := make([]vote, block*per)
+		fill := make([]int, block)
+		present := make([]fix, block)
+		cursor := make([]int, len(voters))
 		for k, i := range voters {
-			row, c, s := w[i], cursor[k], useStake[k]
-			for ; c < len(row) && int(row[c].col) < j1; c++ {
-				j := int(row[c].col) - j0
-				votes[j*per+fill[j]] = vote{row[c].val, s}
-				fill[j]++
-				present[j] += s
-			}
-			cursor[k] = c
+			cursor[k] = sort.Search(len(w[i]), func(c int) bool { return int(w[i][c].col) >= lo })
 		}
-		for j := j0; j < j1; j++ {
-			b := j - j0
-			col := votes[b*per : b*per+fill[b]]
-			if fill[b] < len(voters) {
-				col = col[:fill[b]+1]
-				col[fill[b]] = vote{0, stakeSum - present[b]}
+		for j0 := lo; j0 < hi; j0 += block {
+			j1 := min(j0+block, hi)
+			clear(fill)
+			clear(present)
+			for k, i := range voters {
+				row, c, s := w[i], cursor[k], useStake[k]
+				for ; c < len(row) && int(row[c].col) < j1; c++ {
+					j := int(row[c].col) - j0
+					votes[j*per+fill[j]] = vote{row[c].val, s}
+					fill[j]++
+					present[j] += s
+				}
+				cursor[k] = c
 			}
-			median[j] = columnMedian(col, minority)
+			for j := j0; j < j1; j++ {
+				b := j - j0
+				col := votes[b*per : b*per+fill[b]]
+				if fill[b] < len(voters) {
+					col = col[:fill[b]+1]
+					col[fill[b]] = vote{0, stakeSum - present[b]}
+				}
+				median[j] = columnMedian(col, minority)
+			}
 		}
-	}
+	})
 	return median
 }
 

@@ -116,42 +116,44 @@ func clipRow(r, row []cell, threshold []fix) []cell {
 // it (row_sum_sparse: validator trust) and adds its entries, weighted by
 // v_i, to each column's r_j = Σ_i v_i · clipped_ij, each product floored
 // then added (matmul_sparse: ranks). v >= 0.
-func clipRanks(out, m matrix, threshold, v []fix) (trust, ranks []fix) {
-	trust, ranks = make([]fix, len(m)), make([]fix, len(threshold))
-	for i, row := range m {
-		r := clipRow(out[i][:0], row, threshold)
-		out[i] = r
-		for _, c := range r {
-			trust[i] += c.val
-			ranks[c.col] = satAdd(ranks[c.col], mulPos(v[i], c.val))
+func clipRanks(out, m matrix, threshold, v []fix, sp spans) (trust, ranks []fix) {
+	trust = make([]fix, len(m))
+	ranks = sp.cols(len(threshold), add, func(acc []fix, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := clipRow(out[i][:0], m[i], threshold)
+			out[i] = r
+			for _, c := range r {
+				trust[i] += c.val
+				acc[c.col] = satAdd(acc[c.col], mulPos(v[i], c.val))
+			}
 		}
-	}
+	})
 	return trust, ranks
 }
 
 // scaledColSums returns the column sums of m with row i scaled by v_i:
 // s_j = Σ_i m_ij · v_i, each product floored (row_hadamard_sparse, then
 // the sums col_normalize divides by).
-func scaledColSums(m matrix, v []fix) []fix {
-	s := make([]fix, len(v))
-	for i, row := range m {
-		for _, c := range row {
-			s[c.col] = satAdd(s[c.col], mul(c.val, v[i]))
+func scaledColSums(m matrix, v []fix, sp spans) []fix {
+	return sp.cols(len(v), add, func(acc []fix, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for _, c := range m[i] {
+				acc[c.col] = satAdd(acc[c.col], mul(c.val, v[i]))
+			}
 		}
-	}
-	return s
+	})
 }
 
 // colSums returns the n column sums of m (the sums col_normalize divides
 // by), saturating as subtensor's do.
-func colSums(m matrix, n int) []fix {
-	s := make([]fix, n)
-	for _, row := range m {
-		for _, c := range row {
-			s[c.col] = satAdd(s[c.col], c.val)
+func colSums(m matrix, n int, sp spans) []fix {
+	return sp.cols(n, add, func(acc []fix, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for _, c := range m[i] {
+				acc[c.col] = satAdd(acc[c.col], c.val)
+			}
 		}
-	}
-	return s
+	})
 }
 
 // colNormDot divides each entry of m by its column's sum where that sum is
@@ -160,25 +162,30 @@ func colSums(m matrix, n int) []fix {
 // (matmul_transpose_sparse), and each column's largest normalised entry.
 // With inPlace it leaves the normalised values in m; otherwise m is
 // unchanged. sums are m's column sums (colSums); x >= 0.
-func colNormDot(m matrix, sums, x []fix, inPlace bool) (dot, colMax []fix) {
-	dot, colMax = make([]fix, len(m)), make([]fix, len(sums))
-	for i, row := range m {
-		var acc fix
-		for k, c := range row {
-			v := c.val
-			if d := sums[c.col]; d != 0 {
-				v = frac(v, d)
+func colNormDot(m matrix, sums, x []fix, inPlace bool, sp spans) (dot, colMax []fix) {
+	dot = make([]fix, len(m))
+	colMax = sp.cols(len(sums), maxFix, func(colMax []fix, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := m[i]
+			var acc fix
+			for k, c := range row {
+				v := c.val
+				if d := sums[c.col]; d != 0 {
+					v = frac(v, d)
+				}
+				if inPlace {
+					row[k].val = v
+				}
+				acc = satAdd(acc, mulPos(x[c.col], v))
+				colMax[c.col] = max(colMax[c.col], v)
 			}
-			if inPlace {
-				row[k].val = v
-			}
-			acc = satAdd(acc, mulPos(x[c.col], v))
-			colMax[c.col] = max(colMax[c.col], v)
+			dot[i] = acc
 		}
-		dot[i] = acc
-	}
+	})
 	return dot, colMax
 }
+
+func maxFix(a, b fix) fix { return max(a, b) }
 
 // emaSide is one operand of emaNormalized: a matrix whose entry ij is first
 // multiplied by rowScale_i (row_hadamard_sparse) when rowScale is set, and
@@ -208,44 +215,46 @@ func (s *emaSide) rowFactors(i int, zeros []fix) (fix, []fix) {
 // emaSides, keeping positive entries (mat_ema_sparse; both products are
 // floored before they are added), and the result's n column sums. Entries,
 // scales and alpha are >= 0, alpha <= 1.
-func emaNormalized(newS, oldS emaSide, alpha fix, n int) (matrix, []fix) {
+func emaNormalized(newS, oldS emaSide, alpha fix, n int, sp spans) (matrix, []fix) {
 	oneMinus := satSub(one, alpha)
 	newM, oldM := newS.m, oldS.m
 	out := rowsLike(newM, func(i int) int { return len(oldM[i]) })
-	sums, zeros := make([]fix, n), make([]fix, n)
-	for i := range newM {
-		a, b, r := newM[i], oldM[i], out[i]
-		aScale, aSums := newS.rowFactors(i, zeros)
-		bScale, bSums := oldS.rowFactors(i, zeros)
-		for x, y := 0, 0; x < len(a) || y < len(b); {
-			var col uint32
-			var v fix
-			inA := y == len(b) || (x < len(a) && a[x].col <= b[y].col)
-			inB := x == len(a) || (y < len(b) && b[y].col <= a[x].col)
-			if inA {
-				col = a[x].col
-				d := mulPos(a[x].val, aScale)
-				if s := aSums[col]; s != 0 {
-					d = frac(d, s)
+	zeros := make([]fix, n)
+	sums := sp.cols(n, add, func(sums []fix, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a, b, r := newM[i], oldM[i], out[i]
+			aScale, aSums := newS.rowFactors(i, zeros)
+			bScale, bSums := oldS.rowFactors(i, zeros)
+			for x, y := 0, 0; x < len(a) || y < len(b); {
+				var col uint32
+				var v fix
+				inA := y == len(b) || (x < len(a) && a[x].col <= b[y].col)
+				inB := x == len(a) || (y < len(b) && b[y].col <= a[x].col)
+				if inA {
+					col = a[x].col
+					d := mulPos(a[x].val, aScale)
+					if s := aSums[col]; s != 0 {
+						d = frac(d, s)
+					}
+					v = mulPos(alpha, d)
+					x++
 				}
-				v = mulPos(alpha, d)
-				x++
-			}
-			if inB {
-				col = b[y].col
-				d := mulPos(b[y].val, bScale)
-				if s := bSums[col]; s != 0 {
-					d = frac(d, s)
+				if inB {
+					col = b[y].col
+					d := mulPos(b[y].val, bScale)
+					if s := bSums[col]; s != 0 {
+						d = frac(d, s)
+					}
+					v = satAdd(v, mulPos(oneMinus, d))
+					y++
 				}
-				v = satAdd(v, mulPos(oneMinus, d))
-				y++
+				if v > 0 {
+					r = append(r, cell{col, v})
+					sums[col] = satAdd(sums[col], v)
+				}
 			}
-			if v > 0 {
-				r = append(r, cell{col, v})
-				sums[col] = satAdd(sums[col], v)
-			}
+			out[i] = r
 		}
-		out[i] = r
-	}
+	})
 	return out, sums
 }

@@ -456,7 +456,7 @@ func TestWeightedMedianColVectors(t *testing.T) {
 		// medianCols reads one row per stake entry (the epoch always passes n
 		// rows); subtensor's empty case has a single empty row and no stake,
 		// which is the same as no rows.
-		if got := medianCols(c.stake, sparse, cols, c.majority); !slices.Equal(got, c.want) {
+		if got := medianCols(c.stake, sparse, cols, c.majority, 1); !slices.Equal(got, c.want) {
 			t.Errorf("%s: medianCols = %v, want %v", c.name, got, c.want)
 		}
 	}
@@ -550,7 +550,7 @@ func TestLiquidEMAVectors(t *testing.T) {
 	}
 	for _, c := range cases {
 		newM, oldM := vxSparse(c.new, 4), vxSparse(c.old, 4)
-		got := liquidEMA(newM, oldM, consensus, p)
+		got := liquidEMA1(newM, oldM, consensus, p)
 		vxSparseEqual(t, "mat_ema_alpha_sparse "+c.name, got, vxSparse(c.want, 4), c.eps)
 		// mat_ema_alpha_sparse: for each (j, w) of the new row,
 		// min((1−a)·old_j + max(a·w, 0), 1), kept if positive.
@@ -568,7 +568,7 @@ func TestLiquidEMAVectors(t *testing.T) {
 		vxSparseEqual(t, "mat_ema_alpha_sparse exact "+c.name, got, exact, 0)
 	}
 	// The drop case exactly: row 0 loses its bond, row 1 gets 2·alpha.
-	got := liquidEMA(vxSparse([]float32{0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}, 4),
+	got := liquidEMA1(vxSparse([]float32{0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}, 4),
 		vxSparse([]float32{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 4), consensus, p)
 	if len(got[0]) != 0 || len(got[1]) != 1 || got[1][0] != (cell{1, mul(a, fromInt(2))}) {
 		t.Errorf("drop case = %v, want [[] [(1, %d)] [] []]", got, mul(a, fromInt(2)))
@@ -599,7 +599,7 @@ func TestMatEmaAlphaDenseVectors(t *testing.T) {
 	}
 	for _, c := range cases {
 		p := Params{AlphaLow: c.alpha, AlphaHigh: c.alpha, AlphaSigmoidSteepness: 1000}
-		got := liquidEMA(vxFull(vxDense(c.new, 4)), vxFull(vxDense(c.old, 4)), vxVec(0.5, 0.5, 0.5), p)
+		got := liquidEMA1(vxFull(vxDense(c.new, 4)), vxFull(vxDense(c.old, 4)), vxVec(0.5, 0.5, 0.5), p)
 		vxDenseEqual(t, "mat_ema_alpha "+c.name, vxDensify(got, 3), vxDense(c.want, 4), vxF64(1e-4))
 	}
 }
@@ -614,7 +614,7 @@ func TestLiquidAlphaEqualValues(t *testing.T) {
 	b := vxDense([]float32{0.1, 0.1, 0.5, 0, 0, 0.4, 0.5, 0.1, 0.1, 0, 0.4, 0.2}, 4)
 	consensus := vxVec(0.3, 0.2, 0.1, 0.4)
 	p := Params{AlphaLow: max16 / 10, AlphaHigh: max16 / 10, AlphaSigmoidSteepness: 1000}
-	on := vxDensify(liquidEMA(vxFull(w), vxFull(b), consensus, p), 3)
+	on := vxDensify(liquidEMA1(vxFull(w), vxFull(b), consensus, p), 3)
 	off := vxDensify(ema(vxFull(w), vxFull(b), bondsAlpha(900_000)), 3)
 	vxDenseEqual(t, "liquid alpha on vs off", on, off, vxF64(1e-3))
 }
@@ -804,14 +804,14 @@ func ema(newM, oldM matrix, alpha fix) matrix {
 			}
 		}
 	}
-	out, _ := emaNormalized(emaSide{m: newM}, emaSide{m: oldM}, alpha, n)
+	out, _ := emaNormalized(emaSide{m: newM}, emaSide{m: oldM}, alpha, n, oneSpan(len(newM)))
 	return out
 }
 
 // colClip is col_clip_sparse into a new matrix: clipRanks without the ranks.
 func colClip(m matrix, threshold []fix) matrix {
 	out := rowsLike(m, nil)
-	clipRanks(out, m, threshold, make([]fix, len(m)))
+	clipRanks(out, m, threshold, make([]fix, len(m)), oneSpan(len(m)))
 	return out
 }
 
@@ -822,4 +822,9 @@ func (m matrix) clone() matrix {
 		out[i] = append(out[i], row...)
 	}
 	return out
+}
+
+// liquidEMA1 is liquidEMA on one goroutine.
+func liquidEMA1(w, b matrix, consensus []fix, p Params) matrix {
+	return liquidEMA(w, b, consensus, p, oneSpan(len(w)))
 }
