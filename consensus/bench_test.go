@@ -82,7 +82,8 @@ func floorNs(in *Input) float64 {
 }
 
 // BenchmarkEpoch reports each epoch's time and its ratio to the floor
-// (x_floor). The goal for classic Yuma is x_floor <= 20.
+// (x_floor), on as many goroutines as the epoch takes (cpus=auto) and on
+// one (cpus=1). The goal for classic Yuma is x_floor <= 20.
 func BenchmarkEpoch(b *testing.B) {
 	for _, size := range []struct{ n, v int }{{256, 64}, {1024, 256}, {4096, 256}} {
 		for _, yuma3 := range []bool{false, true} {
@@ -90,23 +91,30 @@ func BenchmarkEpoch(b *testing.B) {
 			if yuma3 {
 				name = "yuma3"
 			}
-			b.Run(fmt.Sprintf("n=%d/v=%d/%s", size.n, size.v, name), func(b *testing.B) {
-				in := benchGraph(size.n, size.v, yuma3)
-				nnz := 0
-				for _, row := range in.Weights {
-					nnz += len(row)
+			in := benchGraph(size.n, size.v, yuma3)
+			nnz := 0
+			for _, row := range in.Weights {
+				nnz += len(row)
+			}
+			for _, cpus := range []string{"auto", "1"} {
+				parts := epochParts(in)
+				if cpus == "1" {
+					parts = 1
 				}
-				floor := floorNs(in)
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					epoch(in)
-				}
-				perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-				b.ReportMetric(float64(nnz), "nnz")
-				b.ReportMetric(floor, "floor-ns")
-				b.ReportMetric(perOp/floor, "x_floor")
-			})
+				b.Run(fmt.Sprintf("n=%d/v=%d/%s/cpus=%s", size.n, size.v, name, cpus), func(b *testing.B) {
+					floor := floorNs(in)
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						epochOn(in, parts)
+					}
+					perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+					b.ReportMetric(float64(nnz), "nnz")
+					b.ReportMetric(float64(parts), "goroutines")
+					b.ReportMetric(floor, "floor-ns")
+					b.ReportMetric(perOp/floor, "x_floor")
+				})
+			}
 		}
 	}
 }
