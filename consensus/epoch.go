@@ -573,21 +573,29 @@ func load(rows [][]Entry, n int, mode loadMode, reg []uint64, keepDiag int, boun
 	}
 	backing := make([]cell, off[n])
 	m := make(matrix, n)
+	var newest uint64
+	for _, b := range reg[:n] {
+		newest = max(newest, b)
+	}
 	sp.run(func(_, lo, hi int) {
 		for i := lo; i < hi && i < len(rows); i++ {
-			m[i] = loadRow(backing[off[i]:off[i]:off[i+1]], rows[i], i, mode, reg, keepDiag, bound(i))
+			m[i] = loadRow(backing[off[i]:off[i]:off[i+1]], rows[i], i, mode, reg, newest, keepDiag, bound(i))
 		}
 	})
 	return m
 }
 
 // loadRow is load for row i, appending to r, which has room for the row.
-func loadRow(r []cell, row []Entry, i int, mode loadMode, reg []uint64, keepDiag int, limit uint64) []cell {
+// newest is the largest registration block: when it is below the row's
+// bound, as in a subnet whose uids all registered before the row's last
+// update, no entry needs its target's registration looked up.
+func loadRow(r []cell, row []Entry, i int, mode loadMode, reg []uint64, newest uint64, keepDiag int, limit uint64) []cell {
 	dropSelf := keepDiag != allDiagonal && i != keepDiag
+	masked := newest >= limit
 	sorted := true
 	for _, e := range row {
 		col := e.UID
-		if reg[col] >= limit || (dropSelf && int(col) == i) {
+		if (masked && reg[col] >= limit) || (dropSelf && int(col) == i) {
 			continue
 		}
 		v := fromInt(int64(e.Value))
