@@ -62,16 +62,38 @@ func floorPass(in *Input) uint64 {
 	return s
 }
 
+// divisionsPass is the division work the original Yuma epoch cannot avoid:
+// subtensor's formulas floor a quotient five times per weight entry (row
+// normalisation; column normalisation of ΔB, of the old bonds and of the
+// EMA; the column max upscale of the stored bonds), each a different
+// floor(a·2^32/d) that needs a 128-by-64-bit division or an equally costly
+// reciprocal multiply with correction. It does those five per entry and
+// nothing else: the floor for a bit-exact epoch.
+func divisionsPass(in *Input) uint64 {
+	var s fix
+	for _, row := range in.Weights {
+		d := fromInt(65535) * fix(len(row)+1)
+		for _, e := range row {
+			a := fromInt(int64(e.Value))
+			s += frac(a, d) + frac(a, d+1) + frac(a, d+2) + frac(a, d+3) + frac(a, d+4)
+		}
+	}
+	return uint64(s)
+}
+
 // floorNs times floorPass, taking the best of many rounds: the floor is
 // short, so one preempted round would otherwise swing the ratio.
-func floorNs(in *Input) float64 {
+func floorNs(in *Input) float64 { return bestNs(in, floorPass) }
+
+// bestNs times pass over in, taking the best of many rounds.
+func bestNs(in *Input, pass func(*Input) uint64) float64 {
 	best := time.Duration(1 << 62)
 	var sink uint64
 	for range 50 {
 		const reps = 20
 		start := time.Now()
 		for range reps {
-			sink += floorPass(in)
+			sink += pass(in)
 		}
 		if d := time.Since(start) / reps; d < best {
 			best = d
@@ -83,7 +105,8 @@ func floorNs(in *Input) float64 {
 
 // BenchmarkEpoch reports each epoch's time and its ratio to the floor
 // (x_floor), on as many goroutines as the epoch takes (cpus=auto) and on
-// one (cpus=1). The goal for classic Yuma is x_floor <= 20.
+// one (cpus=1). The goal for classic Yuma is x_floor <= 20. x_divisions is
+// the ratio to divisionsPass, the exact divisions alone.
 func BenchmarkEpoch(b *testing.B) {
 	for _, size := range []struct{ n, v int }{{256, 64}, {1024, 256}, {4096, 256}} {
 		for _, yuma3 := range []bool{false, true} {
@@ -102,7 +125,7 @@ func BenchmarkEpoch(b *testing.B) {
 					parts = 1
 				}
 				b.Run(fmt.Sprintf("n=%d/v=%d/%s/cpus=%s", size.n, size.v, name, cpus), func(b *testing.B) {
-					floor := floorNs(in)
+					floor, divisions := floorNs(in), bestNs(in, divisionsPass)
 					b.ReportAllocs()
 					b.ResetTimer()
 					for b.Loop() {
@@ -113,6 +136,8 @@ func BenchmarkEpoch(b *testing.B) {
 					b.ReportMetric(float64(parts), "goroutines")
 					b.ReportMetric(floor, "floor-ns")
 					b.ReportMetric(perOp/floor, "x_floor")
+					b.ReportMetric(divisions/floor, "divisions_x_floor")
+					b.ReportMetric(perOp/divisions, "x_divisions")
 				})
 			}
 		}
