@@ -85,11 +85,13 @@ func divisionsPass(in *Input) uint64 {
 // short, so one preempted round would otherwise swing the ratio.
 func floorNs(in *Input) float64 { return bestNs(in, floorPass) }
 
-// bestNs times pass over in, taking the best of many rounds.
+// bestNs times pass over in, taking the best of up to 50 rounds of 20
+// passes, as many as fit in half a second.
 func bestNs(in *Input, pass func(*Input) uint64) float64 {
 	best := time.Duration(1 << 62)
 	var sink uint64
-	for range 50 {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for round := 0; round < 50 && (round < 3 || time.Now().Before(deadline)); round++ {
 		const reps = 20
 		start := time.Now()
 		for range reps {
