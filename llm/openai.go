@@ -63,6 +63,8 @@ type OpenAIConfig struct {
 // go-openai. Safe for concurrent use.
 type OpenAI struct {
 	client  *openai.Client
+	hc      *http.Client // what client sends through, and post
+	apiKey  string
 	baseURL string
 	model   string
 	idle    time.Duration
@@ -166,7 +168,7 @@ func NewOpenAI(cfg OpenAIConfig) (*OpenAI, error) {
 	oc := openai.DefaultConfig(cfg.APIKey)
 	oc.BaseURL = u.String()
 	oc.HTTPClient = bodyPatcher{hc}
-	return &OpenAI{client: openai.NewClientWithConfig(oc), baseURL: u.String(), model: cfg.Model, idle: idle}, nil
+	return &OpenAI{client: openai.NewClientWithConfig(oc), hc: hc, apiKey: cfg.APIKey, baseURL: u.String(), model: cfg.Model, idle: idle}, nil
 }
 
 // BaseURL returns the API root requests go to.
@@ -192,35 +194,58 @@ func (o *OpenAI) Generate(ctx context.Context, prompt string, opts GenOptions) (
 // integer logprobs) with omitempty, so a 0 never reaches the server, which
 // then samples at its default temperature (1 for vLLM). Its request
 // builder cannot be replaced from outside the package and chat requests
-// have no "extra body". So each call puts the fields that must be sent
-// as-is into its context, and bodyPatcher, the HTTPDoer given to go-openai,
-// sets them in the JSON body just before it is sent.
+// have no "extra body". So those fields are left zero in go-openai's
+// struct, which drops them, and are added to the JSON it encodes as they
+// are (withFields), along with the ones go-openai does not know: by
+// bodyPatcher, the HTTPDoer given to go-openai, from the request's
+// context, or by post, which sends non-streamed requests itself.
+
+// explicit is the fields a request sets as they are: `"key":value` pairs,
+// each preceded by a comma, to add at the end of a JSON object.
+type explicit []byte
+
+// add returns e with key set to the JSON value v.
+func (e explicit) add(key, v string) explicit {
+	e = append(e, ',', '"')
+	e = append(e, key...)
+	e = append(e, '"', ':')
+	return append(e, v...)
+}
 
 type explicitKey struct{}
 
 // withExplicit returns ctx carrying fields to set in the request body.
-func withExplicit(ctx context.Context, fields map[string]json.RawMessage) context.Context {
+func withExplicit(ctx context.Context, fields explicit) context.Context {
 	return context.WithValue(ctx, explicitKey{}, fields)
+}
+
+// withFields returns the JSON object body, as go-openai encodes a request
+// (none of fields' keys in it), with fields added at its end.
+func withFields(body []byte, fields explicit) ([]byte, error) {
+	body = bytes.TrimRight(body, " \t\r\n")
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return nil, errors.New("request body is not a JSON object")
+	}
+	out := make([]byte, 0, len(body)+len(fields))
+	out = append(out, body[:len(body)-1]...)
+	if len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
+		fields = fields[1:] // an empty object: no comma before the first
+	}
+	out = append(out, fields...)
+	return append(out, '}'), nil
 }
 
 type bodyPatcher struct{ hc *http.Client }
 
 func (p bodyPatcher) Do(req *http.Request) (*http.Response, error) {
-	fields, _ := req.Context().Value(explicitKey{}).(map[string]json.RawMessage)
+	fields, _ := req.Context().Value(explicitKey{}).(explicit)
 	if len(fields) > 0 && req.Body != nil {
 		body, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("reading request body: %w", err)
 		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, fmt.Errorf("request body is not a JSON object: %w", err)
-		}
-		for k, v := range fields {
-			m[k] = v
-		}
-		if body, err = json.Marshal(m); err != nil {
+		if body, err = withFields(body, fields); err != nil {
 			return nil, err
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
@@ -230,8 +255,8 @@ func (p bodyPatcher) Do(req *http.Request) (*http.Response, error) {
 	return p.hc.Do(req)
 }
 
-func jsonFloat32(f float32) json.RawMessage {
-	return json.RawMessage(strconv.FormatFloat(float64(f), 'g', -1, 32))
+func jsonFloat32(f float32) string {
+	return strconv.FormatFloat(float64(f), 'g', -1, 32)
 }
 
 // common checks opts and returns the fields every request carries.
@@ -259,13 +284,15 @@ func (o *OpenAI) common(opts OpenAIOptions) (temp float32, topP float32, seed *i
 	return t, topP, &s, nil
 }
 
-func (o *OpenAI) chatRequest(ctx context.Context, msgs []ChatMessage, opts OpenAIOptions) (context.Context, openai.ChatCompletionRequest, error) {
+// chatRequest is the chat request for msgs and opts: go-openai's struct
+// and the fields to add to its JSON (see withFields).
+func (o *OpenAI) chatRequest(msgs []ChatMessage, opts OpenAIOptions) (openai.ChatCompletionRequest, explicit, error) {
 	temp, topP, seed, err := o.common(opts)
 	if err != nil {
-		return ctx, openai.ChatCompletionRequest{}, err
+		return openai.ChatCompletionRequest{}, nil, err
 	}
 	if len(msgs) == 0 {
-		return ctx, openai.ChatCompletionRequest{}, fmt.Errorf("llm: openai backend %s: no messages", o.baseURL)
+		return openai.ChatCompletionRequest{}, nil, fmt.Errorf("llm: openai backend %s: no messages", o.baseURL)
 	}
 	m := make([]openai.ChatCompletionMessage, len(msgs))
 	for i, msg := range msgs {
@@ -275,54 +302,53 @@ func (o *OpenAI) chatRequest(ctx context.Context, msgs []ChatMessage, opts OpenA
 		Model:       o.model,
 		Messages:    m,
 		MaxTokens:   max(opts.MaxTokens, 0),
-		Temperature: temp,
 		TopP:        topP,
 		Seed:        seed,
 		Stop:        opts.Stop,
 		LogProbs:    !opts.NoLogprobs,
 		TopLogProbs: opts.TopLogprobs,
 	}
-	fields := map[string]json.RawMessage{"temperature": jsonFloat32(temp)}
+	fields := explicit(nil).add("temperature", jsonFloat32(temp))
 	if opts.TokenIDs {
-		fields["return_tokens_as_token_ids"] = json.RawMessage("true")
+		fields = fields.add("return_tokens_as_token_ids", "true")
 	}
-	return withExplicit(ctx, fields), req, nil
+	return req, fields, nil
 }
 
-func (o *OpenAI) completionRequest(ctx context.Context, prompt string, opts OpenAIOptions) (context.Context, openai.CompletionRequest, error) {
+// completionRequest is chatRequest for the completions API.
+func (o *OpenAI) completionRequest(prompt string, opts OpenAIOptions) (openai.CompletionRequest, explicit, error) {
 	temp, topP, seed, err := o.common(opts)
 	if err != nil {
-		return ctx, openai.CompletionRequest{}, err
+		return openai.CompletionRequest{}, nil, err
 	}
 	req := openai.CompletionRequest{
-		Model:       o.model,
-		Prompt:      prompt,
-		MaxTokens:   max(opts.MaxTokens, 0),
-		Temperature: temp,
-		TopP:        topP,
-		Seed:        seed,
-		Stop:        opts.Stop,
+		Model:     o.model,
+		Prompt:    prompt,
+		MaxTokens: max(opts.MaxTokens, 0),
+		TopP:      topP,
+		Seed:      seed,
+		Stop:      opts.Stop,
 	}
-	fields := map[string]json.RawMessage{"temperature": jsonFloat32(temp)}
+	fields := explicit(nil).add("temperature", jsonFloat32(temp))
 	if opts.TokenIDs {
-		fields["return_tokens_as_token_ids"] = json.RawMessage("true")
+		fields = fields.add("return_tokens_as_token_ids", "true")
 	}
 	if !opts.NoLogprobs {
 		// The completions API's logprobs is the number of alternatives;
 		// 0 still returns the chosen tokens' log-probabilities.
-		fields["logprobs"] = json.RawMessage(strconv.Itoa(opts.TopLogprobs))
+		fields = fields.add("logprobs", strconv.Itoa(opts.TopLogprobs))
 	}
-	return withExplicit(ctx, fields), req, nil
+	return req, fields, nil
 }
 
 // Chat answers msgs through the chat completions API (POST
 // /chat/completions). Deadlines come from ctx.
 func (o *OpenAI) Chat(ctx context.Context, msgs []ChatMessage, opts OpenAIOptions) (*OpenAIGeneration, error) {
-	rctx, req, err := o.chatRequest(ctx, msgs, opts)
+	req, fields, err := o.chatRequest(msgs, opts)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := o.client.CreateChatCompletion(rctx, req)
+	resp, err := o.client.CreateChatCompletion(withExplicit(ctx, fields), req)
 	if err != nil {
 		return nil, o.wrap(ctx, err)
 	}
@@ -351,11 +377,11 @@ func (o *OpenAI) Chat(ctx context.Context, msgs []ChatMessage, opts OpenAIOption
 // Complete continues prompt through the completions API (POST
 // /completions). Deadlines come from ctx.
 func (o *OpenAI) Complete(ctx context.Context, prompt string, opts OpenAIOptions) (*OpenAIGeneration, error) {
-	rctx, req, err := o.completionRequest(ctx, prompt, opts)
+	req, fields, err := o.completionRequest(prompt, opts)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := o.client.CreateCompletion(rctx, req)
+	resp, err := o.client.CreateCompletion(withExplicit(ctx, fields), req)
 	if err != nil {
 		return nil, o.wrap(ctx, err)
 	}
@@ -376,17 +402,135 @@ func (o *OpenAI) Complete(ctx context.Context, prompt string, opts OpenAIOptions
 	return g, nil
 }
 
+// RawAnswer is a non-streamed answer as the server sent it, for a caller
+// that passes it on unchanged.
+type RawAnswer struct {
+	// Body is the server's response body, byte for byte: a JSON object
+	// with at least one choice, whose completions log-probabilities, if
+	// any, have a log-probability per token.
+	Body []byte
+	// CompletionTokens is the server's usage figure or, when it reported
+	// none, the number of tokens with log-probabilities (0 without them).
+	CompletionTokens int
+}
+
+// CompleteRaw is Complete returning the server's answer as it was sent,
+// checked but not decoded: the same request, the same errors, without the
+// cost of go-openai's response types for a caller that only passes the
+// answer on. Deadlines come from ctx.
+func (o *OpenAI) CompleteRaw(ctx context.Context, prompt string, opts OpenAIOptions) (*RawAnswer, error) {
+	req, fields, err := o.completionRequest(prompt, opts)
+	if err != nil {
+		return nil, err
+	}
+	return o.post(ctx, "/completions", req, fields)
+}
+
+// ChatRaw is CompleteRaw for Chat.
+func (o *OpenAI) ChatRaw(ctx context.Context, msgs []ChatMessage, opts OpenAIOptions) (*RawAnswer, error) {
+	req, fields, err := o.chatRequest(msgs, opts)
+	if err != nil {
+		return nil, err
+	}
+	return o.post(ctx, "/chat/completions", req, fields)
+}
+
+// post sends req, encoded as go-openai encodes it with fields added, to
+// path under the base URL, and reads and checks the answer. Its errors
+// read as Complete's do.
+func (o *OpenAI) post(ctx context.Context, path string, req any, fields explicit) (*RawAnswer, error) {
+	body, err := json.Marshal(req)
+	if err == nil {
+		body, err = withFields(body, fields)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("llm: openai backend %s: encoding the request: %w", o.baseURL, err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, o.baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: openai backend %s: %w", o.baseURL, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	if o.apiKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+o.apiKey)
+	}
+	resp, err := o.hc.Do(hreq)
+	if err != nil {
+		return nil, o.wrap(ctx, err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength < 64<<20 {
+		buf.Grow(int(resp.ContentLength) + 1) // +1: ReadFrom sees EOF without growing
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return nil, o.wrap(ctx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("llm: openai backend %s: HTTP %d: %s", o.baseURL, resp.StatusCode, errorBodyMessage(buf.Bytes()))
+	}
+	n, err := checkAnswer(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("llm: openai backend %s: malformed response: %w", o.baseURL, err)
+	}
+	return &RawAnswer{Body: buf.Bytes(), CompletionTokens: n}, nil
+}
+
+// checkAnswer checks a non-streamed answer of either API, decoding only
+// what it checks, and returns its completion token count (see RawAnswer).
+func checkAnswer(body []byte) (int, error) {
+	var v struct {
+		Choices []struct {
+			Text    string `json:"text"`
+			Message *struct {
+				Content *string `json:"content"`
+			} `json:"message"`
+			Logprobs *struct {
+				Tokens        []skipped `json:"tokens"`
+				TokenLogprobs []skipped `json:"token_logprobs"`
+				Content       []skipped `json:"content"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+		Usage *struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return 0, err
+	}
+	if len(v.Choices) == 0 {
+		return 0, errors.New("no choices")
+	}
+	n := 0
+	if lp := v.Choices[0].Logprobs; lp != nil {
+		if len(lp.Tokens) != len(lp.TokenLogprobs) {
+			return 0, fmt.Errorf("%d tokens but %d token_logprobs", len(lp.Tokens), len(lp.TokenLogprobs))
+		}
+		n = len(lp.Tokens) + len(lp.Content)
+	}
+	if v.Usage != nil && v.Usage.CompletionTokens > 0 {
+		n = v.Usage.CompletionTokens
+	}
+	return n, nil
+}
+
+// skipped is a JSON value that is counted, not decoded.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
+
 // ChatStream is Chat with streaming: fn gets each chunk as it arrives. A
 // gap of more than IdleTimeout between chunks ends the stream with an error
 // wrapping ErrIdleTimeout; on any error the Generation so far is returned
 // with it.
 func (o *OpenAI) ChatStream(ctx context.Context, msgs []ChatMessage, opts OpenAIOptions, fn StreamFunc) (*OpenAIGeneration, error) {
-	rctx, req, err := o.chatRequest(ctx, msgs, opts)
+	req, fields, err := o.chatRequest(msgs, opts)
 	if err != nil {
 		return nil, err
 	}
 	g := &OpenAIGeneration{}
-	err = o.stream(rctx, g, func(sctx context.Context) (recv func() error, closeFn func() error, err error) {
+	err = o.stream(withExplicit(ctx, fields), g, func(sctx context.Context) (recv func() error, closeFn func() error, err error) {
 		s, err := o.client.CreateChatCompletionStream(sctx, req)
 		if err != nil {
 			return nil, nil, err
@@ -438,12 +582,12 @@ func (o *OpenAI) ChatStream(ctx context.Context, msgs []ChatMessage, opts OpenAI
 
 // Stream is Complete with streaming; see ChatStream.
 func (o *OpenAI) Stream(ctx context.Context, prompt string, opts OpenAIOptions, fn StreamFunc) (*OpenAIGeneration, error) {
-	rctx, req, err := o.completionRequest(ctx, prompt, opts)
+	req, fields, err := o.completionRequest(prompt, opts)
 	if err != nil {
 		return nil, err
 	}
 	g := &OpenAIGeneration{}
-	err = o.stream(rctx, g, func(sctx context.Context) (func() error, func() error, error) {
+	err = o.stream(withExplicit(ctx, fields), g, func(sctx context.Context) (func() error, func() error, error) {
 		s, err := o.client.CreateCompletionStream(sctx, req)
 		if err != nil {
 			return nil, nil, err
@@ -570,8 +714,8 @@ func (o *OpenAI) wrap(ctx context.Context, err error) error {
 	return fmt.Errorf("llm: openai backend %s: %w", o.baseURL, err)
 }
 
-// errorBodyMessage digs the message out of an error body that is not
-// OpenAI's {"error": {...}}: vLLM's {"object": "error", "message": ...},
+// errorBodyMessage digs the message out of an error body: OpenAI's
+// {"error": {"message": ...}}, vLLM's {"object": "error", "message": ...},
 // FastAPI's {"detail": ...}, llama.cpp's {"error": "..."}, or plain text.
 func errorBodyMessage(body []byte) string {
 	var v struct {
@@ -581,11 +725,16 @@ func errorBodyMessage(body []byte) string {
 	}
 	if json.Unmarshal(body, &v) == nil {
 		var s string
+		var openAI struct {
+			Message string `json:"message"`
+		}
 		switch {
 		case v.Message != "":
 			return v.Message
 		case json.Unmarshal(v.Error, &s) == nil && s != "":
 			return s
+		case json.Unmarshal(v.Error, &openAI) == nil && openAI.Message != "":
+			return openAI.Message
 		case json.Unmarshal(v.Detail, &s) == nil && s != "":
 			return s
 		case len(v.Detail) > 0:

@@ -511,3 +511,203 @@ func TestTokenLogprobIDs(t *testing.T) {
 		t.Errorf("%+v", tok)
 	}
 }
+
+// jsonKeys returns the keys of the JSON object raw in order, repeats
+// included.
+func jsonKeys(t *testing.T, raw string) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatalf("body %s: %v", raw, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	var keys []string
+	if _, err := dec.Token(); err != nil {
+		t.Fatal(err)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+func TestOpenAIRawSendsWhatCompleteSends(t *testing.T) {
+	f, o, _ := newFake(t, time.Second)
+	ctx := context.Background()
+	msgs := []ChatMessage{{Role: "user", Content: "hi"}}
+	for _, opts := range []OpenAIOptions{
+		{GenOptions: GenOptions{Temperature: 0, MaxTokens: 4}, TokenIDs: true},
+		{GenOptions: GenOptions{Temperature: 0.7, Seed: 9, TopP: 0.5}, TopLogprobs: 2},
+		{GenOptions: GenOptions{Temperature: 1}, NoLogprobs: true, Stop: []string{"red"}},
+	} {
+		for _, chat := range []bool{false, true} {
+			var err error
+			if chat {
+				_, err = o.Chat(ctx, msgs, opts)
+			} else {
+				_, err = o.Complete(ctx, "Tom had", opts)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, typed := f.lastBody(t)
+			if chat {
+				_, err = o.ChatRaw(ctx, msgs, opts)
+			} else {
+				_, err = o.CompleteRaw(ctx, "Tom had", opts)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, raw := f.lastBody(t)
+			if raw != typed {
+				t.Errorf("chat %v, %+v: raw request\n%s\ndiffers from go-openai's\n%s", chat, opts, raw, typed)
+			}
+			keys := jsonKeys(t, raw)
+			seen := map[string]bool{}
+			for _, k := range keys {
+				if seen[k] {
+					t.Errorf("chat %v, %+v: key %q sent twice: %s", chat, opts, k, raw)
+				}
+				seen[k] = true
+			}
+			if !strings.Contains(raw, `"temperature":`+jsonFloat32(opts.Temperature)) {
+				t.Errorf("chat %v: temperature %v not sent as is: %s", chat, opts.Temperature, raw)
+			}
+			if f.auth[len(f.auth)-1] != "Bearer sekret" {
+				t.Errorf("Authorization = %q", f.auth[len(f.auth)-1])
+			}
+		}
+	}
+}
+
+func TestOpenAIRawKeepsTheServersBytes(t *testing.T) {
+	f, o, _ := newFake(t, time.Second)
+	ctx := context.Background()
+	// The fake's own answers: usage reported.
+	a, err := o.CompleteRaw(ctx, "Tom had", OpenAIOptions{GenOptions: GenOptions{MaxTokens: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CompletionTokens != 3 || !strings.Contains(string(a.Body), `"text":"Tom had a"`) {
+		t.Errorf("answer = %d tokens, %s", a.CompletionTokens, a.Body)
+	}
+	// Whatever the server sends, byte for byte: spacing, key order, fields
+	// the miner does not know, float digits go-openai's float32 would lose.
+	for _, tc := range []struct {
+		name, body string
+		chat       bool
+		tokens     int
+	}{
+		{"completion without usage", `{ "id":"cmpl-9", "choices":[{"index":0,"text":" a","logprobs":{"tokens":["token_id:1","token_id:2"],"token_logprobs":[-0.123456789012345,-1e-9],"top_logprobs":null,"text_offset":[0,1]},"finish_reason":"length"}], "kv_transfer_params":null }`, false, 2},
+		{"chat with usage", `{"id":"chatcmpl-9","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning_content":null},"logprobs":{"content":[{"token":"hi","logprob":-0.5,"bytes":[104,105],"top_logprobs":[]}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"x"}` + "\n", true, 1},
+		{"chat without logprobs or usage", `{"choices":[{"message":{"content":null}}]}`, true, 0},
+	} {
+		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
+			io.WriteString(w, tc.body)
+		}
+		if tc.chat {
+			a, err = o.ChatRaw(ctx, []ChatMessage{{Role: "user", Content: "x"}}, OpenAIOptions{})
+		} else {
+			a, err = o.CompleteRaw(ctx, "x", OpenAIOptions{})
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if string(a.Body) != tc.body || a.CompletionTokens != tc.tokens {
+			t.Errorf("%s: answer %d tokens, body\n%s\nwant %d tokens,\n%s", tc.name, a.CompletionTokens, a.Body, tc.tokens, tc.body)
+		}
+	}
+}
+
+func TestOpenAIRawErrors(t *testing.T) {
+	f, o, _ := newFake(t, time.Second)
+	ctx := context.Background()
+	msgs := []ChatMessage{{Role: "user", Content: "x"}}
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"openai error", 500, `{"error":{"message":"CUDA out of memory","type":"InternalServerError","code":500}}`, "HTTP 500: CUDA out of memory"},
+		{"vllm error", 400, `{"object":"error","message":"This model's maximum context length is 2048 tokens","type":"BadRequestError","code":400}`, "HTTP 400: This model's maximum context length is 2048 tokens"},
+		{"llama.cpp error", 503, `{"error":"Loading model"}`, "HTTP 503: Loading model"},
+		{"fastapi", 404, `{"detail":"Not Found"}`, "HTTP 404: Not Found"},
+		{"text", 502, "Bad Gateway\n", "HTTP 502: Bad Gateway"},
+		{"not json", 200, "<html>hello</html>", "malformed response"},
+		{"no choices", 200, `{"id":"1","choices":[]}`, "malformed response: no choices"},
+		{"wrong type", 200, `{"id":"1","choices":"nope"}`, "malformed response"},
+		{"text not a string", 200, `{"choices":[{"text":5}]}`, "malformed response"},
+		{"cut short", 200, `{"id":"1","choices":[{"text":"a"`, "malformed response"},
+		{"data after", 200, `{"choices":[{"text":"a"}]} {}`, "malformed response"},
+		{"misaligned logprobs", 200, `{"id":"1","choices":[{"index":0,"text":"a","finish_reason":"stop","logprobs":{"tokens":["a","b"],"token_logprobs":[-1]}}]}`, "malformed response: 2 tokens but 1 token_logprobs"},
+	} {
+		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
+			w.WriteHeader(tc.status)
+			io.WriteString(w, tc.body)
+		}
+		_, err := o.ChatRaw(ctx, msgs, OpenAIOptions{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), o.BaseURL()) {
+			t.Errorf("%s: ChatRaw err = %v, want %q", tc.name, err, tc.want)
+		}
+		if _, err := o.CompleteRaw(ctx, "x", OpenAIOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CompleteRaw err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if _, err := o.CompleteRaw(ctx, "x", OpenAIOptions{GenOptions: GenOptions{Seed: 1 << 63}}); err == nil || !strings.Contains(err.Error(), "seed") {
+		t.Errorf("huge seed: %v", err)
+	}
+
+	// A server that is down, and one too slow for the deadline.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	down, err := NewOpenAI(OpenAIConfig{BaseURL: "http://" + addr + "/v1", Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := down.CompleteRaw(ctx, "x", OpenAIOptions{}); err == nil || !strings.Contains(err.Error(), "is down (connection refused)") {
+		t.Errorf("down: err = %v", err)
+	}
+	f.handle = func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		<-r.Context().Done()
+	}
+	dctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := o.CompleteRaw(dctx, "x", OpenAIOptions{}); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), o.BaseURL()) {
+		t.Errorf("slow: err = %v", err)
+	}
+}
+
+func TestWithFields(t *testing.T) {
+	fields := explicit(nil).add("temperature", "0").add("logprobs", "2")
+	for _, tc := range []struct{ in, want string }{
+		{`{"model":"m"}`, `{"model":"m","temperature":0,"logprobs":2}`},
+		{`{"model":"m"}` + "\n", `{"model":"m","temperature":0,"logprobs":2}`},
+		{`{}`, `{"temperature":0,"logprobs":2}`},
+		{`{ }`, `{ "temperature":0,"logprobs":2}`},
+	} {
+		got, err := withFields([]byte(tc.in), fields)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("withFields(%q) = %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{``, `[]`, `"x"`, `{`} {
+		if got, err := withFields([]byte(in), fields); err == nil {
+			t.Errorf("withFields(%q) = %s, want an error", in, got)
+		}
+	}
+}

@@ -32,6 +32,14 @@ type Backend interface {
 	Concurrency() int
 }
 
+// passThrough is a Backend that hands over its model server's answer to a
+// non-streamed request as the server sent it. The miner answers with
+// exactly those bytes, signed, instead of decoding the answer and encoding
+// its own: cheaper, and the caller gets the server's own numbers.
+type passThrough interface {
+	GenerateRaw(ctx context.Context, r *Request) (*llm.RawAnswer, error)
+}
+
 // Builtin serves the built-in llama2.c engine on the miner's CPU.
 type Builtin struct {
 	m    *llm.Llama
@@ -157,6 +165,16 @@ func (s *Server) Ready(ctx context.Context) error {
 		return fmt.Errorf("backend %s: GET /models answered %s", s.o.BaseURL(), resp.Status)
 	}
 	return nil
+}
+
+// GenerateRaw runs the non-streamed request r and returns the server's
+// answer byte for byte, checked to be a well-formed answer (llm.RawAnswer).
+// The miner answers non-streamed requests with it; Generate's errors.
+func (s *Server) GenerateRaw(ctx context.Context, r *Request) (*llm.RawAnswer, error) {
+	if r.Chat {
+		return s.o.ChatRaw(ctx, r.Messages, r.Options)
+	}
+	return s.o.CompleteRaw(ctx, r.Prompt, r.Options)
 }
 
 // Generate implements Backend.

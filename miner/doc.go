@@ -30,7 +30,12 @@
 // # Backends
 //
 // Server forwards to any OpenAI-compatible model server (vLLM, Ollama,
-// llama.cpp's server) through go-openai; Builtin runs the built-in
+// llama.cpp's server): the miner builds the request from the checked one
+// (go-openai's encoding, with temperature 0 and the log-probability
+// fields sent as they are). A non-streamed answer is checked and passed
+// on byte for byte under the miner's signature, the server's own id, model
+// name and numbers included; streams are read through go-openai and sent
+// as the miner's own chunks. Builtin runs the built-in
 // llama2.c engine on the CPU. OpenAIHandler serves a backend unsigned, as a
 // model server would: package minertest uses it to stand a real HTTP server
 // in for a GPU one in tests.

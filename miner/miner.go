@@ -394,19 +394,17 @@ func (m *Miner) generate(w http.ResponseWriter, r *http.Request, endpoint string
 	if n, ok := m.cfg.Metagraph.Lookup(chain.AccountID(signer)); ok {
 		prio = n.Stake
 	}
-	qctx, cancel := context.WithTimeout(r.Context(), m.cfg.QueueTimeout)
-	release, err := m.queue.acquire(qctx, prio)
-	cancel()
+	release, err := m.queue.acquire(r.Context(), prio, m.cfg.QueueTimeout)
 	switch {
 	case errors.Is(err, errQueueFull):
 		c.fail(http.StatusServiceUnavailable, "queue_full", fmt.Sprintf("queue full: %d requests are waiting, none with less stake than yours (%d)", m.cfg.MaxQueue, prio))
 		return
-	case err != nil && r.Context().Err() != nil:
-		c.status = 499 // the caller went away
-		m.metrics.rejections.WithLabelValues("client_gone").Inc()
+	case errors.Is(err, errQueueTimeout):
+		c.fail(http.StatusServiceUnavailable, "queue_timeout", fmt.Sprintf("queue timeout: no backend slot within %s", m.cfg.QueueTimeout))
 		return
 	case err != nil:
-		c.fail(http.StatusServiceUnavailable, "queue_timeout", fmt.Sprintf("queue timeout: no backend slot within %s", m.cfg.QueueTimeout))
+		c.status = 499 // the caller went away
+		m.metrics.rejections.WithLabelValues("client_gone").Inc()
 		return
 	}
 	defer release()
@@ -459,16 +457,33 @@ func (m *Miner) run(c *call, req *Request) {
 		return
 	}
 	began := m.now()
-	g, err := m.cfg.Backend.Generate(ctx, req, nil)
-	if err != nil {
-		status, reason := m.classify(c.parent, ctx, err)
-		m.logFailure(c, reason, err)
-		c.fail(status, reason, err.Error())
+	if pt, ok := m.cfg.Backend.(passThrough); ok {
+		a, err := pt.GenerateRaw(ctx, req)
+		if err != nil {
+			m.failed(ctx, c, err)
+			return
+		}
+		m.countTokens(a.CompletionTokens, m.now().Sub(began))
+		c.reply(http.StatusOK, a.Body)
 		return
 	}
-	m.countTokens(g, m.now().Sub(began))
+	g, err := m.cfg.Backend.Generate(ctx, req, nil)
+	if err != nil {
+		m.failed(ctx, c, err)
+		return
+	}
+	m.countTokens(completionTokens(g), m.now().Sub(began))
 	body, _ := json.Marshal(m.response(c, req, g))
 	c.reply(http.StatusOK, body)
+}
+
+// failed answers a call whose generation failed before any of it was sent
+// (ctx is the generation's) with the status and reason the error calls
+// for.
+func (m *Miner) failed(ctx context.Context, c *call, err error) {
+	status, reason := m.classify(c.parent, ctx, err)
+	m.logFailure(c, reason, err)
+	c.fail(status, reason, err.Error())
 }
 
 // logFailure logs a failed generation: a warning, unless the caller went
@@ -494,11 +509,8 @@ func (m *Miner) classify(parent, ctx context.Context, err error) (int, string) {
 	}
 }
 
-func (m *Miner) countTokens(g *llm.OpenAIGeneration, took time.Duration) {
-	n := g.CompletionTokenCount
-	if n == 0 {
-		n = len(g.Tokens)
-	}
+// countTokens records n completion tokens generated in took.
+func (m *Miner) countTokens(n int, took time.Duration) {
 	m.metrics.tokens.Add(float64(n))
 	if took > 0 && n > 0 {
 		m.metrics.tokensRate.Observe(float64(n) / took.Seconds())
@@ -512,11 +524,17 @@ func finish(reason string) *string {
 	return &reason
 }
 
-func usageOf(g *llm.OpenAIGeneration) *usage {
-	n := g.CompletionTokenCount
-	if n == 0 {
-		n = len(g.Tokens)
+// completionTokens is g's completion token count: the backend's figure,
+// or the tokens it returned.
+func completionTokens(g *llm.OpenAIGeneration) int {
+	if g.CompletionTokenCount > 0 {
+		return g.CompletionTokenCount
 	}
+	return len(g.Tokens)
+}
+
+func usageOf(g *llm.OpenAIGeneration) *usage {
+	n := completionTokens(g)
 	return &usage{PromptTokens: g.PromptTokenCount, CompletionTokens: n, TotalTokens: g.PromptTokenCount + n}
 }
 
@@ -598,9 +616,7 @@ func (m *Miner) stream(ctx context.Context, c *call, req *Request) {
 		return send(completionResponse{ID: id, Object: object, Created: created, Model: model, Choices: []completionChoice{ch}})
 	})
 	if err != nil && s == nil {
-		status, reason := m.classify(c.parent, ctx, err)
-		m.logFailure(c, reason, err)
-		c.fail(status, reason, err.Error())
+		m.failed(ctx, c, err)
 		return
 	}
 	if err != nil {
@@ -614,7 +630,7 @@ func (m *Miner) stream(ctx context.Context, c *call, req *Request) {
 		if err := start(); err != nil {
 			return
 		}
-		m.countTokens(g, m.now().Sub(began))
+		m.countTokens(completionTokens(g), m.now().Sub(began))
 		if req.Chat {
 			_ = send(chatResponse{ID: id, Object: object, Created: created, Model: model,
 				Choices: []chatChoice{{Delta: &chatMessageOut{}, FinishReason: finish(g.FinishReason)}}})

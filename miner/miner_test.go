@@ -604,3 +604,57 @@ func TestPreferenceEndpoints(t *testing.T) {
 		t.Fatalf("no labels: %d %s", resp.StatusCode, body)
 	}
 }
+
+// A model server's non-streamed answer reaches the validator byte for byte
+// under the miner's signature: its own id, spacing, float digits and fields
+// the miner does not know. The request the server gets is the miner's,
+// built from the checked request. An answer that is not a well-formed
+// answer is a signed 502 that says why.
+func TestPassThrough(t *testing.T) {
+	var answer, got atomic.Value // string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answer.Load().(string))
+	}))
+	t.Cleanup(srv.Close)
+	be, err := miner.NewServer(llm.OpenAIConfig{BaseURL: srv.URL + "/v1", Model: "test-model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *miner.Config) { c.Backend = be })
+	for _, tc := range []struct{ path, req, sent, answer string }{
+		{"/v1/completions", `{"prompt":"x","max_tokens":2,"logprobs":0,"return_tokens_as_token_ids":true}`,
+			`{"model":"test-model","prompt":"x","max_tokens":2,"seed":0,"stream":false,"temperature":1,"return_tokens_as_token_ids":true,"logprobs":0}`,
+			`{"id":"cmpl-vllm","object":"text_completion","created":1,"model":"test-model","choices":[{"index":0,"text":" a b","logprobs":{"tokens":["token_id:7","token_id:8"],"token_logprobs":[-0.1234567890123,-2.5e-7],"top_logprobs":null,"text_offset":[0,2]},"finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":2,"completion_tokens":2,"total_tokens":4},"kv_transfer_params":null}`},
+		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"temperature":0}`,
+			`{"model":"test-model","messages":[{"role":"user","content":"x"}],"stream":false,"seed":0,"temperature":0}`,
+			"{\"id\":\"chatcmpl-vllm\", \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"completion_tokens\":1}}\n"},
+	} {
+		answer.Store(tc.answer)
+		resp, body := f.post(t, f.validator, tc.path, tc.req)
+		if resp.StatusCode != 200 || string(body) != tc.answer {
+			t.Fatalf("%s: %d\n%s\nwant the server's\n%s", tc.path, resp.StatusCode, body, tc.answer)
+		}
+		f.verified(t, resp, body)
+		if _, err := protocol.VerifyResponse(resp, append(body[:len(body):len(body)], ' '), f.minerKey.PublicKey()); err == nil {
+			t.Errorf("%s: the signature verifies for other bytes too", tc.path)
+		}
+		if s := got.Load().(string); s != tc.sent {
+			t.Errorf("%s: the server got\n%s\nwant\n%s", tc.path, s, tc.sent)
+		}
+	}
+	if m := get(t, f.url+"/metrics"); !strings.Contains(m, "agora_miner_completion_tokens_total 3") {
+		t.Errorf("tokens not counted from the servers' usage:\n%s", m)
+	}
+
+	for _, bad := range []string{"<html>oops</html>", `{"choices":[]}`, `{"choices":[{"text":"a"`, `{"choices":[{"text":1}]}`} {
+		answer.Store(bad)
+		resp, body := f.post(t, f.validator, "/v1/completions", `{"prompt":"x"}`)
+		if resp.StatusCode != 502 || errCode(t, body) != "backend_error" || !strings.Contains(string(body), "malformed response") {
+			t.Errorf("answer %q: %d %s", bad, resp.StatusCode, body)
+		}
+		f.verified(t, resp, body)
+	}
+}

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // errQueueFull is returned to a request refused or evicted because the
 // queue was full of callers with at least its stake.
 var errQueueFull = errors.New("queue full")
+
+// errQueueTimeout is returned to a request that waited its whole timeout.
+var errQueueTimeout = errors.New("queue timeout")
 
 // queue admits at most slots requests to the backend at once and makes the
 // rest wait, highest priority (the caller's stake) first and in arrival
@@ -41,9 +45,11 @@ func newQueue(slots, max int) *queue {
 	return &queue{slots: slots, max: max}
 }
 
-// acquire waits for a slot until ctx ends. It returns a release function to
-// call exactly once when the request is done.
-func (q *queue) acquire(ctx context.Context, prio uint64) (func(), error) {
+// acquire waits for a slot until ctx ends or, once it has to wait, for at
+// most timeout (then errQueueTimeout). It returns a release function to
+// call exactly once when the request is done. A request that finds a free
+// slot takes it without a timer.
+func (q *queue) acquire(ctx context.Context, prio uint64, timeout time.Duration) (func(), error) {
 	q.mu.Lock()
 	if q.running < q.slots && len(q.waiting) == 0 {
 		q.running++
@@ -65,6 +71,9 @@ func (q *queue) acquire(ctx context.Context, prio uint64) (func(), error) {
 	heap.Push(&q.waiting, w)
 	q.mu.Unlock()
 
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var err error
 	select {
 	case <-w.granted:
 		if w.err != nil {
@@ -72,18 +81,21 @@ func (q *queue) acquire(ctx context.Context, prio uint64) (func(), error) {
 		}
 		return q.release, nil
 	case <-ctx.Done():
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		select {
-		case <-w.granted: // granted or evicted just now
-			if w.err == nil {
-				q.releaseLocked()
-			}
-		default:
-			heap.Remove(&q.waiting, w.index)
-		}
-		return nil, ctx.Err()
+		err = ctx.Err()
+	case <-timer.C:
+		err = errQueueTimeout
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	select {
+	case <-w.granted: // granted or evicted just now
+		if w.err == nil {
+			q.releaseLocked()
+		}
+	default:
+		heap.Remove(&q.waiting, w.index)
+	}
+	return nil, err
 }
 
 func (q *queue) release() {

@@ -1,7 +1,6 @@
 package miner
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -88,15 +87,12 @@ func (e *badRequest) Error() string { return e.msg }
 
 func badf(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
 
-// decodeStrict decodes body into v; unknown fields are allowed (clients
-// send many we do not use) but the JSON must be one object.
+// decodeJSON decodes body into v; unknown fields are allowed (clients
+// send many we do not use) but the body must be one JSON object, with
+// nothing after it but white space.
 func decodeJSON(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v); err != nil {
 		return badf("body is not a valid request: %v", err)
-	}
-	if dec.More() {
-		return badf("body has data after the JSON object")
 	}
 	return nil
 }
