@@ -131,6 +131,9 @@ func BenchmarkEpoch(b *testing.B) {
 					b.ReportAllocs()
 					b.ResetTimer()
 					for b.Loop() {
+						if err := in.Validate(); err != nil { // as Epoch does
+							b.Fatal(err)
+						}
 						epochOn(in, parts)
 					}
 					perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)

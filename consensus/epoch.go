@@ -151,12 +151,15 @@ func (in *Input) Validate() error {
 		}
 		total += s
 	}
+	seen := make([]uint32, in.N) // seen[uid] == stamp: uid is in the row being checked
+	stamp := uint32(0)
 	for _, m := range []struct {
 		name string
 		rows [][]Entry
 	}{{"weights", in.Weights}, {"bonds", in.Bonds}} {
 		for i, row := range m.rows {
-			if err := checkRow(row, in.N); err != nil {
+			stamp++
+			if err := checkRow(row, in.N, seen, stamp); err != nil {
 				return fmt.Errorf("%s[%d]: %w", m.name, i, err)
 			}
 		}
@@ -164,17 +167,18 @@ func (in *Input) Validate() error {
 	return in.Params.Validate()
 }
 
-// checkRow reports a uid out of range or repeated in a sparse row.
-func checkRow(row []Entry, n int) error {
-	seen := make(map[uint16]struct{}, len(row))
+// checkRow reports a uid out of range or repeated in a sparse row. seen has
+// n entries, none of them yet equal to stamp; checkRow sets those of the
+// row's uids to it.
+func checkRow(row []Entry, n int, seen []uint32, stamp uint32) error {
 	for _, e := range row {
 		if int(e.UID) >= n {
 			return fmt.Errorf("uid %d is out of range (n = %d)", e.UID, n)
 		}
-		if _, dup := seen[e.UID]; dup {
+		if seen[e.UID] == stamp {
 			return fmt.Errorf("uid %d appears twice", e.UID)
 		}
-		seen[e.UID] = struct{}{}
+		seen[e.UID] = stamp
 	}
 	return nil
 }
