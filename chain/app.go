@@ -12,7 +12,8 @@ import (
 
 // App is Agora's ABCI++ application. CometBFT calls it through a local
 // client that holds one mutex across all connections, so its methods never
-// run concurrently and it keeps no locks of its own.
+// run concurrently and it keeps no locks of its own. PreCheckTx is the one
+// exception: it touches no state and may run at any time.
 //
 // A bad transaction is a non-zero result code with a log that says what
 // was wrong, never an error return: an error from FinalizeBlock halts the
@@ -50,16 +51,9 @@ func NewApp(db dbm.DB, log *zap.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sigs, err := newSigCache()
-	if err != nil {
-		return nil, fmt.Errorf("chain: signature cache: %w", err)
-	}
 	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash,
-		checkNonce: map[AccountID]uint64{}, checkSpent: map[AccountID]uint64{}, sigs: sigs}, nil
+		checkNonce: map[AccountID]uint64{}, checkSpent: map[AccountID]uint64{}, sigs: newSigCache()}, nil
 }
-
-// Close releases the app's caches. The database is the caller's to close.
-func (a *App) Close() { a.sigs.close() }
 
 // State returns the live state, for queries and tests. Callers must not
 // use it concurrently with the app's ABCI methods.
@@ -93,9 +87,11 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 // CheckTx admits a transaction to the mempool if it would apply now, given
-// the sender's transactions already admitted (by nonce).
-func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	tx, terr := decodeTx(req.Tx, a.sigs)
+// the sender's transactions already admitted (by nonce). If ctx comes from
+// PreCheckTx on the same bytes, it skips decoding them and verifying the
+// signature, and answers the same.
+func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	tx, terr := a.decodeChecked(ctx, req.Tx)
 	if terr == nil {
 		terr = a.check(tx)
 	}
@@ -155,18 +151,19 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	s.beginBlock(blk)
 	var txs [][]byte
 	var size int64
-	for _, raw := range req.Txs {
+	parsed := parseBlock(req.Txs, a.sigs)
+	for i, raw := range req.Txs {
 		// CometBFT checks the proposal's size as protobuf, with each
 		// transaction's framing, and panics if it is over the limit.
 		n := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{raw})
 		if size+n > req.MaxTxBytes {
 			break
 		}
-		tx, err := decodeTx(raw, a.sigs)
-		if err != nil {
+		p := &parsed[i]
+		if p.checkSig(a.sigs) != nil {
 			continue
 		}
-		if _, err := s.apply(tx, blk); err != nil {
+		if _, err := s.apply(p.tx, blk); err != nil {
 			continue
 		}
 		txs = append(txs, raw)
@@ -190,11 +187,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	blk := Block{Height: uint64(req.Height), Time: req.Time.UnixNano()}
 	s.beginBlock(blk)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
-	for i, raw := range req.Txs {
-		tx, err := decodeTx(raw, a.sigs)
+	parsed := parseBlock(req.Txs, a.sigs)
+	for i := range parsed {
+		p := &parsed[i]
+		err := p.checkSig(a.sigs)
 		var events []abci.Event
 		if err == nil {
-			events, err = s.apply(tx, blk)
+			events, err = s.apply(p.tx, blk)
 		}
 		if err != nil {
 			results[i] = &abci.ExecTxResult{Code: uint32(err.Code), Log: err.Msg, Codespace: "agora"}

@@ -121,6 +121,18 @@ func (c *testChain) checkTx(raw []byte, typ abci.CheckTxType) *abci.ResponseChec
 	return resp
 }
 
+// preCheckedTx is checkTx of a new transaction the way a node runs it:
+// PreCheckTx first, then CheckTx with the context it returned.
+func (c *testChain) preCheckedTx(raw []byte) *abci.ResponseCheckTx {
+	c.t.Helper()
+	ctx := c.app.PreCheckTx(context.Background(), raw)
+	resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
+	if err != nil {
+		c.t.Fatalf("CheckTx: %v", err)
+	}
+	return resp
+}
+
 func (c *testChain) prepare(maxBytes int64, txs ...[]byte) [][]byte {
 	c.t.Helper()
 	resp, err := c.app.PrepareProposal(context.Background(), &abci.RequestPrepareProposal{

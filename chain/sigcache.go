@@ -1,8 +1,9 @@
 package chain
 
 import (
+	"sync"
+
 	cmted "github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/dgraph-io/ristretto/v2"
 	"github.com/oasisprotocol/curve25519-voi/curve"
 )
 
@@ -36,42 +37,25 @@ func verifySig(pub AccountID, msg, sig []byte) bool {
 // again in PrepareProposal and FinalizeBlock (ed25519 verification is most
 // of a transfer's cost). The hash covers the signature, so a hit means
 // these exact bytes verified before. The cache only skips work: a miss
-// verifies again, so eviction cannot change any result.
+// verifies again, so forgetting an entry cannot change any result.
+//
+// It is safe for concurrent use, and an entry added is there for the next
+// lookup: PreCheckTx fills it outside the ABCI lock and CheckTx reads it
+// right after. (A ristretto cache buffers its Sets and applies them later,
+// so it may not be.)
 type sigCache struct {
-	c *ristretto.Cache[string, struct{}]
+	txs *recent[[32]byte, struct{}]
 	// keys remembers weakSigner's verdict per key: the check decompresses
 	// the point, ~7 us, and signers repeat.
-	keys *ristretto.Cache[string, bool]
+	keys *recent[AccountID, bool]
 }
 
-// sigCacheSize is how many verified transactions the cache holds: a few
-// full mempools.
+// sigCacheSize is about how many verified transactions the cache holds: a
+// few full mempools.
 const sigCacheSize = 200_000
 
-func newSigCache() (*sigCache, error) {
-	c, err := ristretto.NewCache(&ristretto.Config[string, struct{}]{
-		NumCounters: 10 * sigCacheSize,
-		MaxCost:     sigCacheSize,
-		BufferItems: 64,
-		// Each entry costs 1: without this ristretto adds its own ~56
-		// bytes of overhead to every entry's cost and holds ~3,500
-		// transactions instead of sigCacheSize.
-		IgnoreInternalCost: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	keys, err := ristretto.NewCache(&ristretto.Config[string, bool]{
-		NumCounters:        10 * sigCacheSize,
-		MaxCost:            sigCacheSize,
-		BufferItems:        64,
-		IgnoreInternalCost: true,
-	})
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return &sigCache{c: c, keys: keys}, nil
+func newSigCache() *sigCache {
+	return &sigCache{txs: newRecent[[32]byte, struct{}](sigCacheSize), keys: newRecent[AccountID, bool](sigCacheSize)}
 }
 
 // weak is weakSigner, remembered per key. A nil cache remembers nothing.
@@ -79,11 +63,11 @@ func (s *sigCache) weak(pub AccountID) bool {
 	if s == nil {
 		return weakSigner(pub)
 	}
-	if v, ok := s.keys.Get(string(pub[:])); ok {
+	if v, ok := s.keys.get(pub); ok {
 		return v
 	}
 	v := weakSigner(pub)
-	s.keys.Set(string(pub[:]), v, 1)
+	s.keys.put(pub, v)
 	return v
 }
 
@@ -92,19 +76,45 @@ func (s *sigCache) has(hash [32]byte) bool {
 	if s == nil {
 		return false
 	}
-	_, ok := s.c.Get(string(hash[:]))
+	_, ok := s.txs.get(hash)
 	return ok
 }
 
 func (s *sigCache) add(hash [32]byte) {
 	if s != nil {
-		s.c.Set(string(hash[:]), struct{}{}, 1)
+		s.txs.put(hash, struct{}{})
 	}
 }
 
-func (s *sigCache) close() {
-	if s != nil {
-		s.c.Close()
-		s.keys.Close()
+// recent is a map that keeps the last entries put into it: between size/2
+// and size of them. New entries go into a young generation; when it holds
+// size/2 it becomes the old one and the old one is dropped. It is safe for
+// concurrent use.
+type recent[K comparable, V any] struct {
+	mu         sync.Mutex
+	half       int
+	young, old map[K]V
+}
+
+func newRecent[K comparable, V any](size int) *recent[K, V] {
+	return &recent[K, V]{half: max(size/2, 1), young: map[K]V{}}
+}
+
+func (r *recent[K, V]) get(k K) (V, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.young[k]; ok {
+		return v, true
 	}
+	v, ok := r.old[k]
+	return v, ok
+}
+
+func (r *recent[K, V]) put(k K, v V) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.young) >= r.half {
+		r.old, r.young = r.young, map[K]V{}
+	}
+	r.young[k] = v
 }

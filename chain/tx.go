@@ -3,6 +3,7 @@ package chain
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 )
 
@@ -12,7 +13,7 @@ import (
 type AccountID [ed25519.PublicKeySize]byte
 
 // String returns the key in hex; wallets show the checksummed address.
-func (a AccountID) String() string { return fmt.Sprintf("%x", a[:]) }
+func (a AccountID) String() string { return hex.EncodeToString(a[:]) }
 
 // Kind is a transaction's kind. Values are part of the protocol.
 type Kind uint8
@@ -355,11 +356,32 @@ func DecodeTx(raw []byte) (*Tx, *TxError) { return decodeTx(raw, nil) }
 // verify for these exact bytes (the hash covers the signature), and
 // remembers the ones it verifies.
 func decodeTx(raw []byte, cache *sigCache) (*Tx, *TxError) {
+	p := parseTx(raw)
+	if err := p.checkSig(cache); err != nil {
+		return nil, err
+	}
+	return p.tx, nil
+}
+
+// parsedTx is a transaction decoded but whose signature is not checked yet:
+// parseTx's outcome. Exactly one of tx and err is set.
+type parsedTx struct {
+	tx *Tx
+	// unsigned is every byte before the signature, sig the signature.
+	unsigned, sig []byte
+	err           *TxError
+	// verified says the signature was verified ahead (parseBlock).
+	verified bool
+}
+
+// parseTx decodes raw and checks its form, everything DecodeTx checks but
+// the signature.
+func parseTx(raw []byte) parsedTx {
 	if len(raw) < minTxSize || len(raw) > maxTxSize {
-		return nil, reject(CodeMalformed, "transaction has %d bytes, want %d to %d", len(raw), minTxSize, maxTxSize)
+		return parsedTx{err: reject(CodeMalformed, "transaction has %d bytes, want %d to %d", len(raw), minTxSize, maxTxSize)}
 	}
 	if raw[0] != txVersion {
-		return nil, reject(CodeMalformed, "transaction version %d, want %d", raw[0], txVersion)
+		return parsedTx{err: reject(CodeMalformed, "transaction version %d, want %d", raw[0], txVersion)}
 	}
 	unsigned, sig := raw[:len(raw)-sigSize], raw[len(raw)-sigSize:]
 	d := &dec{b: unsigned[1:]}
@@ -368,24 +390,45 @@ func decodeTx(raw []byte, cache *sigCache) (*Tx, *TxError) {
 	tx.Signer = d.id()
 	tx.Nonce = d.u64()
 	if d.err != nil {
-		return nil, reject(CodeMalformed, "transaction header: %v", d.err)
+		return parsedTx{err: reject(CodeMalformed, "transaction header: %v", d.err)}
 	}
 	if tx.Body = newBody(tx.Kind); tx.Body == nil {
-		return nil, reject(CodeUnknownKind, "unknown transaction kind %d", uint8(tx.Kind))
+		return parsedTx{err: reject(CodeUnknownKind, "unknown transaction kind %d", uint8(tx.Kind))}
 	}
 	tx.Body.decode(d)
 	if err := d.done(); err != nil {
-		return nil, reject(CodeMalformed, "%s body: %v", tx.Kind, err)
+		return parsedTx{err: reject(CodeMalformed, "%s body: %v", tx.Kind, err)}
 	}
-	if cache.has(tx.Hash) {
-		return tx, nil // these exact bytes passed both checks below before
+	return parsedTx{tx: tx, unsigned: unsigned, sig: sig}
+}
+
+// checkSig finishes decodeTx: it returns p's error, or checks that the
+// signer is a usable key and the signature verifies, unless the signature
+// was verified ahead or the cache has seen these exact bytes pass both
+// checks. It adds the transactions that pass to the cache.
+func (p *parsedTx) checkSig(cache *sigCache) *TxError {
+	if p.err != nil {
+		return p.err
 	}
-	if cache.weak(tx.Signer) {
-		return nil, reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", tx.Signer)
+	tx := p.tx
+	if p.verified || cache.has(tx.Hash) {
+		return nil // these exact bytes passed both checks below before
 	}
-	if !verifySig(tx.Signer, signedMessage(unsigned), sig) {
-		return nil, reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
+	if err := p.verifiable(cache); err != nil {
+		return err
+	}
+	if !verifySig(tx.Signer, signedMessage(p.unsigned), p.sig) {
+		return reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
 	}
 	cache.add(tx.Hash)
-	return tx, nil
+	return nil
+}
+
+// verifiable rejects a transaction whose signer is not a usable public key
+// (see weakSigner), whatever its signature.
+func (p *parsedTx) verifiable(cache *sigCache) *TxError {
+	if cache.weak(p.tx.Signer) {
+		return reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", p.tx.Signer)
+	}
+	return nil
 }

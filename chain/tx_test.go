@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -394,10 +395,15 @@ func checkRejected(t *testing.T, tc txCase) {
 			}
 		}
 	}
-	// CheckTx rejects it the same way and leaves no trace.
+	// CheckTx rejects it the same way and leaves no trace, and answers
+	// the same when PreCheckTx ran ahead of it, as in a node.
 	ct := f.checkTx(raw, abci.CheckTxType_New)
 	assertRejected("CheckTx", ct.Code, ct.Log)
 	sameSnapshot(t, "CheckTx", before, f.snap())
+	if pre := f.preCheckedTx(raw); !reflect.DeepEqual(pre, ct) {
+		t.Errorf("CheckTx after PreCheckTx = %+v, without %+v", pre, ct)
+	}
+	sameSnapshot(t, "CheckTx after PreCheckTx", before, f.snap())
 	// PrepareProposal drops it.
 	if got := f.prepare(1<<20, raw); len(got) != 0 {
 		t.Errorf("PrepareProposal kept a bad transaction")

@@ -29,7 +29,6 @@ import (
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
-	"github.com/cometbft/cometbft/proxy"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
 
@@ -134,12 +133,11 @@ func New(home string, log *zap.Logger) (*Node, error) {
 	c.FilterPeers = true
 	gate := &gatedApp{App: app}
 	dbs := &dbTracker{}
-	comet, err := nm.NewNode(c, pv, nodeKey, proxy.NewLocalClientCreator(gate),
+	comet, err := nm.NewNode(c, pv, nodeKey, &preCheckClients{app: gate},
 		nm.DefaultGenesisDocProviderFunc(c), dbs.provider,
 		nm.DefaultMetricsProvider(c.Instrumentation), cmtLog)
 	if err != nil {
 		dbs.closeAll()
-		app.Close()
 		_ = appDB.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -221,7 +219,6 @@ func (n *Node) Close() error {
 			// stores but not the indexer's; close whatever is still open.
 			n.dbs.closeAll()
 		}
-		n.gate.App.Close()
 		if err := n.appDB.Close(); err != nil {
 			n.closeErr = fmt.Errorf("node: close app database: %w", err)
 		}
