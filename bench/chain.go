@@ -26,6 +26,7 @@ import (
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/internal/cputime"
 	"github.com/seed0ffb8d46/agora/node"
 )
 
@@ -112,6 +113,9 @@ type ChainResult struct {
 	// WallRatio the same with wall-clock rates.
 	Ratio     float64 `json:"ratio"`
 	WallRatio float64 `json:"wall_ratio"`
+	// CPURatio is the kvstore's CPUMicrosPerTx over Agora's: what Ratio
+	// would be if both runs were bound by this process's CPU alone.
+	CPURatio float64 `json:"cpu_ratio"`
 }
 
 // LoadResult is one app's run.
@@ -149,7 +153,15 @@ type LoadResult struct {
 	WallTxPerSec  float64 `json:"wall_tx_per_sec"`
 	// SendSeconds is how long the broadcasts took, first to last answer.
 	SendSeconds float64 `json:"send_seconds"`
-	TimedOut    bool    `json:"timed_out"`
+	// CPUSeconds is the CPU time (user and system) the whole process
+	// used over WallSeconds: the node and the load generator. Other
+	// programs on the machine slow the wall-clock rates down but barely
+	// change it, so CPUMicrosPerTx, CPUSeconds per committed
+	// transaction in microseconds, compares runs on a busy machine.
+	// Both are 0 where the system does not report CPU time.
+	CPUSeconds     float64 `json:"cpu_seconds"`
+	CPUMicrosPerTx float64 `json:"cpu_us_per_tx"`
+	TimedOut       bool    `json:"timed_out"`
 	// FirstRejection is the first CheckTx log or RPC error, if any.
 	FirstRejection string `json:"first_rejection,omitempty"`
 }
@@ -210,6 +222,9 @@ func Chain(ctx context.Context, opts ChainOptions) (*ChainResult, error) {
 	}
 	if res.KVStore.WallTxPerSec > 0 {
 		res.WallRatio = res.Agora.WallTxPerSec / res.KVStore.WallTxPerSec
+	}
+	if res.Agora.CPUMicrosPerTx > 0 {
+		res.CPURatio = res.KVStore.CPUMicrosPerTx / res.Agora.CPUMicrosPerTx
 	}
 	return res, nil
 }
@@ -272,10 +287,11 @@ func runLoad(ctx context.Context, app string, txs [][][]byte, balances []chain.G
 			return nil, fmt.Errorf("bench: cpu profile: %w", err)
 		}
 	}
-	start := time.Now()
+	start, cpuStart := time.Now(), cputime.Process()
 	drive(loadCtx, addr, txs, opts.Workers, res)
 	res.SendSeconds = seconds(time.Since(start))
 	end, drained := drain(loadCtx, rpc)
+	cpu := cputime.Process() - cpuStart
 	if opts.Profile != nil && app == "agora" {
 		pprof.StopCPUProfile()
 	}
@@ -289,6 +305,10 @@ func runLoad(ctx context.Context, app string, txs [][][]byte, balances []chain.G
 	}
 	if res.WallSeconds > 0 {
 		res.WallTxPerSec = float64(res.Committed) / res.WallSeconds
+	}
+	res.CPUSeconds = seconds(cpu)
+	if res.Committed > 0 {
+		res.CPUMicrosPerTx = float64(cpu.Microseconds()) / float64(res.Committed)
 	}
 	return res, nil
 }

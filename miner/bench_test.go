@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/internal/cputime"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/miner/minertest"
@@ -135,7 +136,7 @@ func load(b *testing.B, callers, n int, f func(i int) error) ([]time.Duration, t
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for c := range callers {
 		wg.Add(1)
@@ -156,7 +157,7 @@ func load(b *testing.B, callers, n int, f func(i int) error) ([]time.Duration, t
 		}()
 	}
 	wg.Wait()
-	return lat, time.Since(start), cpuTime() - cpu0
+	return lat, time.Since(start), cputime.Process() - cpu0
 }
 
 func p50(d []time.Duration) time.Duration { return pct(d, 50) }

@@ -59,8 +59,10 @@ CometBFT settings (timeout_commit --block-time, large mempool, recheck on,
 null indexer, errors-only logs), and prints both rates and their ratio.
 Rates are committed transactions over the header-time span of the blocks
 holding the load; wall-clock rates (first broadcast to empty mempool) are
-printed too. kvstore verifies no signatures, so the ratio mostly measures
-Agora's signature verification and state work.
+printed too, and the CPU time the whole process (node and load generator)
+used per committed transaction, which other programs on the machine barely
+change, and its ratio. kvstore verifies no signatures, so the ratio mostly
+measures Agora's signature verification and state work.
 
 Then builds, through the app's ABCI methods with no CometBFT, a state with a
 subnet of --neurons registered neurons and --validators staked hotkeys, each
@@ -135,17 +137,18 @@ func printBenchChain(w io.Writer, out *benchChainOutput) {
 	fmt.Fprintf(w, "CometBFT: timeout_commit %v, mempool size %d, recheck %v, indexer %s, log_level %s\n\n",
 		s.TimeoutCommit, s.MempoolSize, s.Recheck, s.Indexer, s.LogLevel)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "app\ttx/s\twall tx/s\tcommitted\tfailed\trejected\tblocks\tmax block\tspan s\twall s\t\n")
+	fmt.Fprintf(tw, "app\ttx/s\twall tx/s\tcommitted\tfailed\trejected\tblocks\tmax block\tspan s\twall s\tcpu s\tcpu us/tx\t\n")
 	for _, r := range []*bench.LoadResult{t.Agora, t.KVStore} {
 		timedOut := ""
 		if r.TimedOut {
 			timedOut = " (timed out)"
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f%s\t\n", r.App, r.TxPerSec, r.WallTxPerSec,
-			r.Committed, r.Failed, r.Rejected, r.Blocks, r.MaxBlockTxs, r.HeaderSeconds, r.WallSeconds, timedOut)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f%s\t%.2f\t%.0f\t\n", r.App, r.TxPerSec, r.WallTxPerSec,
+			r.Committed, r.Failed, r.Rejected, r.Blocks, r.MaxBlockTxs, r.HeaderSeconds, r.WallSeconds, timedOut, r.CPUSeconds, r.CPUMicrosPerTx)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "\nratio agora/kvstore: %.2fx (header time), %.2fx (wall clock)\n", t.Ratio, t.WallRatio)
+	fmt.Fprintf(w, "\nratio agora/kvstore: %.2fx (header time), %.2fx (wall clock), %.2fx (CPU time per transaction, kvstore/agora)\n",
+		t.Ratio, t.WallRatio, t.CPURatio)
 	for _, r := range []*bench.LoadResult{t.Agora, t.KVStore} {
 		if r.FirstRejection != "" {
 			fmt.Fprintf(w, "%s: first rejection: %s\n", r.App, r.FirstRejection)

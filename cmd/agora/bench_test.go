@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -27,6 +29,7 @@ func TestBenchChainQuick(t *testing.T) {
 			Txs      int     `json:"txs"`
 			TxBytes  int     `json:"tx_bytes"`
 			Ratio    float64 `json:"ratio"`
+			CPURatio float64 `json:"cpu_ratio"`
 			Settings struct {
 				Indexer string `json:"indexer"`
 				Recheck *bool  `json:"recheck"`
@@ -68,9 +71,18 @@ func TestBenchChainQuick(t *testing.T) {
 		if r.TxPerSec <= 0 || r.WallTxPerSec <= 0 || r.Blocks < 1 || r.FirstHeight < 2 || r.LastHeight < r.FirstHeight {
 			t.Errorf("%s: rates and heights %+v", name, *r)
 		}
+		if runtime.GOOS == "linux" && (r.CPUSeconds <= 0 || r.CPUMicrosPerTx <= 0) {
+			t.Errorf("%s: CPU time %+v", name, *r)
+		}
+		if perTx := r.CPUSeconds * 1e6 / float64(r.Committed); math.Abs(perTx-r.CPUMicrosPerTx) > 1+perTx/100 {
+			t.Errorf("%s: %v CPU us/tx for %v s over %d transactions", name, r.CPUMicrosPerTx, r.CPUSeconds, r.Committed)
+		}
 	}
 	if tp.Ratio <= 0 {
 		t.Errorf("ratio %v", tp.Ratio)
+	}
+	if runtime.GOOS == "linux" && tp.CPURatio <= 0 {
+		t.Errorf("cpu ratio %v", tp.CPURatio)
 	}
 	f := out.Finalize
 	if f == nil || f.Neurons != 64 || f.Validators != 8 || f.TotalMS <= 0 || f.FinalizeMS <= 0 || f.CommitMS < 0 ||
@@ -95,6 +107,9 @@ type benchLoad struct {
 	TxPerSec     float64 `json:"tx_per_sec"`
 	WallTxPerSec float64 `json:"wall_tx_per_sec"`
 	TimedOut     bool    `json:"timed_out"`
+	// CPUSeconds and CPUMicrosPerTx are the whole process's.
+	CPUSeconds     float64 `json:"cpu_seconds"`
+	CPUMicrosPerTx float64 `json:"cpu_us_per_tx"`
 }
 
 // The text output names both apps, the ratio and the kvstore caveat.
@@ -106,7 +121,7 @@ func TestBenchChainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	for _, want := range []string{"agora ", "kvstore ", "ratio agora/kvstore: ", "kvstore verifies no signatures"} {
+	for _, want := range []string{"agora ", "kvstore ", "ratio agora/kvstore: ", "cpu us/tx", "(CPU time per transaction, kvstore/agora)", "kvstore verifies no signatures"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
