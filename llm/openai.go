@@ -228,7 +228,7 @@ func withFields(body []byte, fields explicit) ([]byte, error) {
 	}
 	out := make([]byte, 0, len(body)+len(fields))
 	out = append(out, body[:len(body)-1]...)
-	if len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
+	if len(fields) > 0 && len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
 		fields = fields[1:] // an empty object: no comma before the first
 	}
 	out = append(out, fields...)
@@ -407,7 +407,11 @@ func (o *OpenAI) Complete(ctx context.Context, prompt string, opts OpenAIOptions
 type RawAnswer struct {
 	// Body is the server's response body, byte for byte: a JSON object
 	// with at least one choice, whose completions log-probabilities, if
-	// any, have a log-probability per token.
+	// any, have a log-probability per token. One exception: its "model"
+	// is the backend's configured model (OpenAIConfig.Model), as in
+	// Complete's answers, and is set so when the server named another
+	// model or none (some servers report their own id rather than the
+	// name they were asked for).
 	Body []byte
 	// CompletionTokens is the server's usage figure or, when it reported
 	// none, the number of tokens with log-probabilities (0 without them).
@@ -415,9 +419,11 @@ type RawAnswer struct {
 }
 
 // CompleteRaw is Complete returning the server's answer as it was sent,
-// checked but not decoded: the same request, the same errors, without the
-// cost of go-openai's response types for a caller that only passes the
-// answer on. Deadlines come from ctx.
+// checked but not decoded (see RawAnswer): the same request and the same
+// errors from the server, without the cost of go-openai's response types
+// for a caller that only passes the answer on. It skips go-openai's checks
+// of OpenAI's own model names against the endpoint, which a model server
+// of ours does not need. Deadlines come from ctx.
 func (o *OpenAI) CompleteRaw(ctx context.Context, prompt string, opts OpenAIOptions) (*RawAnswer, error) {
 	req, fields, err := o.completionRequest(prompt, opts)
 	if err != nil {
@@ -470,17 +476,37 @@ func (o *OpenAI) post(ctx context.Context, path string, req any, fields explicit
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("llm: openai backend %s: HTTP %d: %s", o.baseURL, resp.StatusCode, errorBodyMessage(buf.Bytes()))
 	}
-	n, err := checkAnswer(buf.Bytes())
+	answer := buf.Bytes()
+	n, model, err := checkAnswer(answer)
+	if err == nil && model != o.model {
+		answer, err = withModel(answer, o.model)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("llm: openai backend %s: malformed response: %w", o.baseURL, err)
 	}
-	return &RawAnswer{Body: buf.Bytes(), CompletionTokens: n}, nil
+	return &RawAnswer{Body: answer, CompletionTokens: n}, nil
+}
+
+// withModel returns the JSON object body with its "model" set to model.
+func withModel(body []byte, model string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	name, err := json.Marshal(model)
+	if err != nil {
+		return nil, err
+	}
+	m["model"] = name
+	return json.Marshal(m)
 }
 
 // checkAnswer checks a non-streamed answer of either API, decoding only
-// what it checks, and returns its completion token count (see RawAnswer).
-func checkAnswer(body []byte) (int, error) {
+// what it checks, and returns its completion token count (see RawAnswer)
+// and the model it names.
+func checkAnswer(body []byte) (int, string, error) {
 	var v struct {
+		Model   string `json:"model"`
 		Choices []struct {
 			Text    string `json:"text"`
 			Message *struct {
@@ -497,22 +523,22 @@ func checkAnswer(body []byte) (int, error) {
 		} `json:"usage"`
 	}
 	if err := json.Unmarshal(body, &v); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if len(v.Choices) == 0 {
-		return 0, errors.New("no choices")
+		return 0, "", errors.New("no choices")
 	}
 	n := 0
 	if lp := v.Choices[0].Logprobs; lp != nil {
 		if len(lp.Tokens) != len(lp.TokenLogprobs) {
-			return 0, fmt.Errorf("%d tokens but %d token_logprobs", len(lp.Tokens), len(lp.TokenLogprobs))
+			return 0, "", fmt.Errorf("%d tokens but %d token_logprobs", len(lp.Tokens), len(lp.TokenLogprobs))
 		}
 		n = len(lp.Tokens) + len(lp.Content)
 	}
 	if v.Usage != nil && v.Usage.CompletionTokens > 0 {
 		n = v.Usage.CompletionTokens
 	}
-	return n, nil
+	return n, v.Model, nil
 }
 
 // skipped is a JSON value that is counted, not decoded.

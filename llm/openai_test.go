@@ -607,9 +607,9 @@ func TestOpenAIRawKeepsTheServersBytes(t *testing.T) {
 		chat       bool
 		tokens     int
 	}{
-		{"completion without usage", `{ "id":"cmpl-9", "choices":[{"index":0,"text":" a","logprobs":{"tokens":["token_id:1","token_id:2"],"token_logprobs":[-0.123456789012345,-1e-9],"top_logprobs":null,"text_offset":[0,1]},"finish_reason":"length"}], "kv_transfer_params":null }`, false, 2},
-		{"chat with usage", `{"id":"chatcmpl-9","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning_content":null},"logprobs":{"content":[{"token":"hi","logprob":-0.5,"bytes":[104,105],"top_logprobs":[]}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"x"}` + "\n", true, 1},
-		{"chat without logprobs or usage", `{"choices":[{"message":{"content":null}}]}`, true, 0},
+		{"completion without usage", `{ "id":"cmpl-9", "model":"fake", "choices":[{"index":0,"text":" a","logprobs":{"tokens":["token_id:1","token_id:2"],"token_logprobs":[-0.123456789012345,-1e-9],"top_logprobs":null,"text_offset":[0,1]},"finish_reason":"length"}], "kv_transfer_params":null }`, false, 2},
+		{"chat with usage", `{"id":"chatcmpl-9","object":"chat.completion","model":"fake","choices":[{"index":0,"message":{"role":"assistant","content":"hi","reasoning_content":null},"logprobs":{"content":[{"token":"hi","logprob":-0.5,"bytes":[104,105],"top_logprobs":[]}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"x"}` + "\n", true, 1},
+		{"chat without logprobs or usage", `{"model":"fake","choices":[{"message":{"content":null}}]}`, true, 0},
 	} {
 		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
 			io.WriteString(w, tc.body)
@@ -625,6 +625,32 @@ func TestOpenAIRawKeepsTheServersBytes(t *testing.T) {
 		}
 		if string(a.Body) != tc.body || a.CompletionTokens != tc.tokens {
 			t.Errorf("%s: answer %d tokens, body\n%s\nwant %d tokens,\n%s", tc.name, a.CompletionTokens, a.Body, tc.tokens, tc.body)
+		}
+	}
+	// A server that names another model, or none, has the answer name the
+	// configured one, so that streamed and non-streamed answers agree and a
+	// validator knows which model to verify; the rest is kept.
+	for _, named := range []string{`"model":"org/served-id",`, ``} {
+		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
+			io.WriteString(w, `{"id":"cmpl-7",`+named+`"choices":[{"text":" a","logprobs":{"tokens":["a"],"token_logprobs":[-0.123456789012345]},"finish_reason":"stop"}]}`)
+		}
+		if a, err = o.CompleteRaw(ctx, "x", OpenAIOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			ID      string `json:"id"`
+			Model   string `json:"model"`
+			Choices []struct {
+				Logprobs struct {
+					TokenLogprobs []json.Number `json:"token_logprobs"`
+				} `json:"logprobs"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal(a.Body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Model != "fake" || got.ID != "cmpl-7" || len(got.Choices) != 1 || got.Choices[0].Logprobs.TokenLogprobs[0] != "-0.123456789012345" {
+			t.Errorf("server naming %q: answer %s, want model \"fake\" and the rest as sent", named, a.Body)
 		}
 	}
 }

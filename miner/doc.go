@@ -33,9 +33,10 @@
 // llama.cpp's server): the miner builds the request from the checked one
 // (go-openai's encoding, with temperature 0 and the log-probability
 // fields sent as they are). A non-streamed answer is checked and passed
-// on byte for byte under the miner's signature, the server's own id, model
-// name and numbers included; streams are read through go-openai and sent
-// as the miner's own chunks. Builtin runs the built-in
+// on byte for byte under the miner's signature, the server's own id and
+// numbers included (its "model" is set to the configured model if the
+// server named another); streams are read through go-openai and sent as
+// the miner's own chunks. Builtin runs the built-in
 // llama2.c engine on the CPU. OpenAIHandler serves a backend unsigned, as a
 // model server would: package minertest uses it to stand a real HTTP server
 // in for a GPU one in tests.

@@ -630,7 +630,7 @@ func TestPassThrough(t *testing.T) {
 			`{"id":"cmpl-vllm","object":"text_completion","created":1,"model":"test-model","choices":[{"index":0,"text":" a b","logprobs":{"tokens":["token_id:7","token_id:8"],"token_logprobs":[-0.1234567890123,-2.5e-7],"top_logprobs":null,"text_offset":[0,2]},"finish_reason":"length","stop_reason":null}],"usage":{"prompt_tokens":2,"completion_tokens":2,"total_tokens":4},"kv_transfer_params":null}`},
 		{"/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"temperature":0}`,
 			`{"model":"test-model","messages":[{"role":"user","content":"x"}],"stream":false,"seed":0,"temperature":0}`,
-			"{\"id\":\"chatcmpl-vllm\", \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"completion_tokens\":1}}\n"},
+			"{\"id\":\"chatcmpl-vllm\", \"model\":\"test-model\", \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"completion_tokens\":1}}\n"},
 	} {
 		answer.Store(tc.answer)
 		resp, body := f.post(t, f.validator, tc.path, tc.req)

@@ -91,9 +91,14 @@ func (q *queue) acquire(ctx context.Context, prio uint64, timeout time.Duration)
 	case <-w.granted: // granted or evicted just now
 		if w.err == nil {
 			q.releaseLocked()
+		} else {
+			err = w.err
 		}
 	default:
 		heap.Remove(&q.waiting, w.index)
+	}
+	if ctx.Err() != nil {
+		err = ctx.Err() // the caller went away, whatever fired first
 	}
 	return nil, err
 }
