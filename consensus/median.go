@@ -71,6 +71,12 @@ type vote struct {
 // expected linear time. The property tests check this against the literal
 // port on random columns.
 func medianCols(stake []fix, w matrix, n int, kappa fix, parts int) []fix {
+	return medianColsBlocked(stake, w, n, kappa, parts, medianBlockVotes)
+}
+
+// medianColsBlocked is medianCols bucketing about blockVotes votes at a
+// time (tests make it small to cross block boundaries on small inputs).
+func medianColsBlocked(stake []fix, w matrix, n int, kappa fix, parts, blockVotes int) []fix {
 	// use_stake: the positive stakes, renormalised.
 	var voters []int
 	var useStake []fix
@@ -94,7 +100,7 @@ func medianCols(stake []fix, w matrix, n int, kappa fix, parts int) []fix {
 	// absent voters' vote; each voter's row is sorted by column, so a
 	// cursor per voter walks it once across the blocks.
 	per := len(voters) + 1
-	block := max(1, min(n, medianBlockVotes/per))
+	block := max(1, min(n, blockVotes/per))
 	colSpans(n, parts).run(func(_, lo, hi int) {
 		votes := make([]vote, block*per)
 		fill := make([]int, block)

@@ -541,9 +541,11 @@ func TestPropMedianColsLiteral(t *testing.T) {
 			safeDiv(fromInt(int64(r.IntN(65536))), u16Max),
 			fix(r.Int64N(2*int64(one))), one+1)
 		want := propLiteralMedianCols(stake, w, n, kappa)
-		parts := 1 + c%3
-		if got := medianCols(stake, w.clone(), n, kappa, parts); !slices.Equal(got, want) {
-			t.Fatalf("case %d, %d goroutines: medianCols = %v, literal = %v\nstake %v kappa %d\nw %v", c, parts, got, want, stake, kappa, w)
+		// Across goroutines and across column blocks: blocks of one
+		// column up to all of them.
+		parts, blockVotes := 1+c%3, propPick(r, 1, 2*n, 7*n, medianBlockVotes)
+		if got := medianColsBlocked(stake, w.clone(), n, kappa, parts, blockVotes); !slices.Equal(got, want) {
+			t.Fatalf("case %d, %d goroutines, blocks of %d votes: medianCols = %v, literal = %v\nstake %v kappa %d\nw %v", c, parts, blockVotes, got, want, stake, kappa, w)
 		}
 	}
 }

@@ -97,8 +97,9 @@ func interpolate(m1, m2 matrix, ratio fix) matrix {
 
 // clipRow appends row, each entry clipped at its column's threshold, to r:
 // an entry above a zero threshold is dropped. Thresholds are never
-// negative. The clip itself is branch-free: whether a weight is above its
-// consensus is a coin toss a branch predictor would lose.
+// negative. The clip itself is a min, not a branch: whether a weight is
+// above its consensus is a coin toss a branch predictor would lose (the
+// one branch left, a zero threshold, is rare and predictable).
 func clipRow(r, row []cell, threshold []fix) []cell {
 	for _, c := range row {
 		th := threshold[c.col]
