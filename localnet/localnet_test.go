@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -175,30 +176,49 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Balances and stakes, read at one height: retry if a block lands
-	// in between.
-	for try := 0; ; try++ {
+	// Balances and stakes, read at one height: the queries run
+	// concurrently, and again if a block landed in between.
+	ids := []chain.AccountID{}
+	for _, seed := range append([]string{ros.Owner, ros.Governance}, values(ros.Hotkeys)...) {
+		ids = append(ids, chain.AccountID(keyOf(seed).PublicKey()))
+	}
+	consistent := false
+	for deadline := time.Now().Add(time.Minute); !consistent && time.Now().Before(deadline); {
 		h0, _ := client.Query(ctx, chain.QuerySupply, &sup)
-		var sum uint64
-		for _, seed := range append([]string{ros.Owner, ros.Governance}, values(ros.Hotkeys)...) {
-			id := chain.AccountID(keyOf(seed).PublicKey())
-			a, err := client.Account(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum += a.Balance
-			if hk, err := client.Hotkey(ctx, id); err == nil {
-				sum += hk.Stake
-			}
+		held := make([]uint64, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() {
+				a, err := client.Account(ctx, id)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				held[i] = a.Balance
+				if hk, err := client.Hotkey(ctx, id); err == nil {
+					held[i] += hk.Stake
+				}
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
 		}
 		h1, _ := client.Query(ctx, chain.QuerySupply, &sup)
-		if h0 != h1 && try < 20 {
+		if h0 != h1 {
 			continue
 		}
-		if sum != sup.Total {
-			t.Fatalf("balances and stakes add up to %d, the supply is %d (minted %d, burned %d)", sum, sup.Total, sup.Minted, sup.Burned)
+		consistent = true
+		var sum uint64
+		for _, v := range held {
+			sum += v
 		}
-		break
+		if sum != sup.Total {
+			t.Fatalf("balances and stakes add up to %d at height %d, the supply is %d (minted %d, burned %d)", sum, h0, sup.Total, sup.Minted, sup.Burned)
+		}
+	}
+	if !consistent {
+		t.Fatal("could not read every balance and stake between two blocks for a minute")
 	}
 	cancel()
 	select {
