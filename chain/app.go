@@ -93,7 +93,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	tx, terr := a.decodeChecked(ctx, req.Tx)
 	if terr == nil {
-		terr = a.check(tx)
+		terr = a.check(tx, !isDryRun(ctx))
 	}
 	if terr != nil {
 		return &abci.ResponseCheckTx{Code: uint32(terr.Code), Log: terr.Msg, Codespace: "agora"}, nil
@@ -103,9 +103,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 
 // check runs tx on the live state as if the sender's account were the
 // mempool's (the pending nonce, and the committed balance less what the
-// sender's admitted transactions spend), then undoes everything but the
-// sender's mempool nonce and spending.
-func (a *App) check(tx *Tx) *TxError {
+// sender's admitted transactions spend), then undoes everything but, when
+// it admits tx, the sender's mempool nonce and spending.
+func (a *App) check(tx *Tx, admit bool) *TxError {
 	s := a.state
 	m := s.mark()
 	defer s.revert(m)
@@ -136,8 +136,10 @@ func (a *App) check(tx *Tx) *TxError {
 	if after := s.accounts[tx.Signer].Balance; after < acct.Balance {
 		spent += acct.Balance - after
 	}
-	a.checkNonce[tx.Signer] = tx.Nonce + 1
-	a.checkSpent[tx.Signer] = spent
+	if admit {
+		a.checkNonce[tx.Signer] = tx.Nonce + 1
+		a.checkSpent[tx.Signer] = spent
+	}
 	return nil
 }
 

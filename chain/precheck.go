@@ -40,3 +40,20 @@ func (a *App) decodeChecked(ctx context.Context, raw []byte) (*Tx, *TxError) {
 	}
 	return decodeTx(raw, a.sigs)
 }
+
+// DryRun returns ctx marking a CheckTx as a question rather than an
+// admission: CheckTx answers exactly as it would, but does not count the
+// transaction as pending for its sender (the next nonce, the balance it
+// spends), since it does not enter the mempool. CometBFT's /check_tx RPC
+// asks this way; without it, asking about a transaction made the same
+// transaction's broadcast fail with a bad nonce until the next block.
+func DryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+type dryRunKey struct{}
+
+func isDryRun(ctx context.Context) bool {
+	v, _ := ctx.Value(dryRunKey{}).(bool)
+	return v
+}

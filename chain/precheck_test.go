@@ -45,6 +45,43 @@ func TestPreCheckTxOtherBytes(t *testing.T) {
 	}
 }
 
+// TestCheckTxDryRun: a dry-run CheckTx (the /check_tx RPC's) answers as an
+// admission would, any number of times, and admits nothing: the same
+// transaction is then admitted, and a transaction its balance could not
+// cover after an admission is still refused.
+func TestCheckTxDryRun(t *testing.T) {
+	alice, aliceID := testKey(1)
+	_, bobID := testKey(2)
+	c := newTestChain(t, map[AccountID]uint64{aliceID: 10 * Unit})
+	check := func(ctx context.Context, raw []byte) *abci.ResponseCheckTx {
+		t.Helper()
+		resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := sign(t, alice, 0, &Transfer{To: bobID, Amount: 6 * Unit})
+	for range 3 {
+		if r := check(DryRun(context.Background()), first); r.Code != 0 {
+			t.Fatalf("dry run of a valid transfer: code %d %q", r.Code, r.Log)
+		}
+	}
+	if r := check(context.Background(), first); r.Code != 0 {
+		t.Fatalf("admitting the transfer after dry runs: code %d %q, want 0", r.Code, r.Log)
+	}
+	// Nonce 1 would spend more than is left once nonce 0 is pending: the
+	// dry run says so too, and admits nothing either way.
+	second := sign(t, alice, 1, &Transfer{To: bobID, Amount: 6 * Unit})
+	if r := check(DryRun(context.Background()), second); r.Code != uint32(CodeInsufficientBalance) {
+		t.Errorf("dry run of an overspend: code %d %q, want insufficient_balance", r.Code, r.Log)
+	}
+	small := sign(t, alice, 1, &Transfer{To: bobID, Amount: Unit})
+	if r := check(context.Background(), small); r.Code != 0 {
+		t.Errorf("admitting nonce 1 after a refused dry run: code %d %q", r.Code, r.Log)
+	}
+}
+
 // TestPreCheckTxConcurrent runs PreCheckTx from many goroutines at once,
 // then CheckTx under one mutex as CometBFT's local client does, with
 // forged signatures among valid transfers: every forged one is rejected

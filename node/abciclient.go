@@ -7,6 +7,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtsync "github.com/cometbft/cometbft/libs/sync"
 	"github.com/cometbft/cometbft/proxy"
+
+	"github.com/seed0ffb8d46/agora/chain"
 )
 
 // preCheckClients is proxy.NewLocalClientCreator(app): every ABCI
@@ -40,8 +42,12 @@ type preCheckClient struct {
 	app *gatedApp
 }
 
+// CheckTx is the synchronous CheckTx, which CometBFT v0.38 calls only for
+// the /check_tx RPC: a question about a transaction that does not enter
+// the mempool (the mempool admits through CheckTxAsync), so the app
+// answers it as a dry run.
 func (c *preCheckClient) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	return c.Client.CheckTx(c.preCheck(ctx, req), req)
+	return c.Client.CheckTx(c.preCheck(chain.DryRun(ctx), req), req)
 }
 
 func (c *preCheckClient) CheckTxAsync(ctx context.Context, req *abci.RequestCheckTx) (*abcicli.ReqRes, error) {
