@@ -411,21 +411,28 @@ func TestOpenAIBackendDown(t *testing.T) {
 	}
 }
 
+// serverError is a model server's error answer and what the backend's
+// error must say about it.
+type serverError struct {
+	name   string
+	status int
+	body   string
+	want   string
+}
+
+// serverErrors are error answers in each server's form.
+var serverErrors = []serverError{
+	{"openai error", 500, `{"error":{"message":"CUDA out of memory","type":"InternalServerError","code":500}}`, "HTTP 500: CUDA out of memory"},
+	{"vllm error", 400, `{"object":"error","message":"This model's maximum context length is 2048 tokens","type":"BadRequestError","code":400}`, "HTTP 400: This model's maximum context length is 2048 tokens"},
+	{"llama.cpp error", 503, `{"error":"Loading model"}`, "HTTP 503: Loading model"},
+	{"fastapi", 404, `{"detail":"Not Found"}`, "HTTP 404: Not Found"},
+	{"text", 502, "Bad Gateway\n", "HTTP 502: Bad Gateway"},
+}
+
 func TestOpenAIServerErrors(t *testing.T) {
 	f, o, _ := newFake(t, time.Second)
 	msgs := []ChatMessage{{Role: "user", Content: "x"}}
-	for _, tc := range []struct {
-		name   string
-		status int
-		body   string
-		want   string
-	}{
-		{"openai error", 500, `{"error":{"message":"CUDA out of memory","type":"InternalServerError","code":500}}`, "HTTP 500: CUDA out of memory"},
-		{"vllm error", 400, `{"object":"error","message":"This model's maximum context length is 2048 tokens","type":"BadRequestError","code":400}`, "HTTP 400: This model's maximum context length is 2048 tokens"},
-		{"llama.cpp error", 503, `{"error":"Loading model"}`, "HTTP 503: Loading model"},
-		{"fastapi", 404, `{"detail":"Not Found"}`, "HTTP 404: Not Found"},
-		{"text", 502, "Bad Gateway\n", "HTTP 502: Bad Gateway"},
-	} {
+	for _, tc := range serverErrors {
 		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(tc.status)
@@ -659,17 +666,7 @@ func TestOpenAIRawErrors(t *testing.T) {
 	f, o, _ := newFake(t, time.Second)
 	ctx := context.Background()
 	msgs := []ChatMessage{{Role: "user", Content: "x"}}
-	for _, tc := range []struct {
-		name   string
-		status int
-		body   string
-		want   string
-	}{
-		{"openai error", 500, `{"error":{"message":"CUDA out of memory","type":"InternalServerError","code":500}}`, "HTTP 500: CUDA out of memory"},
-		{"vllm error", 400, `{"object":"error","message":"This model's maximum context length is 2048 tokens","type":"BadRequestError","code":400}`, "HTTP 400: This model's maximum context length is 2048 tokens"},
-		{"llama.cpp error", 503, `{"error":"Loading model"}`, "HTTP 503: Loading model"},
-		{"fastapi", 404, `{"detail":"Not Found"}`, "HTTP 404: Not Found"},
-		{"text", 502, "Bad Gateway\n", "HTTP 502: Bad Gateway"},
+	for _, tc := range append(serverErrors, []serverError{
 		{"not json", 200, "<html>hello</html>", "malformed response"},
 		{"no choices", 200, `{"id":"1","choices":[]}`, "malformed response: no choices"},
 		{"wrong type", 200, `{"id":"1","choices":"nope"}`, "malformed response"},
@@ -677,7 +674,7 @@ func TestOpenAIRawErrors(t *testing.T) {
 		{"cut short", 200, `{"id":"1","choices":[{"text":"a"`, "malformed response"},
 		{"data after", 200, `{"choices":[{"text":"a"}]} {}`, "malformed response"},
 		{"misaligned logprobs", 200, `{"id":"1","choices":[{"index":0,"text":"a","finish_reason":"stop","logprobs":{"tokens":["a","b"],"token_logprobs":[-1]}}]}`, "malformed response: 2 tokens but 1 token_logprobs"},
-	} {
+	}...) {
 		f.handle = func(w http.ResponseWriter, _ *http.Request, _ map[string]any) {
 			w.WriteHeader(tc.status)
 			io.WriteString(w, tc.body)
