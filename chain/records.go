@@ -1,7 +1,9 @@
 package chain
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/seed0ffb8d46/agora/consensus"
 )
@@ -120,9 +122,13 @@ func (s *State) encodeRecord(key string) []byte {
 
 func encodeEntries(e *enc, row []consensus.Entry) {
 	e.u32(uint32(len(row)))
-	for _, x := range row {
-		e.u16(x.UID)
-		e.u16(x.Value)
+	// Rows hold up to thousands of entries (a validator's weights over a
+	// whole subnet): grow once and write in place, rather than append
+	// each value.
+	n := len(e.b)
+	e.b = slices.Grow(e.b, 4*len(row))[:n+4*len(row)]
+	for i, x := range row {
+		binary.BigEndian.PutUint32(e.b[n+4*i:], uint32(x.UID)<<16|uint32(x.Value))
 	}
 }
 
