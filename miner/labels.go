@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,35 +24,21 @@ type Labels struct {
 	Queue  *rlhf.Queue
 	Tokens *rlhf.Tokens
 	Hub    *rlhf.Hub
-	// traps holds what validators told of their traps' outcomes, for the
-	// labelers' own accuracy on their pages. In memory: a restarted miner
-	// shows accuracy again as validators report new traps.
-	traps *trapBook
-}
-
-// trapBook counts resolved traps per labeler, each (task, labeler) once.
-type trapBook struct {
-	mu       sync.Mutex
-	seen     map[string]bool
-	resolved map[string]int
-	correct  map[string]int
+	// Traps holds what validators told of their traps' outcomes: each
+	// labeler's own accuracy, on its page.
+	Traps *rlhf.TrapBook
 }
 
 // TrapStats returns how many of a labeler's trap labels validators have
 // resolved, and how many were right.
-func (l *Labels) TrapStats(labeler string) (resolved, correct int) { return l.traps.stats(labeler) }
-
-func (b *trapBook) stats(labeler string) (int, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.resolved[labeler], b.correct[labeler]
-}
+func (l *Labels) TrapStats(labeler string) (resolved, correct int) { return l.Traps.Stats(labeler) }
 
 // Files in a miner's labels directory.
 const (
 	LabelsFile   = "labels.log"
 	TasksFile    = "tasks.log"
 	LabelersFile = "labelers.json"
+	TrapsFile    = "traps.log"
 )
 
 // OpenLabels opens (creating them if need be) the label store, task queue
@@ -75,20 +60,27 @@ func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	traps := &trapBook{seen: map[string]bool{}, resolved: map[string]int{}, correct: map[string]int{}}
-	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log, TrapStats: traps.stats})
+	traps, err := rlhf.OpenTrapBook(filepath.Join(dir, TrapsFile))
 	if err != nil {
 		queue.Close()
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	return &Labels{Store: store, Queue: queue, Tokens: tokens, Hub: hub, traps: traps}, nil
+	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log, TrapStats: traps.Stats})
+	if err != nil {
+		traps.Close()
+		queue.Close()
+		store.Close()
+		return nil, fmt.Errorf("miner: labels: %w", err)
+	}
+	return &Labels{Store: store, Queue: queue, Tokens: tokens, Hub: hub, Traps: traps}, nil
 }
 
-// Close closes the hub's connections, then the queue and the store.
+// Close closes the hub's connections, then the trap book, the queue and
+// the store.
 func (l *Labels) Close() error {
 	l.Hub.Close()
-	return errors.Join(l.Queue.Close(), l.Store.Close())
+	return errors.Join(l.Traps.Close(), l.Queue.Close(), l.Store.Close())
 }
 
 // MaxPreferenceTasks bounds the tasks in one POST /v1/preference/tasks.
@@ -116,11 +108,7 @@ type PreferenceLabels struct {
 func TaskPrefix(validatorHex string) string { return validatorHex + ":" }
 
 // TrapResult is a validator's verdict on one label of one of its traps.
-type TrapResult struct {
-	TaskID    string `json:"task_id"`
-	LabelerID string `json:"labeler_id"`
-	Correct   bool   `json:"correct"`
-}
+type TrapResult = rlhf.TrapVerdict
 
 // PreferenceResults is the body of POST /v1/preference/results: the
 // outcomes of the caller's traps, which the labelers see as their own
@@ -145,30 +133,24 @@ func (m *Miner) preferenceResults(w http.ResponseWriter, r *http.Request) {
 		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("results: %d, at most %d", len(in.Results), 4*MaxPreferenceTasks))
 		return
 	}
+	// Only the caller's own tasks, only labels this miner holds.
 	prefix := TaskPrefix(c.vr.SignedBy.Hex())
-	b := m.cfg.Labels.traps
-	changed := map[string]bool{}
-	accepted := 0
-	b.mu.Lock()
+	var mine []TrapResult
 	for _, res := range in.Results {
-		key := res.TaskID + "\x00" + res.LabelerID
-		// Only the caller's own tasks, only labels this miner holds.
-		if !strings.HasPrefix(res.TaskID, prefix) || b.seen[key] {
+		if !strings.HasPrefix(res.TaskID, prefix) {
 			continue
 		}
-		if _, ok := m.cfg.Labels.Store.Get(res.TaskID, res.LabelerID); !ok {
-			continue
+		if _, ok := m.cfg.Labels.Store.Get(res.TaskID, res.LabelerID); ok {
+			mine = append(mine, res)
 		}
-		b.seen[key] = true
-		accepted++
-		b.resolved[res.LabelerID]++
-		if res.Correct {
-			b.correct[res.LabelerID]++
-		}
-		changed[res.LabelerID] = true
 	}
-	b.mu.Unlock()
-	for l := range changed {
+	accepted, changed, err := m.cfg.Labels.Traps.Record(mine)
+	if err != nil {
+		m.log.Error("recording trap results", zap.Error(err))
+		c.fail(http.StatusInternalServerError, "storage_error", "recording trap results: "+err.Error())
+		return
+	}
+	for _, l := range changed {
 		m.cfg.Labels.Hub.RefreshStats(l)
 	}
 	body, _ := json.Marshal(map[string]int{"accepted": accepted})

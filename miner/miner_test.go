@@ -554,11 +554,12 @@ func TestOpenAIHandlerWithGoOpenAI(t *testing.T) {
 // come back only to the validator that sent the tasks, and trap results
 // become the labeler's accuracy.
 func TestPreferenceEndpoints(t *testing.T) {
-	labels, err := miner.OpenLabels(t.TempDir(), "agora1test", nil)
+	dir := t.TempDir()
+	labels, err := miner.OpenLabels(dir, "agora1test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer labels.Close()
+	defer func() { labels.Close() }()
 	f := newFixture(t, func(c *miner.Config) { c.Labels = labels })
 	other := key(t, 12)
 	f.meta.add(other, 7, 1000, true)
@@ -597,6 +598,25 @@ func TestPreferenceEndpoints(t *testing.T) {
 	}
 	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
 		t.Fatalf("trap stats %d resolved, %d correct; want 1, 1", r, c)
+	}
+	// A restarted miner shows the labeler the same accuracy, and still
+	// counts each label once.
+	if err := labels.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if labels, err = miner.OpenLabels(dir, "agora1test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
+		t.Fatalf("after a restart: trap stats %d resolved, %d correct; want 1, 1", r, c)
+	}
+	h := newFixture(t, func(c *miner.Config) { c.Labels = labels })
+	resp, body = h.post(t, h.validator, "/v1/preference/results", results)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"accepted":0`) {
+		t.Fatalf("results re-sent to the restarted miner: %d %s", resp.StatusCode, body)
+	}
+	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
+		t.Fatalf("after a re-send: trap stats %d resolved, %d correct; want 1, 1", r, c)
 	}
 	// Without labels, the endpoints say so.
 	g := newFixture(t, nil)

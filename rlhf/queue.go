@@ -1,12 +1,10 @@
 package rlhf
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,45 +225,11 @@ func encodeTaskRecord(t *Task) ([]byte, error) {
 	return frameRecord(payload, maxTaskRecordBytes)
 }
 
-// load reads the log into q (see OpenQueue).
+// load reads the log into q (see OpenQueue and readLog).
 func (q *Queue) load(created bool) error {
-	data, err := io.ReadAll(q.f)
+	tasks, _, _, err := readLog(q.f, q.path, queueMagic, "task queue", created, decodeTaskRecord)
 	if err != nil {
 		return err
-	}
-	if len(data) < len(queueMagic) && bytes.HasPrefix([]byte(queueMagic), data) {
-		if err := q.f.Truncate(0); err != nil {
-			return err
-		}
-		if _, err := q.f.Write([]byte(queueMagic)); err != nil {
-			return err
-		}
-		if err := q.f.Sync(); err != nil {
-			return err
-		}
-		return syncDir(filepath.Dir(q.path))
-	}
-	if created {
-		return errors.New("file changed while it was being created")
-	}
-	if !bytes.HasPrefix(data, []byte(queueMagic)) {
-		return fmt.Errorf("not a task queue: it does not start with %q", queueMagic)
-	}
-	tasks, end, cerr := scanRecords(data[len(queueMagic):], decodeTaskRecord)
-	if cerr != nil {
-		cerr.Path = q.path
-		cerr.Offset += int64(len(queueMagic))
-		cerr.Next += int64(len(queueMagic))
-		return cerr
-	}
-	end += len(queueMagic)
-	if end < len(data) {
-		if err := q.f.Truncate(int64(end)); err != nil {
-			return fmt.Errorf("truncate torn tail at offset %d: %w", end, err)
-		}
-		if err := q.f.Sync(); err != nil {
-			return err
-		}
 	}
 
 	labelers := map[string][]string{} // task → labelers with a stored label

@@ -1,17 +1,14 @@
 package rlhf
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"iter"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 )
@@ -193,42 +190,14 @@ func openOrCreate(path string) (f *os.File, created bool, err error) {
 	return f, false, err
 }
 
-// load reads the file into s, writing the magic into a new (or
-// half-created) file and truncating a torn tail.
+// load reads the file into s (see readLog).
 func (s *Store) load(created bool) error {
-	data, err := io.ReadAll(s.f)
+	labels, tornAt, tornBytes, err := readLog(s.f, s.path, magic, "label store", created, decodeRecord)
 	if err != nil {
 		return err
 	}
-	if len(data) < len(magic) && bytes.HasPrefix([]byte(magic), data) {
-		// New, or a crash while it was being created: nothing was ever
-		// stored in it.
-		if err := s.f.Truncate(0); err != nil {
-			return err
-		}
-		if _, err := s.f.Write([]byte(magic)); err != nil {
-			return err
-		}
-		if err := s.f.Sync(); err != nil {
-			return err
-		}
-		return syncDir(filepath.Dir(s.path))
-	}
-	if created {
-		return errors.New("file changed while it was being created")
-	}
-	if !bytes.HasPrefix(data, []byte(magic)) {
-		return fmt.Errorf("not a label store: it does not start with %q", magic)
-	}
-	labels, end, cerr := decodeRecords(data[len(magic):])
-	if cerr != nil {
-		cerr.Path = s.path
-		cerr.Offset += int64(len(magic))
-		cerr.Next += int64(len(magic))
-		return cerr
-	}
-	end += len(magic)
 	s.recovery.Records = len(labels)
+	s.recovery.TornAt, s.recovery.TornBytes = tornAt, tornBytes
 	for _, l := range labels {
 		k := l.key()
 		if _, dup := s.index[k]; dup {
@@ -237,15 +206,6 @@ func (s *Store) load(created bool) error {
 		}
 		s.index[k] = len(s.labels)
 		s.labels = append(s.labels, l)
-	}
-	if end < len(data) {
-		s.recovery.TornAt, s.recovery.TornBytes = int64(end), int64(len(data)-end)
-		if err := s.f.Truncate(int64(end)); err != nil {
-			return fmt.Errorf("truncate torn tail at offset %d: %w", end, err)
-		}
-		if err := s.f.Sync(); err != nil {
-			return err
-		}
 	}
 	return nil
 }
