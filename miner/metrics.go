@@ -16,7 +16,7 @@ type metrics struct {
 	inflight   prometheus.GaugeFunc
 }
 
-func newMetrics(reg prometheus.Registerer, q *queue) *metrics {
+func newMetrics(reg prometheus.Registerer, q *queue, labels *Labels) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agora_miner_requests_total", Help: "Requests answered, by endpoint and HTTP status.",
@@ -47,5 +47,18 @@ func newMetrics(reg prometheus.Registerer, q *queue) *metrics {
 		}, func() float64 { _, r := q.depth(); return float64(r) }),
 	}
 	reg.MustRegister(m.requests, m.rejections, m.latency, m.firstToken, m.tokens, m.tokensRate, m.queueDepth, m.inflight)
+	if labels != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "agora_miner_labelers_connected", Help: "Labelling pages connected to the hub.",
+			}, func() float64 { return float64(labels.Hub.Connections()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "agora_miner_labels_stored_total", Help: "Labels stored durably (each acknowledged to its labeler).",
+			}, func() float64 { return float64(labels.Store.Len()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "agora_miner_label_tasks_queued", Help: "Validators' preference tasks waiting for labels.",
+			}, func() float64 { return float64(labels.Queue.Len()) }),
+		)
+	}
 	return m
 }

@@ -150,7 +150,7 @@ func New(cfg Config) (*Miner, error) {
 		return nil, fmt.Errorf("miner: %w", err)
 	}
 	m.verifier = v
-	m.metrics = newMetrics(cfg.Registry, m.queue)
+	m.metrics = newMetrics(cfg.Registry, m.queue, cfg.Labels)
 	return m, nil
 }
 
@@ -168,7 +168,7 @@ func OpenAIHandler(b Backend) http.Handler {
 		now:      time.Now,
 		queue:    newQueue(1<<30, 0),
 	}
-	m.metrics = newMetrics(m.registry, m.queue)
+	m.metrics = newMetrics(m.registry, m.queue, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "chat") })

@@ -599,6 +599,12 @@ func TestPreferenceEndpoints(t *testing.T) {
 	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
 		t.Fatalf("trap stats %d resolved, %d correct; want 1, 1", r, c)
 	}
+	metrics := get(t, f.url+"/metrics")
+	for _, want := range []string{"agora_miner_labels_stored_total 1", "agora_miner_label_tasks_queued 1", "agora_miner_labelers_connected 0"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
 	// A restarted miner shows the labeler the same accuracy, and still
 	// counts each label once.
 	if err := labels.Close(); err != nil {
