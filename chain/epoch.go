@@ -33,8 +33,11 @@ import (
 // coldkey staking on it (the owner included) pro rata by stake, floored,
 // the leftover base units one each in ascending coldkey order (to the owner
 // if it has no stake). What consensus's flooring leaves, R − Σ paid, goes
-// to the subnet owner's coldkey. Everything is paid to balances. The
-// amounts credited sum to E exactly; Minted and TotalSupply grow by E.
+// to the subnet owner's coldkey, as long as it is flooring dust
+// (flooringDust); when consensus paid nobody (no stake, or none above the
+// stake threshold) it is not minted at all, and E shrinks by it.
+// Everything is paid to balances. The amounts credited sum to E exactly;
+// Minted and TotalSupply grow by E.
 
 // endBlock runs the epoch of every subnet whose tempo has elapsed and
 // returns the block events.
@@ -208,6 +211,14 @@ func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Even
 		}
 	}
 	rem := r - server - validator
+	var unminted uint64
+	if rem > flooringDust(r, sn.N) {
+		// Consensus paid nobody: no stake, or none at or above the
+		// threshold. That emission is not minted, rather than all of it
+		// going to the owner (who sets the threshold).
+		unminted, rem = rem, 0
+		e -= unminted
+	}
 	credits[sn.Owner] += cut + rem
 	var paid uint64
 	for _, id := range slices.SortedFunc(maps.Keys(credits), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) }) {
@@ -231,7 +242,15 @@ func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Even
 	s.pruneCommits(netuid, sn)
 	return appendAttrs(ev,
 		"n", uint64(sn.N), "emission", e, "owner_cut", cut, "server", server,
-		"validator", validator, "remainder", rem)
+		"validator", validator, "remainder", rem, "unminted", unminted)
+}
+
+// flooringDust bounds what an epoch that pays its emission r over n uids
+// leaves unpaid by flooring: each of the 2n shares loses less than 2^-32
+// of r when consensus divides in I32F32, and less than a base unit when it
+// is paid out.
+func flooringDust(r uint64, n uint16) uint64 {
+	return mulDiv(r, 2*uint64(n)+1, 1<<32) + 2*uint64(n) + 1
 }
 
 // payDividends splits a validator's emission d: its take to its owner, the
