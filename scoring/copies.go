@@ -12,11 +12,11 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 )
 
-// CopyEntry is one indexed answer: whose it is and when it was signed.
+// CopyEntry is one indexed answer: whose it is and when it arrived.
 type CopyEntry struct {
 	SimHash     uint64 // SimHash of the answer text
 	Miner       string // the miner's hotkey (or another stable identity)
-	TimestampMs int64  // the signed response's Epistula timestamp, Unix ms
+	TimestampMs int64  // when the validator received the answer, Unix ms: the earliest keeps the credit
 	ResponseID  string // the response's id (e.g. its Epistula uuid)
 }
 

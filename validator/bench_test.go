@@ -49,7 +49,7 @@ func BenchmarkScorePipeline(b *testing.B) {
 			s.WriteString(words[rng.IntN(len(words))])
 		}
 		s.WriteString(".")
-		answers[i] = answer{UID: uint16(i % 256), Text: s.String(), Latency: 300 * time.Millisecond, SignedAtMs: int64(i), ResponseID: fmt.Sprint(i)}
+		answers[i] = answer{UID: uint16(i % 256), Text: s.String(), Latency: 300 * time.Millisecond, ReceivedAtMs: int64(i), ResponseID: fmt.Sprint(i)}
 		answers[i].Hotkey[0], answers[i].Hotkey[1] = byte(i), byte(i>>8)
 	}
 	const prompt = "Once upon a time, there was a little cat named Tom."
@@ -57,7 +57,7 @@ func BenchmarkScorePipeline(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		a := answers[i%n]
-		a.SignedAtMs = int64(i) // a later answer: never its own earlier copy
+		a.ReceivedAtMs = int64(i) // a later answer: never its own earlier copy
 		score, _ := v.scoreOpen(ctx, prompt, uint64(i), a, true, false)
 		_ = v.st.Scores.Update(KindInference, int(a.UID), score)
 		i++

@@ -40,10 +40,15 @@ type answer struct {
 	// Latency is from this miner's request being sent to its whole answer
 	// read: the miner's own time, not the batch's.
 	Latency time.Duration
-	// SignedAtMs is the miner's signed response timestamp, which orders
-	// identical answers for copy detection.
+	// SignedAtMs is the miner's signed response timestamp: evidence, and
+	// checked to lie within the request's time (plus clock skew).
 	SignedAtMs int64
-	ResponseID string
+	// ReceivedAtMs is when this validator had the whole answer, which
+	// orders identical answers for copy detection: a miner can sign any
+	// time it likes within the skew, but cannot hand in a copy before the
+	// answer it copies exists.
+	ReceivedAtMs int64
+	ResponseID   string
 	// Err is why there is no answer (timeout, status, bad signature,
 	// malformed body); Reason names it for metrics.
 	Err    error
@@ -90,6 +95,11 @@ func query(ctx context.Context, client *http.Client, signer *protocol.Signer, ur
 		return fail("bad_signature", err)
 	}
 	a.SignedAtMs, a.ResponseID = env.Timestamp, env.UUID
+	received := time.Now()
+	a.ReceivedAtMs = received.UnixMilli()
+	if lo, hi := start.Add(-protocol.DefaultFutureWindow).UnixMilli(), received.Add(protocol.DefaultFutureWindow).UnixMilli(); env.Timestamp < lo || env.Timestamp > hi {
+		return fail("bad_timestamp", fmt.Errorf("answer signed at %d ms, outside the request's time %d..%d ms (with %s of clock skew)", env.Timestamp, lo, hi, protocol.DefaultFutureWindow))
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fail("status_"+strconv.Itoa(resp.StatusCode), fmt.Errorf("miner answered %s: %s", resp.Status, bytes.TrimSpace(raw)))
 	}

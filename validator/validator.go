@@ -450,10 +450,10 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		}()
 	}
 	wg.Wait()
-	// Earliest signed answer first, so the first of identical answers
+	// Earliest received answer first, so the first of identical answers
 	// keeps the credit.
 	slices.SortStableFunc(answers, func(a, b answer) int {
-		return cmpU64(uint64(a.SignedAtMs), uint64(b.SignedAtMs))
+		return cmpU64(uint64(a.ReceivedAtMs), uint64(b.ReceivedAtMs))
 	})
 	var outlier []bool
 	if kind == KindRedundancy {
@@ -555,7 +555,7 @@ func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a
 		return 0, "outlier"
 	}
 	if copies {
-		c := v.copies.Check(scoring.CopyEntry{SimHash: scoring.SimHash(a.Text), Miner: a.Hotkey.Hex(), TimestampMs: a.SignedAtMs, ResponseID: a.ResponseID})
+		c := v.copies.Check(scoring.CopyEntry{SimHash: scoring.SimHash(a.Text), Miner: a.Hotkey.Hex(), TimestampMs: a.ReceivedAtMs, ResponseID: a.ResponseID})
 		if c.Copy {
 			v.train(in, false, a, scoring.EvidenceCopy)
 			return 0, "copy"

@@ -1,0 +1,59 @@
+package validator
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/protocol"
+)
+
+// TestQuerySignedTime: an answer signed at a time outside its request's
+// (plus clock skew) is refused as bad_timestamp, so a miner cannot backdate
+// a copy to look first; one signed within it is taken, and answers are
+// ordered by when the validator received them, not by what they signed.
+func TestQuerySignedTime(t *testing.T) {
+	minerKey, validatorKey := testKey(t, 7), testKey(t, 8)
+	body := []byte(`{"model":"m","choices":[{"text":"hello","finish_reason":"stop"}]}`)
+	var signAt func() time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		if err := protocol.SignResponse(w, body, minerKey, validatorKey.PublicKey(), r.Header.Get("Epistula-Uuid"), signAt()); err != nil {
+			t.Error(err)
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: validatorKey}
+	ask := func() answer {
+		return query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), completionRequest{Prompt: "p", MaxTokens: 4})
+	}
+	for _, tc := range []struct {
+		name   string
+		at     func() time.Time
+		reason string
+	}{
+		{"now", time.Now, ""},
+		{"a second ago", func() time.Time { return time.Now().Add(-time.Second) }, ""},
+		{"backdated to 1970", func() time.Time { return time.Unix(1, 0) }, "bad_timestamp"},
+		{"a minute ago", func() time.Time { return time.Now().Add(-time.Minute) }, "bad_timestamp"},
+		{"a minute ahead", func() time.Time { return time.Now().Add(time.Minute) }, "bad_timestamp"},
+	} {
+		signAt = tc.at
+		before := time.Now().UnixMilli()
+		a := ask()
+		if a.Reason != tc.reason {
+			t.Errorf("%s: reason %q (%v), want %q", tc.name, a.Reason, a.Err, tc.reason)
+		}
+		if tc.reason != "" && !strings.Contains(a.Err.Error(), "outside the request's time") {
+			t.Errorf("%s: error %q does not say what was wrong", tc.name, a.Err)
+		}
+		if tc.reason == "" && (a.ReceivedAtMs < before || a.ReceivedAtMs > time.Now().UnixMilli() || a.Text != "hello") {
+			t.Errorf("%s: answer %+v, received at %d, want within [%d, now]", tc.name, a, a.ReceivedAtMs, before)
+		}
+	}
+}
