@@ -240,7 +240,18 @@ func (m *Miner) preferenceLabels(w http.ResponseWriter, r *http.Request) {
 // itself. Call done when the call ends.
 func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint string) (*call, bool) {
 	c := &call{m: m, w: w, parent: r.Context(), endpoint: endpoint, start: m.now()}
+	// The body must arrive within BodyTimeout: a caller trickling it
+	// would otherwise hold a goroutine and its buffer for as long as it
+	// likes. (Not the server's ReadTimeout, whose deadline would also end
+	// long streamed answers.)
+	// On a refusal the deadline stays, so that the server's draining of
+	// an unread body before it answers cannot hang either.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(m.cfg.BodyTimeout))
 	vr, err := m.verifier.Verify(r)
+	if err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		var pe *protocol.Error
 		if errors.As(err, &pe) {

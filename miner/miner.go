@@ -62,6 +62,9 @@ type Config struct {
 	RateLimit, RateBurst int
 	// MaxBody is the largest request body; default protocol.DefaultMaxBody.
 	MaxBody int64
+	// BodyTimeout bounds the time a request's body may take to arrive
+	// once its headers have (answered 400 body_read); default 10s.
+	BodyTimeout time.Duration
 	// Registry receives the miner's metrics, served on /metrics; nil makes
 	// a new one.
 	Registry *prometheus.Registry
@@ -105,7 +108,7 @@ func New(cfg Config) (*Miner, error) {
 		return nil, errors.New("miner: no backend")
 	case cfg.Metagraph == nil:
 		return nil, errors.New("miner: no metagraph")
-	case cfg.MaxConcurrent < 0 || cfg.MaxQueue < 0 || cfg.QueueTimeout < 0 || cfg.RequestTimeout < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.MaxBody < 0:
+	case cfg.MaxConcurrent < 0 || cfg.MaxQueue < 0 || cfg.QueueTimeout < 0 || cfg.RequestTimeout < 0 || cfg.BodyTimeout < 0 || cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.MaxBody < 0:
 		return nil, errors.New("miner: negative limit in config")
 	}
 	if cfg.MaxConcurrent == 0 {
@@ -119,6 +122,9 @@ func New(cfg Config) (*Miner, error) {
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 60 * time.Second
+	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = 10 * time.Second
 	}
 	if cfg.RateLimit > 0 && cfg.RateBurst == 0 {
 		cfg.RateBurst = cfg.RateLimit

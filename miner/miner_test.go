@@ -684,3 +684,32 @@ func TestPassThrough(t *testing.T) {
 		f.verified(t, resp, body)
 	}
 }
+
+// A caller that trickles its body is answered 400 body_read once
+// BodyTimeout has passed, rather than holding a goroutine and a buffer for
+// as long as it likes.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	f := newFixture(t, func(c *miner.Config) { c.BodyTimeout = 300 * time.Millisecond })
+	body := []byte(`{"prompt":"hello","max_tokens":2}`)
+	req, err := (&protocol.Signer{Key: f.validator}).NewRequest(context.Background(), http.MethodPost, f.url+"/v1/completions", body, f.minerKey.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write(body[:5]) }() // then nothing more
+	req.Body, req.ContentLength = pr, int64(len(body))
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(got), "body_read") {
+		t.Fatalf("trickled body: %d %s, want 400 body_read", resp.StatusCode, got)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("answered after %s, want about the 300ms body timeout", took)
+	}
+}

@@ -237,9 +237,12 @@ func (v *Verifier) readBody(r *http.Request) ([]byte, *Error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return []byte{}, nil
 	}
+	// Sized from Content-Length (+1 so ReadFrom sees EOF without growing),
+	// but no larger than 64 KiB before the bytes arrive: a caller cannot
+	// make the receiver reserve MaxBody by declaring it.
 	size := int64(512)
 	if r.ContentLength >= 0 {
-		size = r.ContentLength + 1 // +1 so ReadFrom sees EOF without growing
+		size = min(r.ContentLength+1, 64<<10)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, v.maxBody+1))
