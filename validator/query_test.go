@@ -57,3 +57,20 @@ func TestQuerySignedTime(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatorDoesNotFollowRedirects: a miner answering with a redirect
+// gets a failed query, and the signed request goes nowhere else.
+func TestValidatorDoesNotFollowRedirects(t *testing.T) {
+	followed := false
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed = true }))
+	defer elsewhere.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/internal", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: testKey(t, 8)}
+	a := query(context.Background(), defaultHTTPClient(), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
+	if a.Err == nil || followed {
+		t.Fatalf("redirect: answer %+v, followed %v; want a failed query and no request elsewhere", a, followed)
+	}
+}

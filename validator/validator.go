@@ -140,6 +140,18 @@ type reasonLog struct {
 	counts map[string]uint64
 }
 
+// defaultHTTPClient is the client a validator queries miners with unless
+// Config.HTTPClient says otherwise.
+func defaultHTTPClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute},
+		// A miner's redirect is its answer, not a place to send a signed
+		// request to: following one (a 307 re-sends the POST) would let a
+		// miner aim the validator at hosts on its network.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
 // New loads the state at cfg.StatePath (or starts afresh if there is none)
 // and returns a Validator. A state file that cannot be read is an error:
 // starting over would set degraded weights.
@@ -173,7 +185,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.KindWeights = map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
+		cfg.HTTPClient = defaultHTTPClient()
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
