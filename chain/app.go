@@ -124,11 +124,14 @@ func (a *App) check(tx *Tx, admit bool) *TxError {
 		return reject(CodeTooManyPending, "%s already has %d transactions in the mempool, the most a sender may have; wait for a block to include them",
 			tx.Signer, next-acct.Nonce)
 	}
-	spent := a.checkSpent[tx.Signer]
+	spent, committed := a.checkSpent[tx.Signer], acct.Balance
 	acct.Nonce = tx.Nonce
 	acct.Balance -= min(acct.Balance, spent)
 	s.setAccount(tx.Signer, acct)
 	if _, err := s.apply(tx, Block{Height: uint64(a.height) + 1}); err != nil {
+		if err.Code == CodeInsufficientBalance && spent > 0 {
+			err = reject(err.Code, "%s: %d of the committed balance %d is taken by this sender's transactions already in the mempool", err.Msg, spent, committed)
+		}
 		return err
 	}
 	// Only what the sender pays counts; what it receives (an unstake, a
@@ -195,7 +198,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		err := p.checkSig(a.sigs)
 		var events []abci.Event
 		if err == nil {
-			events, err = s.apply(p.tx, blk)
+			before := s.accounts[p.tx.Signer].Balance
+			if events, err = s.apply(p.tx, blk); err == nil {
+				a.settle(p.tx.Signer, before)
+			}
 		}
 		if err != nil {
 			results[i] = &abci.ExecTxResult{Code: uint32(err.Code), Log: err.Msg, Codespace: "agora"}
@@ -208,6 +214,18 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	a.height = req.Height
 	a.appHash = a.stage()
 	return &abci.ResponseFinalizeBlock{TxResults: results, Events: blockEvents, AppHash: a.appHash}, nil
+}
+
+// settle takes what an included transaction spent (the signer's balance
+// before it less after) off the signer's mempool spending. CometBFT may
+// call CheckTx between FinalizeBlock and Commit, on a state that already
+// holds the block: without this, the block's transactions would be counted
+// against the sender twice, and a transaction the sender can afford
+// refused.
+func (a *App) settle(signer AccountID, before uint64) {
+	if after := a.state.accounts[signer].Balance; after < before {
+		a.checkSpent[signer] -= min(a.checkSpent[signer], before-after)
+	}
 }
 
 // stage encodes every changed record, queues it for the next commit, and

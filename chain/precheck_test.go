@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -80,6 +81,33 @@ func TestCheckTxDryRun(t *testing.T) {
 	if r := check(context.Background(), small); r.Code != 0 {
 		t.Errorf("admitting nonce 1 after a refused dry run: code %d %q", r.Code, r.Log)
 	}
+}
+
+// TestCheckTxBetweenFinalizeAndCommit: CometBFT may call CheckTx after
+// FinalizeBlock and before Commit, on a state that already holds the
+// block. A sender whose admitted transfer is in that block can still send
+// what it has left: the block's spending is not counted twice.
+func TestCheckTxBetweenFinalizeAndCommit(t *testing.T) {
+	alice, aliceID := testKey(1)
+	_, bobID := testKey(2)
+	c := newTestChain(t, map[AccountID]uint64{aliceID: 100 * Unit})
+	first := sign(t, alice, 0, &Transfer{To: bobID, Amount: 60 * Unit})
+	if r := c.checkTx(first, abci.CheckTxType_New); r.Code != 0 {
+		t.Fatalf("first transfer: code %d %q", r.Code, r.Log)
+	}
+	if r := c.finalize(first); r.TxResults[0].Code != 0 {
+		t.Fatalf("first transfer in the block: code %d %q", r.TxResults[0].Code, r.TxResults[0].Log)
+	}
+	second := sign(t, alice, 1, &Transfer{To: bobID, Amount: 30 * Unit})
+	if r := c.checkTx(second, abci.CheckTxType_New); r.Code != 0 {
+		t.Errorf("second transfer between FinalizeBlock and Commit: code %d %q, want admitted", r.Code, r.Log)
+	}
+	// And what the sender cannot afford is still refused.
+	third := sign(t, alice, 2, &Transfer{To: bobID, Amount: 30 * Unit})
+	if r := c.checkTx(third, abci.CheckTxType_New); r.Code != uint32(CodeInsufficientBalance) || !strings.Contains(r.Log, "taken by this sender's transactions already in the mempool") {
+		t.Errorf("an overspend between FinalizeBlock and Commit: code %d %q, want insufficient_balance saying what the mempool holds", r.Code, r.Log)
+	}
+	c.commit()
 }
 
 // TestPreCheckTxConcurrent runs PreCheckTx from many goroutines at once,
