@@ -5,10 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/protocol"
 )
 
@@ -72,5 +74,51 @@ func TestValidatorDoesNotFollowRedirects(t *testing.T) {
 	a := query(context.Background(), defaultHTTPClient(), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
 	if a.Err == nil || followed {
 		t.Fatalf("redirect: answer %+v, followed %v; want a failed query and no request elsewhere", a, followed)
+	}
+}
+
+// fixedView is a metagraph that never changes; its chain is noChain.
+type fixedView struct {
+	noChain
+	view *chain.MetagraphView
+}
+
+func (f fixedView) Snapshot() (*chain.MetagraphView, int64, bool) { return f.view, 100, true }
+
+// TestWithdrawnMinerLosesItsScore: a miner that stops serving (no axon, or
+// an axon of another protocol) scores 0 in every kind each step, as failed
+// queries would, instead of keeping the score it had when it withdrew.
+func TestWithdrawnMinerLosesItsScore(t *testing.T) {
+	miner := testKey(t, 7).PublicKey().Hex()
+	gone := testKey(t, 9).PublicKey().Hex()
+	view := &chain.MetagraphView{Neurons: []chain.NeuronView{
+		{UID: 0, Hotkey: miner, Axon: &chain.AxonView{Addr: "127.0.0.1:1", Protocol: 1}},
+		{UID: 1, Hotkey: gone},
+	}}
+	meta := fixedView{view: view}
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	v.st.Scores.Realign([]string{miner, gone})
+	for kind := range v.cfg.KindWeights {
+		for uid := range 2 {
+			for range 30 {
+				_ = v.st.Scores.Update(kind, uid, 1)
+			}
+		}
+	}
+	before := v.st.Scores.Combined(v.cfg.KindWeights)
+	for range 60 {
+		if err := v.Step(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := v.st.Scores.Combined(v.cfg.KindWeights)
+	for uid := range 2 {
+		if !(after[uid] < before[uid]/4) {
+			t.Errorf("uid %d, not serving: score %.3f after 60 steps, was %.3f", uid, after[uid], before[uid])
+		}
 	}
 }

@@ -354,17 +354,16 @@ func (v *Validator) Step(ctx context.Context) error {
 	hotkeys := make([]string, len(view.Neurons))
 	selfUID := -1
 	var serving []target
+	var absent []int // uids that cannot be queried: they earn nothing
 	for i, n := range view.Neurons {
 		hotkeys[i] = n.Hotkey
 		if n.Hotkey == v.self {
 			selfUID = i
 			continue
 		}
-		if n.Axon == nil || n.Axon.Protocol != 0 {
-			continue
-		}
 		raw, err := hex.DecodeString(n.Hotkey)
-		if err != nil || len(raw) != keys.PublicKeySize {
+		if n.Axon == nil || n.Axon.Protocol != 0 || err != nil || len(raw) != keys.PublicKeySize {
+			absent = append(absent, i)
 			continue
 		}
 		serving = append(serving, target{uid: n.UID, hotkey: keys.PublicKey(raw), url: "http://" + n.Axon.Addr})
@@ -396,6 +395,14 @@ func (v *Validator) Step(ctx context.Context) error {
 		kind = KindRedundancy
 	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare+v.cfg.PreferenceShare:
 		kind = KindPreference
+	}
+	// A uid that does not serve scores 0 each step, in every kind, as
+	// failed queries would: otherwise a miner could build a score, withdraw
+	// its axon and keep its weight without serving anyone.
+	for _, uid := range absent {
+		for k := range v.cfg.KindWeights {
+			_ = v.st.Scores.Update(k, uid, 0)
+		}
 	}
 	v.mu.Unlock()
 
