@@ -279,9 +279,15 @@ func (h *Hub) dispatch() {
 		case <-tick.C:
 			h.cfg.Queue.Expire(h.now())
 			for _, c := range h.snapshot() {
-				if name := c.labelerName(); name != "" && !h.cfg.Tokens.Active(name) {
-					h.log.Info("labeler revoked; disconnecting", zap.String("labeler", name))
-					c.send(ServerMessage{Type: MsgError, Code: CodeAuthFailed, Message: "your token was revoked"})
+				// Revoked, or rotated (a leaked token replaced): a page
+				// signed in with a token that no longer names its
+				// labeler is signed out.
+				c.mu.Lock()
+				name, token := c.labeler, c.token
+				c.mu.Unlock()
+				if now, ok := h.cfg.Tokens.Check(token); name != "" && (!ok || now != name) {
+					h.log.Info("labeler's token revoked or replaced; disconnecting", zap.String("labeler", name))
+					c.send(ServerMessage{Type: MsgError, Code: CodeAuthFailed, Message: "your token was revoked or replaced"})
 					c.close(CloseAuthFailed, "token revoked")
 				}
 			}
@@ -329,6 +335,7 @@ type conn struct {
 
 	mu      sync.Mutex
 	labeler string // "" until authenticated
+	token   string // the token it signed in with, checked again each tick
 	ready   bool   // the page asked for tasks (resume)
 	current string // the task on the page, unanswered
 	waiting bool   // a wait message was sent since the last task
@@ -377,7 +384,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.log.Debug("page connected", zap.String("remote", r.RemoteAddr))
 	go c.writer()
 	if labeler != "" {
-		c.authenticated(labeler, "")
+		c.authenticated(labeler, r.URL.Query().Get("token"), "")
 	}
 	code, reason := c.read()
 	c.close(code, reason)
@@ -470,7 +477,7 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 			c.send(ServerMessage{Type: MsgError, Ref: m.ID, Code: CodeAuthFailed, Message: "unknown or revoked labeler token"})
 			return true, CloseAuthFailed, "authentication failed"
 		}
-		c.authenticated(name, m.ID)
+		c.authenticated(name, m.Token, m.ID)
 	case MsgResume:
 		c.mu.Lock()
 		c.ready = true
@@ -483,9 +490,9 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 }
 
 // authenticated signs the connection in as labeler and says hello.
-func (c *conn) authenticated(labeler, ref string) {
+func (c *conn) authenticated(labeler, token, ref string) {
 	c.mu.Lock()
-	c.labeler = labeler
+	c.labeler, c.token = labeler, token
 	c.mu.Unlock()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.h.cfg.PongWait))
 	c.h.log.Debug("labeler signed in", zap.String("labeler", labeler))

@@ -777,6 +777,28 @@ func TestHubRevokeDisconnects(t *testing.T) {
 	}
 }
 
+// TestHubRotateDisconnects: rotating a labeler's token (the remedy for a
+// leaked one) signs out a page signed in with the old token, and the new
+// token signs in.
+func TestHubRotateDisconnects(t *testing.T) {
+	e := newHubEnv(t, hubOpts{labelers: []string{"alice"}, tasks: 2, tick: 20 * time.Millisecond})
+	c := e.mustDial(t)
+	must[*WireTask](t)(c.signIn(e.token["alice"]))
+	cli, err := OpenTokens(e.tokens.Path()) // another process holding the tokens file
+	noErr(t, err)
+	fresh, err := cli.Rotate("alice")
+	noErr(t, err)
+	m := must[ServerMessage](t)(c.expect(MsgError))
+	if m.Code != CodeAuthFailed || !strings.Contains(m.Message, "replaced") {
+		t.Fatalf("after rotation: %+v", m)
+	}
+	if code, _, err := c.closeCode(); err != nil || code != CloseAuthFailed {
+		t.Fatalf("close %d %v", code, err)
+	}
+	d := e.mustDial(t)
+	must[*WireTask](t)(d.signIn(fresh))
+}
+
 func TestHubStats(t *testing.T) {
 	var resolved atomic.Int64
 	resolved.Store(4)
