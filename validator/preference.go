@@ -82,9 +82,10 @@ func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
 	}
 	prefix := miner.TaskPrefix(v.self)
 	var out []prefTask
-	for i := range n {
+	for range n {
 		c := recent[v.rng.IntN(len(recent))]
-		id := fmt.Sprintf("%s%d-%d", prefix, now.UnixNano(), i)
+		// A random id: nothing in it tells a trap from a comparison.
+		id := fmt.Sprintf("%s%016x%016x", prefix, v.rng.Uint64(), v.rng.Uint64())
 		t := rlhf.Task{ID: id, Prompt: c.Prompt, Validator: v.self, Deadline: now.Add(prefTaskTTL), CreatedAt: now}
 		var other *completion
 		for j := range recent {
@@ -93,7 +94,7 @@ func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
 				break
 			}
 		}
-		if other != nil && i%2 == 1 {
+		if other != nil && v.rng.IntN(2) == 1 {
 			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = c.Text, c.Model, other.Text, other.Model
 			out = append(out, prefTask{Task: t})
 			continue
@@ -147,9 +148,14 @@ func (v *Validator) sendPreference(ctx context.Context, sample []target) {
 	if len(tasks) == 0 {
 		return
 	}
+	// Miners and their labelers see the tasks blind: no model names,
+	// which would tell a trap (one side written by no model) from a real
+	// comparison. The validator keeps them for its dataset.
 	body := miner.PreferenceTasks{}
 	for _, t := range tasks {
-		body.Tasks = append(body.Tasks, t.Task)
+		blind := t.Task
+		blind.ModelA, blind.ModelB = "", ""
+		body.Tasks = append(body.Tasks, blind)
 	}
 	for _, t := range sample {
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)

@@ -122,3 +122,45 @@ func TestWithdrawnMinerLosesItsScore(t *testing.T) {
 		}
 	}
 }
+
+// TestPreferenceTasksAreBlind: the tasks a miner gets carry no model names
+// and ids that say nothing of what they are, and traps are not in fixed
+// positions; the validator keeps the model names for its dataset.
+func TestPreferenceTasksAreBlind(t *testing.T) {
+	minerKey := testKey(t, 7)
+	meta := fixedView{view: &chain.MetagraphView{}}
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for i := range 8 {
+		v.remember(completion{Prompt: "p", Text: "the cat sat on the warm mat " + strings.Repeat("x", i), Model: "m@uid" + string(rune('0'+i))})
+	}
+	var sent []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent, _ = io.ReadAll(r.Body)
+		ack := []byte(`{"accepted":1}`)
+		_ = protocol.SignResponse(w, ack, minerKey, v.signer.Key.PublicKey(), r.Header.Get("Epistula-Uuid"), time.Now())
+		_, _ = w.Write(ack)
+	}))
+	defer srv.Close()
+	for range 16 {
+		v.sendPreference(context.Background(), []target{{uid: 1, hotkey: minerKey.PublicKey(), url: srv.URL}})
+	}
+	if len(sent) == 0 || strings.Contains(string(sent), "model_a") || strings.Contains(string(sent), "model_b") || strings.Contains(string(sent), "m@uid") {
+		t.Fatalf("tasks sent to the miner name models: %s", sent)
+	}
+	trapAt := map[bool]int{}
+	for i, p := range v.st.Prefs {
+		if p.Task.ModelA == "" && p.Task.ModelB == "" {
+			t.Errorf("task %d: the validator's copy lost its model names", i)
+		}
+		if p.Trap {
+			trapAt[i%2 == 0]++
+		}
+	}
+	if trapAt[true] == 0 || trapAt[false] == 0 {
+		t.Errorf("traps only at %v positions: %v", trapAt, len(v.st.Prefs))
+	}
+}
