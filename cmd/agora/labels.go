@@ -68,6 +68,20 @@ func readTasks(rt *Runtime, file string) (map[string]rlhf.Task, error) {
 	return tasks, nil
 }
 
+// readTasksAndLabels reads the --tasks file and the --store label store,
+// as export and leaderboard both need.
+func readTasksAndLabels(rt *Runtime, tasksFile, store string) (map[string]rlhf.Task, []rlhf.Label, error) {
+	tasks, err := readTasks(rt, tasksFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := readLabels(store)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tasks, labels, nil
+}
+
 // readLabels returns every label of the store at path. A missing file is an
 // error: rlhf.OpenStore would create an empty store there.
 func readLabels(path string) ([]rlhf.Label, error) {
@@ -164,11 +178,7 @@ and Merkle root. It prints the manifest's summary: records, chunks and root.
 				return usageErrorf("--chunk-records %d: want at least 1", *chunk)
 			}
 			const op = "labels export"
-			tasks, err := readTasks(rt, *tasksFile)
-			if err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			labels, err := readLabels(*store)
+			tasks, labels, err := readTasksAndLabels(rt, *tasksFile, *store)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
@@ -443,11 +453,7 @@ losses and ties.
 				return usageErrorf("--rounds %d: want 0 or more", *rounds)
 			}
 			const op = "labels leaderboard"
-			tasks, err := readTasks(rt, *tasksFile)
-			if err != nil {
-				return fmt.Errorf("%s: %w", op, err)
-			}
-			labels, err := readLabels(*store)
+			tasks, labels, err := readTasksAndLabels(rt, *tasksFile, *store)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
