@@ -186,6 +186,18 @@ func netuidFlag(fs *flag.FlagSet) *netuidValue {
 	return n
 }
 
+// checkHotkeyNetuid is check for a transaction a hotkey signs on a
+// subnet: the common flags, --hotkey, and --netuid, which it returns.
+func (f *txFlags) checkHotkeyNetuid(args []string, hotkey string, netuid *netuidValue) (uint16, error) {
+	if err := f.check(args); err != nil {
+		return 0, err
+	}
+	if err := checkNameFlag("hotkey", hotkey, true); err != nil {
+		return 0, err
+	}
+	return checkNetuid(netuid)
+}
+
 func checkNetuid(n *netuidValue) (uint16, error) {
 	if !n.set {
 		return 0, usageErrorf("--netuid is required")
@@ -608,13 +620,7 @@ func txServeAxonCmd() *Command {
 The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
-				return err
-			}
-			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
-				return err
-			}
-			n, err := checkNetuid(netuid)
+			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}
@@ -769,13 +775,7 @@ func txWeightsOpCmd(op string) *Command {
 		Short: short,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
-				return err
-			}
-			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
-				return err
-			}
-			n, err := checkNetuid(netuid)
+			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}
@@ -941,13 +941,7 @@ genesis sets one. The subnet keeps the latest 64 roots: see
 to check a copy against them.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
-				return err
-			}
-			if err := checkNameFlag("hotkey", *hotkey, true); err != nil {
-				return err
-			}
-			n, err := checkNetuid(netuid)
+			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}
