@@ -108,7 +108,8 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 func (a *App) check(tx *Tx, admit bool) *TxError {
 	s := a.state
 	m := s.mark()
-	defer s.revert(m)
+	s.quiet = true
+	defer func() { s.revert(m); s.quiet = false }()
 	if err := s.checkChain(tx); err != nil {
 		return err
 	}
@@ -151,7 +152,8 @@ func (a *App) check(tx *Tx, admit bool) *TxError {
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	s := a.state
 	m := s.mark()
-	defer s.revert(m)
+	s.quiet = true
+	defer func() { s.revert(m); s.quiet = false }()
 	blk := Block{Height: uint64(req.Height), Time: req.Time.UnixNano()}
 	s.beginBlock(blk)
 	var txs [][]byte

@@ -47,10 +47,6 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	s.setAccount(tx.Signer, acct)
 	s.burn(fee)
 
-	ev := abci.Event{Type: tx.Kind.String(), Attributes: []abci.EventAttribute{
-		{Key: "signer", Value: tx.Signer.String(), Index: true},
-		{Key: "fee", Value: u64s(fee)},
-	}}
 	var attrs []abci.EventAttribute
 	var extra []abci.Event // events after the transaction's own
 	var err *TxError
@@ -85,7 +81,13 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	if err != nil {
 		return nil, err
 	}
-	ev.Attributes = append(ev.Attributes, attrs...)
+	if s.quiet {
+		return nil, nil
+	}
+	ev := abci.Event{Type: tx.Kind.String(), Attributes: append([]abci.EventAttribute{
+		{Key: "signer", Value: tx.Signer.String(), Index: true},
+		{Key: "fee", Value: u64s(fee)},
+	}, attrs...)}
 	return append([]abci.Event{ev}, extra...), nil
 }
 
@@ -135,6 +137,9 @@ func (s *State) transfer(from AccountID, b *Transfer) ([]abci.EventAttribute, *T
 		return nil, err
 	}
 	s.credit(b.To, b.Amount)
+	if s.quiet {
+		return nil, nil
+	}
 	return []abci.EventAttribute{
 		{Key: "recipient", Value: b.To.String(), Index: true},
 		{Key: "amount", Value: u64s(b.Amount)},

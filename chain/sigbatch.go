@@ -1,11 +1,11 @@
 package chain
 
 import (
+	"crypto/rand"
 	"runtime"
 	"sync"
 
-	cmtcrypto "github.com/cometbft/cometbft/crypto"
-	cmted "github.com/cometbft/cometbft/crypto/ed25519"
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // A block's signatures that CheckTx has not verified (a block from another
@@ -67,7 +67,7 @@ func parseAndVerify(out []parsedTx, txs [][]byte, cache *sigCache) {
 
 // verifyBatch marks the transactions of ps whose signature verifies, and
 // adds them to the cache. A batch that fails verification is verified
-// again one signature at a time, with verifySig, to find the bad ones; a
+// again one signature at a time to find the bad ones; a
 // batch of one is verified alone, which is cheaper.
 func verifyBatch(ps []*parsedTx, cache *sigCache) {
 	if len(ps) > 1 && batchValid(ps) {
@@ -78,7 +78,7 @@ func verifyBatch(ps []*parsedTx, cache *sigCache) {
 		return
 	}
 	for _, p := range ps {
-		if verifySig(p.tx.Signer, signedMessage(p.unsigned), p.sig) {
+		if voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215) {
 			p.verified = true
 			cache.add(p.tx.Hash)
 		}
@@ -86,21 +86,19 @@ func verifyBatch(ps []*parsedTx, cache *sigCache) {
 }
 
 // batchValid reports whether every signature of ps is valid, by batch
-// verification with CometBFT's verifier (ZIP-215 rules and its cache of
-// expanded public keys, as verifySig). False says only that at least one
-// is not.
+// verification under the same rules as one at a time (zip215, the signers'
+// expanded keys set by verifiable). False says only that at least one is
+// not.
 //
-// It agrees with verifySig on each signature but for a chance of 2^-128
-// per batch: ZIP-215 verification checks the cofactored equation, and the
-// batch equation is a random linear combination of those equations (the
-// coefficients come from crypto/rand). CometBFT verifies commit
-// signatures the same way.
+// It agrees with one-at-a-time verification on each signature but for a
+// chance of 2^-128 per batch: ZIP-215 verification checks the cofactored
+// equation, and the batch equation is a random linear combination of
+// those equations (the coefficients come from crypto/rand). CometBFT
+// verifies commit signatures the same way.
 func batchValid(ps []*parsedTx) bool {
-	bv := cmted.NewBatchVerifier().(*cmted.BatchVerifier)
+	bv := voied.NewBatchVerifierWithCapacity(len(ps))
 	for _, p := range ps {
-		if bv.Add(cmted.PubKey(p.tx.Signer[:]), signedMessage(p.unsigned), p.sig) != nil {
-			return false
-		}
+		bv.AddExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215)
 	}
-	return bv.VerifyBatchOnly(cmtcrypto.CReader())
+	return bv.VerifyBatchOnly(rand.Reader)
 }

@@ -132,8 +132,11 @@ type State struct {
 	// most MaxDatasetRoots; a subnet with none has no entry (and no record).
 	datasets map[uint16][]DatasetRoot
 
-	journal []func()
+	journal []undoEntry
 	dirty   map[string]struct{}
+	// quiet says the caller discards the events apply returns (CheckTx,
+	// PrepareProposal): a transfer then builds none.
+	quiet bool
 }
 
 // NewState returns an empty state.
@@ -182,7 +185,7 @@ func keyCommits(k commitKey) string {
 func keyDatasets(netuid uint16) string {
 	return string([]byte{prefixDatasets, byte(netuid >> 8), byte(netuid)})
 }
-func (s *State) undo(f func())                { s.journal = append(s.journal, f) }
+func (s *State) undo(f func())                { s.journal = append(s.journal, undoEntry{fn: f}) }
 func (s *State) mark() int                    { return len(s.journal) }
 func (s *State) Global() Global               { return s.global }
 func (s *State) Account(id AccountID) Account { return s.accounts[id] }
@@ -194,19 +197,48 @@ func (s *State) touch(key string) {
 		return
 	}
 	s.dirty[key] = struct{}{}
-	s.undo(func() { delete(s.dirty, key) })
+	s.journal = append(s.journal, undoEntry{dirtyKey: key})
 }
 
 // revert undoes every change since mark m.
 func (s *State) revert(m int) {
 	for i := len(s.journal) - 1; i >= m; i-- {
-		s.journal[i]()
+		s.journal[i].undo(s)
 	}
+	clear(s.journal[m:]) // drop what the entries hold
 	s.journal = s.journal[:m]
 }
 
 // forget drops the undo log: what is applied stays.
-func (s *State) forget() { s.journal = s.journal[:0] }
+func (s *State) forget() {
+	clear(s.journal)
+	s.journal = s.journal[:0]
+}
+
+// undoEntry undoes one change. The two most frequent, an account set and a
+// record marked dirty (a transfer makes several of each in CheckTx,
+// PrepareProposal and FinalizeBlock), are plain values; the rest are
+// closures.
+type undoEntry struct {
+	fn func()
+	// With fn nil: dirtyKey, if set, is unmarked; otherwise account id is
+	// restored to old (or deleted if it had none).
+	dirtyKey string
+	id       AccountID
+	old      Account
+	had      bool
+}
+
+func (e *undoEntry) undo(s *State) {
+	switch {
+	case e.fn != nil:
+		e.fn()
+	case e.dirtyKey != "":
+		delete(s.dirty, e.dirtyKey)
+	default:
+		restore(s.accounts, e.id, e.old, e.had)
+	}
+}
 
 func (s *State) setGlobal(g Global) {
 	old := s.global
@@ -217,13 +249,23 @@ func (s *State) setGlobal(g Global) {
 
 func (s *State) setAccount(id AccountID, a Account) {
 	old, had := s.accounts[id]
-	s.undo(func() { restore(s.accounts, id, old, had) })
+	if had && a == old {
+		return
+	}
+	s.journal = append(s.journal, undoEntry{id: id, old: old, had: had})
 	if a == (Account{}) {
 		delete(s.accounts, id)
 	} else {
 		s.accounts[id] = a
 	}
-	s.touch(keyAccount(id))
+	// A transfer touches its sender twice: look the key up without
+	// allocating it.
+	var key [1 + len(id)]byte
+	key[0] = prefixAccount
+	copy(key[1:], id[:])
+	if _, ok := s.dirty[string(key[:])]; !ok {
+		s.touch(string(key[:]))
+	}
 }
 
 // Hotkey returns a hotkey's record and whether it is registered anywhere.

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // AccountID is an account's ed25519 public key. Coldkeys (which hold
@@ -372,6 +374,9 @@ type parsedTx struct {
 	err           *TxError
 	// verified says the signature was verified ahead (parseBlock).
 	verified bool
+	// key is the signer's expanded key, once verifiable has found it
+	// usable.
+	key *voied.ExpandedPublicKey
 }
 
 // parseTx decodes raw and checks its form, everything DecodeTx checks but
@@ -417,7 +422,7 @@ func (p *parsedTx) checkSig(cache *sigCache) *TxError {
 	if err := p.verifiable(cache); err != nil {
 		return err
 	}
-	if !verifySig(tx.Signer, signedMessage(p.unsigned), p.sig) {
+	if !voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215) {
 		return reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
 	}
 	cache.add(tx.Hash)
@@ -425,9 +430,9 @@ func (p *parsedTx) checkSig(cache *sigCache) *TxError {
 }
 
 // verifiable rejects a transaction whose signer is not a usable public key
-// (see weakSigner), whatever its signature.
+// (see weakSigner), whatever its signature, and otherwise sets p.key.
 func (p *parsedTx) verifiable(cache *sigCache) *TxError {
-	if cache.weak(p.tx.Signer) {
+	if p.key = cache.signer(p.tx.Signer); p.key == nil {
 		return reject(CodeBadSignature, "signer %s is not a usable public key (not canonical, or of small order)", p.tx.Signer)
 	}
 	return nil
