@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -22,6 +23,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	"go.uber.org/zap"
 
 	"github.com/seed0ffb8d46/agora/chain"
@@ -116,6 +118,14 @@ type ChainResult struct {
 	// CPURatio is the kvstore's CPUMicrosPerTx over Agora's: what Ratio
 	// would be if both runs were bound by this process's CPU alone.
 	CPURatio float64 `json:"cpu_ratio"`
+	// VerifyMicros is one transfer's signature check as the app makes it
+	// (ZIP-215, the signer's key expanded and cached), in microseconds:
+	// the fastest of a few rounds, so the least disturbed by other work.
+	// VerifyBoundRatio is what CPURatio would be if Agora did exactly the
+	// kvstore's work plus that check per transaction: a bound on CPURatio
+	// for any app that verifies one ed25519 signature per transaction.
+	VerifyMicros     float64 `json:"verify_us"`
+	VerifyBoundRatio float64 `json:"verify_bound_ratio"`
 }
 
 // LoadResult is one app's run.
@@ -226,7 +236,41 @@ func Chain(ctx context.Context, opts ChainOptions) (*ChainResult, error) {
 	if res.Agora.CPUMicrosPerTx > 0 {
 		res.CPURatio = res.KVStore.CPUMicrosPerTx / res.Agora.CPUMicrosPerTx
 	}
+	if res.VerifyMicros, err = verifyMicros(privs[0]); err != nil {
+		return nil, err
+	}
+	if kv := res.KVStore.CPUMicrosPerTx; kv > 0 {
+		res.VerifyBoundRatio = kv / (kv + res.VerifyMicros)
+	}
 	return res, nil
+}
+
+// verifyMicros times the signature check of a transfer signed by priv,
+// made as the app makes it, and returns the fastest of 5 rounds of 500
+// checks, in microseconds per check.
+func verifyMicros(priv ed25519.PrivateKey) (float64, error) {
+	raw, err := chain.SignTx(priv, ChainID, 0, &chain.Transfer{To: chain.AccountID{1}, Amount: 1})
+	if err != nil {
+		return 0, fmt.Errorf("bench: sign: %w", err)
+	}
+	msg, sig := chain.SignedMessage(raw), raw[len(raw)-ed25519.SignatureSize:]
+	key, err := voied.NewExpandedPublicKey(voied.PublicKey(priv.Public().(ed25519.PublicKey)))
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	opts := &voied.Options{Verify: voied.VerifyOptionsZIP_215}
+	best := time.Duration(math.MaxInt64)
+	const n = 500
+	for range 5 {
+		start := time.Now()
+		for range n {
+			if !voied.VerifyExpandedWithOptions(key, msg, sig, opts) {
+				return 0, errors.New("bench: a transfer's signature does not verify")
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	return float64(best.Nanoseconds()) / n / 1000, nil
 }
 
 // kvTx is a kvstore transaction "key=value" of exactly size bytes (at

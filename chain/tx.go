@@ -349,6 +349,16 @@ func signedMessage(unsigned []byte) []byte {
 	return append(append(msg, txDomain...), unsigned...)
 }
 
+// SignedMessage returns what the signature of the signed transaction raw
+// covers (raw without its signature, after the domain), for tools that
+// check signatures themselves; nil if raw is too short to be one.
+func SignedMessage(raw []byte) []byte {
+	if len(raw) < minTxSize {
+		return nil
+	}
+	return signedMessage(raw[:len(raw)-sigSize])
+}
+
 // DecodeTx parses raw transaction bytes and checks the signature over
 // exactly those bytes. It checks the form only: chain id, nonce, balances
 // and the body's meaning are checked against state when it is applied.

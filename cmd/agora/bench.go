@@ -62,7 +62,10 @@ holding the load; wall-clock rates (first broadcast to empty mempool) are
 printed too, and the CPU time the whole process (node and load generator)
 used per committed transaction, which other programs on the machine barely
 change, and its ratio. kvstore verifies no signatures, so the ratio mostly
-measures Agora's signature verification and state work.
+measures Agora's signature verification and state work. It also times one
+transfer's signature check alone and prints the CPU ratio an app would have
+that did the kvstore's work plus that check: a bound on the CPU ratio of any
+app that verifies a signature per transaction.
 
 Then builds, through the app's ABCI methods with no CometBFT, a state with a
 subnet of --neurons registered neurons and --validators staked hotkeys, each
@@ -149,6 +152,8 @@ func printBenchChain(w io.Writer, out *benchChainOutput) {
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nratio agora/kvstore: %.2fx (header time), %.2fx (wall clock), %.2fx (CPU time per transaction, kvstore/agora)\n",
 		t.Ratio, t.WallRatio, t.CPURatio)
+	fmt.Fprintf(w, "one signature check per transfer: %.1f us; kvstore's CPU per transaction plus that alone would be a CPU ratio of %.2fx\n",
+		t.VerifyMicros, t.VerifyBoundRatio)
 	for _, r := range []*bench.LoadResult{t.Agora, t.KVStore} {
 		if r.FirstRejection != "" {
 			fmt.Fprintf(w, "%s: first rejection: %s\n", r.App, r.FirstRejection)

@@ -30,6 +30,8 @@ func TestBenchChainQuick(t *testing.T) {
 			TxBytes  int     `json:"tx_bytes"`
 			Ratio    float64 `json:"ratio"`
 			CPURatio float64 `json:"cpu_ratio"`
+			Verify   float64 `json:"verify_us"`
+			Bound    float64 `json:"verify_bound_ratio"`
 			Settings struct {
 				Indexer string `json:"indexer"`
 				Recheck *bool  `json:"recheck"`
@@ -84,6 +86,9 @@ func TestBenchChainQuick(t *testing.T) {
 	if runtime.GOOS == "linux" && tp.CPURatio <= 0 {
 		t.Errorf("cpu ratio %v", tp.CPURatio)
 	}
+	if tp.Verify <= 0 || (runtime.GOOS == "linux" && (tp.Bound <= 0 || tp.Bound >= 1)) {
+		t.Errorf("verify %v us, bound ratio %v", tp.Verify, tp.Bound)
+	}
 	f := out.Finalize
 	if f == nil || f.Neurons != 64 || f.Validators != 8 || f.TotalMS <= 0 || f.FinalizeMS <= 0 || f.CommitMS < 0 ||
 		f.BaselineTotalMS <= 0 || f.WarmTotalMS <= 0 || f.Tempo < 5 || f.Weights != 56 || f.EpochTotalMS <= 0 ||
@@ -121,7 +126,7 @@ func TestBenchChainText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	for _, want := range []string{"agora ", "kvstore ", "ratio agora/kvstore: ", "cpu us/tx", "(CPU time per transaction, kvstore/agora)", "kvstore verifies no signatures"} {
+	for _, want := range []string{"agora ", "kvstore ", "ratio agora/kvstore: ", "cpu us/tx", "(CPU time per transaction, kvstore/agora)", "one signature check per transfer: ", "kvstore verifies no signatures"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
