@@ -339,8 +339,11 @@ func supplyInvariant(t testing.TB, s *State) {
 	}
 	perHotkey := map[AccountID]uint64{}
 	for k, v := range s.stakes {
-		sum += v
-		perHotkey[k.hotkey] += v
+		sum += v.Amount
+		perHotkey[k.hotkey] += v.Amount
+		if v.Base > v.Amount {
+			t.Fatalf("stake of %s on %s: base %d above amount %d", k.coldkey, k.hotkey, v.Base, v.Amount)
+		}
 	}
 	g := s.global
 	if sum != g.TotalSupply || g.TotalSupply != g.GenesisSupply+g.Minted-g.Burned {

@@ -93,7 +93,7 @@ func bigSubnetApp(b *testing.B) *App {
 		ck[0], ck[1], ck[2] = 'c', byte(uid>>8), byte(uid)
 		s.setAccount(ck, Account{Balance: Unit, Nonce: 1})
 		s.setHotkey(hk, Hotkey{Owner: ck, Take: DefaultTake, Stake: Unit})
-		s.setStake(hk, ck, Unit)
+		s.setStake(hk, ck, stakeRec{Amount: Unit})
 		w := make([]consensus.Entry, 0, 64)
 		for j := range uint16(64) {
 			w = append(w, consensus.Entry{UID: j * 64, Value: 1000})

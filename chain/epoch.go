@@ -206,7 +206,7 @@ func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Even
 			}
 			if d := out.ValidatorEmission[uid]; d > 0 {
 				validator += d
-				s.payDividends(credits, nr.Hotkey, hk, d)
+				s.payDividends(credits, nr.Hotkey, hk, d, sn.LastEpoch)
 			}
 		}
 	}
@@ -254,9 +254,12 @@ func flooringDust(r uint64, n uint16) uint64 {
 }
 
 // payDividends splits a validator's emission d: its take to its owner, the
-// rest to its stakers pro rata, leftover units one each by ascending
-// coldkey.
-func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk Hotkey, d uint64) {
+// rest to its stakers pro rata to what each earns on at an epoch whose
+// previous epoch was at block last (stakeRec), leftover units one each by
+// ascending coldkey. If none of the stake was held since then, the rest
+// goes pro rata to the whole stake: there is then no earlier staker to
+// take it from.
+func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk Hotkey, d, last uint64) {
 	take := mulDiv(d, uint64(hk.Take), 65535)
 	credits[hk.Owner] += take
 	rest := d - take
@@ -265,14 +268,30 @@ func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk 
 		credits[hk.Owner] += rest
 		return
 	}
+	weights := make([]uint64, len(stakers))
+	var total uint64
+	for i, c := range stakers {
+		weights[i] = s.stakes[stakeKey{hotkey, c}].earning(last)
+		total += weights[i]
+	}
+	if total == 0 {
+		for i, c := range stakers {
+			weights[i] = s.stakes[stakeKey{hotkey, c}].Amount
+		}
+		total = hk.Stake
+	}
 	var paid uint64
-	for _, c := range stakers {
-		v := mulDiv(rest, s.stakes[stakeKey{hotkey, c}], hk.Stake)
+	earners := stakers[:0:0]
+	for i, c := range stakers {
+		v := mulDiv(rest, weights[i], total)
 		credits[c] += v
 		paid += v
+		if weights[i] > 0 {
+			earners = append(earners, c)
+		}
 	}
 	for i := 0; paid < rest; i++ {
-		credits[stakers[i%len(stakers)]]++
+		credits[earners[i%len(earners)]]++
 		paid++
 	}
 }

@@ -46,7 +46,7 @@ func epochApp(b *testing.B, n, v int) *App {
 					staker[0], staker[3] = 'd', byte(k)
 				}
 				amt := (1 + rng.Uint64N(1000)) * Unit
-				s.setStake(hk, staker, amt)
+				s.setStake(hk, staker, stakeRec{Amount: amt})
 				h.Stake += amt
 				supply += amt
 			}

@@ -54,7 +54,7 @@ func randomSubnet(c *testChain, rng *rand.Rand, n int, tempo uint64) {
 				h := s.hotkeys[hk]
 				h.Stake += amt
 				s.setHotkey(hk, h)
-				s.setStake(hk, staker, s.Stake(hk, staker)+amt)
+				s.setStake(hk, staker, stakeRec{Amount: s.Stake(hk, staker) + amt})
 				minted += amt
 			}
 			row := func() []consensus.Entry {

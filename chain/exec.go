@@ -62,7 +62,7 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	case *ServeAxon:
 		attrs, err = s.serveAxon(tx.Signer, b, blk)
 	case *AddStake:
-		attrs, err = s.addStake(tx.Signer, b)
+		attrs, err = s.addStake(tx.Signer, b, blk)
 	case *RemoveStake:
 		attrs, err = s.removeStake(tx.Signer, b)
 	case *SetWeights:
@@ -285,7 +285,7 @@ func (s *State) serveAxon(hotkey AccountID, b *ServeAxon, blk Block) ([]abci.Eve
 	}, nil
 }
 
-func (s *State) addStake(coldkey AccountID, b *AddStake) ([]abci.EventAttribute, *TxError) {
+func (s *State) addStake(coldkey AccountID, b *AddStake, blk Block) ([]abci.EventAttribute, *TxError) {
 	if b.Amount == 0 {
 		return nil, reject(CodeBadAmount, "stake of 0")
 	}
@@ -298,7 +298,8 @@ func (s *State) addStake(coldkey AccountID, b *AddStake) ([]abci.EventAttribute,
 	}
 	hk.Stake += b.Amount
 	s.setHotkey(b.Hotkey, hk)
-	s.setStake(b.Hotkey, coldkey, s.Stake(b.Hotkey, coldkey)+b.Amount)
+	k := stakeKey{b.Hotkey, coldkey}
+	s.setStake(b.Hotkey, coldkey, s.stakes[k].added(b.Amount, blk.Height))
 	return stakeAttrs(b.Hotkey, b.Amount), nil
 }
 
@@ -313,7 +314,7 @@ func (s *State) removeStake(coldkey AccountID, b *RemoveStake) ([]abci.EventAttr
 	hk := s.hotkeys[b.Hotkey]
 	hk.Stake -= b.Amount
 	s.setHotkey(b.Hotkey, hk)
-	s.setStake(b.Hotkey, coldkey, have-b.Amount)
+	s.setStake(b.Hotkey, coldkey, s.stakes[stakeKey{b.Hotkey, coldkey}].removed(b.Amount))
 	s.credit(coldkey, b.Amount)
 	return stakeAttrs(b.Hotkey, b.Amount), nil
 }

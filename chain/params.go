@@ -98,8 +98,8 @@ func (h Hyperparams) Consensus() consensus.Params {
 // Validate reports the first hyperparameter out of range, by its JSON name.
 func (h Hyperparams) Validate() error {
 	switch {
-	case h.Tempo == 0 || h.Tempo > 50_400:
-		return fmt.Errorf("tempo %d: want 1 to 50400 blocks", h.Tempo)
+	case h.Tempo == 0 || h.Tempo > MaxTempo:
+		return fmt.Errorf("tempo %d: want 1 to %d blocks", h.Tempo, MaxTempo)
 	case h.MaxUIDs == 0 || int(h.MaxUIDs) > consensus.MaxUIDs:
 		return fmt.Errorf("max_uids %d: want 1 to %d", h.MaxUIDs, consensus.MaxUIDs)
 	case h.MaxValidators == 0 || h.MaxValidators > h.MaxUIDs:
@@ -300,3 +300,9 @@ const DefaultEmissionPerBlock = Unit
 
 // MaxSubnets bounds the number of subnets.
 const MaxSubnets = 1024
+
+// MaxTempo is the longest tempo a subnet may have, in blocks: a week of
+// 12-second blocks. Every epoch therefore starts within MaxTempo blocks of
+// the previous one, which bounds how long a stake addition matters to
+// dividends (stakeRec).
+const MaxTempo = 50_400

@@ -51,7 +51,12 @@ func (s *State) encodeRecord(key string) []byte {
 		if !ok {
 			return nil
 		}
-		e.u64(v)
+		e.u64(v.Amount)
+		// A stake with no addition on record is its amount alone.
+		if v.Since != 0 {
+			e.u64(v.Base)
+			e.u64(v.Since)
+		}
 	case prefixSubnet:
 		sn, ok := s.subnets[u16(key[1:])]
 		if !ok {
@@ -183,7 +188,13 @@ func (s *State) loadRecord(key string, value []byte) error {
 			return bad("stake")
 		}
 		k := stakeKey{id(key[1:33]), id(key[33:])}
-		s.stakes[k] = d.u64()
+		r := stakeRec{Amount: d.u64()}
+		if d.err == nil && len(d.b) > 0 {
+			if r.Base, r.Since = d.u64(), d.u64(); d.err == nil && (r.Since == 0 || r.Base > r.Amount) {
+				return fmt.Errorf("record %x: stake %d with base %d since block %d", key, r.Amount, r.Base, r.Since)
+			}
+		}
+		s.stakes[k] = r
 		s.indexStake(k, true)
 	case prefixSubnet:
 		if len(key) != 3 {

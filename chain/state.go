@@ -119,7 +119,7 @@ type State struct {
 	global   Global
 	accounts map[AccountID]Account
 	hotkeys  map[AccountID]Hotkey
-	stakes   map[stakeKey]uint64
+	stakes   map[stakeKey]stakeRec
 	subnets  map[uint16]Subnet
 	neurons  map[neuronKey]*Neuron
 	uidOf    map[uint16]map[AccountID]uint16 // derived: netuid → hotkey → uid
@@ -144,7 +144,7 @@ func NewState() *State {
 	return &State{
 		accounts: map[AccountID]Account{},
 		hotkeys:  map[AccountID]Hotkey{},
-		stakes:   map[stakeKey]uint64{},
+		stakes:   map[stakeKey]stakeRec{},
 		subnets:  map[uint16]Subnet{},
 		neurons:  map[neuronKey]*Neuron{},
 		uidOf:    map[uint16]map[AccountID]uint16{},
@@ -283,19 +283,63 @@ func (s *State) setHotkey(id AccountID, h Hotkey) {
 
 // Stake returns coldkey's stake on hotkey.
 func (s *State) Stake(hotkey, coldkey AccountID) uint64 {
-	return s.stakes[stakeKey{hotkey, coldkey}]
+	return s.stakes[stakeKey{hotkey, coldkey}].Amount
 }
 
-func (s *State) setStake(hotkey, coldkey AccountID, v uint64) {
+// stakeRec is one coldkey's stake on one hotkey: Amount, and what of it
+// earns dividends. Stake added just before an epoch and removed just after
+// would otherwise take a share of dividends that the stake held through the
+// tempo earned, for two fees. So stake earns at a subnet's epoch only what
+// was held since that subnet's previous epoch:
+//
+// Since, when not 0, is the block of the latest addition, and Base at most
+// the least amount held continuously from before every epoch start that
+// may still precede Since (any block within MaxTempo of it). At an epoch
+// whose previous epoch was at block L, the stake earns on Base if Since >
+// L, else on Amount (every addition came before L and removals only lower
+// Amount). A second addition within MaxTempo of the first keeps Base, which
+// underpays a staker who adds twice in one tempo and never overpays one.
+type stakeRec struct {
+	Amount, Base, Since uint64
+}
+
+// earning is what r earns dividends on at an epoch whose previous epoch
+// was at block last.
+func (r stakeRec) earning(last uint64) uint64 {
+	if r.Since > last {
+		return r.Base
+	}
+	return r.Amount
+}
+
+// added is r after amount more is staked at block.
+func (r stakeRec) added(amount, block uint64) stakeRec {
+	if r.Since == 0 || block-r.Since >= MaxTempo {
+		r.Base = r.Amount // every epoch to come started after r.Since
+	}
+	r.Amount += amount
+	r.Since = block
+	return r
+}
+
+// removed is r after amount is unstaked.
+func (r stakeRec) removed(amount uint64) stakeRec {
+	r.Amount -= amount
+	r.Base = min(r.Base, r.Amount)
+	return r
+}
+
+func (s *State) setStake(hotkey, coldkey AccountID, v stakeRec) {
 	k := stakeKey{hotkey, coldkey}
 	old, had := s.stakes[k]
 	s.undo(func() { restore(s.stakes, k, old, had) })
-	if v == 0 {
+	if v.Amount == 0 {
+		v = stakeRec{}
 		delete(s.stakes, k)
 	} else {
 		s.stakes[k] = v
 	}
-	s.indexStake(k, v != 0)
+	s.indexStake(k, v.Amount != 0)
 	s.undo(func() { s.indexStake(k, had) })
 	s.touch(keyStake(k))
 }

@@ -191,12 +191,12 @@ func (w *workload) block(s *State, height int64, n int) [][]byte {
 			default:
 				hk := hot()
 				for _, h := range w.hotIDs[w.rng.IntN(len(w.hotIDs)):] {
-					if s.stakes[stakeKey{h, signer}] > 0 {
+					if s.stakes[stakeKey{h, signer}].Amount > 0 {
 						hk = h
 						break
 					}
 				}
-				body = &RemoveStake{Hotkey: hk, Amount: w.amount(s.stakes[stakeKey{hk, signer}])}
+				body = &RemoveStake{Hotkey: hk, Amount: w.amount(s.stakes[stakeKey{hk, signer}].Amount)}
 			}
 		}
 		txs = append(txs, w.signApply(w.rng, s, blk, priv, signer, body))
