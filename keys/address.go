@@ -18,8 +18,23 @@ var ErrBadAddress = errors.New("keys: bad address")
 
 // encodeAddress returns the bech32m encoding of pk under AddressPrefix.
 func encodeAddress(pk PublicKey) string {
-	data, _ := convertBits(pk[:], 8, 5, true) // 8→5 with padding cannot fail
-	return bech32mEncode(AddressPrefix, data)
+	// convertBits(pk[:], 8, 5, true), into an array.
+	var data [(PublicKeySize*8 + 4) / 5]byte
+	var acc, bits uint
+	n := 0
+	for _, v := range pk {
+		acc = acc<<8 | uint(v)
+		bits += 8
+		for bits >= 5 {
+			bits -= 5
+			data[n] = byte(acc >> bits & 31)
+			n++
+		}
+	}
+	if bits > 0 {
+		data[n] = byte(acc << (5 - bits) & 31)
+	}
+	return bech32mEncode(AddressPrefix, data[:])
 }
 
 // ParseAddress returns the public key that address s encodes. s must be a
@@ -60,40 +75,63 @@ const (
 	bech32MaxLen = 90
 )
 
-func bech32Polymod(values []byte) uint32 {
+// bech32Rev maps a byte to its value in bech32Charset, or -1.
+var bech32Rev = func() (r [256]int8) {
+	for i := range r {
+		r[i] = -1
+	}
+	for i := range len(bech32Charset) {
+		r[bech32Charset[i]] = int8(i)
+	}
+	return r
+}()
+
+// bech32Gen[t] is the XOR of BIP-173's generator terms selected by the five
+// bits t that leave the checksum at each step.
+var bech32Gen = func() (g [32]uint32) {
 	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	for _, v := range values {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
+	for t := range g {
 		for i := range 5 {
-			if (top>>i)&1 == 1 {
-				chk ^= gen[i]
+			if (t>>i)&1 == 1 {
+				g[t] ^= gen[i]
 			}
 		}
 	}
-	return chk
+	return g
+}()
+
+// polymodStep feeds one 5-bit value v into the checksum chk.
+func polymodStep(chk uint32, v byte) uint32 {
+	return (chk&0x1ffffff)<<5 ^ uint32(v) ^ bech32Gen[chk>>25]
 }
 
-func hrpExpand(hrp string) []byte {
-	out := make([]byte, 0, 2*len(hrp)+1)
+// polymodHRP is BIP-173's polymod of the expanded hrp (the high bits of
+// each character, a zero, the low bits) followed by data.
+func polymodHRP(hrp string, data []byte) uint32 {
+	chk := uint32(1)
 	for i := range len(hrp) {
-		out = append(out, hrp[i]>>5)
+		chk = polymodStep(chk, hrp[i]>>5)
 	}
-	out = append(out, 0)
+	chk = polymodStep(chk, 0)
 	for i := range len(hrp) {
-		out = append(out, hrp[i]&31)
+		chk = polymodStep(chk, hrp[i]&31)
 	}
-	return out
+	for _, v := range data {
+		chk = polymodStep(chk, v)
+	}
+	return chk
 }
 
 // bech32mEncode returns hrp, "1", data (5-bit values) and the bech32m
 // checksum, in lower case. hrp must be lower case.
 func bech32mEncode(hrp string, data []byte) string {
-	values := append(hrpExpand(hrp), data...)
-	values = append(values, 0, 0, 0, 0, 0, 0)
-	mod := bech32Polymod(values) ^ bech32mConst
+	mod := polymodHRP(hrp, data)
+	for range 6 {
+		mod = polymodStep(mod, 0)
+	}
+	mod ^= bech32mConst
 	var sb strings.Builder
+	sb.Grow(len(hrp) + 1 + len(data) + 6)
 	sb.WriteString(hrp)
 	sb.WriteByte('1')
 	for _, d := range data {
@@ -140,13 +178,13 @@ func bech32mDecode(s string) (string, []byte, error) {
 	hrp := s[:sep]
 	data := make([]byte, 0, len(s)-sep-1)
 	for i := sep + 1; i < len(s); i++ {
-		d := strings.IndexByte(bech32Charset, s[i])
+		d := bech32Rev[s[i]]
 		if d < 0 {
 			return "", nil, fmt.Errorf("character %d (%q) is not in the bech32 alphabet", i+1, s[i])
 		}
 		data = append(data, byte(d))
 	}
-	switch bech32Polymod(append(hrpExpand(hrp), data...)) {
+	switch polymodHRP(hrp, data) {
 	case bech32mConst:
 	case bech32Const:
 		return "", nil, errors.New("has a bech32 checksum, want bech32m")

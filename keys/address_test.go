@@ -133,3 +133,62 @@ func bytes32(b byte) PublicKey {
 	copy(pk[:], bytes.Repeat([]byte{b}, PublicKeySize))
 	return pk
 }
+
+// naivePolymod is BIP-173's reference polymod, bit by bit, over the
+// expanded hrp and data.
+func naivePolymod(hrp string, data []byte) uint32 {
+	var values []byte
+	for i := range len(hrp) {
+		values = append(values, hrp[i]>>5)
+	}
+	values = append(values, 0)
+	for i := range len(hrp) {
+		values = append(values, hrp[i]&31)
+	}
+	values = append(values, data...)
+	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
+	chk := uint32(1)
+	for _, v := range values {
+		top := chk >> 25
+		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
+		for i := range 5 {
+			if (top>>i)&1 == 1 {
+				chk ^= gen[i]
+			}
+		}
+	}
+	return chk
+}
+
+// The table-driven checksum and the array-based address encoding agree
+// with the reference checksum and convertBits.
+func TestPolymodAndEncodeMatchReference(t *testing.T) {
+	for i := range 300 {
+		var pk PublicKey
+		for j := range pk {
+			pk[j] = byte(i*31 + j*7 + i*j)
+		}
+		data, err := convertBits(pk[:], 8, 5, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := polymodHRP(AddressPrefix, data), naivePolymod(AddressPrefix, data); got != want {
+			t.Fatalf("polymod of %x: %#x, reference %#x", pk, got, want)
+		}
+		withZeros := append(append([]byte(nil), data...), 0, 0, 0, 0, 0, 0)
+		want := AddressPrefix + "1"
+		for _, d := range data {
+			want += string(bech32Charset[d])
+		}
+		mod := naivePolymod(AddressPrefix, withZeros) ^ bech32mConst
+		for k := range 6 {
+			want += string(bech32Charset[(mod>>(5*(5-k)))&31])
+		}
+		if got := pk.Address(); got != want {
+			t.Fatalf("Address of %x = %s, reference %s", pk, got, want)
+		}
+		if back, err := ParseAddress(want); err != nil || back != pk {
+			t.Fatalf("ParseAddress(%s) = %x, %v", want, back, err)
+		}
+	}
+}

@@ -56,12 +56,45 @@ func (pk PublicKey) Verify(msg, sig []byte) bool {
 // stdlibRules are crypto/ed25519's verification rules in curve25519-voi.
 var stdlibRules = &voied25519.Options{Verify: voied25519.VerifyOptionsStdLib}
 
+// ExpandedPublicKey is a PublicKey decoded and precomputed once for
+// checking many signatures: Verify gives exactly PublicKey.Verify's answers
+// in about four fifths of its time. It holds about 1.5 KiB and is safe for
+// concurrent use; a receiver keeps one per frequent signer.
+type ExpandedPublicKey struct {
+	pk PublicKey
+	x  *voied25519.ExpandedPublicKey
+}
+
+// Expand returns pk precomputed for Verify, or an error if pk is not the
+// encoding of a curve point (PublicKey.Verify accepts no signature under
+// such a key).
+func (pk PublicKey) Expand() (*ExpandedPublicKey, error) {
+	x, err := voied25519.NewExpandedPublicKey(pk[:])
+	if err != nil {
+		return nil, fmt.Errorf("keys: expand public key %s: %w", pk.Address(), err)
+	}
+	return &ExpandedPublicKey{pk: pk, x: x}, nil
+}
+
+// PublicKey returns the key k was expanded from.
+func (k *ExpandedPublicKey) PublicKey() PublicKey { return k.pk }
+
+// Verify reports whether sig is k's valid ed25519 signature of msg, with
+// the same rules and answers as PublicKey.Verify.
+func (k *ExpandedPublicKey) Verify(msg, sig []byte) bool {
+	if len(sig) != SignatureSize {
+		return false
+	}
+	return voied25519.VerifyExpandedWithOptions(k.x, msg, sig, stdlibRules)
+}
+
 // PrivateKey is an ed25519 signing key. Its zero value is not usable; get
 // one from NewPrivateKeyFromSeed, FromMnemonic or a Keyfile. A PrivateKey
 // is safe for concurrent use.
 type PrivateKey struct {
 	priv ed25519.PrivateKey
 	pub  PublicKey
+	addr string // pub.Address(), computed once: responses carry it
 }
 
 // NewPrivateKeyFromSeed returns the key whose RFC 8032 private seed is seed
@@ -73,6 +106,7 @@ func NewPrivateKeyFromSeed(seed []byte) (*PrivateKey, error) {
 	priv := ed25519.NewKeyFromSeed(seed)
 	k := &PrivateKey{priv: priv}
 	copy(k.pub[:], priv[SeedSize:])
+	k.addr = k.pub.Address()
 	return k, nil
 }
 
@@ -80,7 +114,7 @@ func NewPrivateKeyFromSeed(seed []byte) (*PrivateKey, error) {
 func (k *PrivateKey) PublicKey() PublicKey { return k.pub }
 
 // Address returns the address of k's public key.
-func (k *PrivateKey) Address() string { return k.pub.Address() }
+func (k *PrivateKey) Address() string { return k.addr }
 
 // Seed returns a copy of k's SeedSize-byte private seed, the secret that a
 // keyfile stores.

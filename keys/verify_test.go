@@ -47,9 +47,51 @@ func TestVerifyMatchesCryptoEd25519(t *testing.T) {
 		}
 		var pk PublicKey
 		copy(pk[:], pub)
-		if got, want := pk.Verify(msg, sig), ed25519.Verify(pub, msg, sig); got != want {
+		want := ed25519.Verify(pub, msg, sig)
+		if got := pk.Verify(msg, sig); got != want {
 			t.Fatalf("case %d (kind %d): Verify = %v, crypto/ed25519 = %v", i, i%5, got, want)
 		}
+		// The expanded key answers alike; a key that does not expand
+		// verifies nothing.
+		x, err := pk.Expand()
+		if err != nil {
+			if want {
+				t.Fatalf("case %d (kind %d): Expand: %v, but crypto/ed25519 accepts a signature under it", i, i%5, err)
+			}
+			continue
+		}
+		if x.PublicKey() != pk {
+			t.Fatalf("case %d: expanded key is %s, want %s", i, x.PublicKey(), pk)
+		}
+		if got := x.Verify(msg, sig); got != want {
+			t.Fatalf("case %d (kind %d): ExpandedPublicKey.Verify = %v, crypto/ed25519 = %v", i, i%5, got, want)
+		}
+		if got := x.Verify(msg, sig[:len(sig)-1]); got {
+			t.Fatalf("case %d: ExpandedPublicKey.Verify accepts a short signature", i)
+		}
+	}
+}
+
+// A key whose encoding is not a curve point does not expand.
+func TestExpandRejectsNonPoints(t *testing.T) {
+	rejected := 0
+	for i := range 64 {
+		var pk PublicKey
+		pk[0] = byte(i)
+		pk[31] = 0x7f
+		for j := 1; j < 31; j++ {
+			pk[j] = 0xff
+		}
+		_, err := pk.Expand()
+		if err != nil {
+			rejected++
+			if ed25519.Verify(pk[:], nil, make([]byte, SignatureSize)) {
+				t.Fatalf("%x: crypto/ed25519 accepts a signature under a key Expand refuses", pk)
+			}
+		}
+	}
+	if rejected == 0 {
+		t.Fatal("no non-point among the candidates: the test checks nothing")
 	}
 }
 

@@ -61,6 +61,9 @@ type Envelope struct {
 	// timestamp and signedFor are the header strings as sent: the signed
 	// message holds them verbatim.
 	timestamp, signedFor string
+	// signedBy is SignedBy's address when this package signed e, for
+	// writing the headers without encoding it again; "" otherwise.
+	signedBy string
 }
 
 // Message returns the bytes that Epistula v2 signs for a body whose SHA-256
@@ -108,6 +111,30 @@ func (e *Envelope) SetHeader(h http.Header) {
 	} else {
 		delete(h, HeaderBodySHA256)
 	}
+}
+
+// setSignedHeader is SetHeader for an envelope that signHash made, whose
+// timestamp and address strings are already in canonical form: the same
+// headers, without encoding them again and with one allocation for the
+// seven value slices.
+func (e *Envelope) setSignedHeader(h http.Header) {
+	vals := [...]string{
+		Version, e.timestamp, e.UUID, e.signedBy, e.signedFor,
+		hex.EncodeToString(e.Signature[:]), hex.EncodeToString(e.BodySHA256[:]),
+	}
+	s := vals[:]
+	one := func(i int) []string { return s[i : i+1 : i+1] }
+	h[HeaderVersion] = one(0)
+	h[HeaderTimestamp] = one(1)
+	h[HeaderUUID] = one(2)
+	h[HeaderSignedBy] = one(3)
+	if e.HasSignedFor {
+		h[HeaderSignedFor] = one(4)
+	} else {
+		delete(h, HeaderSignedFor)
+	}
+	h[HeaderSignature] = one(5)
+	h[HeaderBodySHA256] = one(6)
 }
 
 // single returns the one value of header k. A header that is absent (or
@@ -162,6 +189,14 @@ func ParseHeader(h http.Header) (*Envelope, error) {
 // parseHeader is ParseHeader returning the concrete error type, so callers
 // in this package avoid a nil-interface trap.
 func parseHeader(h http.Header) (*Envelope, *Error) {
+	return parseHeaderWith(h, keys.ParseAddress)
+}
+
+// parseHeaderWith is parseHeader reading the Signed-By and Signed-For
+// addresses with parseAddress, which must return what keys.ParseAddress
+// returns for every string (a Verifier's remembers the strings it has
+// decoded before).
+func parseHeaderWith(h http.Header, parseAddress func(string) (keys.PublicKey, error)) (*Envelope, *Error) {
 	if len(h[HeaderSignature]) == 0 || h[HeaderSignature][0] == "" {
 		if len(h[HeaderVersion]) == 0 {
 			return nil, reject(CodeUnsigned, fmt.Sprintf("unsigned: no %s or %s header", HeaderVersion, HeaderSignature))
@@ -202,13 +237,13 @@ func parseHeader(h http.Header) (*Envelope, *Error) {
 	if !ValidUUID(id) {
 		return nil, malformed(HeaderUUID, "%s is not a lower-case UUID v4 (xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx)", quote(id))
 	}
-	pk, perr := keys.ParseAddress(by)
+	pk, perr := parseAddress(by)
 	if perr != nil {
 		return nil, malformed(HeaderSignedBy, "%s is not an address: %v", quote(by), perr)
 	}
 	e.SignedBy = pk
 	if forS != "" {
-		pk, perr := keys.ParseAddress(forS)
+		pk, perr := parseAddress(forS)
 		if perr != nil {
 			return nil, malformed(HeaderSignedFor, "%s is not an address: %v", quote(forS), perr)
 		}

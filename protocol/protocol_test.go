@@ -222,45 +222,147 @@ func TestVerifyTable(t *testing.T) {
 		{name: "body too large by one", body: big[:1001], edit: func(r *http.Request) { r.ContentLength = -1 }, code: CodeBodyTooLarge, status: 413, msg: "body too large", maxRead: 1001},
 		{name: "body read error", edit: func(r *http.Request) { r.Body = io.NopCloser(&errReader{data: body[:10]}) }, code: CodeBodyRead, status: 400, msg: "body read: after 10 bytes: connection reset", maxRead: -1},
 	}
+	// warm has v accept a request from the validator first, so that it
+	// checks the case's request with the validator's key remembered,
+	// expanded (signerCache): every case must come out the same.
+	warm := func(v *Verifier) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		if err := Sign(r, body, f.validator, f.miner.PublicKey(), t0, seqUUID(1000)); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = v.Verify(r) // refused where the case's config refuses the validator
+	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			v := f.verifier(t, c.cfg)
-			if c.prep != nil {
-				c.prep(v)
+		for _, warmed := range []bool{false, true} {
+			name := c.name
+			if warmed {
+				name += " (signer remembered)"
 			}
-			b := body
-			if c.body != nil {
-				b = c.body
-			}
-			req, _ := f.signed(t, b)
-			if c.resign != nil {
-				c.resign(req, b)
-				req.Body = &countingReader{r: bytes.NewReader(b)}
-			}
-			if c.edit != nil {
-				c.edit(req)
-			}
-			got, err := v.Verify(req)
-			if cr, ok := req.Body.(*countingReader); ok && c.maxRead >= 0 && cr.n.Load() > c.maxRead {
-				t.Errorf("read %d body bytes, want at most %d", cr.n.Load(), c.maxRead)
-			}
-			if c.code == "" {
-				if err != nil {
-					t.Fatalf("rejected: %v", err)
+			t.Run(name, func(t *testing.T) {
+				v := f.verifier(t, c.cfg)
+				if warmed {
+					warm(v)
 				}
-				if !bytes.Equal(got.Body, b) || got.Signer() != f.validator.PublicKey() || got.UUID != seqUUID(1) {
-					t.Fatalf("verified %+v", got)
+				if c.prep != nil {
+					c.prep(v)
 				}
-				return
+				b := body
+				if c.body != nil {
+					b = c.body
+				}
+				req, _ := f.signed(t, b)
+				if c.resign != nil {
+					c.resign(req, b)
+					req.Body = &countingReader{r: bytes.NewReader(b)}
+				}
+				if c.edit != nil {
+					c.edit(req)
+				}
+				got, err := v.Verify(req)
+				if cr, ok := req.Body.(*countingReader); ok && c.maxRead >= 0 && cr.n.Load() > c.maxRead {
+					t.Errorf("read %d body bytes, want at most %d", cr.n.Load(), c.maxRead)
+				}
+				if c.code == "" {
+					if err != nil {
+						t.Fatalf("rejected: %v", err)
+					}
+					if !bytes.Equal(got.Body, b) || got.Signer() != f.validator.PublicKey() || got.UUID != seqUUID(1) {
+						t.Fatalf("verified %+v", got)
+					}
+					return
+				}
+				var pe *Error
+				if !errors.As(err, &pe) {
+					t.Fatalf("error %v (%T), want *Error %s", err, err, c.code)
+				}
+				if pe.Code != c.code || pe.Status != c.status || !strings.Contains(pe.Message, c.msg) {
+					t.Fatalf("got %s %d %q,\nwant %s %d containing %q", pe.Code, pe.Status, pe.Message, c.code, c.status, c.msg)
+				}
+			})
+		}
+	}
+}
+
+// A remembered signer (signerCache) is still asked of Allowed on every
+// request and its signatures still checked; only signers that passed get
+// remembered, and no more than maxSigners of them.
+func TestSignerCache(t *testing.T) {
+	f := newFixture(t)
+	var banned atomic.Bool
+	v := f.verifier(t, func(c *Config) {
+		c.Allowed = func(pk keys.PublicKey) error {
+			if banned.Load() || pk == f.stranger.PublicKey() {
+				return errors.New("no permit")
 			}
-			var pe *Error
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %v (%T), want *Error %s", err, err, c.code)
+			return nil
+		}
+	})
+	body := []byte(`{}`)
+	req := func(key *keys.PrivateKey, n int) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		if err := Sign(r, body, key, f.miner.PublicKey(), t0, seqUUID(n)); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	code := func(err error) Code {
+		var pe *Error
+		if errors.As(err, &pe) {
+			return pe.Code
+		}
+		return ""
+	}
+	if _, err := v.Verify(req(f.validator, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(req(f.stranger, 2)); code(err) != CodeNotAllowed {
+		t.Fatalf("stranger: %v", err)
+	}
+	if v.signers.get(f.validator.Address()) == nil || v.signers.get(f.stranger.Address()) != nil {
+		t.Fatal("the cache should hold the validator, who passed, and not the stranger, who did not")
+	}
+	forged := req(f.validator, 3)
+	forged.Header.Set(HeaderSignature, strings.Repeat("00", 64))
+	if _, err := v.Verify(forged); code(err) != CodeBadSignature {
+		t.Fatalf("remembered signer, bad signature: %v", err)
+	}
+	banned.Store(true)
+	if _, err := v.Verify(req(f.validator, 4)); code(err) != CodeNotAllowed {
+		t.Fatalf("remembered signer, no longer allowed: %v", err)
+	}
+	banned.Store(false)
+	for i := range maxSigners + 10 {
+		k := testKey(t, byte(i%200+10))
+		x, err := k.PublicKey().Expand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.signers.put(fmt.Sprint(i), x)
+	}
+	if n := len(v.signers.m); n > maxSigners {
+		t.Fatalf("signer cache holds %d, more than %d", n, maxSigners)
+	}
+}
+
+// The headers Sign, SignResponse and StreamSigner write (setSignedHeader,
+// from the strings signing computed) are exactly SetHeader's.
+func TestSignedHeaderMatchesSetHeader(t *testing.T) {
+	f := newFixture(t)
+	for i, body := range [][]byte{nil, []byte("{}"), bytes.Repeat([]byte("x"), 300)} {
+		for _, forKey := range []*keys.PublicKey{nil, new(f.miner.PublicKey())} {
+			e, err := sign(body, f.validator, forKey, t0.Add(time.Duration(i)*time.Hour), seqUUID(i))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if pe.Code != c.code || pe.Status != c.status || !strings.Contains(pe.Message, c.msg) {
-				t.Fatalf("got %s %d %q,\nwant %s %d containing %q", pe.Code, pe.Status, pe.Message, c.code, c.status, c.msg)
+			got, want := http.Header{}, http.Header{}
+			got.Set(HeaderSignedFor, "stale")
+			want.Set(HeaderSignedFor, "stale")
+			e.setSignedHeader(got)
+			e.SetHeader(want)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("body %d, signed for %v:\nsetSignedHeader %v\nSetHeader       %v", i, forKey != nil, got, want)
 			}
-		})
+		}
 	}
 }
 

@@ -40,6 +40,7 @@ func signHash(bodyHash [sha256.Size]byte, key *keys.PrivateKey, signedFor *keys.
 		BodySHA256:    bodyHash,
 		HasBodySHA256: true,
 		timestamp:     strconv.FormatInt(ms, 10),
+		signedBy:      key.Address(),
 	}
 	if signedFor != nil {
 		e.SignedFor, e.HasSignedFor, e.signedFor = *signedFor, true, signedFor.Address()
@@ -59,7 +60,7 @@ func Sign(req *http.Request, body []byte, key *keys.PrivateKey, signedFor keys.P
 	if err != nil {
 		return err
 	}
-	e.SetHeader(req.Header)
+	e.setSignedHeader(req.Header)
 	req.ContentLength = int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.Body, _ = req.GetBody()
@@ -124,8 +125,8 @@ func SignResponse(w http.ResponseWriter, body []byte, key *keys.PrivateKey, requ
 		return err
 	}
 	h := w.Header()
-	e.SetHeader(h)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	e.setSignedHeader(h)
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	return nil
 }
 

@@ -72,6 +72,6 @@ func (s *StreamSigner) Finish(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	e.SetHeader(s.w.Header())
+	e.setSignedHeader(s.w.Header())
 	return nil
 }
