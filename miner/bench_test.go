@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/internal/cputime"
+	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/miner/minertest"
@@ -28,10 +29,18 @@ import (
 // request, as a fast GPU server would. Reported: p50 latency of each path,
 // the p50 overhead, and throughput through the miner over direct.
 //
+// Two reference paths run in the same iterations, to show what part of
+// the overhead any miner must pay: proxy, a bare net/http forwarder (read
+// the body, post it to the backend, copy the answer back: the second hop
+// and nothing else), and signed-proxy, the same plus the request's
+// signature check (protocol.Verifier) and the response's signature, the
+// least a miner meeting the protocol does. Their throughput over direct
+// is proxy-ratio and signed-proxy-ratio.
+//
 // The validator's own work, signing each request and checking each signed
 // answer, runs on the validator's machine, not the miner's; here everything
 // shares two cores, so requests are signed before the timed run and the
-// answers' signatures checked after it. Both paths are timed alike: their
+// answers' signatures checked after it. All paths are timed alike: their
 // requests are built before the run and every answer is read whole.
 // Reported too where the OS tells: the process's CPU time per request on
 // each path (load generator, miner and backend together).
@@ -53,14 +62,24 @@ func BenchmarkOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			serve := func(h func(context.Context, net.Listener) error) string {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				go func() { _ = h(ctx, ln) }()
+				return "http://" + ln.Addr().String() + "/v1/completions"
+			}
+			minerURL := serve(m.Serve)
+			hop := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+			proxyURL := serve(referenceProxy(b, backend.URL, hop, nil, nil))
+			verifier, err := protocol.NewVerifier(protocol.Config{Receiver: mk.PublicKey(), Allowed: func(keys.PublicKey) error { return nil }})
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go m.Serve(ctx, ln)
-			minerURL := "http://" + ln.Addr().String() + "/v1/completions"
+			signedProxyURL := serve(referenceProxy(b, backend.URL, hop, verifier, mk))
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 			signer := &protocol.Signer{Key: vk}
 			body := []byte(`{"prompt":"the cat sat on the mat","max_tokens":16,"temperature":0}`)
@@ -69,8 +88,8 @@ func BenchmarkOverhead(b *testing.B) {
 			reqs := make([]*http.Request, callers*perCaller)
 			resps := make([]*http.Response, len(reqs))
 			bodies := make([][]byte, len(reqs))
-			// call makes the i-th request of a run, the same way on both
-			// paths: the request is built beforehand, the whole answer read.
+			// call makes the i-th request of a run, the same way on every
+			// path: the request is built beforehand, the whole answer read.
 			call := func(i int) error {
 				resp, err := client.Do(reqs[i])
 				if err != nil {
@@ -84,48 +103,112 @@ func BenchmarkOverhead(b *testing.B) {
 				resps[i], bodies[i] = resp, got
 				return err
 			}
-			var dLat, mLat []time.Duration
-			var dTime, mTime, dCPU, mCPU time.Duration
-			for b.Loop() {
-				b.StopTimer()
-				for i := range reqs {
-					if reqs[i], err = http.NewRequestWithContext(ctx, http.MethodPost, backend.URL+"/v1/completions", bytes.NewReader(body)); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-				lat, took, cpu := load(b, callers, perCaller, call)
-				dLat, dTime, dCPU = append(dLat, lat...), dTime+took, dCPU+cpu
-				b.StopTimer()
-				for i := range reqs {
-					if reqs[i], err = signer.NewRequest(ctx, http.MethodPost, minerURL, body, mk.PublicKey()); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
-				lat, took, cpu = load(b, callers, perCaller, call)
-				mLat, mTime, mCPU = append(mLat, lat...), mTime+took, mCPU+cpu
-				b.StopTimer()
-				for i := range resps {
-					if _, err := protocol.VerifyResponse(resps[i], bodies[i], mk.PublicKey()); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StartTimer()
+			type path struct {
+				url    string
+				signed bool
+				lat    []time.Duration
+				took   time.Duration
+				cpu    time.Duration
 			}
-			d50, m50 := p50(dLat), p50(mLat)
+			direct := &path{url: backend.URL + "/v1/completions"}
+			proxy := &path{url: proxyURL}
+			signedProxy := &path{url: signedProxyURL, signed: true}
+			viaMiner := &path{url: minerURL, signed: true}
+			for b.Loop() {
+				for _, p := range []*path{direct, proxy, signedProxy, viaMiner} {
+					b.StopTimer()
+					for i := range reqs {
+						if p.signed {
+							reqs[i], err = signer.NewRequest(ctx, http.MethodPost, p.url, body, mk.PublicKey())
+						} else {
+							reqs[i], err = http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+					lat, took, cpu := load(b, callers, perCaller, call)
+					p.lat, p.took, p.cpu = append(p.lat, lat...), p.took+took, p.cpu+cpu
+					b.StopTimer()
+					for i := range resps {
+						if _, err := protocol.VerifyResponse(resps[i], bodies[i], mk.PublicKey()); p.signed && err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+				}
+			}
+			d50, m50 := p50(direct.lat), p50(viaMiner.lat)
 			b.ReportMetric(float64(d50.Microseconds()), "direct-p50-µs")
 			b.ReportMetric(float64(m50.Microseconds()), "miner-p50-µs")
 			b.ReportMetric(float64((m50 - d50).Microseconds()), "overhead-p50-µs")
-			b.ReportMetric(dTime.Seconds()/mTime.Seconds(), "throughput-ratio")
-			b.ReportMetric(float64(len(mLat))/mTime.Seconds(), "miner-req/s")
-			b.ReportMetric(float64(len(dLat))/dTime.Seconds(), "direct-req/s")
-			b.ReportMetric(float64(pct(mLat, 99).Microseconds()), "miner-p99-µs")
-			if dCPU > 0 {
-				b.ReportMetric(float64(dCPU.Microseconds())/float64(len(dLat)), "direct-cpu-µs/req")
-				b.ReportMetric(float64(mCPU.Microseconds())/float64(len(mLat)), "miner-cpu-µs/req")
+			b.ReportMetric(direct.took.Seconds()/viaMiner.took.Seconds(), "throughput-ratio")
+			b.ReportMetric(direct.took.Seconds()/proxy.took.Seconds(), "proxy-ratio")
+			b.ReportMetric(direct.took.Seconds()/signedProxy.took.Seconds(), "signed-proxy-ratio")
+			b.ReportMetric(float64(len(viaMiner.lat))/viaMiner.took.Seconds(), "miner-req/s")
+			b.ReportMetric(float64(len(direct.lat))/direct.took.Seconds(), "direct-req/s")
+			b.ReportMetric(float64(pct(viaMiner.lat, 99).Microseconds()), "miner-p99-µs")
+			if direct.cpu > 0 {
+				perReq := func(p *path) float64 { return float64(p.cpu.Microseconds()) / float64(len(p.lat)) }
+				b.ReportMetric(perReq(direct), "direct-cpu-µs/req")
+				b.ReportMetric(perReq(proxy), "proxy-cpu-µs/req")
+				b.ReportMetric(perReq(signedProxy), "signed-proxy-cpu-µs/req")
+				b.ReportMetric(perReq(viaMiner), "miner-cpu-µs/req")
 			}
 		})
+	}
+}
+
+// referenceProxy serves a minimal forwarder to backend on the listener it
+// is given, until ctx ends: read the body, post it to the backend's same
+// path, copy the answer back. With a verifier and key it also checks the
+// request's signature first and signs the answer, as a miner must.
+func referenceProxy(b *testing.B, backend string, hc *http.Client, v *protocol.Verifier, key *keys.PrivateKey) func(context.Context, net.Listener) error {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body []byte
+		var vr *protocol.Verified
+		var err error
+		if v != nil {
+			if vr, err = v.Verify(r); err != nil {
+				protocol.WriteError(w, err)
+				return
+			}
+			body = vr.Body
+		} else if body, err = io.ReadAll(r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, backend+r.URL.Path, bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		if vr != nil {
+			if err := protocol.SignResponse(w, out, key, vr.SignedBy, vr.UUID, time.Now()); err != nil {
+				b.Error(err)
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(out)
+	})
+	return func(ctx context.Context, ln net.Listener) error {
+		srv := &http.Server{Handler: h}
+		go func() { <-ctx.Done(); _ = srv.Close() }()
+		return srv.Serve(ln)
 	}
 }
 
