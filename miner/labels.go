@@ -265,12 +265,6 @@ func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint stri
 		return nil, false
 	}
 	c.vr, c.id = vr, vr.UUID
-	if ok, wait := m.limiter.allow(vr.Signer(), m.now()); !ok {
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait/time.Second)+1))
-		c.fail(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("rate limited: at most %d requests a second (burst %d) per caller; retry in %s", m.cfg.RateLimit, m.cfg.RateBurst, wait.Round(time.Millisecond)))
-		c.done()
-		return nil, false
-	}
 	if m.cfg.Labels == nil && strings.HasPrefix(endpoint, "preference") {
 		c.fail(http.StatusNotFound, "no_labelers", "this miner has no labelers")
 		c.done()

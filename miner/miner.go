@@ -149,6 +149,7 @@ func New(cfg Config) (*Miner, error) {
 	v, err := protocol.NewVerifier(protocol.Config{
 		Receiver: cfg.Key.PublicKey(),
 		Allowed:  m.allowed,
+		Admit:    m.admit,
 		MaxBody:  cfg.MaxBody,
 		Clock:    cfg.Clock,
 	})

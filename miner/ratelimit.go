@@ -1,10 +1,12 @@
 package miner
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/protocol"
 )
 
 // rateLimiter is a token bucket per caller: rate requests a second, up to
@@ -50,4 +52,15 @@ func (l *rateLimiter) allow(caller keys.PublicKey, now time.Time) (bool, time.Du
 	}
 	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 	return false, wait
+}
+
+// admit is the verifier's Admit: the caller's rate limit, checked once its
+// request passed every other check and before its uuid is remembered, so
+// that one caller cannot fill the replay cache.
+func (m *Miner) admit(caller keys.PublicKey) error {
+	if ok, wait := m.limiter.allow(caller, m.now()); !ok {
+		return protocol.RateLimited(fmt.Sprintf("rate limited: at most %d requests a second (burst %d) per caller; retry in %s",
+			m.cfg.RateLimit, m.cfg.RateBurst, wait.Round(time.Millisecond)), wait)
+	}
+	return nil
 }

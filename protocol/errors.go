@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Code names the check that rejected a signed message. Codes are stable:
@@ -28,6 +30,7 @@ const (
 	CodeWrongSigner      Code = "wrong_signer"       // 401: a response signed by someone else
 	CodeUUIDMismatch     Code = "uuid_mismatch"      // 401: a response that echoes another request's uuid
 	CodeReplayCacheFull  Code = "replay_cache_full"  // 503: too many live uuids to remember another
+	CodeRateLimited      Code = "rate_limited"       // 429: the signer is over its request rate (Config.Admit)
 )
 
 // Error is a rejection: which check failed (Code), the HTTP status to answer
@@ -38,6 +41,9 @@ type Error struct {
 	Code    Code
 	Status  int
 	Message string
+	// RetryAfter, if positive, is when the caller may try again: the
+	// answer's Retry-After header, in whole seconds rounded up.
+	RetryAfter time.Duration
 }
 
 // Error returns "protocol: " and the message.
@@ -61,6 +67,15 @@ var status = map[Code]int{
 	CodeWrongSigner:      http.StatusUnauthorized,
 	CodeUUIDMismatch:     http.StatusUnauthorized,
 	CodeReplayCacheFull:  http.StatusServiceUnavailable,
+	CodeRateLimited:      http.StatusTooManyRequests,
+}
+
+// RateLimited is the rate_limited rejection of a signer that may try again
+// after wait; msg says what the limit is.
+func RateLimited(msg string, wait time.Duration) *Error {
+	e := reject(CodeRateLimited, msg)
+	e.RetryAfter = wait
+	return e
 }
 
 // reject returns the *Error of code with message msg.
@@ -90,7 +105,10 @@ func WriteError(w http.ResponseWriter, err error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
-	if pe.Code == CodeReplayCacheFull {
+	switch {
+	case pe.RetryAfter > 0:
+		h.Set("Retry-After", strconv.FormatInt(int64((pe.RetryAfter+time.Second-1)/time.Second), 10))
+	case pe.Code == CodeReplayCacheFull:
 		h.Set("Retry-After", "1")
 	}
 	w.WriteHeader(pe.Status)

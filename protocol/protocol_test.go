@@ -489,6 +489,59 @@ func TestReplayCacheFull(t *testing.T) {
 	}
 }
 
+// TestAdmitBeforeReplayCache: a request refused by Admit (a signer over its
+// rate) leaves no uuid behind, so one signer cannot fill the replay cache;
+// the refusal is 429 rate_limited with Retry-After, and Admit sees only
+// requests that passed the signature check.
+func TestAdmitBeforeReplayCache(t *testing.T) {
+	f := newFixture(t)
+	var admitted []keys.PublicKey
+	v := f.verifier(t, func(c *Config) {
+		c.Clock = func() time.Time { return t0 }
+		c.Admit = func(signer keys.PublicKey) error {
+			admitted = append(admitted, signer)
+			if len(admitted) > 2 {
+				return RateLimited("rate limited: 2 requests", 1500*time.Millisecond)
+			}
+			return nil
+		}
+	})
+	send := func(i int, forge bool) error {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		if err := Sign(r, nil, f.validator, f.miner.PublicKey(), t0, seqUUID(i)); err != nil {
+			t.Fatal(err)
+		}
+		if forge {
+			r.Header.Set(HeaderSignature, r.Header.Get(HeaderSignature)[:10]+"AAAA"+r.Header.Get(HeaderSignature)[14:])
+		}
+		_, err := v.Verify(r)
+		return err
+	}
+	if err := send(0, true); err == nil || len(admitted) != 0 {
+		t.Fatalf("forged request: %v, admit asked %d times", err, len(admitted))
+	}
+	for i := range 2 {
+		if err := send(i, false); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	for i := 2; i < 50; i++ {
+		err := send(i, false)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Code != CodeRateLimited || pe.Status != http.StatusTooManyRequests {
+			t.Fatalf("request %d over the rate: %v", i, err)
+		}
+	}
+	if n := v.replay.len(); n != 2 {
+		t.Fatalf("replay cache holds %d uuids, want the 2 admitted", n)
+	}
+	w := httptest.NewRecorder()
+	WriteError(w, RateLimited("slow down", 1500*time.Millisecond))
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), `"rate_limited"`) {
+		t.Errorf("answer: %d %v %s", w.Code, w.Header(), w.Body)
+	}
+}
+
 func TestNewVerifierConfig(t *testing.T) {
 	f := newFixture(t)
 	for _, cfg := range []Config{

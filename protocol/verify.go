@@ -53,6 +53,13 @@ type Config struct {
 	Receiver keys.PublicKey
 	// Allowed decides which signers may call; see AllowFunc.
 	Allowed AllowFunc
+	// Admit, if set, is asked about a request that passed every check,
+	// just before its uuid is remembered, with its errors treated as
+	// Allowed's (typically RateLimited). A per-signer rate limit belongs
+	// here: after the signature, so that nobody can spend another signer's
+	// allowance, and before the uuid is stored, so that one allowed signer
+	// cannot fill the replay cache and lock the others out.
+	Admit AllowFunc
 	// PastWindow is how old a timestamp may be; default DefaultPastWindow.
 	PastWindow time.Duration
 	// FutureWindow is how far ahead a timestamp may be; default
@@ -79,6 +86,7 @@ type Verifier struct {
 	receiver     keys.PublicKey
 	receiverAddr string // receiver.Address()
 	allowed      AllowFunc
+	admit        AllowFunc
 	past, future int64 // milliseconds
 	maxBody      int64
 	clock        func() time.Time
@@ -101,6 +109,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		receiver:     cfg.Receiver,
 		receiverAddr: cfg.Receiver.Address(),
 		allowed:      cfg.Allowed,
+		admit:        cfg.Admit,
 		past:         cmp(cfg.PastWindow, DefaultPastWindow).Milliseconds(),
 		future:       cmp(cfg.FutureWindow, DefaultFutureWindow).Milliseconds(),
 		maxBody:      cmp(cfg.MaxBody, DefaultMaxBody),
@@ -223,6 +232,15 @@ func (v *Verifier) verify(r *http.Request) (*Verified, *Error) {
 		return nil, badSignature(e)
 	}
 
+	if v.admit != nil {
+		if aerr := v.admit(e.SignedBy); aerr != nil {
+			var pe *Error
+			if errors.As(aerr, &pe) {
+				return nil, pe
+			}
+			return nil, reject(CodeNotAllowed, fmt.Sprintf("signer %s not admitted: %v", e.SignedBy.Address(), aerr))
+		}
+	}
 	if aerr := v.replay.add(key, e.Timestamp+v.past, now); aerr != nil {
 		if aerr.Code == CodeReplayedUUID {
 			return nil, replayed(e)
