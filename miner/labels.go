@@ -190,8 +190,11 @@ func (m *Miner) preferenceTasks(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := m.cfg.Labels.Queue.Add(ctx, in.Tasks...); err != nil {
 		status, reason := http.StatusServiceUnavailable, "queue_error"
-		if errors.Is(err, rlhf.ErrQueueFull) {
+		switch {
+		case errors.Is(err, rlhf.ErrQueueFull), errors.Is(err, rlhf.ErrValidatorQuota):
 			reason = "queue_full"
+		case errors.Is(err, rlhf.ErrDeadlineTooFar), errors.Is(err, rlhf.ErrTaskExpired):
+			status, reason = http.StatusBadRequest, "bad_request"
 		}
 		c.fail(status, reason, err.Error())
 		return

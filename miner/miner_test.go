@@ -565,8 +565,14 @@ func TestPreferenceEndpoints(t *testing.T) {
 	other := key(t, 12)
 	f.meta.add(other, 7, 1000, true)
 	prefix := f.validator.PublicKey().Hex() + ":"
-	task := `{"tasks":[{"id":"` + prefix + `t1","prompt":"p","completion_a":"a","completion_b":"b","deadline":"2099-01-01T00:00:00Z","created_at":"2026-01-01T00:00:00Z"}]}`
-	resp, body := f.post(t, f.validator, "/v1/preference/tasks", task)
+	deadline := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	task := `{"tasks":[{"id":"` + prefix + `t1","prompt":"p","completion_a":"a","completion_b":"b","deadline":"` + deadline + `","created_at":"2026-01-01T00:00:00Z"}]}`
+	// A task that would hold its place for decades is refused.
+	resp, body := f.post(t, f.validator, "/v1/preference/tasks", strings.Replace(task, deadline, "2099-01-01T00:00:00Z", 1))
+	if resp.StatusCode != 400 || !strings.Contains(string(body), "deadline is too far away") {
+		t.Fatalf("far deadline: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.post(t, f.validator, "/v1/preference/tasks", task)
 	if resp.StatusCode != 200 {
 		t.Fatalf("tasks: %d %s", resp.StatusCode, body)
 	}

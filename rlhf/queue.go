@@ -44,6 +44,12 @@ var (
 	// ErrTaskExpired is returned by Queue.Assigned and Queue.Add for a task
 	// whose deadline has passed.
 	ErrTaskExpired = errors.New("task deadline has passed")
+	// ErrValidatorQuota is returned by Add when the tasks' validator
+	// already holds QueueOptions.MaxTasksPerValidator of the queue.
+	ErrValidatorQuota = errors.New("validator's share of the task queue is full")
+	// ErrDeadlineTooFar is returned by Add for a task whose deadline is
+	// more than QueueOptions.MaxDeadline away.
+	ErrDeadlineTooFar = errors.New("task deadline is too far away")
 )
 
 // QueueOptions configures a Queue.
@@ -64,6 +70,15 @@ type QueueOptions struct {
 	// MaxTasks caps how many unfinished tasks the queue holds; Add beyond
 	// it fails with ErrQueueFull. 0 means 100,000.
 	MaxTasks int
+	// MaxTasksPerValidator caps the unfinished tasks of one validator, so
+	// that one cannot fill the queue for the others; Add beyond it fails
+	// with ErrValidatorQuota (concurrent Adds of one validator may pass it
+	// by their sizes, as they may MaxTasks). 0 means MaxTasks/16.
+	MaxTasksPerValidator int
+	// MaxDeadline is how far ahead a task's deadline may be when it is
+	// added; Add refuses a later one with ErrDeadlineTooFar, so that no
+	// task holds its place for good. 0 means 24 hours.
+	MaxDeadline time.Duration
 	// Now is the clock Add uses to refuse expired tasks and OpenQueue to
 	// drop them; nil means time.Now. (Next, Pending and Assigned take the
 	// time as an argument.)
@@ -89,6 +104,8 @@ type Queue struct {
 	perTask  int
 	lease    time.Duration
 	maxTasks int
+	maxPerV  int
+	horizon  time.Duration
 	now      func() time.Time
 
 	// Writing: Add appends its records to the batch being gathered; the
@@ -104,6 +121,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	tasks   map[string]*queued
+	perV    map[string]int       // validator → its tasks in tasks
 	order   []*queued            // arrival order; entries with gone set are skipped and compacted away
 	leased  map[string][]*queued // labeler → tasks leased to it, possibly stale (checked on use)
 	done    map[string]time.Time // finished task id → deadline, so a re-sent Add stays a no-op
@@ -149,8 +167,8 @@ func OpenQueue(path string, opts QueueOptions) (*Queue, error) {
 	if opts.Store == nil {
 		return fail(errors.New("QueueOptions.Store is required"))
 	}
-	if opts.LabelsPerTask < 0 || opts.Lease < 0 || opts.MaxTasks < 0 {
-		return fail(errors.New("negative LabelsPerTask, Lease or MaxTasks"))
+	if opts.LabelsPerTask < 0 || opts.Lease < 0 || opts.MaxTasks < 0 || opts.MaxTasksPerValidator < 0 || opts.MaxDeadline < 0 {
+		return fail(errors.New("negative LabelsPerTask, Lease, MaxTasks, MaxTasksPerValidator or MaxDeadline"))
 	}
 	q := &Queue{
 		path:     path,
@@ -158,12 +176,15 @@ func OpenQueue(path string, opts QueueOptions) (*Queue, error) {
 		perTask:  cmpOr(opts.LabelsPerTask, 1),
 		lease:    cmpOr(opts.Lease, 10*time.Minute),
 		maxTasks: cmpOr(opts.MaxTasks, 100_000),
+		horizon:  cmpOr(opts.MaxDeadline, 24*time.Hour),
 		now:      opts.Now,
 		tasks:    map[string]*queued{},
+		perV:     map[string]int{},
 		leased:   map[string][]*queued{},
 		done:     map[string]time.Time{},
 		changed:  make(chan struct{}),
 	}
+	q.maxPerV = cmpOr(opts.MaxTasksPerValidator, max(q.maxTasks/16, 1))
 	if q.now == nil {
 		q.now = time.Now
 	}
@@ -258,6 +279,7 @@ func (q *Queue) load(created bool) error {
 			continue
 		}
 		q.tasks[t.ID] = e
+		q.perV[t.Validator]++
 		q.order = append(q.order, e)
 		live = append(live, t)
 	}
@@ -345,6 +367,7 @@ func (q *Queue) Add(ctx context.Context, tasks ...Task) error {
 	var recs []byte
 	var fresh []Task
 	seen := map[string]bool{}
+	newPerV := map[string]int{}
 	q.mu.Lock()
 	closed, n := q.closed, len(q.tasks)
 	for i := range tasks {
@@ -367,8 +390,19 @@ func (q *Queue) Add(ctx context.Context, tasks ...Task) error {
 			q.mu.Unlock()
 			return fail(fmt.Errorf("task %q: %w (deadline %s)", t.ID, ErrTaskExpired, t.Deadline.UTC().Format(time.RFC3339)))
 		}
+		if t.Deadline.Sub(now) > q.horizon {
+			q.mu.Unlock()
+			return fail(fmt.Errorf("task %q: %w: deadline %s is more than %s ahead", t.ID, ErrDeadlineTooFar, t.Deadline.UTC().Format(time.RFC3339), q.horizon))
+		}
 		seen[t.ID] = true
 		fresh = append(fresh, t)
+		newPerV[t.Validator]++
+	}
+	var quota error
+	for v, k := range newPerV {
+		if held := q.perV[v]; held+k > q.maxPerV {
+			quota = fmt.Errorf("%w: validator %s holds %d tasks, adding %d would pass its limit of %d", ErrValidatorQuota, v, held, k, q.maxPerV)
+		}
 	}
 	q.mu.Unlock()
 	if closed {
@@ -379,6 +413,9 @@ func (q *Queue) Add(ctx context.Context, tasks ...Task) error {
 	}
 	if n+len(fresh) > q.maxTasks {
 		return fail(fmt.Errorf("%w: %d tasks held, limit %d", ErrQueueFull, n, q.maxTasks))
+	}
+	if quota != nil {
+		return fail(quota)
 	}
 	for i := range fresh {
 		rec, err := encodeTaskRecord(&fresh[i])
@@ -401,6 +438,7 @@ func (q *Queue) Add(ctx context.Context, tasks ...Task) error {
 		}
 		e := &queued{task: t, assigns: map[string]*assignment{}}
 		q.tasks[t.ID] = e
+		q.perV[t.Validator]++
 		q.order = append(q.order, e)
 		added = true
 	}
@@ -565,6 +603,9 @@ func (q *Queue) dropLocked(e *queued) {
 	}
 	e.gone = true
 	delete(q.tasks, e.task.ID)
+	if q.perV[e.task.Validator]--; q.perV[e.task.Validator] <= 0 {
+		delete(q.perV, e.task.Validator)
+	}
 }
 
 // compactLocked drops finished entries from the front of q.order, and

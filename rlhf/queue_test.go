@@ -123,12 +123,38 @@ func TestQueueAddIsDurableAndIdempotent(t *testing.T) {
 	}
 }
 
+// TestQueueValidatorQuota: one validator cannot take more than its share
+// of the queue; another still gets in, and a finished task frees a place.
+func TestQueueValidatorQuota(t *testing.T) {
+	e := newQueueEnv(t, QueueOptions{MaxTasks: 10, MaxTasksPerValidator: 2})
+	addT(t, e.queue, queueTask("a1"), queueTask("a2"))
+	err := e.queue.Add(context.Background(), queueTask("a3"))
+	if !errors.Is(err, ErrValidatorQuota) || !strings.Contains(err.Error(), "holds 2 tasks, adding 1 would pass its limit of 2") {
+		t.Fatalf("third task of one validator: %v", err)
+	}
+	other := queueTask("b1")
+	other.Validator = strings.Repeat("cd", 32)
+	addT(t, e.queue, other)
+	e.reopen(t) // the count is rebuilt from the log
+	if err := e.queue.Add(context.Background(), queueTask("a3")); !errors.Is(err, ErrValidatorQuota) {
+		t.Fatalf("after reopen: %v", err)
+	}
+	task, ok := e.queue.Next("l0", qNow)
+	if !ok || task.ID != "a1" {
+		t.Fatalf("Next = %q %v", task.ID, ok)
+	}
+	e.label(t, "a1", "l0")
+	addT(t, e.queue, queueTask("a3"))
+}
+
 func TestQueueAddRefuses(t *testing.T) {
-	e := newQueueEnv(t, QueueOptions{MaxTasks: 2})
+	e := newQueueEnv(t, QueueOptions{MaxTasks: 2, MaxTasksPerValidator: 2})
 	trap := queueTask("trap")
 	trap.Trap, trap.TrapAnswer = true, ChoiceA
 	expired := queueTask("old")
 	expired.Deadline = qNow
+	far := queueTask("far")
+	far.Deadline = qNow.Add(24*time.Hour + time.Second)
 	bad := queueTask("")
 	for _, c := range []struct {
 		name  string
@@ -139,6 +165,7 @@ func TestQueueAddRefuses(t *testing.T) {
 		{"invalid", []Task{queueTask("ok"), bad}, "empty id", nil},
 		{"trap", []Task{trap}, "traps stay on the validator", nil},
 		{"expired", []Task{expired}, "deadline", ErrTaskExpired},
+		{"too far", []Task{far}, "more than 24h0m0s ahead", ErrDeadlineTooFar},
 		{"full", []Task{queueTask("a"), queueTask("b"), queueTask("c")}, "full", ErrQueueFull},
 	} {
 		err := e.queue.Add(context.Background(), c.tasks...)
