@@ -74,7 +74,7 @@ func newHubEnv(tb testing.TB, o hubOpts) *hubEnv {
 	if e.store, err = OpenStore(filepath.Join(dir, "labels.log"), StoreOptions{}); err != nil {
 		tb.Fatal(err)
 	}
-	if e.queue, err = OpenQueue(filepath.Join(dir, "tasks.log"), QueueOptions{Store: e.store, LabelsPerTask: o.perTask, Lease: o.lease, MaxTasks: max(o.tasks, o.maxTasks, 1000), Now: e.clock.Now}); err != nil {
+	if e.queue, err = OpenQueue(filepath.Join(dir, "tasks.log"), QueueOptions{Store: e.store, LabelsPerTask: o.perTask, Lease: o.lease, MaxTasks: max(o.tasks, o.maxTasks, 1000), MaxTasksPerValidator: max(o.tasks, o.maxTasks, 1000), Now: e.clock.Now}); err != nil {
 		tb.Fatal(err)
 	}
 	if e.tokens, err = OpenTokens(filepath.Join(dir, "labelers.json")); err != nil {
