@@ -98,6 +98,9 @@ type Validator struct {
 	Dataset         string        `yaml:"dataset" help:"folder of the labels accepted from good labelers, for agora labels export (default: <home>/validator/<netuid>-<hotkey>-dataset)"`
 	DatasetEvery    int           `yaml:"dataset_every" help:"export the dataset and commit its Merkle root on chain every this many epochs once it has grown (0: never)"`
 	WeightsInterval int64         `yaml:"weights_interval" help:"blocks between weight sets (at least the subnet's weights_rate_limit; 0: that limit)"`
+	// AllowPrivateAxons is for local networks: by default a validator
+	// refuses axons on loopback, private and link-local addresses.
+	AllowPrivateAxons bool `yaml:"allow_private_axons" help:"query miners whose axon is on a loopback, private or link-local address (a local or private network); off, a miner cannot aim the validator at hosts on its network"`
 }
 
 // Miner configures the miner daemon (`agora miner run`).

@@ -433,7 +433,8 @@ func Run(ctx context.Context, cfg Config) error {
 					// No reference tasks: the demo's story model can neither read
 					// their symbols nor answer them.
 					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,
-					Logger: cfg.Logger.Named(m.name),
+					AllowPrivateAxons: true, // every miner is on loopback
+					Logger:            cfg.Logger.Named(m.name),
 				},
 				Node:   rpc,
 				Listen: "127.0.0.1:0",

@@ -71,9 +71,36 @@ func TestValidatorDoesNotFollowRedirects(t *testing.T) {
 	}))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(true), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
 	if a.Err == nil || followed {
 		t.Fatalf("redirect: answer %+v, followed %v; want a failed query and no request elsewhere", a, followed)
+	}
+}
+
+// TestPrivateAxonsRefused: the default client will not send a miner's
+// request to loopback, private or link-local addresses unless allowed, and
+// says why.
+func TestPrivateAxonsRefused(t *testing.T) {
+	hit := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit = true }))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: testKey(t, 8)}
+	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
+	if a.Err == nil || hit || !strings.Contains(a.Err.Error(), "is not a public one") {
+		t.Fatalf("loopback axon: answer error %v, reached %v", a.Err, hit)
+	}
+	for _, c := range []struct {
+		addr   string
+		public bool
+	}{
+		{"127.0.0.1:80", false}, {"10.1.2.3:80", false}, {"192.168.0.1:80", false}, {"172.16.5.4:80", false},
+		{"169.254.169.254:80", false}, {"[::1]:80", false}, {"[fd00::1]:80", false}, {"[fe80::1]:80", false},
+		{"0.0.0.0:80", false}, {"[::ffff:127.0.0.1]:80", false}, {"224.0.0.1:80", false},
+		{"8.8.8.8:443", true}, {"[2001:4860:4860::8888]:443", true},
+	} {
+		if err := publicOnly("tcp", c.addr, nil); (err == nil) != c.public {
+			t.Errorf("%s: %v, want public %v", c.addr, err, c.public)
+		}
 	}
 }
 
@@ -96,7 +123,7 @@ func TestWithdrawnMinerLosesItsScore(t *testing.T) {
 		{UID: 1, Hotkey: gone},
 	}}
 	meta := fixedView{view: view}
-	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1})
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1, AllowPrivateAxons: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +156,7 @@ func TestWithdrawnMinerLosesItsScore(t *testing.T) {
 func TestPreferenceTasksAreBlind(t *testing.T) {
 	minerKey := testKey(t, 7)
 	meta := fixedView{view: &chain.MetagraphView{}}
-	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 3})
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 3, AllowPrivateAxons: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,10 +8,13 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,8 +107,13 @@ type Config struct {
 	WeightsInterval int64
 
 	HTTPClient *http.Client
-	Registry   *prometheus.Registry
-	Logger     *zap.Logger
+	// AllowPrivateAxons lets the default HTTPClient reach axons on
+	// loopback, private and link-local addresses: for a local network
+	// (agora localnet) or a subnet on one private network. Off, it
+	// refuses them (see publicOnly).
+	AllowPrivateAxons bool
+	Registry          *prometheus.Registry
+	Logger            *zap.Logger
 	// Seed seeds task and sample choice; 0 draws one at random.
 	Seed uint64
 }
@@ -120,7 +128,11 @@ type Validator struct {
 	copies  *scoring.CopyIndex
 	useful  *scoring.Useful
 	rng     *rand.Rand
-	self    string // the hotkey, as the chain's views spell it
+	// verifyKey keys the positions token verification checks: they come
+	// from the request's seed, which the miner sees, mixed with this,
+	// which it does not.
+	verifyKey uint64
+	self      string // the hotkey, as the chain's views spell it
 
 	weightsMu   sync.Mutex // one weights transaction at a time
 	committedAt time.Time  // when the pending commit was sent
@@ -142,14 +154,42 @@ type reasonLog struct {
 
 // defaultHTTPClient is the client a validator queries miners with unless
 // Config.HTTPClient says otherwise.
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	if !allowPrivate {
+		dialer.Control = publicOnly
+	}
 	return &http.Client{
-		Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute},
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, DialContext: dialer.DialContext},
 		// A miner's redirect is its answer, not a place to send a signed
 		// request to: following one (a 307 re-sends the POST) would let a
 		// miner aim the validator at hosts on its network.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// publicOnly refuses to connect to an address that is not a public
+// unicast one: loopback, private (RFC 1918, RFC 4193), link-local (where
+// cloud metadata services answer), unspecified or multicast. Axon
+// addresses come from the chain, where any miner writes its own, so
+// without it a miner could aim the validator's signed requests at hosts
+// on the validator's network. It runs on the resolved address, at connect
+// time.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return err
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("axon address %s is not a public one (set the validator's allow_private_axons for a local network)", ip)
+	}
+	return nil
 }
 
 // New loads the state at cfg.StatePath (or starts afresh if there is none)
@@ -185,7 +225,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.KindWeights = map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient()
+		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons)
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -216,6 +256,7 @@ func New(cfg Config) (*Validator, error) {
 		queried: map[string]uint64{},
 		reasons: map[string]*reasonLog{},
 	}
+	v.verifyKey = v.rng.Uint64()
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
 		copies.Close()
@@ -588,7 +629,7 @@ func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a
 			v.train(in, false, a, scoring.EvidenceVerification)
 			return 0, "wrong_model_no_tokens"
 		}
-		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, seed, v.cfg.VerifyOptions)
+		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, seed^v.verifyKey, v.cfg.VerifyOptions)
 		if err != nil {
 			v.log.Warn("verify", zap.Error(err))
 			return 0, "verify_error"

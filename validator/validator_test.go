@@ -191,6 +191,7 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 		Verifier: tn.verifier, VerifyModel: "babyllama105",
 		Logger:     zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel)),
 		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 12, ReferenceShare: 0.1, RedundancyShare: 0.15, Alpha: 0.3, Seed: 42,
+		AllowPrivateAxons: true, // the miners are on loopback
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -347,6 +348,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
 		Verifier: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t),
 		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 16, Alpha: 0.3, Seed: 7,
+		AllowPrivateAxons: true,
 	})
 	if err != nil {
 		t.Fatal(err)
