@@ -293,8 +293,8 @@ func TestDatasetRootsReload(t *testing.T) {
 // TestAppHashWithoutDatasets pins app hashes recorded before
 // commit_dataset_root existed: the fixture's, and a chain's after a seeded
 // workload of every other kind (re-recorded when the emission of epochs
-// that paid nobody stopped being minted, and when stake records began to
-// keep their latest addition). A chain that never commits a
+// that paid nobody stopped being minted, and when stake began to earn
+// dividends only if held through the tempo). A chain that never commits a
 // dataset root (and charges no fee for it) hashes as it did.
 func TestAppHashWithoutDatasets(t *testing.T) {
 	check := func(what string, got []byte, want string) {
@@ -312,7 +312,7 @@ func TestAppHashWithoutDatasets(t *testing.T) {
 	for range 40 {
 		c.block(w.block(c.app.State(), c.height+1, 20)...)
 	}
-	check("workload", c.app.appHash, "6238CBD1AC14B49B6581545CF3615FF831C57DEC25D86F7F25E3EA1B96D561B2")
+	check("workload", c.app.appHash, "C899EC21060D377EDD28A924EFCADF5821DB4828154C81D8988394BA45B495CE")
 
 	// A subnet whose roots are all gone has no record: the hash is back to
 	// what it was before the first.

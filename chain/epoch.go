@@ -257,8 +257,8 @@ func flooringDust(r uint64, n uint16) uint64 {
 // rest to its stakers pro rata to what each earns on at an epoch whose
 // previous epoch was at block last (stakeRec), leftover units one each by
 // ascending coldkey. If none of the stake was held since then, the rest
-// goes pro rata to the whole stake: there is then no earlier staker to
-// take it from.
+// goes to the hotkey's owner, as when it has no stakers: paying it by the
+// stake there is would hand stake added in this very block a share.
 func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk Hotkey, d, last uint64) {
 	take := mulDiv(d, uint64(hk.Take), 65535)
 	credits[hk.Owner] += take
@@ -275,10 +275,8 @@ func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk 
 		total += weights[i]
 	}
 	if total == 0 {
-		for i, c := range stakers {
-			weights[i] = s.stakes[stakeKey{hotkey, c}].Amount
-		}
-		total = hk.Stake
+		credits[hk.Owner] += rest
+		return
 	}
 	var paid uint64
 	earners := stakers[:0:0]

@@ -299,7 +299,7 @@ func (s *State) addStake(coldkey AccountID, b *AddStake, blk Block) ([]abci.Even
 	hk.Stake += b.Amount
 	s.setHotkey(b.Hotkey, hk)
 	k := stakeKey{b.Hotkey, coldkey}
-	s.setStake(b.Hotkey, coldkey, s.stakes[k].added(b.Amount, blk.Height))
+	s.setStake(b.Hotkey, coldkey, s.stakes[k].added(b.Amount, blk.Height, s.settledBlock()))
 	return stakeAttrs(b.Hotkey, b.Amount), nil
 }
 
@@ -317,6 +317,16 @@ func (s *State) removeStake(coldkey AccountID, b *RemoveStake) ([]abci.EventAttr
 	s.setStake(b.Hotkey, coldkey, s.stakes[stakeKey{b.Hotkey, coldkey}].removed(b.Amount))
 	s.credit(coldkey, b.Amount)
 	return stakeAttrs(b.Hotkey, b.Amount), nil
+}
+
+// settledBlock is the earliest of the subnets' last epochs: every epoch to
+// come starts at it or later (a subnet created later, later still).
+func (s *State) settledBlock() uint64 {
+	settled := uint64(math.MaxUint64)
+	for _, sn := range s.subnets {
+		settled = min(settled, sn.LastEpoch)
+	}
+	return settled
 }
 
 func stakeAttrs(hotkey AccountID, amount uint64) []abci.EventAttribute {

@@ -93,7 +93,7 @@ func TestJustInTimeStakeEarnsNothing(t *testing.T) {
 // TestStakeRecordEarning: what a stake earns on, across additions and
 // removals, against the epoch before it.
 func TestStakeRecordEarning(t *testing.T) {
-	r := stakeRec{}.added(100, 10) // first stake at block 10
+	r := stakeRec{}.added(100, 10, 0) // first stake at block 10
 	for _, c := range []struct {
 		last uint64
 		want uint64
@@ -102,16 +102,44 @@ func TestStakeRecordEarning(t *testing.T) {
 			t.Errorf("staked 100 at 10, epoch after %d: earns on %d, want %d", c.last, got, c.want)
 		}
 	}
-	r = r.added(50, 20) // a second addition within MaxTempo keeps the base
+	r = r.added(50, 20, 5) // a second addition before every subnet's epoch keeps the base
 	if r.earning(15) != 0 || r.earning(20) != 150 {
 		t.Errorf("after +50 at 20: %+v", r)
 	}
-	r = r.added(30, 20+MaxTempo) // long after: the 150 held since 20 is the base
+	r = r.added(30, 20+MaxTempo, 5) // long after: the 150 held since 20 is the base
 	if r.Base != 150 || r.earning(20+MaxTempo-1) != 150 || r.earning(20+MaxTempo) != 180 {
 		t.Errorf("after +30 at %d: %+v", 20+MaxTempo, r)
 	}
 	r = r.removed(100) // removals lower both
 	if r.Amount != 80 || r.Base != 80 {
 		t.Errorf("after -100: %+v", r)
+	}
+	// A staker who tops up often: once every subnet has had an epoch since
+	// its last addition, that addition is settled, whatever MaxTempo says.
+	r = stakeRec{}.added(1000, 10, 0)
+	r = r.added(1, 10+MaxTempo-1, 500) // every subnet's last epoch (500) came after block 10
+	if r.Base != 1000 || r.earning(500) != 1000 || r.earning(10+MaxTempo-1) != 1001 {
+		t.Errorf("top-up after a settled addition: %+v", r)
+	}
+}
+
+// TestDividendsWithNoSettledStake: when none of a hotkey's stake was held
+// through the tempo, its stakers' part goes to the hotkey's owner, so
+// stake added in the epoch's block takes nothing even with no one to share
+// with.
+func TestDividendsWithNoSettledStake(t *testing.T) {
+	s := NewState()
+	_, hot := testKey(700)
+	_, owner := testKey(701)
+	_, early := testKey(702)
+	_, jit := testKey(703)
+	s.setHotkey(hot, Hotkey{Owner: owner, Take: DefaultTake, Stake: 10_000})
+	s.setStake(hot, early, stakeRec{}.added(1000, 101, 0)) // after the epoch at 100
+	s.setStake(hot, jit, stakeRec{}.added(9000, 110, 0))   // in the epoch block
+	credits := map[AccountID]uint64{}
+	const d = 1_000_000
+	s.payDividends(credits, hot, s.hotkeys[hot], d, 100)
+	if credits[owner] != d || credits[early] != 0 || credits[jit] != 0 {
+		t.Errorf("credits %v, want all %d to the owner", credits, d)
 	}
 }

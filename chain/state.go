@@ -294,11 +294,17 @@ func (s *State) Stake(hotkey, coldkey AccountID) uint64 {
 //
 // Since, when not 0, is the block of the latest addition, and Base at most
 // the least amount held continuously from before every epoch start that
-// may still precede Since (any block within MaxTempo of it). At an epoch
-// whose previous epoch was at block L, the stake earns on Base if Since >
-// L, else on Amount (every addition came before L and removals only lower
-// Amount). A second addition within MaxTempo of the first keeps Base, which
-// underpays a staker who adds twice in one tempo and never overpays one.
+// may still precede Since. At an epoch whose previous epoch was at block
+// L, the stake earns on Base if Since > L, else on Amount (every addition
+// came before L and removals only lower Amount). An addition while an
+// earlier one still matters to some subnet (one whose last epoch came
+// before it) keeps Base, which underpays a staker who adds twice within
+// one tempo of that subnet and never overpays one.
+//
+// This settles dividends among a hotkey's stakers. Consensus still weighs
+// each validator by its whole stake, as subtensor does, so stake added
+// just before an epoch still raises its validator's share against the
+// other validators'.
 type stakeRec struct {
 	Amount, Base, Since uint64
 }
@@ -312,9 +318,10 @@ func (r stakeRec) earning(last uint64) uint64 {
 	return r.Amount
 }
 
-// added is r after amount more is staked at block.
-func (r stakeRec) added(amount, block uint64) stakeRec {
-	if r.Since == 0 || block-r.Since >= MaxTempo {
+// added is r after amount more is staked at block, when every subnet's
+// last epoch was at block settled or later.
+func (r stakeRec) added(amount, block, settled uint64) stakeRec {
+	if r.Since == 0 || r.Since <= settled || block-r.Since >= MaxTempo {
 		r.Base = r.Amount // every epoch to come started after r.Since
 	}
 	r.Amount += amount
