@@ -158,10 +158,11 @@ type queueBatch struct {
 // OpenQueue opens the task queue log at path, creating it (mode 0600) if
 // it does not exist. An existing log is read back: a torn record at its
 // end is cut off, a damaged record in the middle fails the open (with an
-// error that unwraps to *CorruptError), tasks past their deadline or
-// already labelled in opts.Store by enough labelers are dropped, and if
-// that leaves fewer than half the records the log is rewritten without
-// them (to a temporary file, fsynced and renamed into place).
+// error that unwraps to *CorruptError), tasks past their deadline (or due
+// more than MaxDeadline ahead) or already labelled in opts.Store by enough
+// labelers are dropped, and if that leaves fewer than half the records the
+// log is rewritten without them (to a temporary file, fsynced and renamed
+// into place).
 func OpenQueue(path string, opts QueueOptions) (*Queue, error) {
 	fail := func(err error) (*Queue, error) { return nil, fmt.Errorf("rlhf: open queue %s: %w", path, err) }
 	if opts.Store == nil {
@@ -266,8 +267,8 @@ func (q *Queue) load(created bool) error {
 		if _, dup := q.done[t.ID]; dup {
 			continue
 		}
-		if !now.Before(t.Deadline) {
-			continue
+		if !now.Before(t.Deadline) || t.Deadline.Sub(now) > q.horizon {
+			continue // expired, or held a place too long (from before MaxDeadline)
 		}
 		e := &queued{task: t, assigns: map[string]*assignment{}}
 		for _, lab := range labelers[t.ID] {

@@ -147,6 +147,24 @@ func TestQueueValidatorQuota(t *testing.T) {
 	addT(t, e.queue, queueTask("a3"))
 }
 
+// TestQueueDropsFarDeadlinesOnOpen: tasks queued before the deadline
+// horizon existed, due years away, do not survive a reopen to crowd the
+// queue.
+func TestQueueDropsFarDeadlinesOnOpen(t *testing.T) {
+	e := newQueueEnv(t, QueueOptions{MaxTasks: 4, MaxTasksPerValidator: 4, MaxDeadline: 10 * 365 * 24 * time.Hour})
+	for i := range 4 {
+		task := queueTask(fmt.Sprintf("far%d", i))
+		task.Deadline = qNow.Add(5 * 365 * 24 * time.Hour)
+		addT(t, e.queue, task)
+	}
+	e.opts.MaxDeadline = 0 // the default: 24 hours
+	e.reopen(t)
+	if n := e.queue.Len(); n != 0 {
+		t.Fatalf("after reopen with a 24h horizon the queue holds %d far tasks", n)
+	}
+	addT(t, e.queue, queueTask("near"))
+}
+
 func TestQueueAddRefuses(t *testing.T) {
 	e := newQueueEnv(t, QueueOptions{MaxTasks: 2, MaxTasksPerValidator: 2})
 	trap := queueTask("trap")

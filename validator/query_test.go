@@ -96,7 +96,10 @@ func TestPrivateAxonsRefused(t *testing.T) {
 		{"127.0.0.1:80", false}, {"10.1.2.3:80", false}, {"192.168.0.1:80", false}, {"172.16.5.4:80", false},
 		{"169.254.169.254:80", false}, {"[::1]:80", false}, {"[fd00::1]:80", false}, {"[fe80::1]:80", false},
 		{"0.0.0.0:80", false}, {"[::ffff:127.0.0.1]:80", false}, {"224.0.0.1:80", false},
-		{"8.8.8.8:443", true}, {"[2001:4860:4860::8888]:443", true},
+		{"100.100.100.200:80", false}, {"[64:ff9b::a9fe:a9fe]:80", false}, {"[::7f00:1]:80", false},
+		{"[2002:a00:1::1]:80", false}, {"[fec0::1]:80", false}, {"0.1.2.3:80", false}, {"198.18.0.1:80", false},
+		{"192.0.0.8:80", false}, {"250.1.2.3:80", false}, {"[fe80::1%eth0]:80", false},
+		{"8.8.8.8:443", true}, {"[2001:4860:4860::8888]:443", true}, {"[64:ff9b::808:808]:443", true},
 	} {
 		if err := publicOnly("tcp", c.addr, nil); (err == nil) != c.public {
 			t.Errorf("%s: %v, want public %v", c.addr, err, c.public)

@@ -2,6 +2,9 @@ package validator
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -129,9 +132,9 @@ type Validator struct {
 	useful  *scoring.Useful
 	rng     *rand.Rand
 	// verifyKey keys the positions token verification checks: they come
-	// from the request's seed, which the miner sees, mixed with this,
-	// which it does not.
-	verifyKey uint64
+	// from a hash of this secret (from crypto/rand, whatever Config.Seed)
+	// and the request's seed, which the miner sees.
+	verifyKey [32]byte
 	self      string // the hotkey, as the chain's views spell it
 
 	weightsMu   sync.Mutex // one weights transaction at a time
@@ -168,6 +171,16 @@ func defaultHTTPClient(allowPrivate bool) *http.Client {
 	}
 }
 
+// verifySeed is the seed of the positions token verification checks in an
+// answer to a request with seed: keyed by the validator's secret, so the
+// miner cannot tell them from the seed it was sent.
+func (v *Validator) verifySeed(seed uint64) uint64 {
+	h := sha256.New()
+	h.Write(v.verifyKey[:])
+	_ = binary.Write(h, binary.BigEndian, seed)
+	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
 // publicOnly refuses to connect to an address that is not a public
 // unicast one: loopback, private (RFC 1918, RFC 4193), link-local (where
 // cloud metadata services answer), unspecified or multicast. Axon
@@ -184,12 +197,59 @@ func publicOnly(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return err
 	}
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+	if !publicAddr(ip) {
 		return fmt.Errorf("axon address %s is not a public one (set the validator's allow_private_axons for a local network)", ip)
 	}
 	return nil
+}
+
+// embedsIPv4 are IPv6 prefixes whose addresses carry an IPv4 address in
+// their last 32 bits (NAT64, the deprecated IPv4-compatible form), which a
+// gateway may deliver to that IPv4 address; 6to4 (2002::/16) carries it in
+// bits 16-47.
+var embedsIPv4 = []netip.Prefix{
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("::/96"),
+}
+
+// notPublic are special-purpose ranges that IsGlobalUnicast and IsPrivate
+// let through: shared address space (carrier NAT, and some clouds'
+// metadata services at 100.100.100.200), "this network", IETF protocol
+// assignments, benchmarking, reserved, and IPv6 site-local.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("fec0::/10"),
+}
+
+// publicAddr reports whether ip is a public unicast address, looking
+// through the IPv6 forms that embed an IPv4 one.
+func publicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		for _, p := range embedsIPv4 {
+			if p.Contains(ip) {
+				return publicAddr(netip.AddrFrom4([4]byte(b[12:16])))
+			}
+		}
+		if b[0] == 0x20 && b[1] == 0x02 { // 6to4
+			return publicAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false // loopback, link-local, multicast, unspecified, RFC 1918, ULA
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }
 
 // New loads the state at cfg.StatePath (or starts afresh if there is none)
@@ -256,7 +316,10 @@ func New(cfg Config) (*Validator, error) {
 		queried: map[string]uint64{},
 		reasons: map[string]*reasonLog{},
 	}
-	v.verifyKey = v.rng.Uint64()
+	if _, err := cryptorand.Read(v.verifyKey[:]); err != nil {
+		copies.Close()
+		return nil, fmt.Errorf("validator: %w", err)
+	}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
 		copies.Close()
@@ -629,7 +692,7 @@ func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a
 			v.train(in, false, a, scoring.EvidenceVerification)
 			return 0, "wrong_model_no_tokens"
 		}
-		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, seed^v.verifyKey, v.cfg.VerifyOptions)
+		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, v.verifySeed(seed), v.cfg.VerifyOptions)
 		if err != nil {
 			v.log.Warn("verify", zap.Error(err))
 			return 0, "verify_error"
