@@ -176,6 +176,7 @@ func FinalizeAtScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, erro
 	// The subnet, its neurons and its validators' stake, as transactions.
 	p := chain.DefaultHyperparams()
 	p.MaxUIDs, p.MaxValidators = uint16(opts.Neurons), uint16(opts.Validators)
+	p.TargetRegistrations = uint16(opts.Neurons) // every neuron registers at once
 	var setup [][]byte
 	signer := func(priv ed25519.PrivateKey, nonce uint64, body chain.Body) error {
 		tx, err := chain.SignTx(priv, ChainID, nonce, body)

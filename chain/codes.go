@@ -26,21 +26,22 @@ const (
 	CodeInsufficientStake
 	CodeSubnetLimit
 	CodeBadAmount
-	CodeBadWeights         // the weights package rejected the vector
-	CodeOutdatedVersion    // version key below the subnet's weights_version
-	CodeRateLimited        // weights set or committed too soon
-	CodeNoPermit           // weights other than a self-weight without a validator permit
-	CodeCommitRevealOn     // set_weights on a subnet that uses commit-reveal
-	CodeCommitRevealOff    // commit or reveal on a subnet that does not
-	CodeTooManyCommits     // MaxPendingCommits unrevealed commits already
-	CodeNoMatchingCommit   // no pending commit has the revealed hash
-	CodeRevealTooEarly     // the commit's reveal epoch has not come
-	CodeRevealExpired      // the commit's reveal epoch has passed
-	CodeNotGovernance      // set_emission not signed by the governance key
-	CodeServingRateLimited // serve_axon sooner than serving_rate_limit allows
-	CodeTooManyPending     // CheckTx only: MaxPendingTxs of the sender's already in the mempool
-	CodeBadDataset         // commit_dataset_root of an empty or inconsistent export
-	CodeDatasetRateLimited // commit_dataset_root sooner than weights_rate_limit allows
+	CodeBadWeights           // the weights package rejected the vector
+	CodeOutdatedVersion      // version key below the subnet's weights_version
+	CodeRateLimited          // weights set or committed too soon
+	CodeNoPermit             // weights other than a self-weight without a validator permit
+	CodeCommitRevealOn       // set_weights on a subnet that uses commit-reveal
+	CodeCommitRevealOff      // commit or reveal on a subnet that does not
+	CodeTooManyCommits       // MaxPendingCommits unrevealed commits already
+	CodeNoMatchingCommit     // no pending commit has the revealed hash
+	CodeRevealTooEarly       // the commit's reveal epoch has not come
+	CodeRevealExpired        // the commit's reveal epoch has passed
+	CodeNotGovernance        // set_emission not signed by the governance key
+	CodeServingRateLimited   // serve_axon sooner than serving_rate_limit allows
+	CodeTooManyPending       // CheckTx only: MaxPendingTxs of the sender's already in the mempool
+	CodeBadDataset           // commit_dataset_root of an empty or inconsistent export
+	CodeDatasetRateLimited   // commit_dataset_root sooner than weights_rate_limit allows
+	CodeTooManyRegistrations // MaxRegistrationsPerTarget × target_registrations this interval already
 )
 
 var codeNames = [...]string{
@@ -78,6 +79,7 @@ var codeNames = [...]string{
 	CodeTooManyPending:       "too_many_pending",
 	CodeBadDataset:           "bad_dataset",
 	CodeDatasetRateLimited:   "dataset_rate_limited",
+	CodeTooManyRegistrations: "too_many_registrations",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

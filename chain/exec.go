@@ -202,6 +202,10 @@ func (s *State) register(coldkey AccountID, b *Register, blk Block) ([]abci.Even
 	if known && hk.Owner != coldkey {
 		return nil, reject(CodeHotkeyOwnedElsewhere, "hotkey %s belongs to coldkey %s", b.Hotkey, hk.Owner)
 	}
+	if limit := MaxRegistrationsPerTarget * uint64(sn.Params.TargetRegistrations); uint64(sn.Regs) >= limit {
+		return nil, reject(CodeTooManyRegistrations, "subnet %d took %d registrations this adjustment interval, %d times its target of %d; the next interval starts at block %d",
+			b.Netuid, sn.Regs, MaxRegistrationsPerTarget, sn.Params.TargetRegistrations, sn.RegsAt+sn.Params.AdjustmentInterval)
+	}
 	if sn.Burn > b.MaxBurn {
 		return nil, reject(CodeBurnTooHigh, "registration costs %d, above the %d you allowed", sn.Burn, b.MaxBurn)
 	}

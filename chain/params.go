@@ -306,3 +306,10 @@ const MaxSubnets = 1024
 // the previous one, which bounds how long a stake addition matters to
 // dividends (stakeRec).
 const MaxTempo = 50_400
+
+// MaxRegistrationsPerTarget bounds a subnet's registrations in one
+// adjustment interval to this many times its target_registrations, as
+// subtensor does. The burn moves only once per interval, so without a
+// bound one coldkey could replace every neuron past its immunity in one
+// block at the current price.
+const MaxRegistrationsPerTarget = 3

@@ -64,6 +64,7 @@ func regParams(maxUIDs uint16, immunity uint64) Hyperparams {
 	p.ImmunityPeriod = immunity
 	p.MinBurn, p.MaxBurn = Unit, 1000*Unit
 	p.AdjustmentInterval = 1_000_000
+	p.TargetRegistrations = 1000 // no cap on registrations in these tests
 	return p
 }
 
@@ -252,19 +253,21 @@ func TestBurnAdjustment(t *testing.T) {
 		regs int
 		burn uint64
 	}{
-		{4, 375_000_000},    // 0.25e9 (min_burn, the start)·6/4
-		{2, 375_000_000},    // on target
-		{0, Unit / 4},       // 187_500_000 clamped up to min_burn
-		{9, 687_500_000},    // ·11/4
-		{20, 3_781_250_000}, // ·22/4
-		{6, 5 * Unit},       // 7_562_500_000 clamped down to max_burn
-		{3, 5 * Unit},       // ·5/4 clamped
-		{1, 3_750_000_000},  // ·3/4
-		{0, 1_875_000_000},  // ·2/4
-		{1, 1_406_250_000},  // ·3/4
-		{0, 703_125_000},    // ·2/4
-		{3, 878_906_250},    // ·5/4
-		{1, 659_179_687},    // ·3/4 = 659_179_687.5, rounded down
+		{4, 375_000_000},   // 0.25e9 (min_burn, the start)·6/4
+		{2, 375_000_000},   // on target
+		{0, Unit / 4},      // 187_500_000 clamped up to min_burn
+		{6, 500_000_000},   // ·8/4: the most an interval may take, 3× the target
+		{6, Unit},          // ·8/4
+		{6, 2 * Unit},      // ·8/4
+		{6, 4 * Unit},      // ·8/4
+		{6, 5 * Unit},      // 8e9 clamped down to max_burn
+		{3, 5 * Unit},      // ·5/4 clamped
+		{1, 3_750_000_000}, // ·3/4
+		{0, 1_875_000_000}, // ·2/4
+		{1, 1_406_250_000}, // ·3/4
+		{0, 703_125_000},   // ·2/4
+		{3, 878_906_250},   // ·5/4
+		{1, 659_179_687},   // ·3/4 = 659_179_687.5, rounded down
 	}
 	height := func() uint64 { return uint64(c.height) }
 	for i, st := range steps {
@@ -319,9 +322,9 @@ func TestBurnAdjustmentOverflow(t *testing.T) {
 // cost fails, charging nothing, when the cost rises before it lands.
 func TestMaxBurnProtectsRegistrant(t *testing.T) {
 	p := regParams(64, 0)
-	p.TargetRegistrations, p.AdjustmentInterval = 1, 3
+	p.TargetRegistrations, p.AdjustmentInterval = 2, 3
 	c := newRegChain(t, p) // height 1
-	c.mustBlock(c.register(0, Unit), c.register(1, Unit), c.register(2, Unit))
+	c.mustBlock(c.register(0, Unit), c.register(1, Unit), c.register(2, Unit), c.register(4, Unit), c.register(5, Unit))
 	c.block()
 	// Signed at burn 1 AGR, included after the adjustment at height 4.
 	raw := c.register(3, c.subnet(1).Burn)
@@ -332,10 +335,11 @@ func TestMaxBurnProtectsRegistrant(t *testing.T) {
 	_, cold := testKey(2)
 	before := c.snap()
 	res := c.block(raw)
-	if c.subnet(1).Burn != 2*Unit {
-		t.Fatalf("burn %d, want 2 AGR", c.subnet(1).Burn)
+	const newBurn = Unit * 7 / 4 // 5 registrations against a target of 2
+	if c.subnet(1).Burn != newBurn {
+		t.Fatalf("burn %d, want %d", c.subnet(1).Burn, newBurn)
 	}
-	if Code(res[0].Code) != CodeBurnTooHigh || !strings.Contains(res[0].Log, "registration costs 2000000000, above the 1000000000 you allowed") {
+	if Code(res[0].Code) != CodeBurnTooHigh || !strings.Contains(res[0].Log, "registration costs 1750000000, above the 1000000000 you allowed") {
 		t.Fatalf("%s %s", Code(res[0].Code), res[0].Log)
 	}
 	after := c.snap()
@@ -348,8 +352,8 @@ func TestMaxBurnProtectsRegistrant(t *testing.T) {
 	// With the new max it goes through at the new price.
 	c.coldNonce--
 	bal := c.balance(cold)
-	c.mustBlock(c.register(3, 2*Unit))
-	if got := bal - c.balance(cold); got != 2*Unit+DefaultFees().Register {
+	c.mustBlock(c.register(3, newBurn))
+	if got := bal - c.balance(cold); got != newBurn+DefaultFees().Register {
 		t.Errorf("charged %d", got)
 	}
 }
@@ -384,4 +388,35 @@ func TestSubnetLimit(t *testing.T) {
 		t.Fatalf("%s %s", Code(res[0].Code), res[0].Log)
 	}
 	sameSnapshot(t, "rejected create_subnet", before, c.snap())
+}
+
+// TestRegistrationCapPerInterval: a subnet takes at most three times its
+// target registrations in one adjustment interval; the next one is refused
+// with a code that says when the interval ends, charging nothing, and the
+// next interval takes registrations again.
+func TestRegistrationCapPerInterval(t *testing.T) {
+	p := regParams(64, 0)
+	p.TargetRegistrations, p.AdjustmentInterval = 2, 10
+	c := newRegChain(t, p) // created at height 1: the next interval starts at 11
+	var txs [][]byte
+	for i := range 6 {
+		txs = append(txs, c.register(i, 100*Unit))
+	}
+	c.mustBlock(txs...)
+	before := c.snap()
+	res := c.block(c.register(6, 100*Unit))
+	if Code(res[0].Code) != CodeTooManyRegistrations || !strings.Contains(res[0].Log, "took 6 registrations this adjustment interval, 3 times its target of 2; the next interval starts at block 11") {
+		t.Fatalf("seventh registration: %s %s", Code(res[0].Code), res[0].Log)
+	}
+	if got := changedKeys(before.dump, c.snap().dump); len(got) != 0 {
+		t.Errorf("a refused registration changed %v", got)
+	}
+	c.coldNonce--
+	for c.height < 10 {
+		c.block()
+	}
+	c.mustBlock(c.register(6, 100*Unit)) // block 11: a new interval
+	if n := c.subnet(1).N; n != 7 {
+		t.Errorf("N = %d, want 7", n)
+	}
 }

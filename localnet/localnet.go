@@ -536,6 +536,8 @@ func setup(ctx context.Context, client *chainclient.Client, owner, gov *keys.Pri
 		}
 		p.Tempo, p.MaxUIDs, p.MaxValidators, p.MinBurn, p.WeightsRateLimit, p.ServingRateLimit = cfg.Tempo, 64, uint16(validators), chain.Unit/10, cfg.Tempo/2, 10
 		p.ImmunityPeriod, p.ActivityCutoff = 10_000, 10_000
+		// Every member registers at once, in the first interval.
+		p.TargetRegistrations = uint16(len(members))
 		// Commit-reveal: a weight copier only sees weights once revealed,
 		// an epoch after the validators chose them.
 		p.CommitReveal, p.RevealPeriodEpochs = true, 1

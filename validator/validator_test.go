@@ -104,6 +104,7 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	defer cancel()
 	p := chain.DefaultHyperparams()
 	p.Tempo, p.WeightsRateLimit, p.MaxUIDs, p.MaxValidators, p.MinBurn, p.ActivityCutoff = 10, 5, 16, 2, chain.Unit/10, 5000
+	p.TargetRegistrations = 16 // every neuron registers at once
 	if params != nil {
 		params(&p)
 	}
