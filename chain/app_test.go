@@ -114,7 +114,13 @@ func (c *testChain) mustBlock(txs ...[]byte) []*abci.ExecTxResult {
 
 func (c *testChain) checkTx(raw []byte, typ abci.CheckTxType) *abci.ResponseCheckTx {
 	c.t.Helper()
-	resp, err := c.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: typ})
+	return c.checkTxIn(context.Background(), raw, typ)
+}
+
+// checkTxIn is checkTx with ctx: a PreCheckTx outcome, a dry run.
+func (c *testChain) checkTxIn(ctx context.Context, raw []byte, typ abci.CheckTxType) *abci.ResponseCheckTx {
+	c.t.Helper()
+	resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: typ})
 	if err != nil {
 		c.t.Fatalf("CheckTx: %v", err)
 	}
@@ -125,12 +131,18 @@ func (c *testChain) checkTx(raw []byte, typ abci.CheckTxType) *abci.ResponseChec
 // PreCheckTx first, then CheckTx with the context it returned.
 func (c *testChain) preCheckedTx(raw []byte) *abci.ResponseCheckTx {
 	c.t.Helper()
-	ctx := c.app.PreCheckTx(context.Background(), raw)
-	resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
-	if err != nil {
-		c.t.Fatalf("CheckTx: %v", err)
+	return c.checkTxIn(c.app.PreCheckTx(context.Background(), raw), raw, abci.CheckTxType_New)
+}
+
+// fundedKeys returns n test keys, testKey(first) on, and genesis balances
+// giving each of them balance.
+func fundedKeys(n, first int, balance uint64) ([]ed25519.PrivateKey, []AccountID, map[AccountID]uint64) {
+	privs, ids, balances := make([]ed25519.PrivateKey, n), make([]AccountID, n), make(map[AccountID]uint64, n)
+	for i := range n {
+		privs[i], ids[i] = testKey(first + i)
+		balances[ids[i]] = balance
 	}
-	return resp
+	return privs, ids, balances
 }
 
 func (c *testChain) prepare(maxBytes int64, txs ...[]byte) [][]byte {

@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"crypto/ed25519"
 	"testing"
 	"time"
 
@@ -19,13 +18,7 @@ import (
 // timed), on a memory database and on goleveldb.
 func BenchmarkFinalizeCommit1000Transfers(b *testing.B) {
 	const n = 1000
-	privs := make([]ed25519.PrivateKey, n)
-	balances := map[AccountID]uint64{}
-	for i := range n {
-		var id AccountID
-		privs[i], id = testKey(10_000 + i)
-		balances[id] = 1000 * Unit
-	}
+	privs, _, balances := fundedKeys(n, 10_000, 1000*Unit)
 	_, to := testKey(9999)
 	for _, backend := range []string{"memdb", "goleveldb"} {
 		b.Run(backend, func(b *testing.B) {

@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"crypto/ed25519"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -16,13 +15,7 @@ import (
 // ed25519 verification alone is BenchmarkVerifySigBatch's single figure.
 func BenchmarkTransferPipeline(b *testing.B) {
 	const senders, perBlock = 200, 1000
-	privs := make([]ed25519.PrivateKey, senders)
-	ids := make([]AccountID, senders)
-	balances := map[AccountID]uint64{}
-	for i := range senders {
-		privs[i], ids[i] = testKey(20_000 + i)
-		balances[ids[i]] = 1_000_000 * Unit
-	}
+	privs, ids, balances := fundedKeys(senders, 20_000, 1_000_000*Unit)
 	c := newTestChain(b, balances)
 	ctx := context.Background()
 	nonces := make([]uint64, senders)

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"fmt"
 	"reflect"
 	"strings"
@@ -33,11 +32,7 @@ func TestPreCheckTxOtherBytes(t *testing.T) {
 	bad := badSig(good)
 	check := func(ctx context.Context, raw []byte) *abci.ResponseCheckTx {
 		t.Helper()
-		resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return c.checkTxIn(ctx, raw, abci.CheckTxType_New)
 	}
 	if r := check(c.app.PreCheckTx(context.Background(), good), bad); r.Code != uint32(CodeBadSignature) {
 		t.Errorf("forged transaction with a context pre-checked for the valid one: code %d %q, want bad_signature", r.Code, r.Log)
@@ -57,11 +52,7 @@ func TestCheckTxDryRun(t *testing.T) {
 	c := newTestChain(t, map[AccountID]uint64{aliceID: 10 * Unit})
 	check := func(ctx context.Context, raw []byte) *abci.ResponseCheckTx {
 		t.Helper()
-		resp, err := c.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw, Type: abci.CheckTxType_New})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+		return c.checkTxIn(ctx, raw, abci.CheckTxType_New)
 	}
 	first := sign(t, alice, 0, &Transfer{To: bobID, Amount: 6 * Unit})
 	for range 3 {
@@ -119,13 +110,7 @@ func TestCheckTxBetweenFinalizeAndCommit(t *testing.T) {
 // with CheckTx or with itself.
 func TestPreCheckTxConcurrent(t *testing.T) {
 	const senders, perSender = 8, 20
-	privs := make([]ed25519.PrivateKey, senders)
-	balances := map[AccountID]uint64{}
-	for i := range privs {
-		var id AccountID
-		privs[i], id = testKey(100 + i)
-		balances[id] = 100 * Unit
-	}
+	privs, _, balances := fundedKeys(senders, 100, 100*Unit)
 	_, to := testKey(99)
 	c := newTestChain(t, balances)
 	var abciLock sync.Mutex
@@ -163,13 +148,7 @@ func TestPreCheckTxConcurrent(t *testing.T) {
 // transactions that fail when applied (wrong chain id, a replayed nonce).
 func blockOfEverything(t testing.TB, n int) (txs [][]byte, balances map[AccountID]uint64) {
 	const signers = 5
-	privs := make([]ed25519.PrivateKey, signers)
-	balances = map[AccountID]uint64{}
-	for i := range privs {
-		var id AccountID
-		privs[i], id = testKey(200 + i)
-		balances[id] = 1000 * Unit
-	}
+	privs, _, balances := fundedKeys(signers, 200, 1000*Unit)
 	_, to := testKey(299)
 	var zero AccountID
 	weak := append(bytes.Clone(sign(t, privs[0], 0, &Transfer{To: to, Amount: 1})[:3+len(testChainID)]), zero[:]...)
