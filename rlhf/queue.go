@@ -224,18 +224,7 @@ func cmpOr[T int | time.Duration](v, def T) T {
 
 // decodeTaskRecord decodes a queue record as decodeRecord does a label's.
 func decodeTaskRecord(b []byte) (Task, int, string) {
-	payload, n, reason := readFrame(b, maxTaskRecordBytes)
-	if reason != "" {
-		return Task{}, 0, reason
-	}
-	var t Task
-	if err := json.Unmarshal(payload, &t); err != nil {
-		return Task{}, 0, fmt.Sprintf("payload: %v", err)
-	}
-	if err := t.Validate(); err != nil {
-		return Task{}, 0, err.Error()
-	}
-	return t, n, ""
+	return decodeJSONFrame[Task](b, maxTaskRecordBytes)
 }
 
 // encodeTaskRecord returns the framed record of t.

@@ -275,19 +275,35 @@ func readFrame(b []byte, limit int) ([]byte, int, string) {
 // and the record's length in bytes, or a reason the record is not valid.
 // Every label it returns passes Validate.
 func decodeRecord(b []byte) (Label, int, string) {
-	payload, n, reason := readFrame(b, maxRecordBytes)
+	l, n, reason := decodeJSONFrame[Label](b, maxRecordBytes)
 	if reason != "" {
 		return Label{}, 0, reason
 	}
-	var l Label
-	if err := json.Unmarshal(payload, &l); err != nil {
-		return Label{}, 0, fmt.Sprintf("payload: %v", err)
-	}
-	if err := l.Validate(); err != nil {
-		return Label{}, 0, err.Error()
-	}
 	l.ReceivedAt = l.ReceivedAt.UTC()
 	return l, n, ""
+}
+
+// decodeJSONFrame decodes the framed JSON record at the start of b (at most
+// max bytes of payload) into a T that passes its Validate. It returns the
+// record and its length in bytes, or a reason it is not valid: the label
+// store's, the task queue's and the trap book's records are all such.
+func decodeJSONFrame[T any, PT interface {
+	*T
+	Validate() error
+}](b []byte, max int) (T, int, string) {
+	var zero T
+	payload, n, reason := readFrame(b, max)
+	if reason != "" {
+		return zero, 0, reason
+	}
+	var v T
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return zero, 0, fmt.Sprintf("payload: %v", err)
+	}
+	if err := PT(&v).Validate(); err != nil {
+		return zero, 0, err.Error()
+	}
+	return v, n, ""
 }
 
 // decodeRecords decodes the records in b (a store file after its magic).

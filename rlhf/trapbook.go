@@ -71,18 +71,7 @@ func OpenTrapBook(path string) (*TrapBook, error) {
 }
 
 func decodeTrapRecord(b []byte) (TrapVerdict, int, string) {
-	payload, n, reason := readFrame(b, maxTrapRecordBytes)
-	if reason != "" {
-		return TrapVerdict{}, 0, reason
-	}
-	var v TrapVerdict
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return TrapVerdict{}, 0, fmt.Sprintf("payload: %v", err)
-	}
-	if err := v.Validate(); err != nil {
-		return TrapVerdict{}, 0, err.Error()
-	}
-	return v, n, ""
+	return decodeJSONFrame[TrapVerdict](b, maxTrapRecordBytes)
 }
 
 // count adds v unless its (task, labeler) was counted before, and says
