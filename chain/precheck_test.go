@@ -13,6 +13,13 @@ import (
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
+// verifySig checks an ed25519 signature under zip215 with no key cache and
+// no weak-key check: the plain verification the app's paths are tested
+// against.
+func verifySig(pub AccountID, msg, sig []byte) bool {
+	return voied.VerifyWithOptions(pub[:], msg, sig, zip215)
+}
+
 // badSig returns raw with its signature's first byte flipped: well formed,
 // signed by no one.
 func badSig(raw []byte) []byte {

@@ -29,12 +29,6 @@ func weakSigner(pub AccountID) bool {
 // cofactorless equation differ on edge-case encodings).
 var zip215 = &voied.Options{Verify: voied.VerifyOptionsZIP_215}
 
-// verifySig checks an ed25519 signature under zip215, with no cache: for
-// tests, and for keys it has no reason to keep.
-func verifySig(pub AccountID, msg, sig []byte) bool {
-	return voied.VerifyWithOptions(pub[:], msg, sig, zip215)
-}
-
 // expandSigner returns pub expanded for verification (its point
 // decompressed and a table of its multiples computed, which makes each
 // verification ~20% cheaper), or nil if pub may not sign: weakSigner.
