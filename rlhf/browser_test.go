@@ -107,12 +107,18 @@ func TestBrowserLabellingPage(t *testing.T) {
 	// shown returns the task on screen and whether A is on the left.
 	shown := func() (Task, bool) {
 		t.Helper()
-		poll("a task is shown", `!document.getElementById('task').hidden && document.getElementById('prompt').textContent !== ''`)
+		// An answered task stays on screen until the next one comes, so
+		// wait for one the page marks as awaiting an answer.
+		poll("a task is shown", `!document.getElementById('task').hidden && (document.getElementById('task').dataset.id || '') !== ''`)
+		id := eval(`document.getElementById('task').dataset.id`)
 		prompt := eval(`document.getElementById('prompt').textContent`)
 		left := eval(`document.getElementById('left').textContent`)
 		right := eval(`document.getElementById('right').textContent`)
 		for _, task := range e.tasks {
 			if task.Prompt == prompt {
+				if task.ID != id {
+					t.Fatalf("the page marks task %s but shows the prompt of %s", id, task.ID)
+				}
 				if _, done := e.store.Get(task.ID, "alice"); done {
 					t.Fatalf("the page shows task %s, which alice labelled already", task.ID)
 				}

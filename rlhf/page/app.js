@@ -249,6 +249,7 @@
 
   function showWait() {
     task = null;
+    delete el.task.dataset.id;
     timer.stop();
     el.task.hidden = true;
     el.wait.hidden = false;
@@ -259,6 +260,7 @@
     if (task && task.id === t.id) return; // a re-send of what is on screen
     if (unacked && unacked.task_id === t.id) return; // answered; waiting for its ack
     task = t;
+    el.task.dataset.id = t.id; // the task awaiting an answer; gone once answered
     el.wait.hidden = true;
     el.task.hidden = false;
     // textContent, never innerHTML: completions are untrusted text.
@@ -310,6 +312,7 @@
     setBusy(true);
     setStatus(authed && send(unacked) ? 'Saving…' : 'Offline: your answer will be sent when the connection is back.');
     task = null;
+    delete el.task.dataset.id;
   }
 
   // ---- input ----
