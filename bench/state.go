@@ -198,7 +198,11 @@ func FinalizeAtScale(ctx context.Context, opts ScaleOptions) (*ScaleResult, erro
 			amount = 3_000 * chain.Unit
 		}
 		balances = append(balances, chain.GenesisBalance{Account: pub(coldkeys[i]).String(), Amount: amount})
-		if err := signer(coldkeys[i], 0, &chain.Register{Netuid: 1, Hotkey: pub(hotkeys[i]), MaxBurn: p.MaxBurn}); err != nil {
+		reg, err := chain.NewRegister(ChainID, 1, hotkeys[i], pub(coldkeys[i]), p.MaxBurn)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if err := signer(coldkeys[i], 0, reg); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,32 @@ func testKey(i int) (ed25519.PrivateKey, AccountID) {
 	priv := ed25519.NewKeyFromSeed(seed)
 	var id AccountID
 	copy(id[:], priv.Public().(ed25519.PublicKey))
+	testKeys.Store(id, priv)
 	return priv, id
+}
+
+// testKeys holds every testKey's private key by its account, so that a
+// test's registrations can carry their hotkey's proof.
+var testKeys sync.Map // AccountID → ed25519.PrivateKey
+
+// proved returns body, or for a Register without a hotkey proof a copy
+// with the proof by the hotkey's test key letting signer own it on
+// chainID. Tests that check bad proofs set one.
+func proved(body Body, chainID string, signer ed25519.PrivateKey) Body {
+	r, ok := body.(*Register)
+	if !ok || r.Proof != ([sigSize]byte{}) {
+		return body
+	}
+	hot, ok := testKeys.Load(r.Hotkey)
+	if !ok {
+		return body
+	}
+	c := *r
+	var err error
+	if c.Proof, err = ProveHotkey(hot.(ed25519.PrivateKey), chainID, AccountID(signer.Public().(ed25519.PublicKey))); err != nil {
+		panic(err)
+	}
+	return &c
 }
 
 // testChain is an App driven block by block, as CometBFT would.
@@ -165,7 +191,7 @@ func (c *testChain) stake(hk, ck AccountID) uint64 { return c.app.State().Stake(
 
 func sign(t testing.TB, priv ed25519.PrivateKey, nonce uint64, body Body) []byte {
 	t.Helper()
-	raw, err := SignTx(priv, testChainID, nonce, body)
+	raw, err := SignTx(priv, testChainID, nonce, proved(body, testChainID, priv))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ const (
 	CodeBadDataset           // commit_dataset_root of an empty or inconsistent export
 	CodeDatasetRateLimited   // commit_dataset_root sooner than weights_rate_limit allows
 	CodeTooManyRegistrations // MaxRegistrationsPerTarget × target_registrations this interval already
+	CodeBadHotkeyProof       // register without the hotkey's signature letting the signer own it
 )
 
 var codeNames = [...]string{
@@ -80,6 +81,7 @@ var codeNames = [...]string{
 	CodeBadDataset:           "bad_dataset",
 	CodeDatasetRateLimited:   "dataset_rate_limited",
 	CodeTooManyRegistrations: "too_many_registrations",
+	CodeBadHotkeyProof:       "bad_hotkey_proof",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

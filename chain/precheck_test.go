@@ -155,7 +155,7 @@ func TestPreCheckTxConcurrent(t *testing.T) {
 // transactions that fail when applied (wrong chain id, a replayed nonce).
 func blockOfEverything(t testing.TB, n int) (txs [][]byte, balances map[AccountID]uint64) {
 	const signers = 5
-	privs, _, balances := fundedKeys(signers, 200, 1000*Unit)
+	privs, ids, balances := fundedKeys(signers, 200, 1000*Unit)
 	_, to := testKey(299)
 	var zero AccountID
 	weak := append(bytes.Clone(sign(t, privs[0], 0, &Transfer{To: to, Amount: 1})[:3+len(testChainID)]), zero[:]...)
@@ -166,6 +166,19 @@ func blockOfEverything(t testing.TB, n int) (txs [][]byte, balances map[AccountI
 	for i := range n {
 		s := i % signers
 		switch i % 10 {
+		case 1:
+			// A registration, its hotkey's proof right or made by
+			// another key; either fails later, as there is no subnet.
+			hot, hotID := testKey(298)
+			proof, err := ProveHotkey(hot, testChainID, ids[s])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%20 == 11 {
+				_, hotID = testKey(297)
+			}
+			txs = append(txs, sign(t, privs[s], nonces[s], &Register{Netuid: 1, Hotkey: hotID, MaxBurn: Unit, Proof: proof}))
+			nonces[s]++
 		case 3:
 			txs = append(txs, badSig(sign(t, privs[s], nonces[s], &Transfer{To: to, Amount: 1})))
 		case 5:
@@ -210,8 +223,9 @@ func TestParseBlockMatchesDecodeTx(t *testing.T) {
 					t.Fatalf("tx %d: checkSig %v, DecodeTx %v", i, err, wantErr)
 				}
 				if wantErr != nil {
-					if p.verified || (p.tx != nil && cache.has(p.tx.Hash)) {
-						t.Errorf("tx %d (%v): marked verified or cached", i, wantErr)
+					// Only a bad hotkey proof fails past the signature.
+					if p.verified != (wantErr.Code == CodeBadHotkeyProof) || (p.tx != nil && cache.has(p.tx.Hash)) {
+						t.Errorf("tx %d (%v): verified %v, cached %v", i, wantErr, p.verified, p.tx != nil && cache.has(p.tx.Hash))
 					}
 					continue
 				}
@@ -222,8 +236,8 @@ func TestParseBlockMatchesDecodeTx(t *testing.T) {
 					t.Errorf("tx %d: valid but not cached", i)
 				}
 			}
-			if n > 10 && len(seen) != 3 {
-				t.Errorf("rejections %v: want a forged signature, a small-order signer and malformed bytes", seen)
+			if n > 10 && len(seen) != 4 {
+				t.Errorf("rejections %v: want a forged signature, a small-order signer, malformed bytes and a bad hotkey proof", seen)
 			}
 		})
 	}
@@ -278,8 +292,8 @@ func TestFinalizeBlockColdMatchesWarm(t *testing.T) {
 }
 
 // TestVerifyBatchFindsTheBadOne: a batch with one forged signature fails
-// batch verification, and verifyBatch then marks and caches every other
-// signature and not the forged one; without it the batch passes.
+// batch verification, and verifyBatch then marks every other signature
+// verified and not the forged one; without it the batch passes.
 func TestVerifyBatchFindsTheBadOne(t *testing.T) {
 	const n, forged = 10, 6
 	_, to := testKey(399)
@@ -303,11 +317,10 @@ func TestVerifyBatchFindsTheBadOne(t *testing.T) {
 	if !batchValid(without) {
 		t.Fatal("a batch of valid signatures failed")
 	}
-	cache := newSigCache()
-	verifyBatch(ps, cache)
+	verifyBatch(ps)
 	for i, p := range ps {
-		if want := i != forged; p.verified != want || cache.has(p.tx.Hash) != want {
-			t.Errorf("tx %d: verified %v, cached %v, want %v", i, p.verified, cache.has(p.tx.Hash), want)
+		if want := i != forged; p.verified != want {
+			t.Errorf("tx %d: verified %v, want %v", i, p.verified, want)
 		}
 	}
 	// A batch of one is verified alone, with the same answers.
@@ -318,7 +331,7 @@ func TestVerifyBatchFindsTheBadOne(t *testing.T) {
 		if err := p.verifiable(nil); err != nil {
 			t.Fatal(err)
 		}
-		verifyBatch([]*parsedTx{&p}, newSigCache())
+		verifyBatch([]*parsedTx{&p})
 		if want := bytes.Equal(raw, good); p.verified != want {
 			t.Errorf("batch of one: verified %v, want %v", p.verified, want)
 		}

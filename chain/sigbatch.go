@@ -27,8 +27,8 @@ const blockWorkerTxs = 64
 // parseBlock returns parseTx of each of txs, having verified ahead the
 // signatures that need it: those of well-formed transactions from usable
 // keys that the cache has not seen verify. A transaction whose signature
-// verified is marked so, and added to the cache. checkSig on each result
-// then answers exactly as decodeTx would on its bytes.
+// verified is marked so. checkSig on each result then answers exactly as
+// decodeTx would on its bytes, and caches those that pass.
 func parseBlock(txs [][]byte, cache *sigCache) []parsedTx {
 	out := make([]parsedTx, len(txs))
 	workers := min(runtime.GOMAXPROCS(0), (len(txs)+blockWorkerTxs-1)/blockWorkerTxs)
@@ -56,32 +56,28 @@ func parseAndVerify(out []parsedTx, txs [][]byte, cache *sigCache) {
 			continue // checkSig decides without verifying
 		}
 		if batch = append(batch, p); len(batch) == maxSigBatch {
-			verifyBatch(batch, cache)
+			verifyBatch(batch)
 			batch = batch[:0]
 		}
 	}
 	if len(batch) > 0 {
-		verifyBatch(batch, cache)
+		verifyBatch(batch)
 	}
 }
 
-// verifyBatch marks the transactions of ps whose signature verifies, and
-// adds them to the cache. A batch that fails verification is verified
-// again one signature at a time to find the bad ones; a
-// batch of one is verified alone, which is cheaper.
-func verifyBatch(ps []*parsedTx, cache *sigCache) {
+// verifyBatch marks the transactions of ps whose signature verifies;
+// checkSig finishes their checks and adds them to the cache. A batch that
+// fails verification is verified again one signature at a time to find the
+// bad ones; a batch of one is verified alone, which is cheaper.
+func verifyBatch(ps []*parsedTx) {
 	if len(ps) > 1 && batchValid(ps) {
 		for _, p := range ps {
 			p.verified = true
-			cache.add(p.tx.Hash)
 		}
 		return
 	}
 	for _, p := range ps {
-		if voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215) {
-			p.verified = true
-			cache.add(p.tx.Hash)
-		}
+		p.verified = voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215)
 	}
 }
 

@@ -118,10 +118,70 @@ type SetHyperparams struct {
 // coldkey) and registers Hotkey, which the signer then owns, on Netuid. It
 // fails if the cost is above MaxBurn, so a price change between signing
 // and inclusion cannot overcharge.
+//
+// Proof is the hotkey's signature of HotkeyProofMessage(chain id, signer):
+// the hotkey's holder agreeing that the signer owns it. Without it anyone
+// who saw a registration in the mempool could register the same hotkey
+// first, under their own coldkey, and own it for good: its take, the
+// stake its owner's dividends go to, the miner's earnings.
 type Register struct {
 	Netuid  uint16
 	Hotkey  AccountID
 	MaxBurn uint64
+	Proof   [sigSize]byte
+}
+
+// hotkeyProofDomain separates hotkey proofs from every other message an
+// Agora key signs.
+const hotkeyProofDomain = "agora/hotkey-owner/v1\x00"
+
+// HotkeyProofMessage is what a hotkey signs to let coldkey own it on the
+// chain chainID: the domain, the chain id's length and bytes, the coldkey.
+// It names no subnet or nonce: ownership of a hotkey is for good, so the
+// one proof serves every registration of it by that coldkey.
+func HotkeyProofMessage(chainID string, coldkey AccountID) []byte {
+	msg := make([]byte, 0, len(hotkeyProofDomain)+1+len(chainID)+len(coldkey))
+	msg = append(msg, hotkeyProofDomain...)
+	msg = append(msg, byte(len(chainID)))
+	msg = append(append(msg, chainID...), coldkey[:]...)
+	return msg
+}
+
+// ProveHotkey returns hotkey's signature letting coldkey own it on chainID,
+// for Register.Proof.
+func ProveHotkey(hotkey ed25519.PrivateKey, chainID string, coldkey AccountID) ([sigSize]byte, error) {
+	var proof [sigSize]byte
+	if len(chainID) == 0 || len(chainID) > maxChainID {
+		return proof, fmt.Errorf("chain: chain id %q: want 1 to %d bytes", chainID, maxChainID)
+	}
+	if len(hotkey) != ed25519.PrivateKeySize {
+		return proof, fmt.Errorf("chain: hotkey's private key has %d bytes, want %d", len(hotkey), ed25519.PrivateKeySize)
+	}
+	copy(proof[:], ed25519.Sign(hotkey, HotkeyProofMessage(chainID, coldkey)))
+	return proof, nil
+}
+
+// NewRegister returns coldkey's registration of hotkey on netuid, burning
+// at most maxBurn, with the hotkey's proof for chainID.
+func NewRegister(chainID string, netuid uint16, hotkey ed25519.PrivateKey, coldkey AccountID, maxBurn uint64) (*Register, error) {
+	proof, err := ProveHotkey(hotkey, chainID, coldkey)
+	if err != nil {
+		return nil, err
+	}
+	var id AccountID
+	copy(id[:], hotkey.Public().(ed25519.PublicKey))
+	return &Register{Netuid: netuid, Hotkey: id, MaxBurn: maxBurn, Proof: proof}, nil
+}
+
+// VerifyHotkeyProof reports whether proof is hotkey's signature letting
+// coldkey own it on chainID, under the rules transactions' signatures
+// verify by.
+func VerifyHotkeyProof(hotkey AccountID, chainID string, coldkey AccountID, proof [sigSize]byte) bool {
+	return verifyHotkeyProof(expandSigner(hotkey), chainID, coldkey, proof)
+}
+
+func verifyHotkeyProof(key *voied.ExpandedPublicKey, chainID string, coldkey AccountID, proof [sigSize]byte) bool {
+	return key != nil && voied.VerifyExpandedWithOptions(key, HotkeyProofMessage(chainID, coldkey), proof[:], zip215)
 }
 
 // ServeAxon publishes where the signer (a registered hotkey) serves.
@@ -217,8 +277,16 @@ func (b *CreateSubnet) encode(e *enc)   { b.Params.encode(e) }
 func (b *CreateSubnet) decode(d *dec)   { b.Params.decode(d) }
 func (b *SetHyperparams) encode(e *enc) { e.u16(b.Netuid); b.Params.encode(e) }
 func (b *SetHyperparams) decode(d *dec) { b.Netuid = d.u16(); b.Params.decode(d) }
-func (b *Register) encode(e *enc)       { e.u16(b.Netuid); e.id(b.Hotkey); e.u64(b.MaxBurn) }
-func (b *Register) decode(d *dec)       { b.Netuid = d.u16(); b.Hotkey = d.id(); b.MaxBurn = d.u64() }
+func (b *Register) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.id(b.Hotkey)
+	e.u64(b.MaxBurn)
+	e.b = append(e.b, b.Proof[:]...)
+}
+func (b *Register) decode(d *dec) {
+	b.Netuid, b.Hotkey, b.MaxBurn = d.u16(), d.id(), d.u64()
+	copy(b.Proof[:], d.take(sigSize))
+}
 func (b *ServeAxon) encode(e *enc) {
 	e.u16(b.Netuid)
 	e.b = append(e.b, b.IP[:]...)
@@ -418,22 +486,29 @@ func parseTx(raw []byte) parsedTx {
 }
 
 // checkSig finishes decodeTx: it returns p's error, or checks that the
-// signer is a usable key and the signature verifies, unless the signature
-// was verified ahead or the cache has seen these exact bytes pass both
-// checks. It adds the transactions that pass to the cache.
+// signer is a usable key, the signature verifies (unless it was verified
+// ahead) and a registration's hotkey proof verifies, unless the cache has
+// seen these exact bytes pass all of it. It adds the transactions that
+// pass to the cache.
 func (p *parsedTx) checkSig(cache *sigCache) *TxError {
 	if p.err != nil {
 		return p.err
 	}
 	tx := p.tx
-	if p.verified || cache.has(tx.Hash) {
-		return nil // these exact bytes passed both checks below before
+	if cache.has(tx.Hash) {
+		return nil // these exact bytes passed every check below before
 	}
-	if err := p.verifiable(cache); err != nil {
-		return err
+	if !p.verified {
+		if err := p.verifiable(cache); err != nil {
+			return err
+		}
+		if !voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215) {
+			return reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
+		}
 	}
-	if !voied.VerifyExpandedWithOptions(p.key, signedMessage(p.unsigned), p.sig, zip215) {
-		return reject(CodeBadSignature, "signature does not match signer %s", tx.Signer)
+	if r, ok := tx.Body.(*Register); ok && !verifyHotkeyProof(cache.signer(r.Hotkey), tx.ChainID, tx.Signer, r.Proof) {
+		return reject(CodeBadHotkeyProof, "the hotkey proof is not hotkey %s's signature letting coldkey %s own it on chain %q",
+			r.Hotkey, tx.Signer, tx.ChainID)
 	}
 	cache.add(tx.Hash)
 	return nil

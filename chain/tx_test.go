@@ -278,6 +278,25 @@ func rejectCases() []txCase {
 		{"register without the fee", func(f *fixture) []byte {
 			return f.tx("poor", &Register{Netuid: 1, Hotkey: f.id["hkd"], MaxBurn: 10 * Unit})
 		}, CodeInsufficientBalance, []string{"cannot pay the register fee"}},
+		{"register another coldkey's registration (front-running)", func(f *fixture) []byte {
+			// Carol copies the body of alice's registration of hkb, the
+			// proof included, and signs it herself.
+			proof, _ := ProveHotkey(f.priv["hkb"], testChainID, f.id["alice"])
+			return f.tx("carol", &Register{Netuid: 1, Hotkey: f.id["hkb"], MaxBurn: 10 * Unit, Proof: proof})
+		}, CodeBadHotkeyProof, []string{"is not hotkey", "letting coldkey", `on chain "agora-test"`}},
+		{"register with a hotkey proof for another chain", func(f *fixture) []byte {
+			proof, _ := ProveHotkey(f.priv["hkb"], "other-chain", f.id["carol"])
+			return f.tx("carol", &Register{Netuid: 1, Hotkey: f.id["hkb"], MaxBurn: 10 * Unit, Proof: proof})
+		}, CodeBadHotkeyProof, []string{"the hotkey proof is not hotkey"}},
+		{"register with a hotkey proof by another key", func(f *fixture) []byte {
+			proof, _ := ProveHotkey(f.priv["carol"], testChainID, f.id["carol"])
+			return f.tx("carol", &Register{Netuid: 1, Hotkey: f.id["hkb"], MaxBurn: 10 * Unit, Proof: proof})
+		}, CodeBadHotkeyProof, []string{"the hotkey proof is not hotkey"}},
+		{"register a small-order hotkey", func(f *fixture) []byte {
+			var proof [sigSize]byte
+			proof[0] = 1 // R = the identity, S = 0: "verifies" for a small-order key
+			return f.tx("carol", &Register{Netuid: 1, Hotkey: AccountID{}, MaxBurn: 10 * Unit, Proof: proof})
+		}, CodeBadHotkeyProof, []string{"the hotkey proof is not hotkey 0000"}},
 
 		// serve_axon
 		{"serve axon from an unregistered hotkey", func(f *fixture) []byte {
@@ -526,5 +545,35 @@ func TestSmallOrderSigner(t *testing.T) {
 	}
 	if _, id := testKey(1); weakSigner(id) {
 		t.Errorf("weakSigner(an ordinary key) = true")
+	}
+}
+
+// TestHotkeyProof: a proof verifies for the coldkey and chain it was made
+// for and no other, and ProveHotkey refuses what it cannot sign.
+func TestHotkeyProof(t *testing.T) {
+	hot, hotID := testKey(901)
+	_, cold := testKey(902)
+	_, other := testKey(903)
+	proof, err := ProveHotkey(hot, testChainID, cold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !VerifyHotkeyProof(hotID, testChainID, cold, proof) {
+		t.Fatal("a hotkey's proof does not verify")
+	}
+	for name, ok := range map[string]bool{
+		"another coldkey": VerifyHotkeyProof(hotID, testChainID, other, proof),
+		"another chain":   VerifyHotkeyProof(hotID, testChainID+"x", cold, proof),
+		"another hotkey":  VerifyHotkeyProof(other, testChainID, cold, proof),
+	} {
+		if ok {
+			t.Errorf("the proof verifies for %s", name)
+		}
+	}
+	if _, err := ProveHotkey(hot, "", cold); err == nil || !strings.Contains(err.Error(), "chain id") {
+		t.Errorf("empty chain id: %v", err)
+	}
+	if _, err := ProveHotkey(hot[:31], testChainID, cold); err == nil || !strings.Contains(err.Error(), "private key has 31 bytes") {
+		t.Errorf("short key: %v", err)
 	}
 }

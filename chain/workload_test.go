@@ -225,7 +225,7 @@ func (w *workload) signApply(rng *rand.Rand, s *State, blk Block, priv ed25519.P
 	case 2:
 		chainID = "other"
 	}
-	raw, err := SignTx(priv, chainID, nonce, body)
+	raw, err := SignTx(priv, chainID, nonce, proved(body, chainID, priv))
 	if err != nil {
 		panic(err)
 	}

@@ -333,6 +333,21 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*Result, error) {
 	}
 }
 
+// Register registers hotkey on netuid, owned by coldkey, which signs and
+// burns at most maxBurn; the hotkey signs the proof that lets coldkey own
+// it. It waits for inclusion, as SendTx does.
+func (c *Client) Register(ctx context.Context, coldkey, hotkey *keys.PrivateKey, netuid uint16, maxBurn uint64) (*Result, error) {
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := chain.NewRegister(chainID, netuid, hotkey.Ed25519(), chain.AccountID(coldkey.PublicKey()), maxBurn)
+	if err != nil {
+		return nil, fmt.Errorf("chainclient: register: %w", err)
+	}
+	return c.SendTx(ctx, coldkey, reg)
+}
+
 // SendTx signs body with key at the account's next nonce and broadcasts
 // it, waiting until a block includes it (see BroadcastAndWait). It is for
 // daemons that send a transaction now and then (a miner's serve_axon,

@@ -70,7 +70,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool, 
 
 func TestMetagraphCacheFollowsRegistration(t *testing.T) {
 	alice, aliceID := newKey(t, 1)
-	_, hotID := newKey(t, 3)
+	hot, hotID := newKey(t, 3)
 	addr := startNode(t, map[chain.AccountID]uint64{aliceID: 1000 * chain.Unit})
 	c, err := New(addr)
 	if err != nil {
@@ -137,7 +137,11 @@ func TestMetagraphCacheFollowsRegistration(t *testing.T) {
 		}()
 	}
 
-	tx, _ = chain.SignTx(alice, id, 1, &chain.Register{Netuid: 1, Hotkey: hotID, MaxBurn: 100 * chain.Unit})
+	reg, err := chain.NewRegister(id, 1, hot, aliceID, 100*chain.Unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = chain.SignTx(alice, id, 1, reg)
 	r, err := c.BroadcastAndWait(ctx, tx)
 	if err != nil || !r.OK() {
 		t.Fatalf("register: %+v, %v", r, err)
@@ -196,7 +200,8 @@ func TestMetagraphCacheEveryNBlocks(t *testing.T) {
 	m := NewMetagraphCache(c, 1, opts)
 	runCache(t, m)
 	var heights []int64
-	timeout := time.After(10 * time.Second)
+	// Generous: a node on a loaded 2-core machine can pause for seconds.
+	timeout := time.After(30 * time.Second)
 	for len(heights) < 4 {
 		select {
 		case h := <-m.Updates():
@@ -277,7 +282,7 @@ func (o *ownNode) stop() {
 
 func TestMetagraphCacheReconnects(t *testing.T) {
 	alice, aliceID := newKey(t, 1)
-	_, hotID := newKey(t, 3)
+	hot, hotID := newKey(t, 3)
 	ports, err := node.FreePorts(2)
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +319,11 @@ func TestMetagraphCacheReconnects(t *testing.T) {
 	if r, err := c.BroadcastAndWait(ctx, tx); err != nil || !r.OK() {
 		t.Fatalf("create subnet: %+v, %v", r, err)
 	}
-	tx, _ = chain.SignTx(alice, testChainID, 1, &chain.Register{Netuid: 1, Hotkey: hotID, MaxBurn: 100 * chain.Unit})
+	reg, err := chain.NewRegister(testChainID, 1, hot, aliceID, 100*chain.Unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ = chain.SignTx(alice, testChainID, 1, reg)
 	r, err := c.BroadcastAndWait(ctx, tx)
 	if err != nil || !r.OK() {
 		t.Fatalf("register: %+v, %v", r, err)

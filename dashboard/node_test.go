@@ -151,7 +151,11 @@ func newTestNet(t *testing.T) *testNet {
 	owner.send(ctx, &chain.CreateSubnet{Params: p})
 	owner.send(ctx, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
 	for _, h := range hot {
-		owner.send(ctx, &chain.Register{Netuid: 1, Hotkey: chain.AccountID(h.Public().(ed25519.PublicKey)), MaxBurn: 100 * chain.Unit})
+		reg, err := chain.NewRegister(testChainID, 1, h, aliceID, 100*chain.Unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner.send(ctx, reg)
 	}
 	owner.send(ctx, &chain.AddStake{Hotkey: chain.AccountID(hot[0].Public().(ed25519.PublicKey)), Amount: stake0})
 	owner.send(ctx, &chain.AddStake{Hotkey: chain.AccountID(hot[1].Public().(ed25519.PublicKey)), Amount: stake1})

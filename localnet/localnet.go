@@ -563,7 +563,7 @@ func setup(ctx context.Context, client *chainclient.Client, owner, gov *keys.Pri
 			continue
 		}
 		say("registering %s", m.name)
-		r, err := client.SendTx(ctx, owner, &chain.Register{Netuid: Netuid, Hotkey: hk, MaxBurn: 100 * chain.Unit})
+		r, err := client.Register(ctx, owner, m.key, Netuid, 100*chain.Unit)
 		if err != nil {
 			return fmt.Errorf("localnet: register %s: %w", m.name, err)
 		}

@@ -60,7 +60,11 @@ func TestFourValidatorsEpochs(t *testing.T) {
 	send(owner, nonce, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
 	nonce++
 	for _, hk := range []account{val, miner} {
-		send(owner, nonce, &chain.Register{Netuid: 1, Hotkey: hk.id, MaxBurn: 10 * chain.Unit})
+		reg, err := chain.NewRegister(testChainID, 1, hk.priv, owner.id, 10*chain.Unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(owner, nonce, reg)
 		nonce++
 	}
 	send(owner, nonce, &chain.AddStake{Hotkey: val.id, Amount: 1000 * chain.Unit})

@@ -116,7 +116,9 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	}
 	send(&chain.CreateSubnet{Params: p})
 	tn := &testnet{client: client, val: testKey(t, 2), uids: map[string]uint16{}, verifier: loadModel(t, false), labelDirs: map[string]string{}}
-	send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(tn.val.PublicKey()), MaxBurn: 100 * chain.Unit})
+	if _, err := client.Register(ctx, cold, tn.val, 1, 100*chain.Unit); err != nil {
+		t.Fatal(err)
+	}
 	send(&chain.AddStake{Hotkey: chain.AccountID(tn.val.PublicKey()), Amount: 1000 * chain.Unit})
 
 	honest := cheat.NewRecorder(miner.NewBuiltin(tn.verifier, "babyllama105"))
@@ -148,7 +150,9 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	t.Cleanup(func() { stopMiners(); wg.Wait() })
 	for i, m := range miners {
 		k := testKey(t, byte(10+i))
-		send(&chain.Register{Netuid: 1, Hotkey: chain.AccountID(k.PublicKey()), MaxBurn: 100 * chain.Unit})
+		if _, err := client.Register(ctx, cold, k, 1, 100*chain.Unit); err != nil {
+			t.Fatal(err)
+		}
 		tn.uids[m.name] = uint16(i + 1)
 		var labels string
 		if strings.HasSuffix(m.name, "_labels") {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -282,6 +283,7 @@ type txSend struct {
 	op      string
 	client  *chainclient.Client
 	chainID string
+	signer  chain.AccountID // the account whose key signs
 	ctx     context.Context
 	cancel  context.CancelFunc
 	extra   map[string]any
@@ -413,6 +415,7 @@ func runTx(ctx context.Context, rt *Runtime, f *txFlags, op, hotkey string, body
 		return err
 	}
 	defer s.close()
+	s.signer = chain.AccountID(key.PublicKey())
 	b, err := body(s)
 	if err != nil {
 		return err
@@ -553,6 +556,7 @@ func txRegisterCmd() *Command {
 	fs := flag.NewFlagSet("register", flag.ContinueOnError)
 	f := newTxFlags(fs)
 	hk := newHotkeyFlags(fs, "to register")
+	proofHex := fs.String("hotkey-proof", "", "with --hotkey-address: the hotkey's `PROOF` that the coldkey may own it, from 'agora wallet prove-hotkey' where the hotkey is")
 	netuid := netuidFlag(fs)
 	maxBurn := fs.String("max-burn", "", "the most `AGR` to burn; the registration fails if it costs more (default: the current cost)")
 	return &Command{
@@ -562,7 +566,14 @@ func txRegisterCmd() *Command {
 registers the hotkey, which the coldkey then owns. The cost moves with demand;
 the transaction fails (burn_too_high) rather than pay more than --max-burn,
 which defaults to the cost when the command reads it. The uid is in the event
-printed.`,
+printed.
+
+The hotkey must agree to the coldkey owning it: a registration carries the
+hotkey's signature of that, so that nobody who sees it in the mempool can
+register the same hotkey first under their own coldkey. With --hotkey the
+wallet's hotkey file signs it. For a hotkey kept on another machine, run
+'agora wallet prove-hotkey' there and pass --hotkey-address and
+--hotkey-proof.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := f.check(args); err != nil {
@@ -570,6 +581,19 @@ printed.`,
 			}
 			if err := hk.check(); err != nil {
 				return err
+			}
+			var proof [ed25519.SignatureSize]byte
+			switch {
+			case hk.name != "" && *proofHex != "":
+				return usageErrorf("--hotkey-proof goes with --hotkey-address; with --hotkey the wallet's hotkey signs the proof")
+			case hk.address != "" && *proofHex == "":
+				return usageErrorf("--hotkey-address needs --hotkey-proof: the hotkey must agree to the coldkey owning it (run 'agora wallet prove-hotkey' where the hotkey is)")
+			case *proofHex != "":
+				b, err := hex.DecodeString(*proofHex)
+				if err != nil || len(b) != len(proof) {
+					return usageErrorf("--hotkey-proof: want %d hex digits, as 'agora wallet prove-hotkey' prints", 2*len(proof))
+				}
+				copy(proof[:], b)
 			}
 			n, err := checkNetuid(netuid)
 			if err != nil {
@@ -580,11 +604,25 @@ printed.`,
 				return err
 			}
 			const op = "tx register"
-			hotkey, err := hk.account(rt, f.wallet)
-			if err != nil {
+			var hotkey chain.AccountID
+			var hotPriv *keys.PrivateKey
+			if hk.name != "" {
+				if hotPriv, err = f.key(rt, hk.name); err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+				hotkey = chain.AccountID(hotPriv.PublicKey())
+			} else if hotkey, err = hk.account(rt, f.wallet); err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
 			return runTx(ctx, rt, f, op, "", func(s *txSend) (chain.Body, error) {
+				if hotPriv != nil {
+					if proof, err = chain.ProveHotkey(hotPriv.Ed25519(), s.chainID, s.signer); err != nil {
+						return nil, fmt.Errorf("%s: %w", op, err)
+					}
+				} else if !chain.VerifyHotkeyProof(hotkey, s.chainID, s.signer, proof) {
+					return nil, fmt.Errorf("%s: --hotkey-proof is not hotkey %s's proof that coldkey %s may own it on chain %s; make it with 'agora wallet prove-hotkey --coldkey-address %s --chain-id %s'",
+						op, hk.address, keys.PublicKey(s.signer).Address(), s.chainID, keys.PublicKey(s.signer).Address(), s.chainID)
+				}
 				sn, err := s.client.Subnet(s.ctx, n)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
@@ -596,7 +634,7 @@ printed.`,
 				if *f.output != "json" {
 					s.extra = map[string]any{"burn": formatAGR(sn.Burn) + " AGR", "max_burn": formatAGR(limit) + " AGR", "hotkey": keys.PublicKey(hotkey).Address()}
 				}
-				return &chain.Register{Netuid: n, Hotkey: hotkey, MaxBurn: limit}, nil
+				return &chain.Register{Netuid: n, Hotkey: hotkey, MaxBurn: limit, Proof: proof}, nil
 			})
 		},
 	}

@@ -249,8 +249,29 @@ func TestTxAndQuery(t *testing.T) {
 			t.Errorf("insufficient balance stdout:\n%s", r.stdout)
 		}
 		e.fails(exitError, []string{"code 9 (not_owner)"}, "tx", "subnet", "set-params", "--wallet", "bob", "--netuid", "1", "--params", params)
+		// A hotkey kept elsewhere proves itself there; the proof names
+		// the coldkey and chain, so only bob can use it here.
+		far := decodeJSON[walletKeyJSON](t, e.ok("wallet", "new-hotkey", "--name", "bob", "--hotkey", "far", "--output", "json")).Address
+		pj := decodeJSON[map[string]string](t, e.ok("wallet", "prove-hotkey", "--name", "bob", "--hotkey", "far", "--coldkey-address", bob, "--node", e.node, "--output", "json"))
+		if pj["hotkey"] != far || pj["coldkey"] != bob || pj["chain_id"] != "txquery-test" || len(pj["proof"]) != 128 {
+			t.Errorf("wallet prove-hotkey: %v", pj)
+		}
+		if offline := e.ok("wallet", "prove-hotkey", "--name", "bob", "--hotkey", "far", "--coldkey-address", bob, "--chain-id", "txquery-test"); !strings.Contains(offline.stdout, "proof:   "+pj["proof"]) {
+			t.Errorf("wallet prove-hotkey --chain-id: not the proof the node's chain id gave:\n%s", offline.stdout)
+		}
 		e.fails(exitError, []string{"code 13 (burn_too_high)", "above the 100000000 you allowed"},
-			"tx", "register", "--wallet", "bob", "--hotkey-address", bob, "--netuid", "1", "--max-burn", "0.1")
+			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--hotkey-proof", pj["proof"], "--netuid", "1", "--max-burn", "0.1")
+		e.fails(exitError, []string{"--hotkey-proof is not hotkey " + far + "'s proof that coldkey " + alice + " may own it on chain txquery-test",
+			"agora wallet prove-hotkey --coldkey-address " + alice + " --chain-id txquery-test"},
+			"tx", "register", "--wallet", "alice", "--hotkey-address", far, "--hotkey-proof", pj["proof"], "--netuid", "1")
+		e.fails(exitUsage, []string{"--hotkey-address needs --hotkey-proof", "agora wallet prove-hotkey"},
+			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--netuid", "1")
+		e.fails(exitUsage, []string{"--hotkey-proof goes with --hotkey-address"},
+			"tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--hotkey-proof", pj["proof"], "--netuid", "1")
+		e.fails(exitUsage, []string{"--hotkey-proof: want 128 hex digits"},
+			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--hotkey-proof", "abc", "--netuid", "1")
+		e.fails(exitUsage, []string{"--coldkey-address is required"}, "wallet", "prove-hotkey", "--name", "bob", "--hotkey", "far")
+		e.fails(exitUsage, []string{"--hotkey is required"}, "wallet", "prove-hotkey", "--name", "bob", "--coldkey-address", bob)
 		e.fails(exitError, []string{"query subnet: query /subnet/9: no subnet 9"}, "query", "subnet", "9")
 		e.fails(exitError, []string{"tx register: query /subnet/9: no subnet 9"}, "tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "9", "--max-burn", "1")
 		e.fails(exitError, []string{`--params`, `unknown field "tempoo"`}, "tx", "subnet", "create", "--wallet", "alice", "--params", writeTemp(t, `{"tempoo": 1}`))

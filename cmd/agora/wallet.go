@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
 )
 
@@ -30,7 +34,7 @@ Passwords come from, in order: --password-file FILE (its first line), the
 environment variable AGORA_PASSWORD, or a prompt when standard input is a
 terminal (asked twice for a new key).`,
 		Subcommands: []*Command{
-			walletCreateCmd(), walletNewHotkeyCmd(), walletListCmd(), walletShowCmd(), walletRegenCmd(),
+			walletCreateCmd(), walletNewHotkeyCmd(), walletListCmd(), walletShowCmd(), walletRegenCmd(), walletProveHotkeyCmd(),
 		},
 	}
 }
@@ -402,6 +406,73 @@ func walletShowCmd() *Command {
 			}
 			fmt.Fprintf(rt.Stdout, "wallet:     %s\nkey:        %s\naddress:    %s\npublic key: %s\nencrypted:  %s\npath:       %s\n",
 				f.name, key, j.Address, j.PublicKey, enc, path)
+			return nil
+		},
+	}
+}
+
+func walletProveHotkeyCmd() *Command {
+	fs := flag.NewFlagSet("prove-hotkey", flag.ContinueOnError)
+	f := newWalletKeyFlags(fs, true, false)
+	fs.StringVar(&f.passwordFile, "password-file", "", "read an encrypted hotkey's password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
+	coldkey := fs.String("coldkey-address", "", "the `ADDRESS` of the coldkey that is to own the hotkey (required)")
+	chainID := fs.String("chain-id", "", "the `ID` of the chain it is for (default: ask the node at --node)")
+	var node string
+	nodeFlag(fs, &node)
+	return &Command{
+		Name:  "prove-hotkey",
+		Short: "Sign a hotkey's consent to a coldkey owning it, for 'tx register --hotkey-proof'",
+		Long: `Prints the hotkey's signature that lets the coldkey at --coldkey-address own
+it on chain --chain-id: what 'agora tx register --hotkey-address ADDRESS
+--hotkey-proof PROOF' needs when the hotkey is kept on another machine than
+the coldkey. The proof names no subnet and does not expire: it only ever lets
+that coldkey own this hotkey on that chain, so it is not secret. Without
+--chain-id the command asks the node at --node for it.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if err := f.check(args, true); err != nil {
+				return err
+			}
+			if *coldkey == "" {
+				return usageErrorf("--coldkey-address is required")
+			}
+			cold, err := keys.ParseAddress(*coldkey)
+			if err != nil {
+				return usageErrorf("--coldkey-address: %v", err)
+			}
+			if *chainID == "" {
+				c, err := chainclient.New(node)
+				if err != nil {
+					return usageErrorf("--node: %v", err)
+				}
+				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				if *chainID, err = c.ChainID(ctx); err != nil {
+					return fmt.Errorf("wallet prove-hotkey: the chain id (give --chain-id, or --node of a running node): %w", err)
+				}
+			}
+			store := keys.NewStore(rt.Config.Home)
+			hot, err := store.LoadHotkey(f.name, f.hotkey, func() ([]byte, error) {
+				return walletPassword(rt, f.passwordFile, fmt.Sprintf("Password for the hotkey %s of wallet %s", f.hotkey, f.name), false)
+			})
+			if err != nil {
+				return fmt.Errorf("wallet prove-hotkey: wallet %s: %w", f.name, err)
+			}
+			proof, err := chain.ProveHotkey(hot.Ed25519(), *chainID, chain.AccountID(cold))
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			j := struct {
+				Hotkey  string `json:"hotkey"`
+				Coldkey string `json:"coldkey"`
+				ChainID string `json:"chain_id"`
+				Proof   string `json:"proof"`
+			}{hot.Address(), cold.Address(), *chainID, hex.EncodeToString(proof[:])}
+			if *f.output == "json" {
+				return walletWriteJSON(rt.Stdout, j)
+			}
+			fmt.Fprintf(rt.Stdout, "hotkey:  %s\ncoldkey: %s\nchain:   %s\nproof:   %s\n\nregister it with:\n  agora tx register --wallet WALLET --netuid N --hotkey-address %s --hotkey-proof %s\n",
+				j.Hotkey, j.Coldkey, j.ChainID, j.Proof, j.Hotkey, j.Proof)
 			return nil
 		},
 	}
