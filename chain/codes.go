@@ -43,6 +43,7 @@ const (
 	CodeDatasetRateLimited   // commit_dataset_root sooner than weights_rate_limit allows
 	CodeTooManyRegistrations // MaxRegistrationsPerTarget × target_registrations this interval already
 	CodeBadHotkeyProof       // register without the hotkey's signature letting the signer own it
+	CodeExpired              // a block after the transaction's valid_until
 )
 
 var codeNames = [...]string{
@@ -82,6 +83,7 @@ var codeNames = [...]string{
 	CodeDatasetRateLimited:   "dataset_rate_limited",
 	CodeTooManyRegistrations: "too_many_registrations",
 	CodeBadHotkeyProof:       "bad_hotkey_proof",
+	CodeExpired:              "expired",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

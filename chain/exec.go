@@ -33,6 +33,9 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	if err := s.checkChain(tx); err != nil {
 		return nil, err
 	}
+	if tx.ValidUntil != 0 && blk.Height > tx.ValidUntil {
+		return nil, reject(CodeExpired, "transaction was valid until block %d; this is block %d", tx.ValidUntil, blk.Height)
+	}
 	g := s.global
 	acct := s.accounts[tx.Signer]
 	if tx.Nonce != acct.Nonce {

@@ -67,6 +67,7 @@ func signedHeader(kind byte, nonce uint64) []byte {
 	e.b = append(e.b, testChainID...)
 	e.id(id)
 	e.u64(nonce)
+	e.u64(0) // valid until any block
 	return e.b
 }
 
@@ -101,6 +102,7 @@ func FuzzDecodeTx(f *testing.F) {
 			e.b = append(e.b, tx.ChainID...)
 			e.id(tx.Signer)
 			e.u64(tx.Nonce)
+			e.u64(tx.ValidUntil)
 			tx.Body.encode(e)
 			if !bytes.Equal(e.b, unsigned) {
 				t.Fatalf("accepted a non-canonical encoding:\n%x\n%x", unsigned, e.b)

@@ -159,7 +159,7 @@ func blockOfEverything(t testing.TB, n int) (txs [][]byte, balances map[AccountI
 	_, to := testKey(299)
 	var zero AccountID
 	weak := append(bytes.Clone(sign(t, privs[0], 0, &Transfer{To: to, Amount: 1})[:3+len(testChainID)]), zero[:]...)
-	weak = append(weak, make([]byte, 8+32+8)...)
+	weak = append(weak, make([]byte, 8+8+32+8)...) // nonce, valid until, to, amount
 	weak = append(weak, make([]byte, sigSize)...)
 	weak[len(weak)-sigSize] = 1 // R = the identity, S = 0: "verifies" for a small-order key
 	nonces := make([]uint64, signers)

@@ -66,6 +66,7 @@ func (k Kind) String() string {
 //	chain id  u8 length, then that many bytes (at most 64)
 //	signer    32 bytes, the ed25519 public key
 //	nonce     u64, the signer's next nonce
+//	until     u64, the last block height that may include it; 0: any
 //	body      the kind's fields (see each Body type)
 //	signature 64 bytes: ed25519 over txDomain followed by every byte above
 //
@@ -77,7 +78,7 @@ const (
 	maxChainID   = 64
 	sigSize      = ed25519.SignatureSize
 	maxTxSize    = 64 << 10
-	minTxSize    = 2 + 1 + 32 + 8 + sigSize
+	minTxSize    = 2 + 1 + 32 + 8 + 8 + sigSize
 	maxAxonProto = 3
 )
 
@@ -87,7 +88,12 @@ type Tx struct {
 	ChainID string
 	Signer  AccountID
 	Nonce   uint64
-	Body    Body
+	// ValidUntil is the last block height that may include the
+	// transaction; 0 means any. A wallet sets it so that a transaction
+	// that was not included in time can never be, and the nonce is free
+	// for another.
+	ValidUntil uint64
+	Body       Body
 	// Hash is sha256 of the raw bytes: the transaction's id.
 	Hash [32]byte
 }
@@ -389,9 +395,15 @@ func newBody(k Kind) Body {
 	return nil
 }
 
-// SignTx encodes and signs a transaction. It is what wallets and daemons
-// call; the chain only decodes.
+// SignTx encodes and signs a transaction that any block may include. It is
+// what wallets and daemons call; the chain only decodes.
 func SignTx(priv ed25519.PrivateKey, chainID string, nonce uint64, body Body) ([]byte, error) {
+	return SignTxUntil(priv, chainID, nonce, 0, body)
+}
+
+// SignTxUntil is SignTx for a transaction that no block after height
+// validUntil may include (0: any may).
+func SignTxUntil(priv ed25519.PrivateKey, chainID string, nonce, validUntil uint64, body Body) ([]byte, error) {
 	if len(chainID) == 0 || len(chainID) > maxChainID {
 		return nil, fmt.Errorf("chain: chain id %q: want 1 to %d bytes", chainID, maxChainID)
 	}
@@ -405,6 +417,7 @@ func SignTx(priv ed25519.PrivateKey, chainID string, nonce uint64, body Body) ([
 	e.b = append(e.b, chainID...)
 	e.b = append(e.b, priv.Public().(ed25519.PublicKey)...)
 	e.u64(nonce)
+	e.u64(validUntil)
 	body.encode(e)
 	sig := ed25519.Sign(priv, signedMessage(e.b))
 	return append(e.b, sig...), nil
@@ -472,6 +485,7 @@ func parseTx(raw []byte) parsedTx {
 	tx.ChainID = string(d.take(int(d.u8())))
 	tx.Signer = d.id()
 	tx.Nonce = d.u64()
+	tx.ValidUntil = d.u64()
 	if d.err != nil {
 		return parsedTx{err: reject(CodeMalformed, "transaction header: %v", d.err)}
 	}

@@ -184,7 +184,7 @@ func rejectCases() []txCase {
 			clear(raw[len(raw)-sigSize:])
 			return raw
 		}, CodeBadSignature, []string{"signature does not match"}},
-		{"empty", func(f *fixture) []byte { return nil }, CodeMalformed, []string{"transaction has 0 bytes, want 107 to 65536"}},
+		{"empty", func(f *fixture) []byte { return nil }, CodeMalformed, []string{"transaction has 0 bytes, want 115 to 65536"}},
 		{"truncated", func(f *fixture) []byte { return f.tx("alice", transfer(f))[:100] }, CodeMalformed, []string{"transaction has 100 bytes"}},
 		{"truncated body, signed", func(f *fixture) []byte {
 			u := unsigned(f.tx("alice", transfer(f)))
@@ -222,13 +222,20 @@ func rejectCases() []txCase {
 			u := unsigned(f.tx("alice", &CreateSubnet{Params: subnet1Params()}))
 			// Yuma3 follows the header and tempo, kappa, bonds penalty and
 			// bonds moving average.
-			off := 3 + len(testChainID) + 32 + 8 + 8 + 2 + 2 + 8
+			off := 3 + len(testChainID) + 32 + 8 + 8 + 8 + 2 + 2 + 8
 			if u[off] != 0 {
 				panic("layout changed")
 			}
 			u[off] = 2
 			return signRaw(f.priv["alice"], u)
 		}, CodeMalformed, []string{"create_subnet body: boolean byte 2 is neither 0 nor 1"}},
+
+		// any kind
+		{"expired", func(f *fixture) []byte {
+			// The block it is checked for is f.height+1.
+			raw, _ := SignTxUntil(f.priv["alice"], testChainID, f.nextNonce("alice"), uint64(f.height), &Transfer{To: f.id["bob"], Amount: 1})
+			return raw
+		}, CodeExpired, []string{"transaction was valid until block ", "; this is block "}},
 
 		// transfer
 		{"transfer of zero", func(f *fixture) []byte { return f.tx("alice", &Transfer{To: f.id["bob"]}) },
@@ -521,7 +528,8 @@ func TestSmallOrderSigner(t *testing.T) {
 	e.u8(uint8(len(testChainID)))
 	e.b = append(e.b, testChainID...)
 	e.id(zero)
-	e.u64(0)
+	e.u64(0) // nonce
+	e.u64(0) // valid until
 	(&Transfer{To: thief, Amount: 40 * Unit}).encode(e)
 	sig := make([]byte, 64)
 	sig[0] = 1 // R = the identity (y = 1), S = 0
@@ -576,4 +584,46 @@ func TestHotkeyProof(t *testing.T) {
 	if _, err := ProveHotkey(hot[:31], testChainID, cold); err == nil || !strings.Contains(err.Error(), "private key has 31 bytes") {
 		t.Errorf("short key: %v", err)
 	}
+}
+
+// TestValidUntil: a transaction is taken up to and including its
+// valid_until block and refused after it, also by the recheck of one
+// admitted in time; 0 means any block.
+func TestValidUntil(t *testing.T) {
+	f := newFixture(t)
+	until := func(h int64, amount uint64) []byte {
+		raw, err := SignTxUntil(f.priv["alice"], testChainID, f.nonce(f.id["alice"]), uint64(h), &Transfer{To: f.id["bob"], Amount: amount})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	// The next block is f.height+1: a transaction valid until it is taken.
+	last := until(f.height+1, 1)
+	if r := f.checkTx(last, abci.CheckTxType_New); r.Code != 0 {
+		t.Fatalf("CheckTx of a transaction valid until the next block: %d %s", r.Code, r.Log)
+	}
+	if tx, err := DecodeTx(last); err != nil || tx.ValidUntil != uint64(f.height+1) {
+		t.Fatalf("decoded valid_until: %+v %v", tx, err)
+	}
+	f.mustBlock(last)
+	// (Refused once the block it was meant for has passed, and changing
+	// nothing: the "expired" case of TestRejectedTransactions.)
+	//
+	// A transaction admitted to the mempool that a block did not include
+	// in time leaves it at the recheck after that block.
+	pending := until(f.height+1, 3)
+	if r := f.checkTx(pending, abci.CheckTxType_New); r.Code != 0 {
+		t.Fatalf("CheckTx: %d %s", r.Code, r.Log)
+	}
+	f.block()
+	if r := f.checkTx(pending, abci.CheckTxType_Recheck); Code(r.Code) != CodeExpired {
+		t.Errorf("recheck after its last block: %d %s, want expired", r.Code, r.Log)
+	}
+	// 0: any block.
+	any, err := SignTxUntil(f.priv["alice"], testChainID, f.nonce(f.id["alice"]), 0, &Transfer{To: f.id["bob"], Amount: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBlock(any)
 }

@@ -276,13 +276,26 @@ func (c *Client) Broadcast(ctx context.Context, tx []byte) (*Result, error) {
 // (give it a deadline): a transaction CheckTx accepted can still be
 // dropped from the mempool, say when an earlier one of the same sender
 // spends the balance it needed, and then never lands.
+//
+// A transaction with a valid_until height that the chain has passed
+// without including it returns a result with code expired: it never will
+// be included, and its nonce is free for another.
 func (c *Client) BroadcastAndWait(ctx context.Context, tx []byte) (*Result, error) {
 	r, err := c.Broadcast(ctx, tx)
 	if err != nil || !r.OK() {
 		return r, err
 	}
-	return c.WaitTx(ctx, r.Hash)
+	var until uint64
+	if t, err := chain.DecodeTx(tx); err == nil {
+		until = t.ValidUntil
+	}
+	return c.waitTx(ctx, r.Hash, until)
 }
+
+// expiryMargin is how many blocks past a transaction's valid_until the
+// wait lets the node's transaction index catch up before it says the
+// transaction expired.
+const expiryMargin = 2
 
 // Poll intervals of WaitTx: it starts fast, as blocks on a local chain
 // come every few hundred ms, and backs off to a second.
@@ -294,12 +307,19 @@ const (
 // WaitTx polls the node's transaction index until the transaction with
 // hash (hex) is in a block, or ctx is done.
 func (c *Client) WaitTx(ctx context.Context, hash string) (*Result, error) {
+	return c.waitTx(ctx, hash, 0)
+}
+
+// waitTx is WaitTx for a transaction valid until block until (0: any),
+// which stops waiting once the chain is past it.
+func (c *Client) waitTx(ctx context.Context, hash string, until uint64) (*Result, error) {
 	raw, err := hex.DecodeString(hash)
 	if err != nil || len(raw) != sha256.Size {
 		return nil, fmt.Errorf("chainclient: wait: transaction hash %q: want %d bytes of hex", hash, sha256.Size)
 	}
 	delay := firstPoll
 	var lastErr error
+	past := false // the chain was past until at the previous lookup
 	for {
 		res, err := c.rpc.Tx(ctx, raw, false)
 		switch {
@@ -314,6 +334,16 @@ func (c *Client) WaitTx(ctx context.Context, hash string) (*Result, error) {
 			return nil, fmt.Errorf("chainclient: wait for %s: node %s does not index transactions (set tx_index.indexer = \"kv\" in its config.toml)", hash, c.addr)
 		case strings.Contains(err.Error(), ") not found"):
 			lastErr = nil // not in a block yet
+			if past {
+				return &Result{Hash: strings.ToUpper(hash), Code: chain.CodeExpired, CodeName: chain.CodeExpired.String(),
+					Log: fmt.Sprintf("not included by block %d, the last it was valid for; it never will be, and its nonce is free for another", until)}, nil
+			}
+			if until > 0 {
+				// Looked up after this lookup, so that a block that
+				// included it in time is indexed by the next one.
+				st, err := c.rpc.Status(ctx)
+				past = err == nil && st.SyncInfo.LatestBlockHeight > int64(until)+expiryMargin
+			}
 		case ctx.Err() != nil:
 			// The call was cut short by ctx; report what came before.
 		default:
@@ -348,22 +378,30 @@ func (c *Client) Register(ctx context.Context, coldkey, hotkey *keys.PrivateKey,
 	return c.SendTx(ctx, coldkey, reg)
 }
 
-// SendTx signs body with key at the account's next nonce and broadcasts
-// it, waiting until a block includes it (see BroadcastAndWait). It is for
+// TxValidity is how many blocks past the latest SendTx's transactions
+// may wait for inclusion (their valid_until): about five minutes of
+// one-second blocks. After that one can never land, and its nonce is free
+// for another.
+const TxValidity = 300
+
+// SendTx signs body with key at the account's next nonce, valid for
+// TxValidity blocks, and broadcasts it, waiting until a block includes it
+// or it expires (see BroadcastAndWait). It is for
 // daemons that send a transaction now and then (a miner's serve_axon,
 // a validator's weights): one at a time per key, since the nonce is read
 // from the last committed block. A rejection or failure in the block is
 // an error carrying the node's log.
 func (c *Client) SendTx(ctx context.Context, key *keys.PrivateKey, body chain.Body) (*Result, error) {
-	chainID, err := c.ChainID(ctx)
+	st, err := c.rpc.Status(ctx)
 	if err != nil {
-		return nil, err
+		return nil, c.wrap("status", err)
 	}
 	nonce, err := c.NextNonce(ctx, chain.AccountID(key.PublicKey()))
 	if err != nil {
 		return nil, err
 	}
-	tx, err := chain.SignTx(key.Ed25519(), chainID, nonce, body)
+	until := uint64(max(st.SyncInfo.LatestBlockHeight, 0)) + TxValidity
+	tx, err := chain.SignTxUntil(key.Ed25519(), st.NodeInfo.Network, nonce, until, body)
 	if err != nil {
 		return nil, fmt.Errorf("chainclient: sign %s: %w", body.Kind(), err)
 	}

@@ -3,6 +3,7 @@ package chainclient
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
 )
@@ -202,6 +204,48 @@ func TestClientAgainstNode(t *testing.T) {
 	}
 	if _, err := c.WaitTx(ctx, "xyz"); err == nil {
 		t.Error("WaitTx(bad hash): no error")
+	}
+
+	// SendTx's transactions are valid for TxValidity blocks from when
+	// they were signed.
+	key, err := keys.NewPrivateKeyFromSeed(alice.Seed())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = c.SendTx(ctx, key, &chain.Transfer{To: bobID, Amount: 1})
+	if err != nil || !r.Included() {
+		t.Fatalf("SendTx: %+v, %v", r, err)
+	}
+	hash, _ := hex.DecodeString(r.Hash)
+	res, err := c.rpc.Tx(ctx, hash, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, derr := chain.DecodeTx(res.Tx)
+	if derr != nil || sent.ValidUntil < uint64(r.Height) || sent.ValidUntil > uint64(r.Height)+TxValidity {
+		t.Errorf("SendTx's valid_until %d, included at %d: want within %d blocks after it", sent.ValidUntil, r.Height, TxValidity)
+	}
+	// A transaction that was never sent and whose last block is past is
+	// reported expired once the chain is past it, not waited for.
+	nonce, _ = c.NextNonce(ctx, aliceID)
+	stale, _ := chain.SignTxUntil(alice, id, nonce, 1, &chain.Transfer{To: bobID, Amount: 1})
+	for {
+		st, err := c.rpc.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.SyncInfo.LatestBlockHeight > 1+expiryMargin {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r, err = c.waitTx(ctx, TxHash(stale), 1); err != nil || r.Code != chain.CodeExpired || r.Included() ||
+		!strings.Contains(r.Log, "not included by block 1, the last it was valid for") {
+		t.Errorf("waiting for an expired transaction: %+v, %v", r, err)
+	}
+	// Broadcasting it is CheckTx's expired, at once.
+	if r, err = c.BroadcastAndWait(ctx, stale); err != nil || r.Code != chain.CodeExpired {
+		t.Errorf("broadcasting an expired transaction: %+v, %v", r, err)
 	}
 }
 
