@@ -407,7 +407,10 @@ func TestBackendDownAndSlow(t *testing.T) {
 
 func TestQueuePriority(t *testing.T) {
 	f := newFixture(t, func(c *miner.Config) { c.MaxConcurrent, c.MaxQueue = 1, 2 })
-	f.model.TokenDelay = 20 * time.Millisecond
+	// The first request holds the one slot until every queueing decision
+	// is made: with a timer instead, a loaded machine let it finish early.
+	hold := make(chan struct{})
+	f.model.Hold = hold
 	low, mid, high := key(t, 6), key(t, 7), key(t, 8)
 	f.meta.add(low, 4, 10, true)
 	f.meta.add(mid, 5, 100, true)
@@ -435,6 +438,8 @@ func TestQueuePriority(t *testing.T) {
 	go send("high", high, &s3) // the queue is full: evicts low
 	waitFor(t, func() bool { return s1.Load() != 0 })
 	go send("low2", low, &s4) // full of better-staked callers: refused
+	waitFor(t, func() bool { return s4.Load() != 0 })
+	close(hold)
 	for range 5 {
 		<-done
 	}

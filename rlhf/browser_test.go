@@ -31,7 +31,9 @@ func TestBrowserLabellingPage(t *testing.T) {
 	}
 	e := newHubEnv(t, hubOpts{labelers: []string{"alice"}, tasks: 8, trapStats: func(string) (int, int) { return 8, 7 }})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// The whole test's bound. Each step has its own (poll's 15 s); this one
+	// also covers Chromium's cold start, which took 15 s on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),

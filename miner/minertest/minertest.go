@@ -35,6 +35,10 @@ type Model struct {
 	Tokens int
 	// TokenDelay is the time per generated token.
 	TokenDelay time.Duration
+	// Hold, if not nil, makes every Generate wait until it is closed (or
+	// its context ends) before it starts: a test holds the backend busy
+	// for as long as it needs, whatever the machine's load.
+	Hold chan struct{}
 	// Down makes every request fail as a server that is down would.
 	Down atomic.Bool
 	// Calls counts Generate calls.
@@ -88,6 +92,13 @@ func (m *Model) Generate(ctx context.Context, r *miner.Request, fn llm.StreamFun
 	m.Calls.Add(1)
 	if m.Down.Load() {
 		return nil, errors.New("test model: connection refused")
+	}
+	if m.Hold != nil {
+		select {
+		case <-m.Hold:
+		case <-ctx.Done():
+			return &llm.OpenAIGeneration{Model: m.Model()}, ctx.Err()
+		}
 	}
 	prompt := r.Prompt
 	if r.Chat {
