@@ -12,6 +12,7 @@ import (
 	"time"
 
 	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
+	"go.uber.org/zap"
 
 	"github.com/seed0ffb8d46/agora/chain"
 )
@@ -205,6 +206,59 @@ func (m *MetagraphCache) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		backoff = min(2*backoff, m.opts.BackoffMax)
+	}
+}
+
+// LogProblems logs, until ctx is done, when the cache cannot load the
+// metagraph (Err is not nil): a warning with the error when it starts
+// failing, another every `every` (30s if not positive) while it keeps
+// failing, whatever the retries in between, and an info line when it
+// loads again. It looks at Err every second. A daemon runs it beside Run,
+// so that a node that is down or a subnet that does not exist is said, not
+// only waited for.
+func (m *MetagraphCache) LogProblems(ctx context.Context, log *zap.Logger, every time.Duration) {
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	logProblems(ctx, m, log, every, time.Second, time.Now)
+}
+
+// problemSource is what logProblems watches: a MetagraphCache.
+type problemSource interface {
+	Err() error
+	Snapshot() (view *chain.MetagraphView, height int64, ok bool)
+}
+
+// logProblems is LogProblems, looking every poll, with its clock.
+func logProblems(ctx context.Context, src problemSource, log *zap.Logger, every, poll time.Duration, now func() time.Time) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	var since, warned time.Time // since the failure began, the last warning; zero while healthy
+	for {
+		if err := src.Err(); err != nil {
+			switch at := now(); {
+			case since.IsZero():
+				since, warned = at, at
+				_, _, loaded := src.Snapshot()
+				msg := "cannot load the subnet's metagraph from the node; retrying"
+				if loaded {
+					msg = "cannot refresh the subnet's metagraph from the node; serving the last one, retrying"
+				}
+				log.Warn(msg, zap.Error(err))
+			case at.Sub(warned) >= every:
+				warned = at
+				log.Warn("still cannot load the subnet's metagraph from the node; retrying", zap.Error(err), zap.Duration("for", at.Sub(since).Round(time.Second)))
+			}
+		} else if !since.IsZero() {
+			_, h, _ := src.Snapshot()
+			log.Info("the subnet's metagraph loads again", zap.Int64("height", h), zap.Duration("after", now().Sub(since).Round(time.Second)))
+			since, warned = time.Time{}, time.Time{}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -279,12 +279,20 @@ func (m *Miner) models(w http.ResponseWriter, _ *http.Request) {
 
 // readyz is 200 when the miner can serve: it knows the metagraph, its
 // hotkey is registered on it, and the backend answers its probe (probed at
-// most once every two seconds).
+// most once every two seconds). A check that fails says why, with the
+// metagraph's error when its Metagraph has an Err method.
 func (m *Miner) readyz(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]string{}
 	ok := true
 	if _, h, have := m.cfg.Metagraph.Snapshot(); !have {
 		checks["metagraph"], ok = "not loaded", false
+		// A chainclient.MetagraphCache says why: the node is down, the
+		// subnet does not exist...
+		if e, can := m.cfg.Metagraph.(interface{ Err() error }); can {
+			if err := e.Err(); err != nil {
+				checks["metagraph"] = "not loaded: " + err.Error()
+			}
+		}
 	} else {
 		checks["metagraph"] = "height " + strconv.FormatInt(h, 10)
 		if n, reg := m.cfg.Metagraph.Lookup(chain.AccountID(m.cfg.Key.PublicKey())); reg {

@@ -42,7 +42,9 @@ type RunConfig struct {
 // axon on chain (a serve_axon transaction signed by the hotkey) whenever
 // the hotkey is registered and the chain's axon differs from External.
 // A hotkey that is not registered yet is waited for, with a warning; the
-// miner answers /readyz with 503 meanwhile.
+// miner answers /readyz with 503 meanwhile. So is a metagraph that cannot
+// be loaded (the node is down, the subnet unknown): it warns with the
+// error at once and every 30 seconds, and /readyz gives the error.
 func Run(ctx context.Context, cfg RunConfig) error {
 	if cfg.Key == nil {
 		return errors.New("miner: no hotkey")
@@ -100,6 +102,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return meta.Run(gctx) })
+	g.Go(func() error { meta.LogProblems(gctx, log, 30*time.Second); return nil })
 	g.Go(func() error { return m.Serve(gctx, ln) })
 	g.Go(func() error { return publishAxon(gctx, client, meta, cfg, ext, log) })
 	return g.Wait()

@@ -33,7 +33,10 @@
 // with a tenth for speed.
 //
 // Scores update the moving average of their task kind for the uids queried
-// only; the combined score weighs the kinds (KindWeights). Outcomes the
+// only; the combined score weighs the kinds (KindWeights). Work that the
+// validator's own shutdown cuts short (its context cancelled while queries
+// are out or an answer is being verified) is discarded, never scored: only
+// a miner's own failure, such as missing its deadline, scores 0. Outcomes the
 // validator verified itself (rules, copies, verification) train the
 // p(useful) classifier, each miner capped per window.
 //

@@ -20,7 +20,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "agora_validator_scores_total", Help: "Scored answers, by task kind and reason (scored, or why the score is 0).",
 		}, []string{"kind", "reason"}),
 		weightSets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "agora_validator_weight_sets_total", Help: "Weights transactions, by action (set, commit, reveal) and result (ok, failed, skipped).",
+			Name: "agora_validator_weight_sets_total", Help: "Weights transactions, by action (set, commit, reveal) and result (ok, failed, skipped; for reveal also expired, lost: the commit never reached a block, missing: lost or expired).",
 		}, []string{"action", "result"}),
 		steps: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "agora_validator_step_seconds", Help: "Duration of a scoring step.",

@@ -55,9 +55,27 @@ type answer struct {
 	Reason string
 }
 
+// reasonCancelled is the reason of a query, or a scoring, that the
+// validator's own context cut short (it is shutting down): not the miner's
+// doing, so it is never scored.
+const reasonCancelled = "cancelled"
+
+// failReason names why a request within ctx failed with err: the
+// validator cancelled it (reasonCancelled), the deadline passed (timeout:
+// the miner was too slow), or the miner could not be reached.
+func failReason(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return reasonCancelled
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "unreachable"
+}
+
 // query sends req to the miner at url and reads its signed answer, within
 // ctx (the per-miner deadline). It never returns an error: failures are in
-// the answer.
+// the answer, a cancelled ctx as reasonCancelled.
 func query(ctx context.Context, client *http.Client, signer *protocol.Signer, url string, miner keys.PublicKey, req completionRequest) answer {
 	a := answer{Hotkey: miner}
 	fail := func(reason string, err error) answer {
@@ -76,19 +94,13 @@ func query(ctx context.Context, client *http.Client, signer *protocol.Signer, ur
 	hreq.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(hreq)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return fail("timeout", err)
-		}
-		return fail("unreachable", err)
+		return fail(failReason(ctx, err), err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	a.Latency = time.Since(start)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fail("timeout", err)
-		}
-		return fail("unreachable", err)
+		return fail(failReason(ctx, err), err)
 	}
 	env, err := protocol.VerifyResponse(resp, raw, miner)
 	if err != nil {

@@ -194,3 +194,49 @@ func TestPreferenceTasksAreBlind(t *testing.T) {
 		t.Errorf("traps only at %v positions: %v", trapAt, len(v.st.Prefs))
 	}
 }
+
+// TestUnsentKindsDoNotCount: a task kind the validator never sends (its
+// share is 0, as reference tasks in the demo, whose story model cannot
+// answer them) has no default weight: the uids that do not serve get no
+// row of zeros in it, it does not dilute the combined score, and the
+// report does not show it, not even from a state saved by a validator that
+// weighed it.
+func TestUnsentKindsDoNotCount(t *testing.T) {
+	vkey := testKey(t, 2)
+	absent := testKey(t, 9).PublicKey().Hex()
+	view := &chain.MetagraphView{Neurons: []chain.NeuronView{{UID: 0, Hotkey: chain.AccountID(vkey.PublicKey()).String()}, {UID: 1, Hotkey: absent}}}
+	meta := fixedView{view: view}
+	v, err := New(Config{Key: vkey, Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1,
+		RedundancyShare: 0.1, PreferenceShare: 0.2}) // the demo's shares: no reference tasks
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := v.st.Scores.Kinds[KindReference]; ok || v.cfg.KindWeights[KindReference] != 0 {
+		t.Fatalf("reference tasks are never sent, yet weighed %v, with scores %v", v.cfg.KindWeights[KindReference], v.st.Scores.Kinds[KindReference])
+	}
+	// A state from a validator that weighed reference tasks it never sent:
+	// a row of zeros.
+	v.st.Scores.Kinds = map[string][]float64{KindInference: {0, 1}, KindRedundancy: {0, 1}, KindPreference: {0, 1}, KindReference: {0, 0}}
+	rep := v.Report()
+	if len(rep.Scores) != 1 || rep.Scores[0].Score < 0.999999 {
+		t.Fatalf("a uid scoring 1 in every kind sent has report %+v, want score 1", rep.Scores)
+	}
+	if _, ok := rep.Scores[0].ByKind[KindReference]; ok {
+		t.Fatalf("the report shows a kind never sent: %v", rep.Scores[0].ByKind)
+	}
+
+	// Shares that leave no story prompts: no inference weight.
+	w, err := New(Config{Key: vkey, Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1,
+		ReferenceShare: 0.5, RedundancyShare: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.cfg.KindWeights[KindInference] != 0 || w.cfg.KindWeights[KindPreference] != 0 || w.cfg.KindWeights[KindReference] == 0 || w.cfg.KindWeights[KindRedundancy] == 0 {
+		t.Fatalf("shares reference 0.5, redundancy 0.5: weights %v", w.cfg.KindWeights)
+	}
+}

@@ -32,7 +32,8 @@ type RunConfig struct {
 
 // Run runs the validator daemon until ctx is cancelled: it follows the
 // subnet's metagraph from the node, steps every StepInterval, and serves
-// its probes and metrics on Listen.
+// its probes and metrics on Listen. While the metagraph cannot be loaded
+// it logs why (at once, then every 30 seconds) and /readyz says it.
 func Run(ctx context.Context, cfg RunConfig) error {
 	client, err := chainclient.New(cfg.Node)
 	if err != nil {
@@ -52,6 +53,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return meta.Run(gctx) })
+	g.Go(func() error { meta.LogProblems(gctx, v.log, 30*time.Second); return nil })
 	g.Go(func() error {
 		// The first step waits for the first metagraph.
 		for {
@@ -107,7 +109,11 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"ready":false,"reason":"no fresh metagraph"}`))
+		body := map[string]any{"ready": false, "reason": "no fresh metagraph"}
+		if err := meta.Err(); err != nil {
+			body["error"] = err.Error() // why: the node is down, the subnet unknown...
+		}
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /scores", func(w http.ResponseWriter, _ *http.Request) {

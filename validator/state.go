@@ -49,6 +49,10 @@ type pendingCommit struct {
 	Salt       []uint16 `json:"salt"`
 	VersionKey uint64   `json:"version_key"`
 	Hash       string   `json:"hash"`
+	// RevealEpoch is the epoch the chain said the commit is to be revealed
+	// in, once the validator has seen it on chain; 0 until then. It tells
+	// a commit that expired from one that never reached a block.
+	RevealEpoch uint64 `json:"reveal_epoch,omitempty"`
 }
 
 // loadState reads the state at path; a missing file is (nil, nil).

@@ -103,7 +103,8 @@ type Config struct {
 	// KindWeights weigh the task kinds in the combined score; default
 	// inference 0.55, reference 0.2, redundancy 0.1 (a copier passes
 	// redundancy tasks, whose honest answers are identical), preference
-	// 0.15.
+	// 0.15, each only if its share of steps is above 0 (a kind never sent
+	// is not weighed).
 	KindWeights map[string]float64
 	// WeightsInterval is how many blocks apart weights are set, at least
 	// the subnet's weights_rate_limit; default that limit.
@@ -138,7 +139,7 @@ type Validator struct {
 	self      string // the hotkey, as the chain's views spell it
 
 	weightsMu   sync.Mutex // one weights transaction at a time
-	committedAt time.Time  // when the pending commit was sent
+	committedAt time.Time  // when the pending commit was sent, or loaded at start
 	mu          sync.Mutex // guards st, queried, reasons and updated
 	st          *state
 	queried     map[string]uint64     // hotkey → step last queried
@@ -282,7 +283,22 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Alpha = 0.1
 	}
 	if cfg.KindWeights == nil {
-		cfg.KindWeights = map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15}
+		// A kind the validator never sends is not weighed: it would be a
+		// row of zeros (a uid that does not serve scores 0 in every
+		// weighed kind) that lowers everyone's combined score alike and
+		// shows as a score of 0 for every miner.
+		shares := map[string]float64{
+			KindInference:  1 - cfg.ReferenceShare - cfg.RedundancyShare - cfg.PreferenceShare,
+			KindReference:  cfg.ReferenceShare,
+			KindRedundancy: cfg.RedundancyShare,
+			KindPreference: cfg.PreferenceShare,
+		}
+		cfg.KindWeights = map[string]float64{}
+		for k, w := range map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15} {
+			if shares[k] > 1e-9 {
+				cfg.KindWeights[k] = w
+			}
+		}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons)
@@ -343,6 +359,11 @@ func New(cfg Config) (*Validator, error) {
 		}
 	}
 	v.st = st
+	if st.Pending != nil {
+		// When the commit was sent is not known: it may have been just
+		// before the restart, and still be in the mempool.
+		v.committedAt = time.Now()
+	}
 	if cfg.DatasetDir != "" {
 		if v.dataset, err = openDataset(cfg.DatasetDir); err != nil {
 			copies.Close()
@@ -387,7 +408,9 @@ func (v *Validator) Report() dashboard.ValidatorScores {
 		}
 		u := dashboard.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], ByKind: map[string]float64{}}
 		for kind, row := range sc.Kinds {
-			u.ByKind[kind] = row[uid]
+			if v.cfg.KindWeights[kind] > 0 { // a kind not weighed does not count: not shown
+				u.ByKind[kind] = row[uid]
+			}
 		}
 		if rl := v.reasons[hk]; rl != nil {
 			u.LastReason, u.Reasons = rl.last, maps.Clone(rl.counts)
@@ -500,14 +523,6 @@ func (v *Validator) Step(ctx context.Context) error {
 	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare+v.cfg.PreferenceShare:
 		kind = KindPreference
 	}
-	// A uid that does not serve scores 0 each step, in every kind, as
-	// failed queries would: otherwise a miner could build a score, withdraw
-	// its axon and keep its weight without serving anyone.
-	for _, uid := range absent {
-		for k := range v.cfg.KindWeights {
-			_ = v.st.Scores.Update(k, uid, 0)
-		}
-	}
 	v.mu.Unlock()
 
 	if len(sample) > 0 {
@@ -518,7 +533,25 @@ func (v *Validator) Step(ctx context.Context) error {
 		}
 		v.collectPreference(ctx, sample)
 	}
+	if ctx.Err() == nil {
+		// A uid that does not serve scores 0 each step, in every kind, as
+		// failed queries would: otherwise a miner could build a score,
+		// withdraw its axon and keep its weight without serving anyone.
+		// Only a step that ran to its end counts.
+		v.mu.Lock()
+		for _, uid := range absent {
+			for k := range v.cfg.KindWeights {
+				_ = v.st.Scores.Update(k, uid, 0)
+			}
+		}
+		v.mu.Unlock()
+	}
+	// What the step scored before any shutdown is saved; what shutdown
+	// cut short was never scored (see round).
 	if err := v.save(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if selfUID >= 0 {
@@ -540,6 +573,13 @@ func cmpU64(a, b uint64) int {
 
 // round sends one task to every miner in sample at once and scores the
 // answers.
+//
+// Work that the validator's own shutdown (ctx cancelled) cuts short is
+// discarded, never scored: a round whose queries were still out when ctx
+// ended scores nobody (a redundancy majority, and the order of copies,
+// need every answer), and once ctx has ended no further answer is scored,
+// nor the one whose verification it interrupted. A miner that misses its
+// own deadline (QueryTimeout) while ctx lives still scores 0 (timeout).
 func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kind string) {
 	var ref scoring.RefTask
 	prompt := scoring.StoryPrompt(seed)
@@ -573,6 +613,10 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		v.log.Debug("round cut short by shutdown; its answers are not scored", zap.String("kind", kind), zap.Int("miners", len(sample)))
+		return
+	}
 	// Earliest received answer first, so the first of identical answers
 	// keeps the credit.
 	slices.SortStableFunc(answers, func(a, b answer) int {
@@ -583,13 +627,9 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		outlier = v.outliers(prompt, answers)
 	}
 	for i, a := range answers {
-		result := "ok"
-		if a.Err != nil {
-			result = a.Reason
-		}
-		v.metrics.queries.WithLabelValues(result).Inc()
-		if a.Err == nil {
-			v.metrics.latency.Observe(a.Latency.Seconds())
+		if ctx.Err() != nil || a.Reason == reasonCancelled {
+			v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-i))
+			return
 		}
 		var score float64
 		var reason string
@@ -603,6 +643,18 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 			if reason == "scored" {
 				v.remember(completion{Prompt: prompt, Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID)})
 			}
+		}
+		if reason == reasonCancelled {
+			v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-i))
+			return
+		}
+		result := "ok"
+		if a.Err != nil {
+			result = a.Reason
+		}
+		v.metrics.queries.WithLabelValues(result).Inc()
+		if a.Err == nil {
+			v.metrics.latency.Observe(a.Latency.Seconds())
 		}
 		v.metrics.scores.WithLabelValues(kind, reason).Inc()
 		v.mu.Lock()
@@ -694,6 +746,9 @@ func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a
 		}
 		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, v.verifySeed(seed), v.cfg.VerifyOptions)
 		if err != nil {
+			if ctx.Err() != nil {
+				return 0, reasonCancelled // our shutdown, not the miner's answer: the caller discards it
+			}
 			v.log.Warn("verify", zap.Error(err))
 			return 0, "verify_error"
 		}
@@ -816,9 +871,15 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 	v.recordWeights("commit", r, err, len(uids))
 }
 
+// commitGrace is how long a commit that is not on chain is waited for
+// after it was sent (or, after a restart, after the restart): it may be in
+// the mempool still.
+const commitGrace = time.Minute
+
 // reveal reveals the pending commit in its reveal epoch, as the chain
 // recorded it (a commit sent at the end of an epoch can land in the
-// next), and drops it once the chain no longer holds it.
+// next), and drops it once the chain no longer holds it, saying why: it
+// expired unrevealed, or it never reached a block.
 func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingCommit) {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -835,14 +896,42 @@ func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingC
 			due, found = c.RevealEpoch, true
 		}
 	}
+	v.mu.Lock()
+	seen := p.RevealEpoch // when the validator saw it on chain before; 0 if never
+	if found && p.RevealEpoch != due {
+		p.RevealEpoch = due
+	}
+	v.mu.Unlock()
+	if found && seen != due {
+		if err := v.save(); err != nil {
+			v.log.Error("reveal weights: save", zap.Error(err))
+		}
+	}
+	fields := []zap.Field{zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", cv.Epoch)}
 	switch {
 	case found && cv.Epoch < due:
 		return
-	case !found && time.Since(v.committedAt) < time.Minute:
-		return // the commit may not be in a block yet
-	case !found || cv.Epoch > due:
-		v.log.Warn("a weights commit expired before it was revealed", zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", cv.Epoch))
+	case found && cv.Epoch > due:
+		v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", due))...)
 		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
+	case !found && seen != 0 && cv.Epoch > seen:
+		// It was on chain, and the chain dropped it after its reveal epoch.
+		v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", seen))...)
+		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
+	case !found && seen != 0:
+		// It was on chain and left it within its reveal epoch: a reveal
+		// of ours landed though its answer was lost.
+		v.log.Info("a weights commit is no longer pending: it was revealed", fields...)
+	case !found && time.Since(v.committedAt) < commitGrace:
+		return // the commit may not be in a block yet
+	case !found && cv.Epoch > p.Epoch+1+cv.RevealPeriod:
+		// Never seen, and now past any epoch it could be revealed in (the
+		// commit may land in the epoch after the one it was made in).
+		v.log.Warn("a weights commit is not on chain: it never reached a block, or it expired unrevealed before this validator saw it; committing afresh", fields...)
+		v.metrics.weightSets.WithLabelValues("reveal", "missing").Inc()
+	case !found:
+		v.log.Warn("a weights commit is not on chain: it never reached a block (its transaction was lost, as at a shutdown before it was included); committing afresh", fields...)
+		v.metrics.weightSets.WithLabelValues("reveal", "lost").Inc()
 	default:
 		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
 		v.recordWeights("reveal", r, err, len(p.UIDs))
