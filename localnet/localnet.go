@@ -429,7 +429,7 @@ func Run(ctx context.Context, cfg Config) error {
 				Config: validator.Config{
 					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
 					Verifier: model, VerifyModel: modelName,
-					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 24,
+					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 64,
 					// No reference tasks: the demo's story model can neither read
 					// their symbols nor answer them.
 					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,

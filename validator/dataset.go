@@ -122,14 +122,16 @@ func (d *dataset) tasksByID(dir string) (map[string]rlhf.Task, error) {
 // publishDataset exports the dataset when it has grown and DatasetEvery
 // epochs have passed since the last export, and commits the export's
 // Merkle root on chain (commit_dataset_root), so that anyone given a copy
-// of the export can check it against the chain.
+// of the export can check it against the chain. An export with the root
+// committed last (the new labels were traps, ties or both bad, which the
+// export leaves out) is removed, not committed again.
 func (v *Validator) publishDataset(ctx context.Context, view *chain.MetagraphView, selfUID uint16) {
 	if v.dataset == nil || v.cfg.DatasetEvery <= 0 || int(selfUID) >= len(view.Neurons) || !view.Neurons[selfUID].ValidatorPermit {
 		return
 	}
 	n := v.dataset.store.Len()
 	v.mu.Lock()
-	last, lastN := v.st.DatasetEpoch, v.st.DatasetLabels
+	last, lastN, lastRoot := v.st.DatasetEpoch, v.st.DatasetLabels, v.st.DatasetRoot
 	v.mu.Unlock()
 	if n == lastN {
 		return
@@ -160,6 +162,19 @@ func (v *Validator) publishDataset(ctx context.Context, view *chain.MetagraphVie
 	if m.Records == 0 {
 		return
 	}
+	if m.MerkleRoot == lastRoot {
+		if err := os.RemoveAll(dir); err != nil {
+			v.log.Warn("export dataset: remove an unchanged export", zap.Error(err))
+		}
+		v.log.Debug("dataset unchanged since the root committed last", zap.String("root", lastRoot), zap.Int("labels", n))
+		v.mu.Lock()
+		v.st.DatasetLabels = n
+		v.mu.Unlock()
+		if err := v.save(); err != nil {
+			v.log.Error("save", zap.Error(err))
+		}
+		return
+	}
 	var root [32]byte
 	raw, err := hex.DecodeString(m.MerkleRoot)
 	if err != nil || len(raw) != 32 {
@@ -178,7 +193,7 @@ func (v *Validator) publishDataset(ctx context.Context, view *chain.MetagraphVie
 	}
 	v.log.Info("dataset root committed", zap.String("root", m.MerkleRoot), zap.Int("records", m.Records), zap.String("export", dir))
 	v.mu.Lock()
-	v.st.DatasetEpoch, v.st.DatasetLabels = ep.Epoch, n
+	v.st.DatasetEpoch, v.st.DatasetLabels, v.st.DatasetRoot = ep.Epoch, n, m.MerkleRoot
 	v.mu.Unlock()
 	if err := v.save(); err != nil {
 		v.log.Error("save", zap.Error(err))

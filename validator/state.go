@@ -34,10 +34,12 @@ type state struct {
 	// answers; LabelObs the labels seen, for label-quality statistics.
 	Prefs    []prefTask         `json:"prefs,omitempty"`
 	LabelObs []scoring.LabelObs `json:"label_obs,omitempty"`
-	// DatasetEpoch and DatasetLabels are the epoch of the last dataset
-	// root committed and how many labels the dataset then held.
+	// DatasetEpoch, DatasetLabels and DatasetRoot are the epoch of the
+	// last dataset root committed, how many labels the dataset then held
+	// (or at a later export that found the same root) and the root (hex).
 	DatasetEpoch  uint64 `json:"dataset_epoch,omitempty"`
 	DatasetLabels int    `json:"dataset_labels,omitempty"`
+	DatasetRoot   string `json:"dataset_root,omitempty"`
 }
 
 // pendingCommit is what a reveal needs: the exact vector and salt

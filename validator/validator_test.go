@@ -2,6 +2,7 @@ package validator
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -23,6 +25,7 @@ import (
 	"github.com/seed0ffb8d46/agora/miner/cheat"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
 	"github.com/seed0ffb8d46/agora/rlhf"
+	"github.com/seed0ffb8d46/agora/scoring"
 )
 
 const modelDir = "../../shared/models/babyllama105"
@@ -195,7 +198,7 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: state,
 		Verifier: tn.verifier, VerifyModel: "babyllama105",
 		Logger:     zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel)),
-		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 12, ReferenceShare: 0.1, RedundancyShare: 0.15, Alpha: 0.3, Seed: 42,
+		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 64, ReferenceShare: 0.1, RedundancyShare: 0.15, Alpha: 0.3, Seed: 42,
 		AllowPrivateAxons: true, // the miners are on loopback
 	})
 	if err != nil {
@@ -463,5 +466,98 @@ func TestDatasetTornTasksLine(t *testing.T) {
 	tasks, err := d.tasksByID(dir)
 	if err != nil || len(tasks) != 1 || d.store.Len() != 1 {
 		t.Fatalf("tasks %v (%v), %d labels", tasks, err, d.store.Len())
+	}
+}
+
+// TestShortAnswersAreNotCopies: of two miners' identical answers, the
+// later is a copy if the answer is long enough to tell a copy from chance
+// (minCopyChars), and not if it is short: honest miners with their own
+// seeds gave identical continuations of 24 characters.
+func TestShortAnswersAreNotCopies(t *testing.T) {
+	v, _, _ := shutdownFixture(t, nil, nil)
+	prompt := scoring.StoryPrompt(1)
+	short := " They liked to play and run."
+	if n := utf8.RuneCountInString(short); n >= minCopyChars {
+		t.Fatalf("the short answer has %d characters", n)
+	}
+	for _, c := range []struct {
+		text string
+		copy bool
+	}{{short, false}, {storyAnswer, true}} {
+		first := answer{Hotkey: testKey(t, 20).PublicKey(), Text: c.text, Model: "other-model", ReceivedAtMs: 1000}
+		later := answer{Hotkey: testKey(t, 21).PublicKey(), Text: c.text, Model: "other-model", ReceivedAtMs: 2000}
+		if _, reason := v.scoreOpen(context.Background(), prompt, 1, first, true, false); reason == "copy" {
+			t.Fatalf("%q: the first answer is a copy", c.text)
+		}
+		if _, reason := v.scoreOpen(context.Background(), prompt, 2, later, true, false); (reason == "copy") != c.copy {
+			t.Errorf("%q (%d characters): the later answer's reason is %q, want a copy: %v", c.text, utf8.RuneCountInString(c.text), reason, c.copy)
+		}
+	}
+}
+
+// datasetChain answers the epoch query with epoch and records the dataset
+// roots committed.
+type datasetChain struct {
+	noChain
+	epoch uint64
+	roots []chain.CommitDatasetRoot
+}
+
+func (c *datasetChain) Query(_ context.Context, path string, out any) (int64, error) {
+	if ep, ok := out.(*chain.EpochView); ok && strings.HasPrefix(path, chain.QueryEpoch) {
+		ep.Epoch = c.epoch
+		return 1, nil
+	}
+	return 0, fmt.Errorf("no %s", path)
+}
+
+func (c *datasetChain) SendTx(_ context.Context, _ *keys.PrivateKey, body chain.Body) (*chainclient.Result, error) {
+	c.roots = append(c.roots, *body.(*chain.CommitDatasetRoot))
+	return &chainclient.Result{}, nil
+}
+
+// TestDatasetRootCommittedOnce: labels the export leaves out (a trap's)
+// make the dataset grow but not its export: the same root is not
+// committed again, and its export is not kept; a new preference is.
+func TestDatasetRootCommittedOnce(t *testing.T) {
+	key := testKey(t, 2)
+	dir := t.TempDir()
+	view := &chain.MetagraphView{Neurons: []chain.NeuronView{{UID: 0, Hotkey: chain.AccountID(key.PublicKey()).String(), ValidatorPermit: true}}}
+	c := &datasetChain{}
+	v, err := New(Config{Key: key, Netuid: 1, Metagraph: fixedView{view: view}, Chain: c, StatePath: filepath.Join(t.TempDir(), "s.json"),
+		Seed: 1, DatasetDir: dir, DatasetEvery: 1, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	label := func(id string, trap bool) {
+		t.Helper()
+		task := rlhf.Task{ID: id, Prompt: "p " + id, CompletionA: "a " + id, CompletionB: "b " + id, Validator: strings.Repeat("ab", 32), Deadline: at, CreatedAt: at}
+		if trap {
+			task.Trap, task.TrapAnswer = true, rlhf.ChoiceA
+		}
+		if err := v.dataset.add(task, rlhf.Label{TaskID: id, LabelerID: "m/l", Choice: rlhf.ChoiceA, TimeOnTaskMs: 1000, Miner: "m", ReceivedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish := func(epoch uint64) {
+		c.epoch = epoch
+		v.publishDataset(context.Background(), view, 0)
+	}
+	label("v:t1", false)
+	publish(1)
+	label("v:t2", true)
+	publish(2)
+	if len(c.roots) != 1 {
+		t.Fatalf("%d roots committed after a trap label, want the first only: %+v", len(c.roots), c.roots)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "exports", "epoch-2")); !os.IsNotExist(err) {
+		t.Errorf("the unchanged export of epoch 2 was kept (%v)", err)
+	}
+	label("v:t3", false)
+	publish(3)
+	if len(c.roots) != 2 || c.roots[1].Root == c.roots[0].Root || c.roots[1].Records != 2 {
+		t.Fatalf("after a new preference: roots %+v, want a second one of 2 records", c.roots)
 	}
 }
