@@ -19,8 +19,13 @@ type TaskRecord struct {
 	TrapAnswer Choice `json:"trap_answer,omitempty"`
 }
 
-// TaskLine encodes t as one line of a tasks file, newline included.
+// TaskLine encodes t as one line of a tasks file, newline included. It
+// refuses a task that fails Validate, which ReadTasks would refuse: one
+// such line would make the whole file unreadable.
 func TaskLine(t Task) ([]byte, error) {
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("rlhf: %w", err)
+	}
 	b, err := json.Marshal(TaskRecord{Task: t, Trap: t.Trap, TrapAnswer: t.TrapAnswer})
 	if err != nil {
 		return nil, fmt.Errorf("rlhf: encode task %q: %w", t.ID, err)

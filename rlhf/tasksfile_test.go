@@ -29,3 +29,13 @@ func TestTasksFileRoundTrip(t *testing.T) {
 		t.Fatalf("duplicate id: %v", err)
 	}
 }
+
+// TaskLine refuses what ReadTasks would: one bad line would make the
+// whole tasks file unreadable.
+func TestTaskLineRefusesInvalidTasks(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	trap := Task{ID: "t1", Prompt: "p", CompletionA: "a", CompletionB: "b", Validator: strings.Repeat("ab", 32), Deadline: at, CreatedAt: at, Trap: true}
+	if line, err := TaskLine(trap); err == nil || !strings.Contains(err.Error(), `task "t1": trap answer`) {
+		t.Fatalf("a trap without its answer: %q, %v", line, err)
+	}
+}
