@@ -34,12 +34,19 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	dir := t.TempDir()
+	// Epochs of 6 s: room for a commit and its reveal even when the
+	// machine is busy with other tests. The race detector makes every
+	// miner's model and every validator's check several times slower: then
+	// epochs of 12 s, with as many steps in each, and queries of 64 tokens
+	// (what tells a copy from chance) get 15 s.
+	tempo, queryTimeout := uint64(30), 5*time.Second
+	if raceDetector {
+		tempo, queryTimeout = 60, 15*time.Second
+	}
 	go func() {
 		done <- Run(ctx, Config{
 			Dir: dir, Model: model, Adversaries: true, Dashboard: "127.0.0.1:0",
-			// Epochs of 6 s: room for a commit and its reveal even when the
-			// machine is busy with other tests.
-			Tempo: 30, BlockTime: 200 * time.Millisecond, StepInterval: time.Second, QueryTimeout: 5 * time.Second,
+			Tempo: tempo, BlockTime: 200 * time.Millisecond, StepInterval: time.Second, QueryTimeout: queryTimeout,
 			OnReady: func(i Info) { infoc <- i },
 		})
 	}()

@@ -104,6 +104,11 @@ func query(ctx context.Context, client *http.Client, signer *protocol.Signer, ur
 	}
 	env, err := protocol.VerifyResponse(resp, raw, miner)
 	if err != nil {
+		if resp.StatusCode != http.StatusOK {
+			// A refusal (not allowed yet, rate limited, queue full) is not
+			// signed: it is no answer, not a forged one.
+			return fail("status_"+strconv.Itoa(resp.StatusCode), fmt.Errorf("miner answered %s, unsigned: %s", resp.Status, bytes.TrimSpace(raw)))
+		}
 		return fail("bad_signature", err)
 	}
 	a.SignedAtMs, a.ResponseID = env.Timestamp, env.UUID

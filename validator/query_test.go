@@ -240,3 +240,28 @@ func TestUnsentKindsDoNotCount(t *testing.T) {
 		t.Fatalf("shares reference 0.5, redundancy 0.5: weights %v", w.cfg.KindWeights)
 	}
 }
+
+// TestQueryUnsignedRefusal: a miner's unsigned refusal (403 before the
+// validator has a permit, 429, 503) is its status, not a bad signature;
+// an unsigned 200 is a bad signature.
+func TestQueryUnsignedRefusal(t *testing.T) {
+	minerKey, validatorKey := testKey(t, 7), testKey(t, 8)
+	status := http.StatusForbidden
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"error":{"code":"not_allowed","message":"not a validator with a permit"}}`))
+	}))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: validatorKey}
+	for _, tc := range []struct {
+		status int
+		reason string
+	}{{http.StatusForbidden, "status_403"}, {http.StatusTooManyRequests, "status_429"}, {http.StatusOK, "bad_signature"}} {
+		status = tc.status
+		a := query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), completionRequest{Prompt: "p", MaxTokens: 4})
+		if a.Reason != tc.reason {
+			t.Errorf("unsigned %d: reason %q (%v), want %q", tc.status, a.Reason, a.Err, tc.reason)
+		}
+	}
+}
