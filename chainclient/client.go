@@ -134,6 +134,16 @@ func (c *Client) ChainID(ctx context.Context) (string, error) {
 	return st.NodeInfo.Network, nil
 }
 
+// Latest returns the node's chain id and the height of its latest block
+// (from /status): what a transaction's signature and valid_until need.
+func (c *Client) Latest(ctx context.Context) (chainID string, height int64, err error) {
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		return "", 0, c.wrap("status", err)
+	}
+	return st.NodeInfo.Network, st.SyncInfo.LatestBlockHeight, nil
+}
+
 // QueryError is a query the node answered with an error, such as an
 // unknown subnet; Log is the node's message.
 type QueryError struct {
@@ -392,16 +402,15 @@ const TxValidity = 300
 // from the last committed block. A rejection or failure in the block is
 // an error carrying the node's log.
 func (c *Client) SendTx(ctx context.Context, key *keys.PrivateKey, body chain.Body) (*Result, error) {
-	st, err := c.rpc.Status(ctx)
+	chainID, height, err := c.Latest(ctx)
 	if err != nil {
-		return nil, c.wrap("status", err)
+		return nil, err
 	}
 	nonce, err := c.NextNonce(ctx, chain.AccountID(key.PublicKey()))
 	if err != nil {
 		return nil, err
 	}
-	until := uint64(max(st.SyncInfo.LatestBlockHeight, 0)) + TxValidity
-	tx, err := chain.SignTxUntil(key.Ed25519(), st.NodeInfo.Network, nonce, until, body)
+	tx, err := chain.SignTxUntil(key.Ed25519(), chainID, nonce, uint64(max(height, 0))+TxValidity, body)
 	if err != nil {
 		return nil, fmt.Errorf("chainclient: sign %s: %w", body.Kind(), err)
 	}

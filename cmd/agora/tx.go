@@ -58,6 +58,7 @@ type txFlags struct {
 	output               *string
 	timeout              time.Duration
 	noWait               bool
+	validFor             uint64
 }
 
 func newTxFlags(fs *flag.FlagSet) *txFlags {
@@ -67,6 +68,7 @@ func newTxFlags(fs *flag.FlagSet) *txFlags {
 	nodeFlag(fs, &f.node)
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up on the node after this long, waiting for the block included")
 	fs.BoolVar(&f.noWait, "no-wait", false, "return once the node's mempool accepts the transaction; do not wait for a block")
+	fs.Uint64Var(&f.validFor, "valid-for", chainclient.TxValidity, "let blocks include the transaction for at most this many `BLOCKS` after the latest (0: any block); after that it never lands and its nonce is free")
 	f.output = outputFlag(fs, "text", "text", "json")
 	return f
 }
@@ -267,6 +269,8 @@ type txOutput struct {
 	ChainID string `json:"chain_id"`
 	Signer  string `json:"signer"`
 	Nonce   uint64 `json:"nonce"`
+	// ValidUntil is the last block that may include it; 0: any.
+	ValidUntil uint64 `json:"valid_until"`
 	// Status is "included" (applied in a block), "failed" (in a block
 	// with a non-zero code), "rejected" (by the node's CheckTx) or
 	// "pending" (accepted, not waited for).
@@ -283,6 +287,7 @@ type txSend struct {
 	op      string
 	client  *chainclient.Client
 	chainID string
+	height  int64           // the latest block when connected
 	signer  chain.AccountID // the account whose key signs
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -298,7 +303,7 @@ func (f *txFlags) connect(ctx context.Context, op string) (*txSend, error) {
 	}
 	s := &txSend{f: f, op: op, client: c}
 	s.ctx, s.cancel = context.WithTimeout(ctx, f.timeout)
-	if s.chainID, err = c.ChainID(s.ctx); err != nil {
+	if s.chainID, s.height, err = c.Latest(s.ctx); err != nil {
 		s.close()
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -319,7 +324,11 @@ func (s *txSend) send(rt *Runtime, key *keys.PrivateKey, body chain.Body) error 
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.op, err)
 	}
-	tx, err := chain.SignTx(key.Ed25519(), s.chainID, nonce, body)
+	var until uint64
+	if s.f.validFor > 0 {
+		until = uint64(max(s.height, 0)) + s.f.validFor
+	}
+	tx, err := chain.SignTxUntil(key.Ed25519(), s.chainID, nonce, until, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.op, err)
 	}
@@ -332,7 +341,7 @@ func (s *txSend) send(rt *Runtime, key *keys.PrivateKey, body chain.Body) error 
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.op, err)
 	}
-	out := txOutput{Kind: body.Kind().String(), ChainID: s.chainID, Signer: key.Address(), Nonce: nonce, Result: r, Extra: s.extra}
+	out := txOutput{Kind: body.Kind().String(), ChainID: s.chainID, Signer: key.Address(), Nonce: nonce, ValidUntil: until, Result: r, Extra: s.extra}
 	switch {
 	case !r.OK() && r.Included():
 		out.Status = "failed"
@@ -376,6 +385,9 @@ func printTxText(w io.Writer, out *txOutput) {
 	fmt.Fprintf(&b, "%s: %s\n", out.Kind, status)
 	fmt.Fprintf(&b, "hash:   %s\n", out.Hash)
 	fmt.Fprintf(&b, "signer: %s (nonce %d)\n", out.Signer, out.Nonce)
+	if out.ValidUntil > 0 && !out.Included() {
+		fmt.Fprintf(&b, "valid:  until block %d\n", out.ValidUntil)
+	}
 	fmt.Fprintf(&b, "code:   %d (%s)\n", out.Code, out.CodeName)
 	if out.Height > 0 {
 		fmt.Fprintf(&b, "height: %d\n", out.Height)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/node"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
@@ -94,6 +95,7 @@ type txJSON struct {
 	Hash     string `json:"hash"`
 	Signer   string `json:"signer"`
 	Nonce    uint64 `json:"nonce"`
+	Until    uint64 `json:"valid_until"`
 	Events   []struct {
 		Type       string `json:"type"`
 		Attributes []struct {
@@ -155,6 +157,10 @@ func TestTxAndQuery(t *testing.T) {
 	if j.Status != "included" || j.Code != 0 || j.attr("netuid") != "1" || j.Height == 0 {
 		t.Fatalf("tx subnet create: %+v", j)
 	}
+	// Valid for 300 blocks after the latest when it was signed, by default.
+	if j.Until < uint64(j.Height) || j.Until > uint64(j.Height)+chainclient.TxValidity {
+		t.Errorf("tx subnet create: valid until %d, included at %d", j.Until, j.Height)
+	}
 	sn := decodeJSON[chain.SubnetView](t, e.ok("query", "subnet", "1", "--output", "json"))
 	want := chain.DefaultHyperparams()
 	want.Tempo, want.MinBurn, want.MaxUIDs, want.MaxValidators = 120, chain.Unit, 16, 8
@@ -214,9 +220,10 @@ func TestTxAndQuery(t *testing.T) {
 	}
 
 	// --no-wait returns after CheckTx.
-	j = decodeJSON[txJSON](t, e.ok("tx", "transfer", "--wallet", "alice", "--to", bob, "--amount", "1", "--no-wait", "--output", "json"))
-	if j.Status != "pending" || j.Height != 0 || len(j.Hash) != 64 {
-		t.Errorf("--no-wait: %+v", j)
+	// --valid-for 0 lets any block include it.
+	j = decodeJSON[txJSON](t, e.ok("tx", "transfer", "--wallet", "alice", "--to", bob, "--amount", "1", "--no-wait", "--valid-for", "0", "--output", "json"))
+	if j.Status != "pending" || j.Height != 0 || len(j.Hash) != 64 || j.Until != 0 {
+		t.Errorf("--no-wait --valid-for 0: %+v", j)
 	}
 
 	// The supply shows what fees and burns took.
