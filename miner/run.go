@@ -31,6 +31,9 @@ type RunConfig struct {
 	External netip.AddrPort
 	// OnListen, if set, is called with the bound address before serving.
 	OnListen func(addr net.Addr)
+	// RegisterHint is the command that registers the hotkey, which the
+	// warning about an unregistered hotkey shows; default a generic one.
+	RegisterHint string
 	// LabelsDir, when not empty, holds the labels, the task queue and the
 	// labelers' tokens: the miner then serves human preference labels
 	// (Config.Labels is opened from it).
@@ -127,7 +130,11 @@ func publishAxon(ctx context.Context, client *chainclient.Client, meta *chaincli
 		switch {
 		case !ok:
 			if !warned {
-				log.Warn("hotkey is not registered on the subnet; waiting (register it with: agora tx register --netuid N --hotkey NAME)")
+				hint := cfg.RegisterHint
+				if hint == "" {
+					hint = fmt.Sprintf("agora tx register --wallet WALLET --hotkey NAME --netuid %d", cfg.Netuid)
+				}
+				log.Warn("hotkey is not registered on the subnet; waiting (register it with: " + hint + ")")
 				warned = true
 			}
 			continue

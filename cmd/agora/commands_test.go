@@ -78,6 +78,11 @@ func TestConfigShow(t *testing.T) {
 		t.Errorf("reloading shown config: %+v, %v", c, err)
 	}
 
+	// A secret is never printed.
+	if r := agora(t, map[string]string{"AGORA_MINER_BACKEND_API_KEY": "sk-secret-123"}, nil, "config", "show"); r.code != 0 || strings.Contains(r.stdout, "sk-secret-123") {
+		t.Errorf("config show printed the backend API key: exit %d\n%s", r.code, r.stdout)
+	}
+
 	r = agora(t, nil, nil, "config", "show", "--output", "json")
 	var shown map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &shown); r.code != 0 || err != nil {

@@ -29,16 +29,19 @@ func configShowCmd() *Command {
 		Short: "Print the effective configuration",
 		Long: "Print the configuration this command line resolves to: defaults, then the\n" +
 			"--config file, then AGORA_* environment variables, then flags that were set.\n" +
-			"The YAML output is a valid --config file.",
+			"The YAML output is a valid --config file. Secrets are left out of it\n" +
+			"(miner.backend_api_key shows as empty): set them with AGORA_* variables.",
 		Flags: fs,
 		Run: func(_ context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
 			}
+			shown := *rt.Config
+			shown.Miner.BackendAPIKey = "" // a secret: never printed
 			var buf bytes.Buffer
 			enc := yaml.NewEncoder(&buf)
 			enc.SetIndent(2)
-			if err := enc.Encode(rt.Config); err != nil {
+			if err := enc.Encode(&shown); err != nil {
 				return fmt.Errorf("config show: %w", err)
 			}
 			if err := enc.Close(); err != nil {

@@ -106,6 +106,8 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				Listen:    c.Listen,
 				External:  ext,
 				LabelsDir: labelsDir,
+				RegisterHint: fmt.Sprintf("agora tx register --wallet %s --hotkey %s --netuid %d --node %s",
+					c.Wallet, c.Hotkey, c.Netuid, c.Node),
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
 					if labelsDir != "" {

@@ -658,7 +658,7 @@ var axonProtocols = []string{"http", "https", "grpc", "ws"}
 func txServeAxonCmd() *Command {
 	fs := flag.NewFlagSet("serve-axon", flag.ContinueOnError)
 	f := newTxFlags(fs)
-	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that serves (required; it signs and pays the fee)")
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that serves (required; it signs: serve_axon has no fee)")
 	netuid := netuidFlag(fs)
 	ip := fs.String("ip", "", "the axon's public `IP` address, IPv4 or IPv6 (required)")
 	port := fs.Int("port", 0, "the axon's `PORT` (required)")
@@ -713,7 +713,11 @@ func txStakeOpCmd(add bool) *Command {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	f := newTxFlags(fs)
-	hk := newHotkeyFlags(fs, "to stake on")
+	what := "to stake on"
+	if !add {
+		what = "to unstake from"
+	}
+	hk := newHotkeyFlags(fs, what)
 	amount := fs.String("amount", "", "how much, in `AGR` (required; up to 9 decimals)")
 	return &Command{
 		Name:  name,
