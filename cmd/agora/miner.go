@@ -178,7 +178,15 @@ func minerDataDir(rt *Runtime) string {
 // minerLabelersCmd is "agora miner labelers": the people who label on this
 // miner's page.
 func minerLabelersCmd() *Command {
+	// open opens the labelers' tokens file. Without --miner.data the
+	// folder is named after the hotkey, which must then be in the wallet:
+	// a typo would otherwise issue tokens to a miner that does not exist.
 	open := func(rt *Runtime) (*rlhf.Tokens, error) {
+		if c := rt.Config.Miner; c.Data == "" {
+			if _, err := keys.NewStore(rt.Config.Home).Hotkey(c.Wallet, c.Hotkey); err != nil {
+				return nil, fmt.Errorf("miner labelers: labelers are kept per miner hotkey, and --miner.wallet %q has no hotkey %q ('agora wallet list' shows them; or give --miner.data): %w", c.Wallet, c.Hotkey, err)
+			}
+		}
 		dir := minerDataDir(rt)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("miner labelers: %w", err)

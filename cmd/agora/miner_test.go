@@ -441,3 +441,30 @@ func TestMinerKillNineKeepsAckedLabels(t *testing.T) {
 		t.Fatalf("a stranger read the labels: %s", b)
 	}
 }
+
+// A mistyped --miner.hotkey is an error naming the wallet, and creates
+// nothing: without --miner.data the labelers live in a folder named after
+// the hotkey.
+func TestLabelersNeedAKnownHotkey(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"AGORA_PASSWORD": "correct horse battery"}
+	run := func(args ...string) result { return walletRun(t, home, env, "", nil, args...) }
+	if r := run(append([]string{"wallet", "create", "--name", "w"}, cheapKDFArgs...)...); r.code != 0 {
+		t.Fatalf("wallet create: %d %s", r.code, r.stderr)
+	}
+	if r := run("wallet", "new-hotkey", "--name", "w", "--hotkey", "m1"); r.code != 0 {
+		t.Fatalf("new-hotkey: %d %s", r.code, r.stderr)
+	}
+	for _, cmd := range [][]string{{"miner", "labelers", "add", "zed"}, {"miner", "labelers", "list"}} {
+		r := run(append(cmd, "--miner.wallet", "w", "--miner.hotkey", "typo")...)
+		if r.code != 1 || !strings.Contains(r.stderr, `--miner.wallet "w" has no hotkey "typo"`) || !strings.Contains(r.stderr, "agora wallet list") {
+			t.Errorf("%v with a mistyped hotkey: exit %d, stderr %q", cmd, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "miner")); !os.IsNotExist(err) {
+		t.Errorf("a mistyped hotkey created %s (%v)", filepath.Join(home, "miner"), err)
+	}
+	if r := run("miner", "labelers", "add", "zed", "--miner.wallet", "w", "--miner.hotkey", "m1"); r.code != 0 || !strings.Contains(r.stdout, "agl_") {
+		t.Errorf("labelers add with the wallet's hotkey: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
