@@ -172,6 +172,10 @@ func bech32mDecode(s string) (string, []byte, error) {
 		return "", nil, errors.New(`no "1" separator`)
 	case sep == 0:
 		return "", nil, errors.New("empty prefix")
+	case len(s)-sep-1 < 6 && strings.IndexByte(s, '1') < sep:
+		// The data part never holds a "1", so this "1" is a mistyped
+		// character of it, not the separator (an earlier "1" is).
+		return "", nil, fmt.Errorf("character %d (%q) is not in the bech32 alphabet, so the checksum is wrong (mistyped?)", sep+1, s[sep])
 	case len(s)-sep-1 < 6:
 		return "", nil, errors.New("too short for a checksum")
 	}

@@ -113,6 +113,9 @@ func TestParseAddressErrors(t *testing.T) {
 		{string(swap), "checksum is wrong"},
 		{good[:len(good)-1], "checksum is wrong"},
 		{good + "q", "checksum is wrong"},
+		// A last character mistyped as "1", which the alphabet lacks.
+		{good[:len(good)-1] + "1", "checksum is wrong"},
+		{good[:len(good)-3] + "1qq", "checksum is wrong"},
 		{strings.ToUpper(good[:10]) + good[10:], "mixes upper and lower case"},
 		{strings.Replace(good, "q", "b", 1), "not in the bech32 alphabet"},
 		{bech32mEncode("cosmos", d32), `prefix is "cosmos", want "agora"`},

@@ -44,20 +44,20 @@ func DefaultKDF() KDFParams { return KDFParams{Time: 3, MemoryKiB: 64 * 1024, Th
 // Limits on the KDF parameters a keyfile may ask for, so that a hostile
 // file cannot make Decrypt use unbounded time or memory.
 const (
-	maxKDFTime      = 64
-	maxKDFMemoryKiB = 4 * 1024 * 1024 // 4 GiB
+	MaxKDFTime      = 64
+	MaxKDFMemoryKiB = 4 * 1024 * 1024 // 4 GiB
 )
 
 // Validate reports whether p is usable and within the limits Decode
 // accepts.
 func (p KDFParams) Validate() error {
 	switch {
-	case p.Time < 1 || p.Time > maxKDFTime:
-		return fmt.Errorf("keys: argon2id time %d is outside [1, %d]", p.Time, maxKDFTime)
+	case p.Time < 1 || p.Time > MaxKDFTime:
+		return fmt.Errorf("keys: argon2id time %d is outside [1, %d]", p.Time, MaxKDFTime)
 	case p.Threads < 1:
 		return errors.New("keys: argon2id threads must be at least 1")
-	case p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > maxKDFMemoryKiB:
-		return fmt.Errorf("keys: argon2id memory %d KiB is outside [%d, %d]", p.MemoryKiB, 8*uint32(p.Threads), maxKDFMemoryKiB)
+	case p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > MaxKDFMemoryKiB:
+		return fmt.Errorf("keys: argon2id memory %d KiB is outside [%d, %d]", p.MemoryKiB, 8*uint32(p.Threads), MaxKDFMemoryKiB)
 	}
 	return nil
 }

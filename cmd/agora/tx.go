@@ -679,7 +679,7 @@ The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 			case *ip == "":
 				return usageErrorf("--ip is required")
 			case err != nil:
-				return usageErrorf("--ip: %v", err)
+				return usageErrorf("--ip %s: not an IPv4 or IPv6 address", *ip)
 			case addr.Zone() != "" || addr.IsUnspecified():
 				return usageErrorf("--ip %s: want a specific address without a zone", *ip)
 			case *port < 1 || *port > 65535:

@@ -275,6 +275,8 @@ func TestTxAndQuery(t *testing.T) {
 			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--netuid", "1")
 		e.fails(exitUsage, []string{"--hotkey-proof goes with --hotkey-address"},
 			"tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--hotkey-proof", pj["proof"], "--netuid", "1")
+		e.fails(exitUsage, []string{"--ip 999.1.1.1: not an IPv4 or IPv6 address"},
+			"tx", "serve-axon", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1", "--ip", "999.1.1.1", "--port", "8091")
 		e.fails(exitUsage, []string{"--hotkey-proof: want 128 hex digits"},
 			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--hotkey-proof", "abc", "--netuid", "1")
 		e.fails(exitUsage, []string{"--coldkey-address is required"}, "wallet", "prove-hotkey", "--name", "bob", "--hotkey", "far")
@@ -380,7 +382,7 @@ func TestTxUsageErrors(t *testing.T) {
 		{[]string{"tx", "register", "--wallet", "a", "--hotkey", "h", "--netuid", "70000"}, `invalid value "70000" for flag --netuid: want an integer from 0 to 65535`},
 		{[]string{"tx", "register", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--max-burn", "x"}, "--max-burn: amount"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--port", "1"}, "--ip is required"},
-		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3", "--port", "1"}, "--ip: "},
+		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3", "--port", "1"}, "--ip 1.2.3: not an IPv4 or IPv6 address"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "0.0.0.0", "--port", "1"}, "want a specific address"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3.4"}, "--port 0: want 1 to 65535"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3.4", "--port", "1", "--protocol", "udp"}, `"udp" is not one of http, https, grpc, ws`},

@@ -98,8 +98,15 @@ func checkNameFlag(flag, name string, required bool) error {
 }
 
 func (f *walletKeyFlags) kdf() (keys.KDFParams, error) {
-	if f.kdfTime > 1<<16 || f.kdfMemMiB > 1<<22 || f.kdfThreads > 255 {
-		return keys.KDFParams{}, usageErrorf("--kdf-time, --kdf-memory or --kdf-threads is out of range")
+	// Each flag's own range, in its own unit; Validate below checks how
+	// they combine (memory of at least 8 KiB per thread).
+	switch {
+	case f.kdfTime < 1 || f.kdfTime > keys.MaxKDFTime:
+		return keys.KDFParams{}, usageErrorf("--kdf-time %d: want 1 to %d passes", f.kdfTime, keys.MaxKDFTime)
+	case f.kdfMemMiB < 1 || f.kdfMemMiB > keys.MaxKDFMemoryKiB/1024:
+		return keys.KDFParams{}, usageErrorf("--kdf-memory %d: want 1 to %d MiB", f.kdfMemMiB, keys.MaxKDFMemoryKiB/1024)
+	case f.kdfThreads < 1 || f.kdfThreads > 255:
+		return keys.KDFParams{}, usageErrorf("--kdf-threads %d: want 1 to 255", f.kdfThreads)
 	}
 	p := keys.KDFParams{Time: uint32(f.kdfTime), MemoryKiB: uint32(f.kdfMemMiB) * 1024, Threads: uint8(f.kdfThreads)}
 	if err := p.Validate(); err != nil {

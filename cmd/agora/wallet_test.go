@@ -225,3 +225,22 @@ func TestWalletUsage(t *testing.T) {
 		t.Errorf("empty list: %s", r.stdout)
 	}
 }
+
+// A KDF flag out of range names itself, its unit and its range.
+func TestWalletKDFFlagRanges(t *testing.T) {
+	home := t.TempDir()
+	env := map[string]string{"AGORA_PASSWORD": "correct horse battery"}
+	for _, c := range []struct {
+		flag, value, want string
+	}{
+		{"--kdf-memory", "0", "--kdf-memory 0: want 1 to 4096 MiB"},
+		{"--kdf-memory", "5000", "--kdf-memory 5000: want 1 to 4096 MiB"},
+		{"--kdf-time", "65", "--kdf-time 65: want 1 to 64 passes"},
+		{"--kdf-threads", "0", "--kdf-threads 0: want 1 to 255"},
+	} {
+		r := walletRun(t, home, env, "", nil, "wallet", "create", "--name", "w", c.flag, c.value)
+		if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s %s: exit %d, stderr %q, want %q", c.flag, c.value, r.code, r.stderr, c.want)
+		}
+	}
+}
