@@ -326,27 +326,40 @@ func (c *Config) validate() []fieldError {
 		}
 	}
 	if m.MaxBody < 1024 {
-		out = append(out, fieldError{"miner.max_body", fmt.Sprintf("miner.max_body %d is below 1024 bytes", m.MaxBody)})
+		out = append(out, fieldError{"miner.max_body", fmt.Sprintf("miner.max_body %d is out of range: want at least 1024 (bytes)", m.MaxBody)})
 	}
 	vc := &c.Validator
-	for _, v := range []struct {
-		key string
-		ok  bool
-	}{
-		{"validator.sample_size", vc.SampleSize >= 1},
-		{"validator.step_interval", vc.StepInterval > 0},
-		{"validator.query_timeout", vc.QueryTimeout > 0},
-		{"validator.max_tokens", vc.MaxTokens >= 1},
-		{"validator.reference_pct", vc.ReferencePct >= 0 && vc.ReferencePct <= 100},
-		{"validator.redundancy_pct", vc.RedundancyPct >= 0 && vc.ReferencePct+vc.RedundancyPct <= 100},
-		{"validator.preference_pct", vc.PreferencePct >= 0 && vc.ReferencePct+vc.RedundancyPct+vc.PreferencePct <= 100},
-		{"validator.weights_interval", vc.WeightsInterval >= 0},
-		{"validator.dataset_every", vc.DatasetEvery >= 0},
-	} {
-		if !v.ok {
-			out = append(out, fieldError{v.key, v.key + " is out of range (see agora validator run --help)"})
+	// Each check says the range it wants, with the value given.
+	atLeast := func(key string, v, lo int64) {
+		if v < lo {
+			out = append(out, fieldError{key, fmt.Sprintf("%s %d is out of range: want at least %d", key, v, lo)})
 		}
 	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			out = append(out, fieldError{key, fmt.Sprintf("%s %s is out of range: want a positive duration, such as 5s", key, d)})
+		}
+	}
+	// The three percentages share 100: each may take what those before it
+	// leave.
+	percent := func(key string, v, before int, others string) {
+		if hi := 100 - min(max(before, 0), 100); v < 0 || v > hi {
+			msg := fmt.Sprintf("%s %d is out of range: want 0 to %d", key, v, hi)
+			if others != "" {
+				msg += fmt.Sprintf(" (%s and it add up to at most 100)", others)
+			}
+			out = append(out, fieldError{key, msg})
+		}
+	}
+	atLeast("validator.sample_size", int64(vc.SampleSize), 1)
+	positive("validator.step_interval", vc.StepInterval)
+	positive("validator.query_timeout", vc.QueryTimeout)
+	atLeast("validator.max_tokens", int64(vc.MaxTokens), 1)
+	percent("validator.reference_pct", vc.ReferencePct, 0, "")
+	percent("validator.redundancy_pct", vc.RedundancyPct, vc.ReferencePct, "validator.reference_pct")
+	percent("validator.preference_pct", vc.PreferencePct, vc.ReferencePct+vc.RedundancyPct, "validator.reference_pct, validator.redundancy_pct")
+	atLeast("validator.weights_interval", vc.WeightsInterval, 0)
+	atLeast("validator.dataset_every", int64(vc.DatasetEvery), 0)
 	if m.RateLimit > 0 && m.RateBurst < 1 {
 		out = append(out, fieldError{"miner.rate_burst", "miner.rate_burst must be at least 1 when miner.rate_limit is set"})
 	}

@@ -78,9 +78,26 @@ func TestConfigShow(t *testing.T) {
 		t.Errorf("reloading shown config: %+v, %v", c, err)
 	}
 
-	// A secret is never printed.
-	if r := agora(t, map[string]string{"AGORA_MINER_BACKEND_API_KEY": "sk-secret-123"}, nil, "config", "show"); r.code != 0 || strings.Contains(r.stdout, "sk-secret-123") {
-		t.Errorf("config show printed the backend API key: exit %d\n%s", r.code, r.stdout)
+	// A secret is hidden, but shown to be set, unless --show-secrets; the
+	// YAML still loads, without it.
+	secret := map[string]string{"AGORA_MINER_BACKEND_API_KEY": "sk-secret-123"}
+	r = agora(t, secret, nil, "config", "show")
+	if r.code != 0 || strings.Contains(r.stdout, "sk-secret-123") ||
+		!strings.Contains(r.stdout, `  backend_api_key: "" # (set) hidden; agora config show --show-secrets prints it`+"\n") {
+		t.Errorf("config show with a backend API key: exit %d\n%s", r.code, r.stdout)
+	}
+	if c, err := config.Load(config.Sources{File: []byte(r.stdout), UserHome: "/h"}); err != nil || c.Miner.BackendAPIKey != "" {
+		t.Errorf("reloading a config with a hidden secret: %+v, %v", c, err)
+	}
+	r = agora(t, secret, nil, "config", "show", "--output", "json")
+	if r.code != 0 || strings.Contains(r.stdout, "sk-secret-123") || !strings.Contains(r.stdout, `"backend_api_key": "(set)"`) {
+		t.Errorf("config show --output json with a backend API key: exit %d\n%s", r.code, r.stdout)
+	}
+	if r = agora(t, secret, nil, "config", "show", "--show-secrets"); r.code != 0 || !strings.Contains(r.stdout, "  backend_api_key: sk-secret-123\n") {
+		t.Errorf("config show --show-secrets: exit %d\n%s", r.code, r.stdout)
+	}
+	if r = agora(t, nil, nil, "config", "show"); r.code != 0 || !strings.Contains(r.stdout, "  backend_api_key: \"\"\n") {
+		t.Errorf("config show without a backend API key: exit %d\n%s", r.code, r.stdout)
 	}
 
 	r = agora(t, nil, nil, "config", "show", "--output", "json")
@@ -93,8 +110,56 @@ func TestConfigShow(t *testing.T) {
 		t.Errorf("config show --output json: %v", shown)
 	}
 
+	// A number out of range says the range.
+	for _, c := range []struct{ env, value, want string }{
+		{"AGORA_VALIDATOR_SAMPLE_SIZE", "-1", "config: validator.sample_size -1 is out of range: want at least 1 (set by env AGORA_VALIDATOR_SAMPLE_SIZE)"},
+		{"AGORA_VALIDATOR_MAX_TOKENS", "0", "validator.max_tokens 0 is out of range: want at least 1"},
+		{"AGORA_VALIDATOR_STEP_INTERVAL", "0s", "validator.step_interval 0s is out of range: want a positive duration"},
+		{"AGORA_VALIDATOR_REFERENCE_PCT", "101", "validator.reference_pct 101 is out of range: want 0 to 100"},
+		{"AGORA_VALIDATOR_PREFERENCE_PCT", "90", "validator.preference_pct 90 is out of range: want 0 to 70 (validator.reference_pct, validator.redundancy_pct and it add up to at most 100)"},
+		{"AGORA_VALIDATOR_DATASET_EVERY", "-2", "validator.dataset_every -2 is out of range: want at least 0"},
+		{"AGORA_MINER_MAX_BODY", "10", "miner.max_body 10 is out of range: want at least 1024 (bytes)"},
+	} {
+		if r := agora(t, map[string]string{c.env: c.value}, nil, "config", "show"); r.code != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%s=%s: exit %d, stderr %q, want %q", c.env, c.value, r.code, r.stderr, c.want)
+		}
+	}
+
 	r = agora(t, nil, map[string]string{"bad.yml": "log:\n  lvel: debug\n"}, "config", "show", "--config=bad.yml")
 	if r.code != 1 || r.stderr != "agora: config: bad.yml:2: unknown key \"log.lvel\" (known keys under log: format, level)\n" {
 		t.Errorf("bad file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// The help says what is true of each flag: which are required, what a
+// hotkey does, the ranges and defaults.
+func TestHelpSaysWhatIsTrue(t *testing.T) {
+	for _, c := range []struct {
+		cmd       []string
+		want, not []string
+	}{
+		{[]string{"tx", "serve-axon"}, []string{"it signs: serve_axon has no fee"}, []string{"pays"}},
+		{[]string{"tx", "stake", "remove"}, []string{"hotkey to unstake from (this or --hotkey-address is required)"}, []string{"to stake on"}},
+		{[]string{"tx", "stake", "add"}, []string{"hotkey to stake on (this or --hotkey-address is required)"}, nil},
+		{[]string{"tx", "weights", "set"}, []string{"hotkey that signs (required; weights transactions have no fee)"}, nil},
+		{[]string{"tx", "dataset", "commit"}, []string{"hotkey that signs (required; it needs a validator permit"}, nil},
+		{[]string{"wallet", "new-hotkey"}, []string{"--hotkey NAME          the new hotkey's NAME (required)", "1 to 4096 (default 64)"}, nil},
+		{[]string{"wallet", "prove-hotkey"}, []string{"hotkey that proves (required)"}, nil},
+		{[]string{"wallet", "show"}, []string{"instead of the coldkey"}, nil},
+		{[]string{"llm", "generate"}, []string{"(default: tokenizer.model, or the one tok*.model, beside --model)", "0 to 1"}, nil},
+		{[]string{"miner", "labelers", "list"}, []string{"--output string", "json"}, nil},
+		{[]string{"config", "show"}, []string{"--show-secrets"}, nil},
+	} {
+		r := agora(t, nil, nil, append(c.cmd, "--help")...)
+		for _, w := range c.want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v --help: no %q in\n%s", c.cmd, w, r.stdout)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(r.stdout, w) {
+				t.Errorf("%v --help: %q in\n%s", c.cmd, w, r.stdout)
+			}
+		}
 	}
 }

@@ -343,9 +343,11 @@ export's records and chunks. It exits 1 if any check fails, saying which.`,
 	}
 }
 
+// printVerify writes the text report. A failure's reason is left to the
+// command's error, on stderr, so it is printed once.
 func printVerify(w io.Writer, out *verifyOutput) {
 	if !out.Verified {
-		fmt.Fprintf(w, "NOT verified: %s\n", out.Error)
+		fmt.Fprintf(w, "NOT verified %s\n", out.Dir)
 		return
 	}
 	fmt.Fprintf(w, "verified %s: %d records in %d chunks; every chunk's hash and the merkle root match the manifest\n", out.Dir, out.Records, out.Chunks)
@@ -358,7 +360,7 @@ func printVerify(w io.Writer, out *verifyOutput) {
 		fmt.Fprintf(w, "on chain:\tcommitted on subnet %d by %s at block %d (%d records, %d chunks)\n", c.Netuid, r.Hotkey, r.Block, r.Records, r.Chunks)
 	}
 	if !c.Committed {
-		fmt.Fprintf(w, "on chain:\tNOT committed: %s\n", out.Error)
+		fmt.Fprintf(w, "on chain:\tNOT committed on subnet %d\n", c.Netuid)
 	}
 }
 

@@ -170,7 +170,7 @@ func TestLabelsOffline(t *testing.T) {
 	}
 	r = run("labels", "verify", out)
 	if r.code != 1 || !strings.Contains(r.stderr, "chunk 2 ("+m.Chunks[2].Name+")") || !strings.Contains(r.stderr, "the chunk was altered") ||
-		!strings.Contains(r.stdout, "NOT verified") {
+		!strings.Contains(r.stdout, "NOT verified "+out) || strings.Contains(r.stdout, "altered") {
 		t.Errorf("verify of a tampered export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	v = decodeJSON[verifyOutput](t, run("labels", "verify", out, "--output", "json"))
@@ -349,7 +349,7 @@ func TestLabelsOnChain(t *testing.T) {
 	}
 	// An intact export that nobody committed: exit 1, saying so.
 	r = e.run("labels", "verify", out3, "--netuid", "1", "--node", e.node)
-	if r.code != 1 || !strings.Contains(r.stdout, "verified "+out3) || !strings.Contains(r.stdout, "NOT committed") ||
+	if r.code != 1 || !strings.Contains(r.stdout, "verified "+out3) || !strings.Contains(r.stdout, "NOT committed on subnet 1") || strings.Contains(r.stdout, "is not among") ||
 		!strings.Contains(r.stderr, "labels verify: the export's merkle root "+sum3.MerkleRoot+" is not among the 2 dataset roots committed on subnet 1") {
 		t.Errorf("verify of an uncommitted export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"text/tabwriter"
 	"time"
 
@@ -36,10 +37,10 @@ type llmGenerateOutput struct {
 func llmGenerateCmd() *Command {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	model := fs.String("model", "", "llama2.c checkpoint `FILE` (v0 format), such as ../shared/models/babyllama105/babyllama105.bin")
-	tokenizer := fs.String("tokenizer", "", "SentencePiece tokenizer.model `FILE`, such as ../shared/models/babyllama105/tok105.model")
+	tokenizer := fs.String("tokenizer", "", "SentencePiece tokenizer.model `FILE` (default: tokenizer.model, or the one tok*.model, beside --model)")
 	prompt := fs.String("prompt", "", "text to continue")
-	temperature := fs.Float64("temperature", 0, "sampling temperature; 0 is greedy (deterministic)")
-	topP := fs.Float64("top-p", 0.9, "nucleus sampling: sample from the most likely tokens holding this probability (0 or 1: all)")
+	temperature := fs.Float64("temperature", 0, "sampling temperature, 0 or more; 0 is greedy (deterministic)")
+	topP := fs.Float64("top-p", 0.9, "nucleus sampling, 0 to 1: sample from the most likely tokens holding this probability (0 or 1: all)")
 	seed := fs.Uint64("seed", 1, "sampler seed; one seed gives one output")
 	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full)")
 	logprobs := fs.Bool("logprobs", false, "print each generated token with its log-probability")
@@ -51,7 +52,9 @@ func llmGenerateCmd() *Command {
 		Name:  "generate",
 		Short: "Generate text with the built-in engine or an OpenAI-compatible server and print tokens/s",
 		Long: `Loads a llama2.c checkpoint (--model) and its SentencePiece tokenizer
-(--tokenizer), continues --prompt on one CPU core, and prints the text and
+(--tokenizer; by default tokenizer.model or the one tok*.model in the
+checkpoint's folder, as the miner and validator find it), continues --prompt
+on one CPU core, and prints the text and
 the speed in tokens per second (prompt processing included). Temperature 0
 is greedy and deterministic; above 0 the output is fixed by --seed. With
 --logprobs each generated token is listed with its log-probability at
@@ -67,8 +70,14 @@ with temperature 0 sent explicitly: what a miner would forward to.`,
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			if *temperature < 0 || *topP < 0 || *topP > 1 || *maxTokens < 0 {
-				return usageErrorf("--temperature must be ≥ 0, --top-p in [0, 1], --max-tokens ≥ 0")
+			// !(x >= 0) also refuses NaN.
+			switch {
+			case !(*temperature >= 0) || math.IsInf(*temperature, 1):
+				return usageErrorf("--temperature %v: want a number from 0 (greedy) up", *temperature)
+			case !(*topP >= 0 && *topP <= 1):
+				return usageErrorf("--top-p %v: want a number from 0 to 1", *topP)
+			case *maxTokens < 0:
+				return usageErrorf("--max-tokens %d: want 0 (until the context is full) or more", *maxTokens)
 			}
 			opts := llm.GenOptions{MaxTokens: *maxTokens, Temperature: float32(*temperature), TopP: float32(*topP), Seed: *seed}
 			if *backend != "" {
@@ -93,24 +102,12 @@ with temperature 0 sent explicitly: what a miner would forward to.`,
 				}
 				return printGeneration(rt, *output, *prompt, &g.Generation, g.PromptTokenCount, max(g.CompletionTokenCount, len(g.Tokens)), time.Since(start).Seconds(), *logprobs)
 			}
-			if *model == "" || *tokenizer == "" {
-				return usageErrorf("--model FILE and --tokenizer FILE are both required (for the demo model: --model ../shared/models/babyllama105/babyllama105.bin --tokenizer ../shared/models/babyllama105/tok105.model)")
+			if *model == "" {
+				return usageErrorf("give --model FILE (a llama2.c checkpoint, such as ../shared/models/babyllama105/babyllama105.bin) or --backend URL")
 			}
-			data, err := rt.ReadFile(*tokenizer)
+			m, _, err := loadLlama(rt, *model, *tokenizer, "--tokenizer")
 			if err != nil {
 				return fmt.Errorf("llm generate: %w", err)
-			}
-			tok, err := llm.ParseTokenizer(data)
-			if err != nil {
-				return fmt.Errorf("llm generate: tokenizer %s: %w", *tokenizer, err)
-			}
-			data, err = rt.ReadFile(*model)
-			if err != nil {
-				return fmt.Errorf("llm generate: %w", err)
-			}
-			m, err := llm.ParseLlama(data, tok)
-			if err != nil {
-				return fmt.Errorf("llm generate: model %s: %w", *model, err)
 			}
 			start := time.Now()
 			g, err := m.Generate(ctx, *prompt, opts)

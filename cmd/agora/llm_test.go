@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,11 +23,19 @@ func TestLLMGenerate(t *testing.T) {
 	}
 	base := []string{"llm", "generate", "--model", llmModel, "--tokenizer", llmTokenizer, "--prompt", "Tom had a red ball"}
 
-	r, _ := runWith(t, "", append(base, "--max-tokens", "40")...)
+	// Without --tokenizer, the one beside the checkpoint: the same text.
+	r, _ := runWith(t, "", "llm", "generate", "--model", llmModel, "--prompt", "Tom had a red ball", "--max-tokens", "8")
+	r2, _ := runWith(t, "", append(base, "--max-tokens", "8")...)
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	if want, _, _ := strings.Cut(r2.stdout, "\n"); r.code != 0 || first != want {
+		t.Errorf("llm generate without --tokenizer: exit %d %q, want %q\n%s", r.code, first, want, r.stderr)
+	}
+
+	r, _ = runWith(t, "", append(base, "--max-tokens", "40")...)
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
 	}
-	first, _, _ := strings.Cut(r.stdout, "\n")
+	first, _, _ = strings.Cut(r.stdout, "\n")
 	if !strings.HasPrefix(string(golden), first) || len(first) < len("Tom had a red ball")+20 {
 		t.Errorf("greedy text %q is not a prefix of the golden output %q", first, golden)
 	}
@@ -55,7 +64,7 @@ func TestLLMGenerate(t *testing.T) {
 	if text.String() != out.Text {
 		t.Errorf("tokens spell %q, text is %q", text.String(), out.Text)
 	}
-	r2, _ := runWith(t, "", append(base, "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--output", "json")...)
+	r2, _ = runWith(t, "", append(base, "--max-tokens", "10", "--temperature", "0.8", "--seed", "5", "--output", "json")...)
 	var out2 llmGenerateOutput
 	if err := json.Unmarshal([]byte(r2.stdout), &out2); err != nil || out2.Text != out.Text {
 		t.Errorf("same seed, different text: %q vs %q (%v)", out2.Text, out.Text, err)
@@ -63,14 +72,22 @@ func TestLLMGenerate(t *testing.T) {
 }
 
 func TestLLMGenerateErrors(t *testing.T) {
+	// A checkpoint with no tokenizer beside it.
+	noTokenizer := filepath.Join(t.TempDir(), "model.bin")
+	if err := os.WriteFile(noTokenizer, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"--prompt", "hi"}, exitUsage, "--model FILE and --tokenizer FILE"},
-		{[]string{"--model", llmModel, "--prompt", "hi"}, exitUsage, "--tokenizer"},
-		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--top-p", "2"}, exitUsage, "--top-p"},
+		{[]string{"--prompt", "hi"}, exitUsage, "give --model FILE"},
+		{[]string{"--model", noTokenizer, "--prompt", "hi"}, exitUsage, "no tokenizer beside " + noTokenizer + " (looked for tokenizer.model and one tok*.model); give the tokenizer's path with --tokenizer FILE"},
+		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--top-p", "2"}, exitUsage, "--top-p 2: want a number from 0 to 1"},
+		{[]string{"--model", llmModel, "--top-p", "NaN"}, exitUsage, "--top-p NaN: want a number from 0 to 1"},
+		{[]string{"--model", llmModel, "--temperature", "-0.5"}, exitUsage, "--temperature -0.5: want a number from 0 (greedy) up"},
+		{[]string{"--model", llmModel, "--max-tokens", "-1"}, exitUsage, "--max-tokens -1: want 0 (until the context is full) or more"},
 		{[]string{"--model", "missing.bin", "--tokenizer", llmTokenizer}, exitError, "missing.bin"},
 		{[]string{"--model", llmTokenizer, "--tokenizer", llmTokenizer}, exitError, "bad header"},
 		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--prompt", "a=b"}, exitError, `cannot encode character '='`},

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -106,12 +111,19 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				Listen:    c.Listen,
 				External:  ext,
 				LabelsDir: labelsDir,
-				RegisterHint: fmt.Sprintf("agora tx register --wallet %s --hotkey %s --netuid %d --node %s",
-					c.Wallet, c.Hotkey, c.Netuid, c.Node),
+				// The exact command, for this miner's wallet, hotkey,
+				// subnet, node and home.
+				RegisterHint: commandLine(rt, "tx", "register", "--wallet", c.Wallet, "--hotkey", c.Hotkey,
+					"--netuid", strconv.Itoa(int(c.Netuid)), "--node", c.Node),
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
 					if labelsDir != "" {
-						fmt.Fprintf(rt.Stdout, "labelling page: http://%s/label/ (add labelers with: agora miner labelers add NAME --miner.netuid %d --miner.hotkey %s)\n", a, c.Netuid, c.Hotkey)
+						which := []string{"--miner.wallet", c.Wallet, "--miner.hotkey", c.Hotkey, "--miner.netuid", strconv.Itoa(int(c.Netuid))}
+						if c.Data != "" {
+							which = []string{"--miner.data", c.Data}
+						}
+						fmt.Fprintf(rt.Stdout, "labelling page: http://%s/label/ (add labelers with: %s)\n", a,
+							commandLine(rt, append([]string{"miner", "labelers", "add", "NAME"}, which...)...))
 					}
 				},
 			})
@@ -129,7 +141,7 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (mine
 		}
 		return s, nil
 	}
-	m, name, err := loadLlama(rt, model, tokenizer)
+	m, name, err := loadLlama(rt, model, tokenizer, "--miner.tokenizer")
 	if err != nil {
 		return nil, fmt.Errorf("miner: %w", err)
 	}
@@ -137,12 +149,19 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (mine
 }
 
 // loadLlama loads a llama2.c checkpoint and its tokenizer (found beside it
-// when tokenizer is ""), and names the model after the file.
-func loadLlama(rt *Runtime, model, tokenizer string) (*llm.Llama, string, error) {
+// when tokenizer is ""), and names the model after the file. tokenizerFlag
+// is the flag that names the tokenizer, for the error when none is found.
+func loadLlama(rt *Runtime, model, tokenizer, tokenizerFlag string) (*llm.Llama, string, error) {
+	// The model first: if it is missing, that is the error, not that no
+	// tokenizer is beside it.
+	modelData, err := rt.ReadFile(model)
+	if err != nil {
+		return nil, "", fmt.Errorf("model: %w", err)
+	}
 	if tokenizer == "" {
 		found, err := localnet.FindTokenizer(model)
 		if err != nil {
-			return nil, "", usageErrorf("%v: give --miner.tokenizer or --validator.verify_tokenizer", err)
+			return nil, "", usageErrorf("%v with %s FILE", err, tokenizerFlag)
 		}
 		tokenizer = found
 	}
@@ -154,11 +173,7 @@ func loadLlama(rt *Runtime, model, tokenizer string) (*llm.Llama, string, error)
 	if err != nil {
 		return nil, "", fmt.Errorf("tokenizer %s: %w", tokenizer, err)
 	}
-	data, err = rt.ReadFile(model)
-	if err != nil {
-		return nil, "", fmt.Errorf("model: %w", err)
-	}
-	m, err := llm.ParseLlama(data, tok)
+	m, err := llm.ParseLlama(modelData, tok)
 	if err != nil {
 		return nil, "", fmt.Errorf("model %s: %w", model, err)
 	}
@@ -178,18 +193,16 @@ func minerDataDir(rt *Runtime) string {
 // minerLabelersCmd is "agora miner labelers": the people who label on this
 // miner's page.
 func minerLabelersCmd() *Command {
-	// open opens the labelers' tokens file. Without --miner.data the
-	// folder is named after the hotkey, which must then be in the wallet:
-	// a typo would otherwise issue tokens to a miner that does not exist.
-	open := func(rt *Runtime) (*rlhf.Tokens, error) {
-		if c := rt.Config.Miner; c.Data == "" {
-			if _, err := keys.NewStore(rt.Config.Home).Hotkey(c.Wallet, c.Hotkey); err != nil {
-				return nil, fmt.Errorf("miner labelers: labelers are kept per miner hotkey, and --miner.wallet %q has no hotkey %q ('agora wallet list' shows them; or give --miner.data): %w", c.Wallet, c.Hotkey, err)
-			}
+	// open opens the labelers' tokens file; only add creates its folder.
+	open := func(rt *Runtime, create bool) (*rlhf.Tokens, error) {
+		if err := checkLabelersMiner(rt); err != nil {
+			return nil, err
 		}
 		dir := minerDataDir(rt)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("miner labelers: %w", err)
+		if create {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("miner labelers: %w", err)
+			}
 		}
 		return rlhf.OpenTokens(filepath.Join(dir, miner.LabelersFile))
 	}
@@ -207,14 +220,15 @@ func minerLabelersCmd() *Command {
 		Short: "Add a labeler and print its sign-in token (shown once)",
 		Long: `Issues a labeler a random token for the miner's labelling page (only its
 SHA-256 is stored). Give it to the labeler; it is not shown again. A running
-miner picks the change up at once. The miner is chosen by --miner.netuid and
---miner.hotkey (or --miner.data).`,
+miner picks the change up at once. The miner is chosen by --miner.wallet,
+--miner.hotkey and --miner.netuid, as for agora miner run (or by
+--miner.data); the hotkey must be in the wallet.`,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			n, err := name(args)
 			if err != nil {
 				return err
 			}
-			t, err := open(rt)
+			t, err := open(rt, true)
 			if err != nil {
 				return err
 			}
@@ -226,20 +240,42 @@ miner picks the change up at once. The miner is chosen by --miner.netuid and
 			return nil
 		},
 	}
+	listFlags := flag.NewFlagSet("list", flag.ContinueOnError)
+	output := outputFlag(listFlags, "text", "text", "json")
 	list := &Command{
-		Name: "list", ConfigSection: "miner",
+		Name: "list", ConfigSection: "miner", Flags: listFlags,
 		Short: "List the miner's labelers",
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
 			}
-			t, err := open(rt)
+			t, err := open(rt, false)
 			if err != nil {
 				return err
 			}
 			ls, err := t.List()
 			if err != nil {
 				return fmt.Errorf("miner labelers list: %w", err)
+			}
+			if *output == "json" {
+				type labelerJSON struct {
+					Name      string     `json:"name"`
+					Status    string     `json:"status"` // "active" or "revoked"
+					CreatedAt time.Time  `json:"created_at"`
+					RevokedAt *time.Time `json:"revoked_at,omitempty"`
+				}
+				out := struct {
+					Dir      string        `json:"dir"`
+					Labelers []labelerJSON `json:"labelers"`
+				}{Dir: minerDataDir(rt), Labelers: []labelerJSON{}}
+				for _, l := range ls {
+					j := labelerJSON{Name: l.Name, Status: "active", CreatedAt: l.CreatedAt}
+					if l.Revoked() {
+						j.Status, j.RevokedAt = "revoked", &l.RevokedAt
+					}
+					out.Labelers = append(out.Labelers, j)
+				}
+				return walletWriteJSON(rt.Stdout, out)
 			}
 			tw := tabwriter.NewWriter(rt.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tADDED\tSTATUS")
@@ -261,7 +297,7 @@ miner picks the change up at once. The miner is chosen by --miner.netuid and
 			if err != nil {
 				return err
 			}
-			t, err := open(rt)
+			t, err := open(rt, false)
 			if err != nil {
 				return err
 			}
@@ -277,6 +313,77 @@ miner picks the change up at once. The miner is chosen by --miner.netuid and
 		Short:       "Add, list and revoke the labelers of the miner's labelling page",
 		Subcommands: []*Command{add, list, revoke},
 	}
+}
+
+// checkLabelersMiner checks that the labelers commands name a miner.
+// Without --miner.data its folder is named after the hotkey, which must
+// then be in the wallet: a typo would otherwise issue tokens to a miner
+// that does not exist.
+func checkLabelersMiner(rt *Runtime) error {
+	c := rt.Config.Miner
+	if c.Data != "" {
+		return nil
+	}
+	if c.Wallet == "" {
+		return usageErrorf("--miner.wallet is required: the wallet holding the miner's hotkey (--miner.hotkey %s), or give the miner's folder with --miner.data DIR", c.Hotkey)
+	}
+	if err := checkNameFlag("miner.wallet", c.Wallet, true); err != nil {
+		return err
+	}
+	if err := checkNameFlag("miner.hotkey", c.Hotkey, true); err != nil {
+		return err
+	}
+	store := keys.NewStore(rt.Config.Home)
+	if _, err := store.Hotkey(c.Wallet, c.Hotkey); err == nil {
+		return nil
+	} else if !errors.Is(err, keys.ErrNotFound) {
+		return fmt.Errorf("miner labelers: wallet %s: %w", c.Wallet, err)
+	}
+	ws, err := store.List()
+	if err != nil {
+		return fmt.Errorf("miner labelers: %w", err)
+	}
+	i := slices.IndexFunc(ws, func(w keys.WalletInfo) bool { return w.Name == c.Wallet })
+	if i < 0 {
+		return fmt.Errorf("miner labelers: there is no wallet %q in %s ('agora wallet list' shows the wallets and their hotkeys; or give --miner.data)", c.Wallet, store.Dir)
+	}
+	var names []string
+	for _, h := range ws[i].Hotkeys {
+		names = append(names, h.Name)
+	}
+	has := "it has no hotkeys"
+	if len(names) > 0 {
+		has = "its hotkeys: " + strings.Join(names, ", ")
+	}
+	return fmt.Errorf("miner labelers: labelers are kept per miner hotkey, and --miner.wallet %q has no hotkey %q (%s; 'agora wallet list' shows them; or give --miner.data)", c.Wallet, c.Hotkey, has)
+}
+
+// commandLine is "agora args...", with --home when this command's home is
+// not the default, its words quoted for a POSIX shell where they need it:
+// a command for the user to copy.
+func commandLine(rt *Runtime, args ...string) string {
+	def := ""
+	if rt.UserHomeDir != nil {
+		if home, err := rt.UserHomeDir(); err == nil {
+			def = filepath.Join(home, ".agora")
+		}
+	}
+	if filepath.Clean(rt.Config.Home) != def {
+		args = append(args, "--home", rt.Config.Home)
+	}
+	words := []string{"agora"}
+	for _, a := range args {
+		words = append(words, shellQuote(a))
+	}
+	return strings.Join(words, " ")
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,:/@%+=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func fileExists(p string) bool {

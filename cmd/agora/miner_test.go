@@ -455,16 +455,94 @@ func TestLabelersNeedAKnownHotkey(t *testing.T) {
 	if r := run("wallet", "new-hotkey", "--name", "w", "--hotkey", "m1"); r.code != 0 {
 		t.Fatalf("new-hotkey: %d %s", r.code, r.stderr)
 	}
-	for _, cmd := range [][]string{{"miner", "labelers", "add", "zed"}, {"miner", "labelers", "list"}} {
+	for _, cmd := range [][]string{{"miner", "labelers", "add", "zed"}, {"miner", "labelers", "list"}, {"miner", "labelers", "revoke", "zed"}} {
 		r := run(append(cmd, "--miner.wallet", "w", "--miner.hotkey", "typo")...)
-		if r.code != 1 || !strings.Contains(r.stderr, `--miner.wallet "w" has no hotkey "typo"`) || !strings.Contains(r.stderr, "agora wallet list") {
+		if r.code != 1 || !strings.Contains(r.stderr, `--miner.wallet "w" has no hotkey "typo" (its hotkeys: m1; 'agora wallet list' shows them`) {
 			t.Errorf("%v with a mistyped hotkey: exit %d, stderr %q", cmd, r.code, r.stderr)
 		}
+		r = run(append(cmd, "--miner.wallet", "nosuch", "--miner.hotkey", "m1")...)
+		if r.code != 1 || !strings.Contains(r.stderr, `there is no wallet "nosuch" in `+filepath.Join(home, "wallets")) || !strings.Contains(r.stderr, "agora wallet list") {
+			t.Errorf("%v with a mistyped wallet: exit %d, stderr %q", cmd, r.code, r.stderr)
+		}
+		r = run(append(cmd, "--miner.hotkey", "m1")...)
+		if r.code != 2 || !strings.Contains(r.stderr, "--miner.wallet is required") {
+			t.Errorf("%v without --miner.wallet: exit %d, stderr %q", cmd, r.code, r.stderr)
+		}
+	}
+	// Listing and revoking with the right hotkey create nothing either.
+	if r := run("miner", "labelers", "list", "--miner.wallet", "w", "--miner.hotkey", "m1"); r.code != 0 || r.stdout != "NAME  ADDED  STATUS\n" {
+		t.Errorf("labelers list of a new miner: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run("miner", "labelers", "revoke", "zed", "--miner.wallet", "w", "--miner.hotkey", "m1"); r.code != 1 || !strings.Contains(r.stderr, "no such labeler") {
+		t.Errorf("labelers revoke of a new miner: exit %d %s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(home, "miner")); !os.IsNotExist(err) {
-		t.Errorf("a mistyped hotkey created %s (%v)", filepath.Join(home, "miner"), err)
+		t.Errorf("a mistyped hotkey or a listing created %s (%v)", filepath.Join(home, "miner"), err)
 	}
 	if r := run("miner", "labelers", "add", "zed", "--miner.wallet", "w", "--miner.hotkey", "m1"); r.code != 0 || !strings.Contains(r.stdout, "agl_") {
 		t.Errorf("labelers add with the wallet's hotkey: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	run("miner", "labelers", "add", "amy", "--miner.wallet", "w", "--miner.hotkey", "m1")
+	run("miner", "labelers", "revoke", "amy", "--miner.wallet", "w", "--miner.hotkey", "m1")
+
+	// --output json: every labeler, with its status.
+	type labelersJSON struct {
+		Dir      string `json:"dir"`
+		Labelers []struct {
+			Name      string     `json:"name"`
+			Status    string     `json:"status"`
+			CreatedAt time.Time  `json:"created_at"`
+			RevokedAt *time.Time `json:"revoked_at"`
+		} `json:"labelers"`
+	}
+	j := decodeJSON[labelersJSON](t, run("miner", "labelers", "list", "--miner.wallet", "w", "--miner.hotkey", "m1", "--output", "json"))
+	if j.Dir != filepath.Join(home, "miner", "1-m1") || len(j.Labelers) != 2 ||
+		j.Labelers[0].Name != "amy" || j.Labelers[0].Status != "revoked" || j.Labelers[0].RevokedAt == nil ||
+		j.Labelers[1].Name != "zed" || j.Labelers[1].Status != "active" || j.Labelers[1].RevokedAt != nil || j.Labelers[1].CreatedAt.IsZero() {
+		t.Errorf("labelers list --output json: %+v", j)
+	}
+	// With --miner.data no wallet is needed, and an empty list is [].
+	data := filepath.Join(t.TempDir(), "elsewhere")
+	j = decodeJSON[labelersJSON](t, run("miner", "labelers", "list", "--miner.data", data, "--output", "json"))
+	if j.Dir != data || j.Labelers == nil || len(j.Labelers) != 0 {
+		t.Errorf("labelers list --miner.data --output json: %+v", j)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("labelers list created %s (%v)", data, err)
+	}
+}
+
+// A miner whose hotkey is not registered says the exact command that
+// registers it, which works as printed.
+func TestMinerRegisterHint(t *testing.T) {
+	e, _, _, _ := newTxEnv(t)
+	e.ok("tx", "subnet", "create", "--wallet", "alice")
+	backend := minertest.Serve(&minertest.Model{})
+	defer backend.Close()
+	env, stdout, _ := testEnv("", nil, nil)
+	env.ReadFile = os.ReadFile
+	stderr := &lockedBuffer{}
+	env.Stderr = stderr
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, env, newRoot("test"), []string{"miner", "run", "--home", e.home, "--log.level", "warn",
+			"--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node, "--miner.listen", "127.0.0.1:0",
+			"--miner.labels=false", "--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model"})
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("miner run: exit %d\n%s%s", code, stdout, stderr)
+		}
+	}()
+	want := "register it with: agora tx register --wallet alice --hotkey miner1 --netuid 1 --node " + e.node + " --home " + e.home + ")"
+	waitUntil(t, 60*time.Second, "the register hint", func() bool { return strings.Contains(stderr.String(), want) })
+	hint := stderr.String()
+	hint = hint[strings.Index(hint, want)+len("register it with: agora "):]
+	hint = hint[:strings.Index(hint, ")")]
+	r := e.ok(strings.Fields(hint)...)
+	if !strings.Contains(r.stdout, "register: included in block") {
+		t.Errorf("the hinted command:\n%s", r.stdout)
 	}
 }

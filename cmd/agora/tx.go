@@ -13,6 +13,7 @@ import (
 	"io"
 	"maps"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,8 +37,9 @@ func txCmd() *Command {
 with the hotkey),
 takes the chain id and the account's next nonce from the node (--node), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
-the result code with its name, the node's log, the height and the events, and
-exits 1 if the transaction was rejected.
+the result code with its name, the height and the events. A rejected or failed
+transaction exits 1 with the node's reason on stderr (accounts in it shown as
+addresses); --output json has it as "log" too.
 
 Amounts (--amount, --max-burn, --per-block) are in AGR: a whole number with up to 9
 decimals, such as 1, 0.25 or 12.000000001 (1 AGR = 10^9 base units). No
@@ -124,8 +126,8 @@ type hotkeyFlags struct{ name, address string }
 
 func newHotkeyFlags(fs *flag.FlagSet, what string) *hotkeyFlags {
 	h := &hotkeyFlags{}
-	fs.StringVar(&h.name, "hotkey", "", "the `NAME` of the wallet's hotkey "+what)
-	fs.StringVar(&h.address, "hotkey-address", "", "the `ADDRESS` of the hotkey "+what+" (instead of --hotkey)")
+	fs.StringVar(&h.name, "hotkey", "", "the `NAME` of the wallet's hotkey "+what+" (this or --hotkey-address is required)")
+	fs.StringVar(&h.address, "hotkey-address", "", "the `ADDRESS` of the hotkey "+what+", for one not in the wallet (instead of --hotkey)")
 	return h
 }
 
@@ -364,9 +366,23 @@ func (s *txSend) send(rt *Runtime, key *keys.PrivateKey, body chain.Body) error 
 		if r.Included() {
 			where = fmt.Sprintf("it failed in block %d", r.Height)
 		}
-		return fmt.Errorf("%s: %s: code %d (%s): %s", s.op, where, r.Code, r.CodeName, r.Log)
+		// The text above leaves the node's log to this error, so the
+		// reason is printed once; --output json keeps it too.
+		return fmt.Errorf("%s: %s: code %d (%s): %s", s.op, where, r.Code, r.CodeName, logAddresses(r.Log))
 	}
 	return nil
+}
+
+// hexAccount matches a word of 64 lower-case hex digits: how the chain's
+// messages show an account (chain.AccountID.String).
+var hexAccount = regexp.MustCompile(`\b[0-9a-f]{64}\b`)
+
+// logAddresses rewrites the accounts in a node's log as addresses, as the
+// CLI shows accounts everywhere else ("stake on agora1... is 0"). Every
+// 64-hex word in the chain's rejection messages is an account: they show
+// no hashes or roots.
+func logAddresses(log string) string {
+	return hexAccount.ReplaceAllStringFunc(log, address)
 }
 
 func printTxText(w io.Writer, out *txOutput) {
@@ -392,8 +408,8 @@ func printTxText(w io.Writer, out *txOutput) {
 	if out.Height > 0 {
 		fmt.Fprintf(&b, "height: %d\n", out.Height)
 	}
-	if out.Log != "" {
-		fmt.Fprintf(&b, "log:    %s\n", out.Log)
+	if out.Log != "" && out.OK() { // a failure's log is the command's error, on stderr
+		fmt.Fprintf(&b, "log:    %s\n", logAddresses(out.Log))
 	}
 	for _, k := range sortedKeys(out.Extra) {
 		fmt.Fprintf(&b, "%s: %v\n", k, out.Extra[k])
@@ -811,7 +827,7 @@ func formatSalt(salt []uint16) string {
 func txWeightsOpCmd(op string) *Command {
 	fs := flag.NewFlagSet(op, flag.ContinueOnError)
 	f := newTxFlags(fs)
-	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that signs (required)")
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that signs (required; weights transactions have no fee)")
 	netuid := netuidFlag(fs)
 	ws := fs.String("weights", "", "the weights, `UID:VALUE,...` (required)")
 	version := fs.Uint64("version-key", 0, "the validator's weights version `KEY` (at least the subnet's weights_version)")
@@ -979,7 +995,7 @@ func txDatasetCmd() *Command {
 func txDatasetCommitCmd() *Command {
 	fs := flag.NewFlagSet("commit", flag.ContinueOnError)
 	f := newTxFlags(fs)
-	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that commits (required; it needs a validator permit on the subnet)")
+	hotkey := fs.String("hotkey", "", "the `NAME` of the wallet's hotkey that signs (required; it needs a validator permit on the subnet, and pays no fee unless the genesis sets one)")
 	netuid := netuidFlag(fs)
 	dir := fs.String("dir", "", "the export `DIR` that agora labels export wrote (required)")
 	return &Command{

@@ -247,6 +247,9 @@ func TestTxAndQuery(t *testing.T) {
 		e.fails(exitUsage, []string{"--to: keys: bad address", "checksum is wrong"},
 			"tx", "transfer", "--wallet", "alice", "--to", string(typo), "--amount", "1")
 		e.fails(exitUsage, []string{"keys: bad address", "checksum is wrong"}, "query", "account", string(typo))
+		// A last character mistyped as "1" (not in the alphabet) too.
+		e.fails(exitUsage, []string{"--to: keys: bad address", "checksum is wrong"},
+			"tx", "transfer", "--wallet", "alice", "--to", bob[:len(bob)-1]+"1", "--amount", "1")
 
 		// Bob has 1.5 AGR (2.5 if the --no-wait one landed): the node's
 		// CheckTx rejects 100 with its code and words.
@@ -255,7 +258,18 @@ func TestTxAndQuery(t *testing.T) {
 		if !strings.Contains(r.stdout, "rejected by the node") || !strings.Contains(r.stdout, "code:   5 (insufficient_balance)") {
 			t.Errorf("insufficient balance stdout:\n%s", r.stdout)
 		}
-		e.fails(exitError, []string{"code 9 (not_owner)"}, "tx", "subnet", "set-params", "--wallet", "bob", "--netuid", "1", "--params", params)
+		// The reason is printed once, on stderr, with accounts as
+		// addresses; --output json keeps the node's log as it is.
+		r = e.fails(exitError, []string{"agora: tx subnet set-params: ", "code 9 (not_owner): subnet 1 is owned by " + alice + ", not " + bob + "\n"},
+			"tx", "subnet", "set-params", "--wallet", "bob", "--netuid", "1", "--params", params)
+		if strings.Contains(r.stdout, "owned by") || strings.Contains(r.stdout, "log:") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("a rejection printed twice:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+		}
+		alicePK, _ := keys.ParseAddress(alice)
+		j := decodeJSON[txJSON](t, e.run("tx", "subnet", "set-params", "--wallet", "bob", "--netuid", "1", "--params", params, "--output", "json"))
+		if j.Status != "rejected" || j.Code != 9 || !strings.Contains(j.Log, "subnet 1 is owned by "+alicePK.Hex()) {
+			t.Errorf("a rejection --output json: %+v", j)
+		}
 		// A hotkey kept elsewhere proves itself there; the proof names
 		// the coldkey and chain, so only bob can use it here.
 		far := decodeJSON[walletKeyJSON](t, e.ok("wallet", "new-hotkey", "--name", "bob", "--hotkey", "far", "--output", "json")).Address

@@ -88,7 +88,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				},
 			}
 			if c.VerifyModel != "" {
-				m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer)
+				m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_tokenizer")
 				if err != nil {
 					return fmt.Errorf("validator: %w", err)
 				}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -54,18 +55,20 @@ type walletKeyFlags struct {
 	output                     *string
 }
 
-func newWalletKeyFlags(fs *flag.FlagSet, hotkey, seal bool) *walletKeyFlags {
+// newWalletKeyFlags defines the flags; hotkey is the usage of --hotkey,
+// or "" for a command without it.
+func newWalletKeyFlags(fs *flag.FlagSet, hotkey string, seal bool) *walletKeyFlags {
 	f := &walletKeyFlags{}
 	fs.StringVar(&f.name, "name", "", "the wallet `NAME` (required)")
-	if hotkey {
-		fs.StringVar(&f.hotkey, "hotkey", "", "the hotkey `NAME`")
+	if hotkey != "" {
+		fs.StringVar(&f.hotkey, "hotkey", "", hotkey)
 	}
 	if seal {
 		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
 		d := keys.DefaultKDF()
-		fs.UintVar(&f.kdfTime, "kdf-time", uint(d.Time), "argon2id passes for a new encrypted key")
-		fs.UintVar(&f.kdfMemMiB, "kdf-memory", uint(d.MemoryKiB/1024), "argon2id memory in MiB for a new encrypted key")
-		fs.UintVar(&f.kdfThreads, "kdf-threads", uint(d.Threads), "argon2id lanes for a new encrypted key")
+		fs.UintVar(&f.kdfTime, "kdf-time", uint(d.Time), "argon2id passes for a new encrypted key, 1 to "+strconv.Itoa(keys.MaxKDFTime))
+		fs.UintVar(&f.kdfMemMiB, "kdf-memory", uint(d.MemoryKiB/1024), "argon2id memory in `MiB` for a new encrypted key, 1 to "+strconv.Itoa(keys.MaxKDFMemoryKiB/1024))
+		fs.UintVar(&f.kdfThreads, "kdf-threads", uint(d.Threads), "argon2id lanes for a new encrypted key, 1 to 255")
 	}
 	f.output = outputFlag(fs, "text", "text", "json")
 	return f
@@ -258,7 +261,7 @@ func walletKeyInfo(wallet string, kf *keys.Keyfile, path, mnemonic string) walle
 
 func walletCreateCmd() *Command {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
-	f := newWalletKeyFlags(fs, false, true)
+	f := newWalletKeyFlags(fs, "", true)
 	return &Command{
 		Name:  "create",
 		Short: "Create a wallet with a new encrypted coldkey; prints its mnemonic once",
@@ -277,7 +280,7 @@ the address and, once, the mnemonic. Never replaces an existing coldkey.`,
 
 func walletNewHotkeyCmd() *Command {
 	fs := flag.NewFlagSet("new-hotkey", flag.ContinueOnError)
-	f := newWalletKeyFlags(fs, true, true)
+	f := newWalletKeyFlags(fs, "the new hotkey's `NAME` (required)", true)
 	fs.BoolVar(&f.encrypt, "encrypt", false, "encrypt the hotkey with a password (a daemon then needs --password-file or AGORA_PASSWORD)")
 	return &Command{
 		Name:  "new-hotkey",
@@ -377,7 +380,7 @@ func walletKeyRow(k keys.KeyInfo) string {
 
 func walletShowCmd() *Command {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	f := newWalletKeyFlags(fs, true, false)
+	f := newWalletKeyFlags(fs, "show the hotkey of this `NAME` instead of the coldkey", false)
 	return &Command{
 		Name:  "show",
 		Short: "Show a coldkey's (or, with --hotkey, a hotkey's) address and public key",
@@ -420,7 +423,7 @@ func walletShowCmd() *Command {
 
 func walletProveHotkeyCmd() *Command {
 	fs := flag.NewFlagSet("prove-hotkey", flag.ContinueOnError)
-	f := newWalletKeyFlags(fs, true, false)
+	f := newWalletKeyFlags(fs, "the `NAME` of the wallet's hotkey that proves (required)", false)
 	fs.StringVar(&f.passwordFile, "password-file", "", "read an encrypted hotkey's password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
 	coldkey := fs.String("coldkey-address", "", "the `ADDRESS` of the coldkey that is to own the hotkey (required)")
 	chainID := fs.String("chain-id", "", "the `ID` of the chain it is for (default: ask the node at --node)")
@@ -487,7 +490,7 @@ that coldkey own this hotkey on that chain, so it is not secret. Without
 
 func walletRegenCmd() *Command {
 	set := flag.NewFlagSet("regen", flag.ContinueOnError)
-	f := newWalletKeyFlags(set, true, true)
+	f := newWalletKeyFlags(set, "restore the hotkey of this `NAME` instead of the coldkey", true)
 	force := set.Bool("force", false, "replace an existing key (it is lost unless you have its mnemonic)")
 	set.BoolVar(&f.encrypt, "encrypt", false, "with --hotkey: encrypt the restored hotkey with a password")
 	return &Command{
