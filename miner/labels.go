@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/rlhf"
 )
@@ -83,38 +84,20 @@ func (l *Labels) Close() error {
 	return errors.Join(l.Traps.Close(), l.Queue.Close(), l.Store.Close())
 }
 
-// MaxPreferenceTasks bounds the tasks in one POST /v1/preference/tasks.
-const MaxPreferenceTasks = 256
+// The miner's preference endpoints speak api's messages; its labelers'
+// side (queue, store, trap book) keeps rlhf's types. These convert.
 
-// PreferenceTasks is the body of POST /v1/preference/tasks.
-type PreferenceTasks struct {
-	Tasks []rlhf.Task `json:"tasks"`
+// taskOf is the task a validator sent, as the queue keeps it: never a
+// trap, as far as the miner knows.
+func taskOf(t api.PreferenceTask) rlhf.Task {
+	return rlhf.Task{ID: t.ID, Prompt: t.Prompt, CompletionA: t.CompletionA, CompletionB: t.CompletionB,
+		ModelA: t.ModelA, ModelB: t.ModelB, Validator: t.Validator, Deadline: t.Deadline, CreatedAt: t.CreatedAt}
 }
 
-// PreferenceLabelsRequest is the body of POST /v1/preference/labels: the
-// ids of tasks the caller sent whose labels it wants.
-type PreferenceLabelsRequest struct {
-	TaskIDs []string `json:"task_ids"`
-}
-
-// PreferenceLabels is the answer: every stored label of those tasks.
-type PreferenceLabels struct {
-	Labels []rlhf.Label `json:"labels"`
-}
-
-// TaskPrefix is how a validator's task ids must start: its hotkey in hex
-// and a colon. A miner serves a task's labels only to the validator whose
-// prefix it bears, so validators cannot read each other's labels.
-func TaskPrefix(validatorHex string) string { return validatorHex + ":" }
-
-// TrapResult is a validator's verdict on one label of one of its traps.
-type TrapResult = rlhf.TrapVerdict
-
-// PreferenceResults is the body of POST /v1/preference/results: the
-// outcomes of the caller's traps, which the labelers see as their own
-// accuracy.
-type PreferenceResults struct {
-	Results []TrapResult `json:"results"`
+// wireLabel is a stored label as a validator receives it.
+func wireLabel(l rlhf.Label) api.PreferenceLabel {
+	return api.PreferenceLabel{TaskID: l.TaskID, LabelerID: l.LabelerID, Choice: string(l.Choice), Rationale: l.Rationale,
+		TimeOnTaskMs: l.TimeOnTaskMs, ShownALeft: l.ShownALeft, Miner: l.Miner, ReceivedAt: l.ReceivedAt}
 }
 
 // preferenceResults takes a validator's trap outcomes.
@@ -124,24 +107,24 @@ func (m *Miner) preferenceResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.done()
-	var in PreferenceResults
+	var in api.PreferenceResults
 	if err := decodeJSON(c.vr.Body, &in); err != nil {
 		c.fail(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if len(in.Results) > 4*MaxPreferenceTasks {
-		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("results: %d, at most %d", len(in.Results), 4*MaxPreferenceTasks))
+	if len(in.Results) > 4*api.MaxPreferenceTasks {
+		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("results: %d, at most %d", len(in.Results), 4*api.MaxPreferenceTasks))
 		return
 	}
 	// Only the caller's own tasks, only labels this miner holds.
-	prefix := TaskPrefix(c.vr.SignedBy.Hex())
-	var mine []TrapResult
+	prefix := api.TaskPrefix(c.vr.SignedBy.Hex())
+	var mine []rlhf.TrapVerdict
 	for _, res := range in.Results {
 		if !strings.HasPrefix(res.TaskID, prefix) {
 			continue
 		}
 		if _, ok := m.cfg.Labels.Store.Get(res.TaskID, res.LabelerID); ok {
-			mine = append(mine, res)
+			mine = append(mine, rlhf.TrapVerdict{TaskID: res.TaskID, LabelerID: res.LabelerID, Correct: res.Correct})
 		}
 	}
 	accepted, changed, err := m.cfg.Labels.Traps.Record(mine)
@@ -164,18 +147,19 @@ func (m *Miner) preferenceTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.done()
-	var in PreferenceTasks
+	var in api.PreferenceTasks
 	if err := decodeJSON(c.vr.Body, &in); err != nil {
 		c.fail(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if len(in.Tasks) == 0 || len(in.Tasks) > MaxPreferenceTasks {
-		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("tasks: %d, want 1 to %d", len(in.Tasks), MaxPreferenceTasks))
+	if len(in.Tasks) == 0 || len(in.Tasks) > api.MaxPreferenceTasks {
+		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("tasks: %d, want 1 to %d", len(in.Tasks), api.MaxPreferenceTasks))
 		return
 	}
-	prefix := TaskPrefix(c.vr.SignedBy.Hex())
-	for i := range in.Tasks {
-		t := &in.Tasks[i]
+	prefix := api.TaskPrefix(c.vr.SignedBy.Hex())
+	tasks := make([]rlhf.Task, len(in.Tasks))
+	for i, wt := range in.Tasks {
+		t := taskOf(wt)
 		if !strings.HasPrefix(t.ID, prefix) {
 			c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("tasks[%d].id %q must start with your hotkey and a colon, %q", i, t.ID, prefix))
 			return
@@ -185,10 +169,11 @@ func (m *Miner) preferenceTasks(w http.ResponseWriter, r *http.Request) {
 			c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("tasks[%d]: %v", i, err))
 			return
 		}
+		tasks[i] = t
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if err := m.cfg.Labels.Queue.Add(ctx, in.Tasks...); err != nil {
+	if err := m.cfg.Labels.Queue.Add(ctx, tasks...); err != nil {
 		status, reason := http.StatusServiceUnavailable, "queue_error"
 		switch {
 		case errors.Is(err, rlhf.ErrQueueFull), errors.Is(err, rlhf.ErrValidatorQuota):
@@ -210,16 +195,16 @@ func (m *Miner) preferenceLabels(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.done()
-	var in PreferenceLabelsRequest
+	var in api.PreferenceLabelsRequest
 	if err := decodeJSON(c.vr.Body, &in); err != nil {
 		c.fail(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if len(in.TaskIDs) > 4*MaxPreferenceTasks {
-		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("task_ids: %d, at most %d", len(in.TaskIDs), 4*MaxPreferenceTasks))
+	if len(in.TaskIDs) > 4*api.MaxPreferenceTasks {
+		c.fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("task_ids: %d, at most %d", len(in.TaskIDs), 4*api.MaxPreferenceTasks))
 		return
 	}
-	prefix := TaskPrefix(c.vr.SignedBy.Hex())
+	prefix := api.TaskPrefix(c.vr.SignedBy.Hex())
 	want := make(map[string]bool, len(in.TaskIDs))
 	for _, id := range in.TaskIDs {
 		if !strings.HasPrefix(id, prefix) {
@@ -228,10 +213,10 @@ func (m *Miner) preferenceLabels(w http.ResponseWriter, r *http.Request) {
 		}
 		want[id] = true
 	}
-	out := PreferenceLabels{Labels: []rlhf.Label{}}
+	out := api.PreferenceLabels{Labels: []api.PreferenceLabel{}}
 	for l := range m.cfg.Labels.Store.Iterate() {
 		if want[l.TaskID] {
-			out.Labels = append(out.Labels, l)
+			out.Labels = append(out.Labels, wireLabel(l))
 		}
 	}
 	body, _ := json.Marshal(out)

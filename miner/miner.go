@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
@@ -177,7 +178,7 @@ func OpenAIHandler(b Backend) http.Handler {
 	}
 	m.metrics = newMetrics(m.registry, m.queue, nil)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
+	mux.HandleFunc("POST "+api.PathCompletions, func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "chat") })
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
 		if err := b.Ready(r.Context()); err != nil {
@@ -228,12 +229,12 @@ func (m *Miner) allowed(signer keys.PublicKey) error {
 //	GET  /metrics                                     Prometheus
 func (m *Miner) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
+	mux.HandleFunc("POST "+api.PathCompletions, func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "completions") })
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) { m.generate(w, r, "chat") })
 	mux.HandleFunc("GET /v1/models", m.models)
-	mux.HandleFunc("POST /v1/preference/tasks", m.preferenceTasks)
-	mux.HandleFunc("POST /v1/preference/labels", m.preferenceLabels)
-	mux.HandleFunc("POST /v1/preference/results", m.preferenceResults)
+	mux.HandleFunc("POST "+api.PathPreferenceTasks, m.preferenceTasks)
+	mux.HandleFunc("POST "+api.PathPreferenceLabels, m.preferenceLabels)
+	mux.HandleFunc("POST "+api.PathPreferenceResults, m.preferenceResults)
 	if m.cfg.Labels != nil {
 		mux.Handle("/label/", http.StripPrefix("/label", m.cfg.Labels.Hub.Handler()))
 	}

@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/keys"
-	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -80,7 +80,7 @@ func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
 	if len(recent) == 0 {
 		return nil
 	}
-	prefix := miner.TaskPrefix(v.self)
+	prefix := api.TaskPrefix(v.self)
 	var out []prefTask
 	for range n {
 		c := recent[v.rng.IntN(len(recent))]
@@ -109,6 +109,20 @@ func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
 		}
 	}
 	return out
+}
+
+// blind is a task in the form miners receive it: without model names (see
+// sendPreference); the wire form has no trap fields either.
+func blind(t rlhf.Task) api.PreferenceTask {
+	return api.PreferenceTask{ID: t.ID, Prompt: t.Prompt, CompletionA: t.CompletionA, CompletionB: t.CompletionB,
+		Validator: t.Validator, Deadline: t.Deadline, CreatedAt: t.CreatedAt}
+}
+
+// labelOf is a label a miner sent, in rlhf's terms (checked with its
+// Validate before use).
+func labelOf(l api.PreferenceLabel) rlhf.Label {
+	return rlhf.Label{TaskID: l.TaskID, LabelerID: l.LabelerID, Choice: rlhf.Choice(l.Choice), Rationale: l.Rationale,
+		TimeOnTaskMs: l.TimeOnTaskMs, ShownALeft: l.ShownALeft, Miner: l.Miner, ReceivedAt: l.ReceivedAt}
 }
 
 // signedJSON posts body to a miner's path, signed, and decodes its signed
@@ -151,16 +165,14 @@ func (v *Validator) sendPreference(ctx context.Context, sample []target) {
 	// Miners and their labelers see the tasks blind: no model names,
 	// which would tell a trap (one side written by no model) from a real
 	// comparison. The validator keeps them for its dataset.
-	body := miner.PreferenceTasks{}
+	body := api.PreferenceTasks{}
 	for _, t := range tasks {
-		blind := t.Task
-		blind.ModelA, blind.ModelB = "", ""
-		body.Tasks = append(body.Tasks, blind)
+		body.Tasks = append(body.Tasks, blind(t.Task))
 	}
 	for _, t := range sample {
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
 		var ack map[string]int
-		err := v.signedJSON(qctx, t, "/v1/preference/tasks", body, &ack)
+		err := v.signedJSON(qctx, t, api.PathPreferenceTasks, body, &ack)
 		cancel()
 		if err != nil {
 			v.log.Debug("preference tasks", zap.Uint16("uid", t.uid), zap.Error(err))
@@ -211,14 +223,18 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			continue
 		}
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
-		var out miner.PreferenceLabels
-		err := v.signedJSON(qctx, t, "/v1/preference/labels", miner.PreferenceLabelsRequest{TaskIDs: ids}, &out)
+		var out api.PreferenceLabels
+		err := v.signedJSON(qctx, t, api.PathPreferenceLabels, api.PreferenceLabelsRequest{TaskIDs: ids}, &out)
 		cancel()
 		if err != nil {
 			v.log.Debug("preference labels", zap.Uint16("uid", t.uid), zap.Error(err))
 			continue
 		}
-		got[t.hotkey] = out.Labels
+		labels := make([]rlhf.Label, len(out.Labels))
+		for i, l := range out.Labels {
+			labels[i] = labelOf(l)
+		}
+		got[t.hotkey] = labels
 	}
 	if len(got) == 0 {
 		return
@@ -229,7 +245,7 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		seen[o.Miner+"\x00"+o.Labeler+"\x00"+o.Item] = true
 	}
 	var fresh []accepted
-	traps := map[keys.PublicKey][]miner.TrapResult{}
+	traps := map[keys.PublicKey][]api.TrapResult{}
 	for hk, labels := range got {
 		for _, l := range labels {
 			p, ok := tasks[l.TaskID]
@@ -250,7 +266,7 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			if !p.Trap {
 				fresh = append(fresh, accepted{miner: hk.Hex(), label: l})
 			} else {
-				traps[hk] = append(traps[hk], miner.TrapResult{TaskID: l.TaskID, LabelerID: l.LabelerID, Correct: string(l.Choice) == p.TrapAnswer})
+				traps[hk] = append(traps[hk], api.TrapResult{TaskID: l.TaskID, LabelerID: l.LabelerID, Correct: string(l.Choice) == p.TrapAnswer})
 			}
 		}
 	}
@@ -290,7 +306,7 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		if rs := traps[t.hotkey]; len(rs) > 0 {
 			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
 			var ack map[string]int
-			if err := v.signedJSON(qctx, t, "/v1/preference/results", miner.PreferenceResults{Results: rs}, &ack); err != nil {
+			if err := v.signedJSON(qctx, t, api.PathPreferenceResults, api.PreferenceResults{Results: rs}, &ack); err != nil {
 				v.log.Debug("preference results", zap.Uint16("uid", t.uid), zap.Error(err))
 			}
 			cancel()

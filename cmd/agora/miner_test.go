@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
@@ -339,7 +340,7 @@ func TestMinerKillNineKeepsAckedLabels(t *testing.T) {
 	// The validator sends tasks.
 	prefix := e.validator.PublicKey().Hex() + ":"
 	var tasks []rlhf.Task
-	for i := range miner.MaxPreferenceTasks {
+	for i := range api.MaxPreferenceTasks {
 		tasks = append(tasks, rlhf.Task{ID: fmt.Sprintf("%st%03d", prefix, i), Prompt: "Which is better?", CompletionA: "A cat sat.", CompletionB: "The dog ran home.", Deadline: time.Now().Add(time.Hour), CreatedAt: time.Now()})
 	}
 	body, _ := json.Marshal(map[string]any{"tasks": tasks})
