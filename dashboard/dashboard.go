@@ -48,7 +48,7 @@ type Config struct {
 	Netuid uint16
 	// Validators are the base URLs (http or https, no query) of
 	// validators' status endpoints; the dashboard fetches <url>/scores,
-	// which answers a ValidatorScores. Optional.
+	// which answers an api.ValidatorScores. Optional.
 	Validators []string
 	// History is how many epochs are kept, newest last; DefaultHistory
 	// if zero.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/node"
@@ -209,25 +210,9 @@ func TestRing(t *testing.T) {
 	}
 }
 
-// TestValidatorScoresJSON pins the shape validators serve.
-func TestValidatorScoresJSON(t *testing.T) {
-	v := ValidatorScores{Hotkey: "ab", UID: 3, Updated: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC),
-		Scores: []UIDScore{{UID: 0, Hotkey: "cd", Score: 0.5, ByKind: map[string]float64{"reference": 1},
-			LastReason: "copy", Reasons: map[string]uint64{"copy": 3, "ok": 1}}}}
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const want = `{"hotkey":"ab","uid":3,"scores":[{"uid":0,"hotkey":"cd","score":0.5,"by_kind":{"reference":1},` +
-		`"last_reason":"copy","reasons":{"copy":3,"ok":1}}],"updated":"2026-01-02T15:04:05Z"}`
-	if string(b) != want {
-		t.Errorf("ValidatorScores JSON:\n%s\nwant\n%s", b, want)
-	}
-}
-
 // fakeValidator serves ValidatorScores at /scores, or fails with code.
 type fakeValidator struct {
-	scores ValidatorScores
+	scores api.ValidatorScores
 	code   int
 	hang   bool
 }
@@ -257,8 +242,8 @@ func downURL(t *testing.T) string {
 }
 
 func TestScores(t *testing.T) {
-	good := &fakeValidator{scores: ValidatorScores{Hotkey: "aa", UID: 1, Updated: time.Now().UTC(),
-		Scores: []UIDScore{{UID: 2, Hotkey: "bb", Score: 0.75, LastReason: "ok", Reasons: map[string]uint64{"ok": 7, "copy": 1}}}}}
+	good := &fakeValidator{scores: api.ValidatorScores{Hotkey: "aa", UID: 1, Updated: time.Now().UTC(),
+		Scores: []api.UIDScore{{UID: 2, Hotkey: "bb", Score: 0.75, LastReason: "ok", Reasons: map[string]uint64{"ok": 7, "copy": 1}}}}}
 	goodSrv := httptest.NewServer(good)
 	defer goodSrv.Close()
 	broken := httptest.NewServer(&fakeValidator{code: http.StatusInternalServerError})

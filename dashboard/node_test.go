@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/node/nodetest"
@@ -109,8 +110,8 @@ func newTestNet(t *testing.T) *testNet {
 
 	// A fake validator status endpoint that scores the miners, and one
 	// that is down.
-	good := httptest.NewServer(&fakeValidator{scores: ValidatorScores{Hotkey: tn.hotkeys[1], UID: 1, Updated: time.Now().UTC(),
-		Scores: []UIDScore{
+	good := httptest.NewServer(&fakeValidator{scores: api.ValidatorScores{Hotkey: tn.hotkeys[1], UID: 1, Updated: time.Now().UTC(),
+		Scores: []api.UIDScore{
 			{UID: 2, Hotkey: tn.hotkeys[2], Score: 0.82, ByKind: map[string]float64{"reference": 0.9, "preference": 0.7},
 				LastReason: "ok", Reasons: map[string]uint64{"ok": 41, "wrong": 6, "timeout": 2}},
 			{UID: 3, Hotkey: tn.hotkeys[3], Score: 0.31, ByKind: map[string]float64{"reference": 0.4},

@@ -12,43 +12,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/seed0ffb8d46/agora/api"
 )
-
-// ValidatorScores is what a validator's status endpoint answers at
-// GET <url>/scores: its latest score of each uid it has scored. The
-// validator package serves it; the dashboard shows it.
-//
-//	{"hotkey": "…", "uid": 3, "updated": "2026-01-02T15:04:05Z",
-//	 "scores": [{"uid": 0, "hotkey": "…", "score": 0.82,
-//	             "by_kind": {"reference": 0.9, "preference": 0.7},
-//	             "last_reason": "ok", "reasons": {"ok": 40, "copy": 3}}]}
-type ValidatorScores struct {
-	// Hotkey is the validator's hotkey (hex, as the chain shows it).
-	Hotkey string `json:"hotkey"`
-	// UID is the validator's uid on the subnet, -1 if it is not
-	// registered.
-	UID int `json:"uid"`
-	// Scores are by uid, one entry per uid scored.
-	Scores []UIDScore `json:"scores"`
-	// Updated is when the scores last changed.
-	Updated time.Time `json:"updated"`
-}
-
-// UIDScore is a validator's score of one uid.
-type UIDScore struct {
-	UID    uint16 `json:"uid"`
-	Hotkey string `json:"hotkey"`
-	// Score is the moving average the weights come from, in [0, 1].
-	Score float64 `json:"score"`
-	// ByKind is the moving average of each kind of task (such as
-	// "reference", "verification", "preference"), each in [0, 1].
-	ByKind map[string]float64 `json:"by_kind,omitempty"`
-	// LastReason is why the latest response scored as it did (such as
-	// "ok", "wrong", "copy", "timeout").
-	LastReason string `json:"last_reason,omitempty"`
-	// Reasons counts the responses by reason.
-	Reasons map[string]uint64 `json:"reasons,omitempty"`
-}
 
 // The states of a ValidatorReport.
 const (
@@ -73,7 +39,7 @@ type ValidatorReport struct {
 	LatencyMS int64 `json:"latency_ms"`
 	// Scores is the last good answer, kept (and shown as old) while
 	// fetches fail; nil if there has been none.
-	Scores *ValidatorScores `json:"scores"`
+	Scores *api.ValidatorScores `json:"scores"`
 }
 
 // ScoresView is the answer of /api/scores and what the "scores" event
@@ -147,10 +113,10 @@ func (d *Dashboard) marshalScores(reports []ValidatorReport) []byte {
 }
 
 // fetchOne gets one validator's scores within ScoresTimeout.
-func (d *Dashboard) fetchOne(ctx context.Context, base string) (*ValidatorScores, error) {
+func (d *Dashboard) fetchOne(ctx context.Context, base string) (*api.ValidatorScores, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.ScoresTimeout)
 	defer cancel()
-	u := base + "/scores"
+	u := base + api.PathScores
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: scores from %s: %w", u, err)
@@ -175,12 +141,12 @@ func (d *Dashboard) fetchOne(ctx context.Context, base string) (*ValidatorScores
 	if len(body) > maxScoresBytes {
 		return nil, fmt.Errorf("dashboard: scores from %s: answer larger than %d bytes", u, maxScoresBytes)
 	}
-	s := new(ValidatorScores)
+	s := new(api.ValidatorScores)
 	if err := json.Unmarshal(body, s); err != nil {
 		return nil, fmt.Errorf("dashboard: scores from %s: decode: %w", u, err)
 	}
 	if s.Scores == nil {
-		s.Scores = []UIDScore{}
+		s.Scores = []api.UIDScore{}
 	}
 	return s, nil
 }

@@ -13,9 +13,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
-	"github.com/seed0ffb8d46/agora/dashboard"
 )
 
 const model = "../../shared/models/babyllama105/babyllama105.bin"
@@ -145,7 +145,7 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rep dashboard.ValidatorScores
+		var rep api.ValidatorScores
 		err = json.NewDecoder(resp.Body).Decode(&rep)
 		resp.Body.Close()
 		if err != nil {

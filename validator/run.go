@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chainclient"
 )
 
@@ -24,7 +25,7 @@ type RunConfig struct {
 	// Node is the RPC address of an Agora node.
 	Node string
 	// Listen, if not empty, is the host:port of /metrics, /healthz,
-	// /readyz and /scores (dashboard.ValidatorScores).
+	// /readyz and /scores (api.ValidatorScores).
 	Listen string
 	// OnListen, if set, is called with the bound address.
 	OnListen func(addr net.Addr)
@@ -116,7 +117,7 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /scores", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+api.PathScores, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v.Report())
 	})

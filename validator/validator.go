@@ -24,9 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
-	"github.com/seed0ffb8d46/agora/dashboard"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -395,12 +395,12 @@ func (v *Validator) Scores() (hotkeys []string, combined []float64) {
 
 // Report is the validator's scores in the form the dashboard reads
 // (GET /scores).
-func (v *Validator) Report() dashboard.ValidatorScores {
+func (v *Validator) Report() api.ValidatorScores {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	sc := v.st.Scores
 	combined := sc.Combined(v.cfg.KindWeights)
-	r := dashboard.ValidatorScores{Hotkey: v.self, UID: -1, Scores: []dashboard.UIDScore{}, Updated: v.updated}
+	r := api.ValidatorScores{Hotkey: v.self, UID: -1, Scores: []api.UIDScore{}, Updated: v.updated}
 	for uid, hk := range sc.Hotkeys {
 		if hk == v.self {
 			r.UID = uid
@@ -408,7 +408,7 @@ func (v *Validator) Report() dashboard.ValidatorScores {
 		if sc.Count[uid] == 0 {
 			continue
 		}
-		u := dashboard.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], ByKind: map[string]float64{}}
+		u := api.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], ByKind: map[string]float64{}}
 		for kind, row := range sc.Kinds {
 			if v.cfg.KindWeights[kind] > 0 { // a kind not weighed does not count: not shown
 				u.ByKind[kind] = row[uid]
