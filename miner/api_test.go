@@ -7,11 +7,62 @@ import (
 	"time"
 
 	"github.com/seed0ffb8d46/agora/api"
+	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/rlhf"
 )
 
-// The miner keeps its labelers' side in rlhf's types: these tests hold
-// them to package api's messages, which validators send and read.
+// The miner decodes and encodes the whole OpenAI format with its own
+// types, and keeps its labelers' side in rlhf's: these tests hold them to
+// package api's messages, which validators send and read.
+
+// TestAPICompletionRequestParses: a validator's request means to the
+// miner what the validator meant, a greedy one included (temperature 0 is
+// sent, not left to OpenAI's default of 1).
+func TestAPICompletionRequestParses(t *testing.T) {
+	for _, c := range []struct {
+		req  api.CompletionRequest
+		want llm.OpenAIOptions
+	}{
+		{api.CompletionRequest{Prompt: "Tom had", MaxTokens: 64, Temperature: 0.8, TopP: 0.9, Seed: 1<<63 - 1, Logprobs: 3, TokenIDs: true},
+			llm.OpenAIOptions{GenOptions: llm.GenOptions{MaxTokens: 64, Temperature: 0.8, TopP: 0.9, Seed: 1<<63 - 1}, TopLogprobs: 3, TokenIDs: true}},
+		{api.CompletionRequest{Prompt: "Tom had", MaxTokens: 8, Seed: 5, TokenIDs: true},
+			llm.OpenAIOptions{GenOptions: llm.GenOptions{MaxTokens: 8, Seed: 5}, TokenIDs: true}},
+	} {
+		body, err := json.Marshal(c.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := parseCompletion(body)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if r.Chat || r.Stream || r.Prompt != c.req.Prompt || !r.Logprobs || r.TokenIDs != c.req.TokenIDs || !reflect.DeepEqual(r.Options, c.want) {
+			t.Errorf("%s parsed as %+v, options %+v; want prompt %q, logprobs, options %+v", body, r, r.Options, c.req.Prompt, c.want)
+		}
+	}
+}
+
+// TestAPICompletionResponseReads: what the miner answers is what a
+// validator reads, token ids and alternatives included.
+func TestAPICompletionResponseReads(t *testing.T) {
+	toks := []llm.TokenLogprob{{ID: 7, Text: "T", Logprob: -0.5}, {ID: 9, Text: "om", Logprob: -1.25}}
+	top := [][]llm.TokenLogprob{{toks[0]}, {toks[1], {ID: 3, Text: "im", Logprob: -2}}}
+	ch := completionChoice{Text: "Tom", FinishReason: finish("length"), Logprobs: completionLogprobsOf(toks, top, true, 0)}
+	b, err := json.Marshal(completionResponse{ID: "cmpl-1", Object: "text_completion", Model: "babyllama105", Choices: []completionChoice{ch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got api.CompletionResponse
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := api.CompletionResponse{Model: "babyllama105", Choices: []api.CompletionChoice{{Text: "Tom", FinishReason: "length",
+		Logprobs: &api.CompletionLogprobs{Tokens: []string{"token_id:7", "token_id:9"}, TokenLogprobs: []float64{-0.5, -1.25},
+			TopLogprobs: []map[string]float64{{"token_id:7": -0.5}, {"token_id:9": -1.25, "token_id:3": -2}}}}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s read as %+v, want %+v", b, got, want)
+	}
+}
 
 // TestAPIPreferenceMatchesRLHF: the preference messages are, byte for
 // byte, the JSON of rlhf's types that miners and validators exchanged

@@ -12,21 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/protocol"
 )
-
-// completionRequest is what a validator asks a miner: a completion with
-// every token's id and log-probability, so the answer can be verified.
-type completionRequest struct {
-	Prompt      string  `json:"prompt"`
-	MaxTokens   int     `json:"max_tokens"`
-	Temperature float64 `json:"temperature"`
-	TopP        float64 `json:"top_p,omitempty"`
-	Seed        uint64  `json:"seed"`
-	Logprobs    int     `json:"logprobs"`
-	TokenIDs    bool    `json:"return_tokens_as_token_ids"`
-}
 
 // answer is a miner's answer to one query, or why there is none.
 type answer struct {
@@ -76,7 +65,7 @@ func failReason(ctx context.Context, err error) string {
 // query sends req to the miner at url and reads its signed answer, within
 // ctx (the per-miner deadline). It never returns an error: failures are in
 // the answer, a cancelled ctx as reasonCancelled.
-func query(ctx context.Context, client *http.Client, signer *protocol.Signer, url string, miner keys.PublicKey, req completionRequest) answer {
+func query(ctx context.Context, client *http.Client, signer *protocol.Signer, url string, miner keys.PublicKey, req api.CompletionRequest) answer {
 	a := answer{Hotkey: miner}
 	fail := func(reason string, err error) answer {
 		a.Reason, a.Err = reason, err
@@ -87,7 +76,7 @@ func query(ctx context.Context, client *http.Client, signer *protocol.Signer, ur
 		return fail("internal", err)
 	}
 	start := time.Now()
-	hreq, err := signer.NewRequest(ctx, http.MethodPost, url+"/v1/completions", body, miner)
+	hreq, err := signer.NewRequest(ctx, http.MethodPost, url+api.PathCompletions, body, miner)
 	if err != nil {
 		return fail("internal", err)
 	}
@@ -120,17 +109,7 @@ func query(ctx context.Context, client *http.Client, signer *protocol.Signer, ur
 	if resp.StatusCode != http.StatusOK {
 		return fail("status_"+strconv.Itoa(resp.StatusCode), fmt.Errorf("miner answered %s: %s", resp.Status, bytes.TrimSpace(raw)))
 	}
-	var out struct {
-		Model   string `json:"model"`
-		Choices []struct {
-			Text         string `json:"text"`
-			FinishReason string `json:"finish_reason"`
-			Logprobs     *struct {
-				Tokens        []string  `json:"tokens"`
-				TokenLogprobs []float64 `json:"token_logprobs"`
-			} `json:"logprobs"`
-		} `json:"choices"`
-	}
+	var out api.CompletionResponse
 	if err := json.Unmarshal(raw, &out); err != nil || len(out.Choices) != 1 {
 		return fail("malformed", fmt.Errorf("answer is not one completion: %v", err))
 	}

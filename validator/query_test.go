@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/protocol"
 )
@@ -32,7 +33,7 @@ func TestQuerySignedTime(t *testing.T) {
 	defer srv.Close()
 	signer := &protocol.Signer{Key: validatorKey}
 	ask := func() answer {
-		return query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), completionRequest{Prompt: "p", MaxTokens: 4})
+		return query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), api.CompletionRequest{Prompt: "p", MaxTokens: 4})
 	}
 	for _, tc := range []struct {
 		name   string
@@ -71,7 +72,7 @@ func TestValidatorDoesNotFollowRedirects(t *testing.T) {
 	}))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(true), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(true), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
 	if a.Err == nil || followed {
 		t.Fatalf("redirect: answer %+v, followed %v; want a failed query and no request elsewhere", a, followed)
 	}
@@ -85,7 +86,7 @@ func TestPrivateAxonsRefused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit = true }))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), completionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
 	if a.Err == nil || hit || !strings.Contains(a.Err.Error(), "is not a public one") {
 		t.Fatalf("loopback axon: answer error %v, reached %v", a.Err, hit)
 	}
@@ -259,7 +260,7 @@ func TestQueryUnsignedRefusal(t *testing.T) {
 		reason string
 	}{{http.StatusForbidden, "status_403"}, {http.StatusTooManyRequests, "status_429"}, {http.StatusOK, "bad_signature"}} {
 		status = tc.status
-		a := query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), completionRequest{Prompt: "p", MaxTokens: 4})
+		a := query(context.Background(), srv.Client(), signer, srv.URL, minerKey.PublicKey(), api.CompletionRequest{Prompt: "p", MaxTokens: 4})
 		if a.Reason != tc.reason {
 			t.Errorf("unsigned %d: reason %q (%v), want %q", tc.status, a.Reason, a.Err, tc.reason)
 		}

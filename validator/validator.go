@@ -599,7 +599,7 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := completionRequest{Prompt: prompt, MaxTokens: v.cfg.MaxTokens, Logprobs: 0, TokenIDs: true}
+			req := api.CompletionRequest{Prompt: prompt, MaxTokens: v.cfg.MaxTokens, Logprobs: 0, TokenIDs: true}
 			switch kind {
 			case KindInference:
 				// A seed per miner: honest miners on one model answer
