@@ -59,4 +59,9 @@
 // vector's hash, saving the vector and salt first, and reveals it in the
 // reveal epoch; StepInterval must be well below an epoch for the reveal to
 // land in it.
+//
+// What to do about weights at a moment (wait, set, commit, reveal, or drop a
+// commit the chain will never take, saying why) is decided by Next, a pure
+// function of the chain's view, the pending commit and the time; the
+// validator only gathers its inputs and carries its Action out.
 package validator

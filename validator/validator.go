@@ -802,8 +802,9 @@ func (v *Validator) selfUID(view *chain.MetagraphView) int {
 	return -1
 }
 
-// weights sets, commits or reveals weights when due. One call at a time:
-// each sends at most one transaction at the account's next nonce.
+// weights sets, commits or reveals weights when due: it gathers what Next
+// decides from and carries its decision out. One call at a time: each sends
+// at most one transaction at the account's next nonce.
 func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16) {
 	v.weightsMu.Lock()
 	defer v.weightsMu.Unlock()
@@ -815,34 +816,91 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 		v.reveal(ctx, sn, pending)
 		return
 	}
-	// The chain's own record counts too: a reveal updates it, and the
-	// rate limit runs from it.
-	if int(selfUID) < len(view.Neurons) {
-		last = max(last, int64(view.Neurons[selfUID].LastUpdate))
-	}
-	interval := max(v.cfg.WeightsInterval, int64(sn.Params.WeightsRateLimit))
-	if last > 0 && height-last < interval {
-		return
-	}
 	_, combined := v.Scores()
-	uids, values := weightVector(combined, sn.Params.MaxWeightLimit)
-	if uids == nil {
-		v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
-		v.log.Info("no miner has scored yet; not setting weights")
-		return
+	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: combined}
+	if int(selfUID) < len(view.Neurons) {
+		in.LastUpdate = view.Neurons[selfUID].LastUpdate
 	}
-	if err := checkVector(selfUID, uids, values, sn); err != nil {
-		v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
-		v.log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(err))
-		return
-	}
+	v.act(ctx, sn, nil, Next(in, nil, chain.CommitsView{}, time.Now()))
+}
+
+// reveal asks the chain for its record of the pending commit p, and
+// reveals p or drops it as Next decides.
+func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingCommit) {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !sn.Params.CommitReveal {
-		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.SetWeights{Netuid: v.cfg.Netuid, UIDs: uids, Values: values, VersionKey: sn.Params.WeightsVersion})
-		v.recordWeights("set", r, err, len(uids))
+	var cv chain.CommitsView
+	if _, err := v.cfg.Chain.Query(tctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, v.cfg.Netuid, v.self), &cv); err != nil {
+		if ctx.Err() == nil {
+			v.log.Warn("reveal weights: commits", zap.Error(err))
+		}
 		return
 	}
+	v.act(ctx, sn, p, Next(WeightsView{Subnet: sn, PendingSince: v.committedAt}, p, cv, time.Now()))
+}
+
+// act carries out a weights decision a about the pending commit p (nil if
+// there is none).
+func (v *Validator) act(ctx context.Context, sn chain.SubnetView, p *pendingCommit, a Action) {
+	if p != nil && a.OnChain && p.RevealEpoch != a.RevealEpoch {
+		v.mu.Lock()
+		p.RevealEpoch = a.RevealEpoch
+		v.mu.Unlock()
+		if err := v.save(); err != nil {
+			v.log.Error("reveal weights: save", zap.Error(err))
+		}
+	}
+	switch a.Act {
+	case ActWait:
+		switch a.Why {
+		case WhyNoScores:
+			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
+			v.log.Info("no miner has scored yet; not setting weights")
+		case WhyInvalid:
+			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
+			v.log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(a.Err))
+		}
+	case ActSet:
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.SetWeights{Netuid: v.cfg.Netuid, UIDs: a.UIDs, Values: a.Values, VersionKey: sn.Params.WeightsVersion})
+		v.recordWeights("set", r, err, len(a.UIDs))
+	case ActCommit:
+		v.commit(ctx, sn, a.UIDs, a.Values)
+	case ActReveal:
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
+		v.recordWeights("reveal", r, err, len(p.UIDs))
+		if err != nil && ctx.Err() == nil && (r == nil || !r.Included()) {
+			return // not in a block: try again next step
+		}
+		v.dropPending()
+	case ActDrop:
+		fields := []zap.Field{zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", a.Epoch)}
+		switch a.Why {
+		case WhyExpired:
+			v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", a.RevealEpoch))...)
+		case WhyRevealed:
+			v.log.Info("a weights commit is no longer pending: it was revealed", fields...)
+		case WhyMissing:
+			v.log.Warn("a weights commit is not on chain: it never reached a block, or it expired unrevealed before this validator saw it; committing afresh", fields...)
+		case WhyLost:
+			v.log.Warn("a weights commit is not on chain: it never reached a block (its transaction was lost, as at a shutdown before it was included); committing afresh", fields...)
+		}
+		if a.Why != WhyRevealed {
+			v.metrics.weightSets.WithLabelValues("reveal", string(a.Why)).Inc()
+		}
+		v.dropPending()
+	}
+}
+
+// commit commits the vector for the chain's current epoch. The commit is
+// saved before it is sent: a crash after sending must still be able to
+// reveal it.
+func (v *Validator) commit(ctx context.Context, sn chain.SubnetView, uids, values []uint16) {
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	var ep chain.EpochView
 	if _, err := v.cfg.Chain.Query(tctx, chain.QueryEpoch+strconv.Itoa(int(v.cfg.Netuid)), &ep); err != nil {
 		v.metrics.weightSets.WithLabelValues("commit", "failed").Inc()
@@ -857,8 +915,6 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 		v.log.Error("commit weights", zap.Error(err))
 		return
 	}
-	// The commit is saved before it is sent: a crash after sending must
-	// still be able to reveal it.
 	v.mu.Lock()
 	v.st.Pending = c
 	v.committedAt = time.Now()
@@ -881,74 +937,8 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 	v.recordWeights("commit", r, err, len(uids))
 }
 
-// commitGrace is how long a commit that is not on chain is waited for
-// after it was sent (or, after a restart, after the restart): it may be in
-// the mempool still.
-const commitGrace = time.Minute
-
-// reveal reveals the pending commit in its reveal epoch, as the chain
-// recorded it (a commit sent at the end of an epoch can land in the
-// next), and drops it once the chain no longer holds it, saying why: it
-// expired unrevealed, or it never reached a block.
-func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingCommit) {
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var cv chain.CommitsView
-	if _, err := v.cfg.Chain.Query(tctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, v.cfg.Netuid, v.self), &cv); err != nil {
-		if ctx.Err() == nil {
-			v.log.Warn("reveal weights: commits", zap.Error(err))
-		}
-		return
-	}
-	due, found := uint64(0), false
-	for _, c := range cv.Commits {
-		if c.Hash == p.Hash {
-			due, found = c.RevealEpoch, true
-		}
-	}
-	v.mu.Lock()
-	seen := p.RevealEpoch // when the validator saw it on chain before; 0 if never
-	if found && p.RevealEpoch != due {
-		p.RevealEpoch = due
-	}
-	v.mu.Unlock()
-	if found && seen != due {
-		if err := v.save(); err != nil {
-			v.log.Error("reveal weights: save", zap.Error(err))
-		}
-	}
-	fields := []zap.Field{zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", cv.Epoch)}
-	switch {
-	case found && cv.Epoch < due:
-		return
-	case found && cv.Epoch > due:
-		v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", due))...)
-		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
-	case !found && seen != 0 && cv.Epoch > seen:
-		// It was on chain, and the chain dropped it after its reveal epoch.
-		v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", seen))...)
-		v.metrics.weightSets.WithLabelValues("reveal", "expired").Inc()
-	case !found && seen != 0:
-		// It was on chain and left it within its reveal epoch: a reveal
-		// of ours landed though its answer was lost.
-		v.log.Info("a weights commit is no longer pending: it was revealed", fields...)
-	case !found && time.Since(v.committedAt) < commitGrace:
-		return // the commit may not be in a block yet
-	case !found && cv.Epoch > p.Epoch+1+cv.RevealPeriod:
-		// Never seen, and now past any epoch it could be revealed in (the
-		// commit may land in the epoch after the one it was made in).
-		v.log.Warn("a weights commit is not on chain: it never reached a block, or it expired unrevealed before this validator saw it; committing afresh", fields...)
-		v.metrics.weightSets.WithLabelValues("reveal", "missing").Inc()
-	case !found:
-		v.log.Warn("a weights commit is not on chain: it never reached a block (its transaction was lost, as at a shutdown before it was included); committing afresh", fields...)
-		v.metrics.weightSets.WithLabelValues("reveal", "lost").Inc()
-	default:
-		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
-		v.recordWeights("reveal", r, err, len(p.UIDs))
-		if err != nil && ctx.Err() == nil && (r == nil || !r.Included()) {
-			return // not in a block: try again next step
-		}
-	}
+// dropPending forgets the pending commit and saves the state.
+func (v *Validator) dropPending() {
 	v.mu.Lock()
 	v.st.Pending = nil
 	v.mu.Unlock()
