@@ -2,8 +2,11 @@
 // or more CometBFT validators, a subnet with a fast tempo, miners on the
 // built-in model with simulated labelers, validators, and the dashboard,
 // all in one process (DESIGN.md section 10). With Adversaries it adds the
-// cheats the network must not pay: junk, lazy, copying and wrong-model
-// miners, a random labeler, and a weight-copying validator.
+// cheats the network must not pay (package miner/cheat): junk, lazy and
+// wrong-model miners; copiers whole, cut short and paraphrased; canned text
+// dressed in the model's log-probabilities; the honest model truncated, or
+// greedy when sampling was asked; five sybil hotkeys sharing one model run;
+// a random labeler; and a weight-copying validator.
 //
 // Everything lives in Config.Dir: the chain's homes, the keys of every
 // participant, the miners' labels and the validators' state. Running again
@@ -256,15 +259,43 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("localnet: %w", err)
 		}
 		base := miner.NewBuiltin(model, modelName)
+		// The copiers copy different honest miners.
+		victim := func(i int) (*cheat.Recorder, string) {
+			return honest[i%len(honest)], "miner" + strconv.Itoa(i%len(honest))
+		}
+		copied, copiedName := victim(0)
+		cut, cutName := victim(1)
+		para, paraName := victim(2)
 		members = append(members,
 			&member{name: "junk", role: "junk", backend: cheat.Junk{Backend: base}},
 			&member{name: "lazy", role: "lazy", backend: cheat.Lazy{Backend: base}},
-			&member{name: "copier", role: "copier", backend: &cheat.Copier{Backend: base, From: honest[0]}},
+			&member{name: "copier", role: "copier of " + copiedName, backend: &cheat.Copier{Backend: base, From: copied}},
 			&member{name: "wrong_model", role: "wrong model", backend: miner.NewBuiltin(wrong, modelName)},
 			&member{name: "random_labeler", role: "honest model, random labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.RandomPolicy},
-			&member{name: "weight_copier", role: "weight-copying validator", validator: true},
+			&member{name: "canned", role: "canned text, model's logprobs", backend: &cheat.Canned{Backend: base, LM: model}},
+			&member{name: "truncate", role: "model cut to 10 tokens", backend: &cheat.Truncate{Backend: miner.NewBuiltin(model, modelName)}},
+			&member{name: "short_copier", role: "short copy of " + cutName, backend: &cheat.ShortCopier{Backend: base, From: cut}},
+			&member{name: "paraphraser", role: "paraphrase of " + paraName, backend: &cheat.Paraphraser{Backend: base, From: para, LM: model}},
+			&member{name: "greedy", role: "greedy whatever asked", backend: &cheat.Greedy{Backend: miner.NewBuiltin(model, modelName)}},
 		)
+		// Five hotkeys, one model run per prompt: the first hands it in as
+		// it is, the others edited.
+		sybils := cheat.NewSybilGroup(miner.NewBuiltin(model, modelName), model)
+		for i := range 5 {
+			members = append(members, &member{name: "sybil" + strconv.Itoa(i), role: "sybil, one run for 5", backend: sybils.Member(i > 0)})
+		}
+		members = append(members, &member{name: "weight_copier", role: "weight-copying validator", validator: true})
 	}
+	// Every step sends its task to every miner at once: a copier can only
+	// copy an answer to a prompt its victim was sent in the same round, and
+	// a sybil group shares a run only between members asked together.
+	miners := 0
+	for _, m := range members {
+		if !m.validator {
+			miners++
+		}
+	}
+	sampleSize := max(16, miners)
 	var names []string
 	for _, m := range members {
 		names = append(names, m.name)
@@ -429,7 +460,7 @@ func Run(ctx context.Context, cfg Config) error {
 				Config: validator.Config{
 					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
 					Verifier: model, VerifyModel: modelName,
-					SampleSize: 16, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 64,
+					SampleSize: sampleSize, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 64,
 					// No reference tasks: the demo's story model can neither read
 					// their symbols nor answer them.
 					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,

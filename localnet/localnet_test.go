@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +22,11 @@ import (
 const model = "../../shared/models/babyllama105/babyllama105.bin"
 
 // The whole network with its adversaries, for a bounded number of epochs:
-// honest miners out-earn the cheats, the careful labeler out-scores the
-// random one, the weight copier earns less than the validator it copies,
-// and every minted unit is accounted for.
+// every honest miner is paid, every cheating miner earns at most a fifth of
+// the honest mean and the five sybils together at most one honest miner's
+// mean, the careful labeler out-scores the random one, the weight copier
+// earns less than the validator it copies, and every minted unit is
+// accounted for.
 func TestLocalnetHonestWorkWins(t *testing.T) {
 	if _, err := os.Stat(model); err != nil {
 		t.Fatalf("the demo model is missing: %v", err)
@@ -106,37 +109,9 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	}
 	t.Logf("%d epochs in %s", seen, time.Since(start).Round(time.Second))
 
-	// The table of what was observed.
-	var total float64
-	for _, v := range incentive {
-		total += v
-	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "uid\tname\tincentive share\tdividends")
-	for uid := range uint16(len(byName)) {
-		fmt.Fprintf(tw, "%d\t%s\t%.3f\t%.3f\n", uid, byName[uid], incentive[uid]/max(total, 1e-9), dividends[uid]/measured)
-	}
-	tw.Flush()
-	t.Logf("incentive shares over %d epochs:\n%s", measured, b.String())
-
-	honestMin := min(incentive[role["miner0"]], incentive[role["miner1"]], incentive[role["miner2"]])
-	for _, cheat := range []string{"junk", "lazy", "wrong_model"} {
-		if incentive[role[cheat]]*5 > honestMin {
-			t.Errorf("%s earns %.3f, more than a fifth of the least honest miner's %.3f", cheat, incentive[role[cheat]], honestMin)
-		}
-	}
-	if incentive[role["copier"]]*3 > honestMin {
-		t.Errorf("copier earns %.3f, more than a third of the least honest miner's %.3f", incentive[role["copier"]], honestMin)
-	}
-	if dividends[role["weight_copier"]] >= dividends[role["validator0"]] {
-		t.Errorf("weight copier's dividends %.3f are not below those of validator0, which it copies (%.3f)", dividends[role["weight_copier"]], dividends[role["validator0"]])
-	}
-
-	// The random labeler's miner scores under a third of a careful one's
-	// for labels, by every validator that has scored labels yet (preference
-	// steps are a fifth of the steps, drawn at random).
-	judged := 0
+	// What each validator saw of each miner: every one queried, and why
+	// its answers scored as they did.
+	reports := map[string]dashboard.ValidatorScores{}
 	for _, v := range info.Validators {
 		if v.URL == "" {
 			continue
@@ -151,21 +126,103 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		reports[v.Name] = rep
+	}
+
+	// The table of what was observed: pay is the incentive over the
+	// honest miners' mean.
+	var total, honestSum float64
+	var honest []string
+	for _, v := range incentive {
+		total += v
+	}
+	for _, p := range info.Miners {
+		if p.Role == "honest" {
+			honest = append(honest, p.Name)
+			honestSum += incentive[p.UID]
+		}
+	}
+	honestMean := honestSum / float64(max(len(honest), 1))
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "uid\tname\trole\tincentive share\tpay vs honest\tdividends\treasons (validator0)")
+	roleOf := map[uint16]string{}
+	for _, p := range append(append([]Participant(nil), info.Miners...), info.Validators...) {
+		roleOf[p.UID] = p.Role
+	}
+	reasons := map[uint16]map[string]uint64{}
+	for _, s := range reports["validator0"].Scores {
+		reasons[s.UID] = s.Reasons
+	}
+	for uid := range uint16(len(byName)) {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%.2f\t%.3f\t%v\n", uid, byName[uid], roleOf[uid], incentive[uid]/max(total, 1e-9),
+			incentive[uid]/max(honestMean, 1e-12), dividends[uid]/measured, reasons[uid])
+	}
+	tw.Flush()
+	t.Logf("incentive over %d epochs (honest mean share %.3f):\n%s", measured, honestMean/max(total, 1e-9), b.String())
+
+	for _, name := range honest {
+		if incentive[role[name]] <= 0 {
+			t.Errorf("honest %s is not paid", name)
+		}
+	}
+	for _, cheat := range []string{"junk", "lazy", "copier", "wrong_model", "canned", "truncate", "short_copier", "paraphraser", "greedy"} {
+		if pay := incentive[role[cheat]] / max(honestMean, 1e-12); pay > 0.2 {
+			t.Errorf("%s earns %.2f of the honest mean; a cheat may earn at most 0.2", cheat, pay)
+		}
+	}
+	var sybils float64
+	for i := range 5 {
+		sybils += incentive[role["sybil"+strconv.Itoa(i)]]
+	}
+	if pay := sybils / max(honestMean, 1e-12); pay > 1 {
+		t.Errorf("the five sybils, sharing one model run, earn %.2f of the honest mean together; at most one honest miner's", pay)
+	}
+	if dividends[role["weight_copier"]] >= dividends[role["validator0"]] {
+		t.Errorf("weight copier's dividends %.3f are not below those of validator0, which it copies (%.3f)", dividends[role["weight_copier"]], dividends[role["validator0"]])
+	}
+
+	// Every validator queried every miner at every step: the sample
+	// leaves nobody out, and however slow the machine, there were steps.
+	for vname, rep := range reports {
+		asked := map[uint16]uint64{}
+		var most uint64
+		for _, s := range rep.Scores {
+			for _, n := range s.Reasons {
+				asked[s.UID] += n
+			}
+			most = max(most, asked[s.UID])
+		}
+		t.Logf("%s scored up to %d answers of each miner", vname, most)
+		for _, p := range info.Miners {
+			if asked[p.UID] < max(3, most*3/4) {
+				t.Errorf("%s scored %s %d times, another miner %d; every miner is queried at every step", vname, p.Name, asked[p.UID], most)
+			}
+		}
+	}
+
+	// The random labeler's miner scores under a third of a careful one's
+	// for labels, by every validator that has scored labels yet (preference
+	// steps are a fifth of the steps, drawn at random).
+	judged := 0
+	for vname, rep := range reports {
 		pref := map[string]float64{}
 		for _, s := range rep.Scores {
 			pref[byName[s.UID]] = s.ByKind["preference"]
 		}
-		careful := max(pref["miner0"], pref["miner1"], pref["miner2"])
-		t.Logf("%s: preference scores %v", v.Name, pref)
+		careful := 0.0
+		for _, name := range honest {
+			careful = max(careful, pref[name])
+		}
+		t.Logf("%s: preference scores %v", vname, pref)
 		if careful == 0 && pref["random_labeler"] == 0 {
 			continue
 		}
 		judged++
 		if pref["random_labeler"]*3 >= careful {
-			t.Errorf("%s: random labeler's miner scores %.3f for labels, careful ones up to %.3f", v.Name, pref["random_labeler"], careful)
+			t.Errorf("%s: random labeler's miner scores %.3f for labels, careful ones up to %.3f", vname, pref["random_labeler"], careful)
 		}
 	}
-
 	if judged == 0 {
 		t.Error("no validator has scored any labels")
 	}

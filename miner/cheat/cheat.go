@@ -1,8 +1,25 @@
 // Package cheat holds miner backends that misbehave in the ways validators
-// must not pay for (DESIGN.md section 7): junk, echoing the prompt, copying
-// another miner, and serving another checkpoint under the declared model's
-// name. The local network's --adversaries and the validator's tests run
-// them; no real miner would.
+// must not pay for (DESIGN.md section 7, issue 14): each is the cheapest
+// way its author knows to get paid without doing the work asked.
+//
+//   - Junk answers random letters; Lazy echoes the prompt.
+//   - Copier hands in another miner's answer; ShortCopier cuts it under
+//     the length copy checks look at; Paraphraser swaps a few of its words
+//     and recomputes the token ids and log-probabilities.
+//   - Canned answers story text from templates, carrying the declared
+//     model's real token ids and log-probabilities for it (tokenizer
+//     Encode and Llama.Score), max_tokens of them.
+//   - Truncate runs the honest model for a few tokens and claims it
+//     stopped (or reached max_tokens).
+//   - Greedy runs the honest model at temperature 0 whatever was asked,
+//     and caches its answer per prompt.
+//   - A SybilGroup's members are several hotkeys that share one model run
+//     per prompt.
+//   - Perturb makes another checkpoint of the same shape, served under the
+//     declared model's name (the wrong-model cheat).
+//
+// The local network's --adversaries and the validator's tests run them; no
+// real miner would.
 package cheat
 
 import (
@@ -34,7 +51,7 @@ func (r *Recorder) Generate(ctx context.Context, req *miner.Request, fn llm.Stre
 	g, err := r.Backend.Generate(ctx, req, fn)
 	if err == nil {
 		r.mu.Lock()
-		r.answers[req.Prompt] = g
+		r.answers[promptOf(req)] = g
 		if len(r.answers) > 256 {
 			for k := range r.answers {
 				delete(r.answers, k)
@@ -53,19 +70,18 @@ func (r *Recorder) lookup(prompt string) (*llm.OpenAIGeneration, bool) {
 	return g, ok
 }
 
-// Copier answers with the Recorder's answer to the same prompt, fetched a
-// network round trip (50 ms) after the honest miner gave it.
-type Copier struct {
-	miner.Backend // for Model, Ready and Concurrency
-	From          *Recorder
-}
+// copyDelay is how long after the honest miner answered a copier has the
+// answer: a network round trip.
+const copyDelay = 50 * time.Millisecond
 
-// Generate implements miner.Backend.
-func (c *Copier) Generate(ctx context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+// wait returns the recorded answer to prompt once there is one, copyDelay
+// after it appeared, or ctx's error. The answer is shared: callers copy
+// what they change.
+func (r *Recorder) wait(ctx context.Context, prompt string) (*llm.OpenAIGeneration, error) {
 	for {
-		if g, ok := c.From.lookup(req.Prompt); ok {
+		if g, ok := r.lookup(prompt); ok {
 			select {
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(copyDelay):
 				return g, nil
 			case <-ctx.Done():
 				return nil, ctx.Err()
@@ -79,11 +95,27 @@ func (c *Copier) Generate(ctx context.Context, req *miner.Request, _ llm.StreamF
 	}
 }
 
+// Copier answers with the Recorder's answer to the same prompt, fetched a
+// network round trip (50 ms) after the honest miner gave it.
+type Copier struct {
+	miner.Backend // for Model, Ready and Concurrency
+	From          *Recorder
+}
+
+// Generate implements miner.Backend.
+func (c *Copier) Generate(ctx context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	g, err := c.From.wait(ctx, promptOf(req))
+	if err != nil {
+		return nil, err
+	}
+	return deliver(g, fn)
+}
+
 // Junk answers random letters.
 type Junk struct{ miner.Backend }
 
 // Generate implements miner.Backend.
-func (j Junk) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+func (j Junk) Generate(_ context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
 	r := rand.New(rand.NewPCG(req.Options.Seed, 9))
 	var b strings.Builder
 	for range 30 {
@@ -92,19 +124,15 @@ func (j Junk) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) 
 		}
 		b.WriteByte(' ')
 	}
-	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: b.String(), FinishReason: llm.FinishLength}, Model: j.Model()}, nil
+	return deliver(&llm.OpenAIGeneration{Generation: llm.Generation{Text: b.String(), FinishReason: llm.FinishLength}, Model: j.Model()}, fn)
 }
 
 // Lazy echoes the prompt.
 type Lazy struct{ miner.Backend }
 
 // Generate implements miner.Backend.
-func (l Lazy) Generate(_ context.Context, req *miner.Request, _ llm.StreamFunc) (*llm.OpenAIGeneration, error) {
-	p := req.Prompt
-	if req.Chat {
-		p = miner.ChatPrompt(req.Messages)
-	}
-	return &llm.OpenAIGeneration{Generation: llm.Generation{Text: p, FinishReason: llm.FinishStop}, Model: l.Model()}, nil
+func (l Lazy) Generate(_ context.Context, req *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	return deliver(&llm.OpenAIGeneration{Generation: llm.Generation{Text: promptOf(req), FinishReason: llm.FinishStop}, Model: l.Model()}, fn)
 }
 
 // Perturb returns a different llama2.c checkpoint of the same shape: a
@@ -116,4 +144,24 @@ func Perturb(data []byte) []byte {
 		out[i+3] ^= 0x01
 	}
 	return out
+}
+
+// promptOf is the text the built-in engine continues for req (a chat's
+// messages joined as miner.ChatPrompt joins them).
+func promptOf(req *miner.Request) string {
+	if req.Chat {
+		return miner.ChatPrompt(req.Messages)
+	}
+	return req.Prompt
+}
+
+// deliver returns g, streaming it to fn (when not nil) in one chunk, as a
+// backend that has the whole answer at once would.
+func deliver(g *llm.OpenAIGeneration, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
+	if fn != nil {
+		if err := fn(g.Text, g.Tokens); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
 }
