@@ -1,6 +1,6 @@
 // Package llm runs language models for miners.
 //
-// The built-in engine (Llama, LoadLlama) is a pure-Go float32 port of
+// The built-in engine (Llama, LoadLlama) is a float32 port of
 // llama2.c's run.c: it loads any legacy ("v0") llama2.c checkpoint from a
 // path, with the SentencePiece tokenizer (Tokenizer, LoadTokenizer) read
 // from the model's tokenizer.model, and generates on the calling goroutine
@@ -10,7 +10,11 @@
 //
 // Determinism: each reduction sums in a fixed order on one goroutine and
 // products are rounded before they are added, so greedy output and seeded
-// samples repeat exactly. Floats are fine here: nothing in this package
+// samples repeat exactly. Known tokens (a prompt, an answer being checked)
+// run in batches whose matrix products keep every sum's order, so a token's
+// logits have the same bits alone or in a batch; on amd64 an SSE2 kernel
+// (matmul_amd64.s) runs eight tokens at once, one per lane (the build tag
+// purego leaves it out). Floats are fine here: nothing in this package
 // feeds consensus.
 //
 // The demo model, babyllama105, lives in ../shared/models/babyllama105

@@ -86,26 +86,28 @@ func (m *Llama) GenerateStream(ctx context.Context, prompt string, opts GenOptio
 		limit = opts.MaxTokens
 	}
 	g := &Generation{PromptTokens: ids, Tokens: make([]TokenLogprob, 0, limit), FinishReason: FinishLength}
-	s := m.newState()
-
-	for pos, id := range ids[:len(ids)-1] {
-		if err := ctx.Err(); err != nil {
-			return g, err
-		}
-		m.forward(s, id, pos)
+	// The prompt is known: it runs in batches, as Prefill does.
+	s := m.newState(min(len(ids), batchTokens))
+	logits, err := m.prefill(ctx, s, ids)
+	if err != nil {
+		return g, err
 	}
-	token, pos := ids[len(ids)-1], len(ids)-1
+	token, pos := ids[len(ids)-1], len(ids)
 	var text strings.Builder
-	for range limit {
-		if err := ctx.Err(); err != nil {
-			g.Text = text.String()
-			return g, err
+	for i := range limit {
+		if i > 0 {
+			if err := ctx.Err(); err != nil {
+				g.Text = text.String()
+				return g, err
+			}
+			m.forward(s, token, pos)
+			logits = s.logits[:m.cfg.VocabSize]
+			pos++
 		}
-		m.forward(s, token, pos)
-		next := m.sample(s, s.logits, opts, SampleCoin(opts.Seed, len(g.Tokens)))
+		next := m.sample(s, logits, opts, SampleCoin(opts.Seed, i))
 		piece := m.tok.Piece(token, next)
 		stop := next == BOSID || next == EOSID
-		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(s.logits, next)})
+		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(logits, next)})
 		if fn != nil {
 			if err := fn(piece, g.Tokens[len(g.Tokens)-1:]); err != nil {
 				g.Text = text.String()
@@ -118,7 +120,6 @@ func (m *Llama) GenerateStream(ctx context.Context, prompt string, opts GenOptio
 		}
 		text.WriteString(piece)
 		token = next
-		pos++
 	}
 	g.Text = text.String()
 	return g, nil
@@ -141,23 +142,17 @@ func (m *Llama) Score(ctx context.Context, prompt string, continuation []int) ([
 			return nil, fmt.Errorf("llm: continuation token %d is id %d, outside the vocabulary of %d", i, id, m.cfg.VocabSize)
 		}
 	}
-	s := m.newState()
-	for pos, id := range ids[:len(ids)-1] {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m.forward(s, id, pos)
+	s := m.newState(min(max(len(ids), len(continuation)), batchTokens))
+	first, err := m.prefill(ctx, s, ids)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]float64, len(continuation))
-	token, pos := ids[len(ids)-1], len(ids)-1
-	for i, next := range continuation {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m.forward(s, token, pos)
-		out[i] = logprob(s.logits, next)
-		token = next
-		pos++
+	err = m.answerLogits(ctx, s, first, len(ids), continuation, false, func(i int, logits []float32) {
+		out[i] = logprob(logits, continuation[i])
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
