@@ -1,4 +1,4 @@
-// Package llm runs language models for miners.
+// Package llm runs language models for miners and checks their answers.
 //
 // The built-in engine (Llama, LoadLlama) is a float32 port of
 // llama2.c's run.c: it loads any legacy ("v0") llama2.c checkpoint from a
@@ -7,6 +7,13 @@
 // with greedy or seeded temperature/top-p sampling. Every generated token
 // comes with its log-probability, and Score recomputes those for given
 // tokens, so a validator running the same model can check a miner's output.
+//
+// Exact replay: the sampler's coin for generated token i is
+// SampleCoin(seed, i), a pure function, so any position can be redrawn on
+// its own. Prefill runs a prompt once; Prefix.Replay then recomputes, at
+// every position of an answer to it, the token the sampler draws there
+// given the tokens before, and how far the sent token is from being drawn.
+// An honest answer replays exactly.
 //
 // Determinism: each reduction sums in a fixed order on one goroutine and
 // products are rounded before they are added, so greedy output and seeded
