@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const (
@@ -409,4 +410,72 @@ func TestReplayConcurrentPrefix(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// BenchmarkVerifyVsGenerate compares, per answer, what a miner spends
+// generating a 64-token answer to a story prompt at temperature 0.8, top_p
+// 0.9 (prompt and answer forward passes, sampling) with what a validator
+// spends verifying it on the built-in engine: the prompt's Prefill shared
+// by the 8 answers of a round that got the same prompt, plus the answer's
+// Replay. Both are timed on one goroutine (one core: the engine uses no
+// other), interleaved in each iteration so that both see the same load on
+// the machine. verify/generate_cpu is the ratio (the target is at most
+// 0.5); verify1/generate_cpu is the ratio for an answer whose prompt nobody
+// else got (a Prefill of its own).
+func BenchmarkVerifyVsGenerate(b *testing.B) {
+	m := testModel(b)
+	ctx := context.Background()
+	const miners = 8
+	opts := make([]GenOptions, miners)
+	answers := make([][]int, miners)
+	for i := range opts {
+		opts[i] = GenOptions{MaxTokens: 64, Temperature: 0.8, TopP: 0.9, Seed: uint64(1000 + i)}
+		g, err := m.Generate(ctx, storyPrompt, opts[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		answers[i] = answerIDs(g)
+	}
+	var genTime, prefillTime, replayTime time.Duration
+	var tokens int
+	for b.Loop() {
+		t0 := time.Now()
+		for i := range miners {
+			if _, err := m.Generate(ctx, storyPrompt, opts[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		p, err := m.Prefill(ctx, storyPrompt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		for i := range miners {
+			r, err := p.Replay(ctx, answers[i], opts[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for k, st := range r.Steps {
+				if st.Drawn != answers[i][k] {
+					b.Fatalf("answer %d step %d: drew %d, sent %d", i, k, st.Drawn, answers[i][k])
+				}
+			}
+			tokens += len(answers[i])
+		}
+		t3 := time.Now()
+		genTime += t1.Sub(t0)
+		prefillTime += t2.Sub(t1)
+		replayTime += t3.Sub(t2)
+	}
+	n := float64(b.N * miners)
+	gen := float64(genTime.Nanoseconds()) / n
+	shared := float64(prefillTime.Nanoseconds()+replayTime.Nanoseconds()) / n
+	alone := float64(prefillTime.Nanoseconds())/float64(b.N) + float64(replayTime.Nanoseconds())/n
+	perToken := float64(b.N*miners) / float64(tokens) // answers per token
+	b.ReportMetric(shared/gen, "verify/generate_cpu")
+	b.ReportMetric(alone/gen, "verify1/generate_cpu")
+	b.ReportMetric(gen*perToken, "generate_ns/token")
+	b.ReportMetric(shared*perToken, "verify_ns/token")
+	b.ReportMetric(float64(prefillTime.Nanoseconds())/float64(b.N), "prefill_ns")
 }
