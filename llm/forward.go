@@ -1,6 +1,9 @@
 package llm
 
-import "math"
+import (
+	"context"
+	"math"
+)
 
 // The forward pass of llama2.c's run.c in float32. Every reduction runs in
 // a fixed sequential order on one goroutine, and every product is rounded
@@ -8,18 +11,34 @@ import "math"
 // compiler from fusing multiply and add on FMA hardware), so one input
 // gives the same bits on every run and every machine with the same math
 // library results.
+//
+// forwardBatch runs several known tokens at once (a prompt, or an answer
+// being verified): each weight matrix is then multiplied with several
+// tokens' activations together (matmulBatch), which on amd64 runs one
+// token per SIMD lane. Each output is still its own sequential sum in the
+// same order, so a token's logits have the same bits whether it ran alone
+// or in a batch.
+
+// batchTokens is how many known tokens (a prompt, or an answer being
+// verified or scored) run through forwardBatch at once: enough to fill the
+// SIMD lanes many times over, few enough that the activations stay small
+// (about 0.3 MB for the demo model).
+const batchTokens = 64
 
 // runState is one sequence's activations and KV cache, allocated once.
+// The activations hold up to batch tokens, one after the other.
 type runState struct {
-	x, xb, xb2 []float32 // dim
-	hb, hb2    []float32 // hidden
-	q          []float32 // dim
-	att        []float32 // nHeads × seqLen
-	logits     []float32 // vocab
+	batch      int
+	x, xb, xb2 []float32 // batch × dim
+	hb, hb2    []float32 // batch × hidden
+	q          []float32 // batch × dim
+	att        []float32 // nHeads × seqLen, one token at a time
+	logits     []float32 // batch × vocab
 	keyCache   []float32 // layer × seqLen × kvDim
 	valueCache []float32 // layer × seqLen × kvDim
 	probs      []float32 // vocab, for sampling
 	candidates []candidate
+	lanes      laneScratch
 }
 
 type candidate struct {
@@ -27,92 +46,193 @@ type candidate struct {
 	p  float32
 }
 
-func (m *Llama) newState() *runState {
+// newState allocates a run state for batches of up to batch tokens.
+func (m *Llama) newState(batch int) *runState {
 	c := m.cfg
 	kvDim := c.Dim * c.NKVHeads / c.NHeads
 	return &runState{
-		x: make([]float32, c.Dim), xb: make([]float32, c.Dim), xb2: make([]float32, c.Dim),
-		hb: make([]float32, c.HiddenDim), hb2: make([]float32, c.HiddenDim),
-		q:          make([]float32, c.Dim),
+		batch: batch,
+		x:     make([]float32, batch*c.Dim), xb: make([]float32, batch*c.Dim), xb2: make([]float32, batch*c.Dim),
+		hb: make([]float32, batch*c.HiddenDim), hb2: make([]float32, batch*c.HiddenDim),
+		q:          make([]float32, batch*c.Dim),
 		att:        make([]float32, c.NHeads*c.SeqLen),
-		logits:     make([]float32, c.VocabSize),
+		logits:     make([]float32, batch*c.VocabSize),
 		keyCache:   make([]float32, c.NLayers*c.SeqLen*kvDim),
 		valueCache: make([]float32, c.NLayers*c.SeqLen*kvDim),
 		probs:      make([]float32, c.VocabSize),
 		candidates: make([]candidate, 0, c.VocabSize),
+		lanes:      newLaneScratch(batch, max(c.Dim, c.HiddenDim, c.VocabSize)),
 	}
 }
 
 // forward runs token at position pos and leaves the next-token logits in
-// s.logits. 0 <= pos < SeqLen and 0 <= token < VocabSize.
+// s.logits[:VocabSize]. 0 <= pos < SeqLen and 0 <= token < VocabSize.
 func (m *Llama) forward(s *runState, token, pos int) {
+	m.forwardBatch(s, []int{token}, pos, 0)
+}
+
+// forwardBatch runs tokens at positions pos, pos+1, … (each one attending
+// to the cache and to the tokens before it in the batch) and leaves the
+// next-token logits of tokens[t], for logitsFrom <= t, in
+// s.logits[t·VocabSize:]. The logits and the cache get the same bits as
+// forward would give them token by token. len(tokens) <= s.batch,
+// pos+len(tokens) <= SeqLen, and every token is in the vocabulary.
+func (m *Llama) forwardBatch(s *runState, tokens []int, pos, logitsFrom int) {
 	c := m.cfg
 	w := &m.w
+	n := len(tokens)
 	dim, hidden := c.Dim, c.HiddenDim
 	hs := dim / c.NHeads
 	kvDim := dim * c.NKVHeads / c.NHeads
-	kvMul := c.NHeads / c.NKVHeads
-	scale := float32(1 / math.Sqrt(float64(hs)))
 	half := hs / 2
-	cos := m.ropeCos[pos*half : pos*half+half]
-	sin := m.ropeSin[pos*half : pos*half+half]
 
-	x := s.x
-	copy(x, w.tokenEmbedding[token*dim:(token+1)*dim])
+	x, xb, xb2 := s.x[:n*dim], s.xb[:n*dim], s.xb2[:n*dim]
+	q := s.q[:n*dim]
+	hb, hb2 := s.hb[:n*hidden], s.hb2[:n*hidden]
+	for t, token := range tokens {
+		copy(x[t*dim:(t+1)*dim], w.tokenEmbedding[token*dim:(token+1)*dim])
+	}
 
 	for l := range c.NLayers {
-		rmsnorm(s.xb, x, w.rmsAtt[l*dim:(l+1)*dim])
+		rmsAtt := w.rmsAtt[l*dim : (l+1)*dim]
+		for t := range n {
+			rmsnorm(xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], rmsAtt)
+		}
 
+		// The batch's keys and values go straight into the cache, where
+		// its positions are consecutive rows.
 		loff := l * c.SeqLen * kvDim
-		k := s.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
-		v := s.valueCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
-		matmul(s.q, s.xb, w.wq[l*dim*dim:(l+1)*dim*dim], dim, dim)
-		matmul(k, s.xb, w.wk[l*dim*kvDim:(l+1)*dim*kvDim], dim, kvDim)
-		matmul(v, s.xb, w.wv[l*dim*kvDim:(l+1)*dim*kvDim], dim, kvDim)
+		keys := s.keyCache[loff : loff+c.SeqLen*kvDim]
+		values := s.valueCache[loff : loff+c.SeqLen*kvDim]
+		k := keys[pos*kvDim : (pos+n)*kvDim]
+		v := values[pos*kvDim : (pos+n)*kvDim]
+		matmulBatch(q, xb, w.wq[l*dim*dim:(l+1)*dim*dim], dim, dim, n, &s.lanes)
+		matmulBatch(k, xb, w.wk[l*dim*kvDim:(l+1)*dim*kvDim], dim, kvDim, n, &s.lanes)
+		matmulBatch(v, xb, w.wv[l*dim*kvDim:(l+1)*dim*kvDim], dim, kvDim, n, &s.lanes)
 
-		rope(s.q, cos, sin)
-		rope(k, cos, sin)
-
-		for h := range c.NHeads {
-			q := s.q[h*hs : (h+1)*hs]
-			att := s.att[h*c.SeqLen : h*c.SeqLen+pos+1]
-			koff := loff + (h/kvMul)*hs
-			for t := range att {
-				kt := s.keyCache[koff+t*kvDim : koff+t*kvDim+hs]
-				att[t] = dot(q, kt) * scale
-			}
-			softmax(att)
-			xb := s.xb[h*hs : (h+1)*hs]
-			clear(xb)
-			for t, a := range att {
-				vt := s.valueCache[koff+t*kvDim : koff+t*kvDim+hs]
-				vt = vt[:len(xb)]
-				for i := range xb {
-					xb[i] += float32(a * vt[i])
-				}
-			}
+		for t := range n {
+			p := pos + t
+			cos := m.ropeCos[p*half : p*half+half]
+			sin := m.ropeSin[p*half : p*half+half]
+			rope(q[t*dim:(t+1)*dim], cos, sin)
+			rope(k[t*kvDim:(t+1)*kvDim], cos, sin)
 		}
-		matmul(s.xb2, s.xb, w.wo[l*dim*dim:(l+1)*dim*dim], dim, dim)
+		for t := range n {
+			m.attend(xb[t*dim:(t+1)*dim], q[t*dim:(t+1)*dim], s.att, keys, values, pos+t)
+		}
+		matmulBatch(xb2, xb, w.wo[l*dim*dim:(l+1)*dim*dim], dim, dim, n, &s.lanes)
 		for i := range x {
-			x[i] += s.xb2[i]
+			x[i] += xb2[i]
 		}
 
-		rmsnorm(s.xb, x, w.rmsFFN[l*dim:(l+1)*dim])
-		matmul(s.hb, s.xb, w.w1[l*dim*hidden:(l+1)*dim*hidden], dim, hidden)
-		matmul(s.hb2, s.xb, w.w3[l*dim*hidden:(l+1)*dim*hidden], dim, hidden)
-		hb2 := s.hb2[:len(s.hb)]
-		for i, val := range s.hb {
+		rmsFFN := w.rmsFFN[l*dim : (l+1)*dim]
+		for t := range n {
+			rmsnorm(xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], rmsFFN)
+		}
+		matmulBatch(hb, xb, w.w1[l*dim*hidden:(l+1)*dim*hidden], dim, hidden, n, &s.lanes)
+		matmulBatch(hb2, xb, w.w3[l*dim*hidden:(l+1)*dim*hidden], dim, hidden, n, &s.lanes)
+		hb2 := hb2[:len(hb)]
+		for i, val := range hb {
 			// SiLU(x) = x·σ(x), then the gate.
 			val = val * float32(1/(1+math.Exp(-float64(val))))
-			s.hb[i] = float32(val * hb2[i])
+			hb[i] = float32(val * hb2[i])
 		}
-		matmul(s.xb, s.hb, w.w2[l*dim*hidden:(l+1)*dim*hidden], hidden, dim)
+		matmulBatch(xb, hb, w.w2[l*dim*hidden:(l+1)*dim*hidden], hidden, dim, n, &s.lanes)
 		for i := range x {
-			x[i] += s.xb[i]
+			x[i] += xb[i]
 		}
 	}
-	rmsnorm(x, x, w.rmsFinal)
-	matmul(s.logits, x, w.wcls, dim, c.VocabSize)
+	if logitsFrom >= n {
+		return
+	}
+	for t := logitsFrom; t < n; t++ {
+		rmsnorm(x[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], w.rmsFinal)
+	}
+	matmulBatch(s.logits[logitsFrom*c.VocabSize:n*c.VocabSize], x[logitsFrom*dim:], w.wcls, dim, c.VocabSize, n-logitsFrom, &s.lanes)
+}
+
+// prefill runs the prompt ids (at positions 0, 1, …) through s in batches
+// and returns the next-token logits after the last one (a slice of
+// s.logits). It returns ctx's error when ctx ends.
+func (m *Llama) prefill(ctx context.Context, s *runState, ids []int) ([]float32, error) {
+	vocab := m.cfg.VocabSize
+	var logits []float32
+	for pos := 0; pos < len(ids); pos += s.batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		chunk := ids[pos:min(pos+s.batch, len(ids))]
+		if pos+len(chunk) < len(ids) {
+			m.forwardBatch(s, chunk, pos, len(chunk)) // no logits needed from this chunk
+			continue
+		}
+		last := len(chunk) - 1
+		m.forwardBatch(s, chunk, pos, last)
+		logits = s.logits[last*vocab : (last+1)*vocab]
+	}
+	return logits, nil
+}
+
+// answerLogits hands fn, in order, the logits that predict each token of
+// an answer ids to a prompt of np tokens that is already in s's cache,
+// first being the logits after the prompt: fn(i, logits) for i < len(ids)
+// gets them given ids[:i], and with after, fn(len(ids), logits) those after
+// the whole answer. The answer's tokens run in batches; logits is valid
+// during the call only. It returns ctx's error when ctx ends. The
+// positions run must fit in the context: np+len(ids) <= SeqLen with after,
+// np+len(ids)-1 <= SeqLen without.
+func (m *Llama) answerLogits(ctx context.Context, s *runState, first []float32, np int, ids []int, after bool, fn func(i int, logits []float32)) error {
+	n := len(ids)
+	if n == 0 && !after {
+		return nil
+	}
+	fn(0, first)
+	run := ids[:max(n-1, 0)]
+	if after && n > 0 {
+		run = ids
+	}
+	vocab := m.cfg.VocabSize
+	for start := 0; start < len(run); start += s.batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := run[start:min(start+s.batch, len(run))]
+		m.forwardBatch(s, chunk, np+start, 0)
+		for t := range chunk {
+			fn(start+t+1, s.logits[t*vocab:(t+1)*vocab])
+		}
+	}
+	return nil
+}
+
+// attend sets out to the attention of query q (one token, dim) at position
+// pos over the layer's cached keys and values at positions 0 to pos
+// (seqLen × kvDim each), using att as scratch.
+func (m *Llama) attend(out, q, att, keys, values []float32, pos int) {
+	c := m.cfg
+	hs := c.Dim / c.NHeads
+	kvDim := c.Dim * c.NKVHeads / c.NHeads
+	kvMul := c.NHeads / c.NKVHeads
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for h := range c.NHeads {
+		qh := q[h*hs : (h+1)*hs]
+		a := att[h*c.SeqLen : h*c.SeqLen+pos+1]
+		koff := (h / kvMul) * hs
+		for t := range a {
+			kt := keys[koff+t*kvDim : koff+t*kvDim+hs]
+			a[t] = dot(qh, kt) * scale
+		}
+		softmax(a)
+		xb := out[h*hs : (h+1)*hs]
+		clear(xb)
+		for t, at := range a {
+			vt := values[koff+t*kvDim : koff+t*kvDim+hs]
+			vt = vt[:len(xb)]
+			for i := range xb {
+				xb[i] += float32(at * vt[i])
+			}
+		}
+	}
 }
 
 // rope rotates consecutive pairs of vec; the angle of pair j within each

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 )
@@ -23,8 +22,9 @@ type GenOptions struct {
 	// whose probabilities add up to more than TopP (nucleus sampling, as
 	// run.c); 0 or ≥ 1 samples from the whole distribution.
 	TopP float32
-	// Seed seeds the sampler (math/rand/v2 PCG); one seed, prompt and
-	// options always give the same tokens.
+	// Seed seeds the sampler: generated token i is drawn with the coin
+	// SampleCoin(Seed, i), so one seed, prompt and options always give the
+	// same tokens, and any position can be redrawn on its own.
 	Seed uint64
 }
 
@@ -86,27 +86,28 @@ func (m *Llama) GenerateStream(ctx context.Context, prompt string, opts GenOptio
 		limit = opts.MaxTokens
 	}
 	g := &Generation{PromptTokens: ids, Tokens: make([]TokenLogprob, 0, limit), FinishReason: FinishLength}
-	s := m.newState()
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
-
-	for pos, id := range ids[:len(ids)-1] {
-		if err := ctx.Err(); err != nil {
-			return g, err
-		}
-		m.forward(s, id, pos)
+	// The prompt is known: it runs in batches, as Prefill does.
+	s := m.newState(min(len(ids), batchTokens))
+	logits, err := m.prefill(ctx, s, ids)
+	if err != nil {
+		return g, err
 	}
-	token, pos := ids[len(ids)-1], len(ids)-1
+	token, pos := ids[len(ids)-1], len(ids)
 	var text strings.Builder
-	for range limit {
-		if err := ctx.Err(); err != nil {
-			g.Text = text.String()
-			return g, err
+	for i := range limit {
+		if i > 0 {
+			if err := ctx.Err(); err != nil {
+				g.Text = text.String()
+				return g, err
+			}
+			m.forward(s, token, pos)
+			logits = s.logits[:m.cfg.VocabSize]
+			pos++
 		}
-		m.forward(s, token, pos)
-		next := m.sample(s, opts, rng)
+		next := m.sample(s, logits, opts, SampleCoin(opts.Seed, i))
 		piece := m.tok.Piece(token, next)
 		stop := next == BOSID || next == EOSID
-		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(s.logits, next)})
+		g.Tokens = append(g.Tokens, TokenLogprob{ID: next, Text: piece, Logprob: logprob(logits, next)})
 		if fn != nil {
 			if err := fn(piece, g.Tokens[len(g.Tokens)-1:]); err != nil {
 				g.Text = text.String()
@@ -119,7 +120,6 @@ func (m *Llama) GenerateStream(ctx context.Context, prompt string, opts GenOptio
 		}
 		text.WriteString(piece)
 		token = next
-		pos++
 	}
 	g.Text = text.String()
 	return g, nil
@@ -142,23 +142,17 @@ func (m *Llama) Score(ctx context.Context, prompt string, continuation []int) ([
 			return nil, fmt.Errorf("llm: continuation token %d is id %d, outside the vocabulary of %d", i, id, m.cfg.VocabSize)
 		}
 	}
-	s := m.newState()
-	for pos, id := range ids[:len(ids)-1] {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m.forward(s, id, pos)
+	s := m.newState(min(max(len(ids), len(continuation)), batchTokens))
+	first, err := m.prefill(ctx, s, ids)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]float64, len(continuation))
-	token, pos := ids[len(ids)-1], len(ids)-1
-	for i, next := range continuation {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m.forward(s, token, pos)
-		out[i] = logprob(s.logits, next)
-		token = next
-		pos++
+	err = m.answerLogits(ctx, s, first, len(ids), continuation, false, func(i int, logits []float32) {
+		out[i] = logprob(logits, continuation[i])
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -176,39 +170,66 @@ func logprob(logits []float32, id int) float64 {
 	return float64(logits[id]) - maxv - math.Log(sum)
 }
 
-// sample picks the next token from s.logits as run.c does, without
-// changing s.logits.
-func (m *Llama) sample(s *runState, opts GenOptions, rng *rand.Rand) int {
+// SampleCoin is the sampler's coin for generated token i (0-based within
+// the answer) under seed: a float32 in [0, 1), a multiple of 2^-24, made of
+// integer arithmetic only, so every machine gets the same coin. It is
+// SplitMix64's output i for the state seed: the top 24 bits of
+// mix(seed + (i+1)·0x9e3779b97f4a7c15), divided by 2^24.
+func SampleCoin(seed uint64, i int) float32 {
+	z := seed + uint64(i+1)*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	z ^= z >> 31
+	return float32(z>>40) / (1 << 24)
+}
+
+// sample is the token run.c's sampler draws from logits with coin: the
+// highest logit (lowest id on ties) at temperature 0, else the token whose
+// interval of the sampler's CDF (walk) holds the coin. It does not change
+// logits.
+func (m *Llama) sample(s *runState, logits []float32, opts GenOptions, coin float32) int {
 	if opts.Temperature <= 0 {
-		best := 0
-		for i, v := range s.logits {
-			if v > s.logits[best] {
-				best = i
-			}
-		}
-		return best
+		return argmax(logits)
 	}
+	cands, scale := m.support(s, logits, opts)
+	k, _, _ := walk(cands, coin*scale, -1)
+	return cands[k].id
+}
+
+// argmax is the index of the highest value, the lowest on ties.
+func argmax(logits []float32) int {
+	best := 0
+	for i, v := range logits {
+		if v > logits[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// support returns the tokens the sampler can draw from logits at
+// opts.Temperature (> 0), in the order its CDF walks them, with their
+// probabilities, and the scale of the walk: the coin is multiplied by it
+// first. Without a nucleus that is every token in id order, scale 1. With
+// TopP in (0, 1) it is the nucleus as run.c cuts it: the tokens that can be
+// in it (probability at least (1-TopP)/(vocab-1)), sorted by probability
+// (ties by id, so the order is fixed), up to and including the one after
+// which the cumulative probability exceeds TopP; the scale is that
+// cumulative probability. The result lives in s until the next call.
+func (m *Llama) support(s *runState, logits []float32, opts GenOptions) (cands []candidate, scale float32) {
 	probs := s.probs
-	for i, v := range s.logits {
+	for i, v := range logits {
 		probs[i] = v / opts.Temperature
 	}
 	softmax(probs)
-	coin := rng.Float32()
+	cands = s.candidates[:0]
 	if opts.TopP <= 0 || opts.TopP >= 1 {
-		var cdf float32
 		for i, p := range probs {
-			cdf += p
-			if coin < cdf {
-				return i
-			}
+			cands = append(cands, candidate{i, p})
 		}
-		return len(probs) - 1
+		return cands, 1
 	}
-	// Nucleus: drop tokens that cannot be in it, sort the rest by
-	// probability (ties by id, so the order is fixed), and cut after the
-	// cumulative probability exceeds TopP.
 	cutoff := (1 - opts.TopP) / float32(len(probs)-1)
-	cands := s.candidates[:0]
 	for i, p := range probs {
 		if p >= cutoff {
 			cands = append(cands, candidate{i, p})
@@ -219,12 +240,7 @@ func (m *Llama) sample(s *runState, opts GenOptions, rng *rand.Rand) int {
 			cands = append(cands, candidate{i, p})
 		}
 	}
-	slices.SortFunc(cands, func(a, b candidate) int {
-		if c := cmp.Compare(b.p, a.p); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.id, b.id)
-	})
+	slices.SortFunc(cands, byLikelihood)
 	var cum float32
 	last := len(cands) - 1
 	for i, c := range cands {
@@ -234,15 +250,48 @@ func (m *Llama) sample(s *runState, opts GenOptions, rng *rand.Rand) int {
 			break
 		}
 	}
-	r := coin * cum
+	return cands[:last+1], cum
+}
+
+// byLikelihood orders candidates by descending probability, then by id.
+func byLikelihood(a, b candidate) int {
+	if c := cmp.Compare(b.p, a.p); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// walk is the sampler's draw over its CDF: with r the scaled coin, it
+// returns the index in cands of the first token whose cumulative
+// probability (summed in float32 in cands' order) exceeds r, or of the last
+// token when none does (the sum can fall short of the scale). With want >= 0
+// it also returns the range [lo, hi) of r for which it draws cands[want]
+// (hi is +Inf for the last token): it draws cands[want] exactly when
+// lo <= r < hi.
+func walk(cands []candidate, r float32, want int) (drawn int, lo, hi float32) {
+	drawn = -1
 	var cdf float32
-	for _, c := range cands[:last+1] {
+	for k, c := range cands {
+		prev := cdf
 		cdf += c.p
-		if r < cdf {
-			return c.id
+		if k == want {
+			lo, hi = prev, cdf
+		}
+		if drawn < 0 && r < cdf {
+			drawn = k
+		}
+		if drawn >= 0 && k >= want {
+			break
 		}
 	}
-	return cands[last].id
+	last := len(cands) - 1
+	if drawn < 0 {
+		drawn = last
+	}
+	if want == last {
+		hi = float32(math.Inf(1))
+	}
+	return drawn, lo, hi
 }
 
 // Text is the text that ids spell when they continue prompt, decoded as

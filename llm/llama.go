@@ -40,10 +40,11 @@ type weights struct {
 // Llama is a llama2.c model with its tokenizer, ready to generate and score.
 //
 // Concurrency: the weights are read-only after LoadLlama and shared; every
-// Generate and Score call allocates its own run state (activations and KV
-// cache), so any number of calls may run concurrently on one *Llama. Each
-// call runs on the calling goroutine only (no parallel reductions), which
-// keeps the float order, and so the output, fixed for a given input.
+// Generate, Score, Prefill and Replay call allocates its own run state
+// (activations and KV cache), so any number of calls may run concurrently
+// on one *Llama (and Replays on one read-only Prefix). Each call runs on
+// the calling goroutine only (no parallel reductions), which keeps the
+// float order, and so the output, fixed for a given input.
 type Llama struct {
 	cfg     Config
 	tied    bool

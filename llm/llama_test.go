@@ -130,7 +130,7 @@ func TestLogprobs(t *testing.T) {
 		}
 	}
 	// exp(logprob) over the whole vocabulary sums to 1, at some position.
-	s := m.newState()
+	s := m.newState(1)
 	ids, _ := m.tok.Encode(goldenPrompt, true)
 	for pos, id := range ids {
 		m.forward(s, id, pos)
@@ -294,7 +294,7 @@ func BenchmarkGenerate(b *testing.B) {
 // BenchmarkForward is one forward pass at the middle of the context.
 func BenchmarkForward(b *testing.B) {
 	m := testModel(b)
-	s := m.newState()
+	s := m.newState(1)
 	for pos := range 128 {
 		m.forward(s, 5, pos)
 	}
