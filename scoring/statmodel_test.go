@@ -199,3 +199,51 @@ func (f failingModel) Text(_ context.Context, prompt string, ids []int) (string,
 }
 
 func (f failingModel) StopTokens() []int { return []int{llm.BOSID, llm.EOSID} }
+
+// countingScorer is the demo model as a PromptScorer that counts its
+// tokenizations and can mangle the text of anything longer than its
+// prompt.
+type countingScorer struct {
+	*llm.Llama
+	tokenized int
+	mangle    bool
+}
+
+func (c *countingScorer) Tokenize(ctx context.Context, text string) ([]int, error) {
+	c.tokenized++
+	return c.Llama.Tokenize(ctx, text)
+}
+
+func (c *countingScorer) Detokenize(ctx context.Context, ids []int) (string, error) {
+	text, err := c.Llama.Detokenize(ctx, ids)
+	if c.mangle && len(ids) > 12 {
+		text = "<cleaned up>" + text
+	}
+	return text, err
+}
+
+// LogprobModel remembers prompts, and an answer whose ids change how the
+// prompt reads is another tokenizer's.
+func TestLogprobModelPrompts(t *testing.T) {
+	c := &countingScorer{Llama: demoModel(t)}
+	lm, err := NewLogprobModel(c, []int{llm.EOSID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prompt := "Once upon a time"
+	p := SamplingParams{Temperature: 0.8, TopP: 0.9, Seed: 1, MaxTokens: 16}
+	s := generate(t, c.Llama, prompt, p)
+	for range 3 {
+		if v, err := VerifySampled(ctx, lm, prompt, s.text, s.ids, p, s.finish, nil, DefaultStatPolicy()); err != nil || !v.OK {
+			t.Fatalf("honest answer: %+v %v", v, err)
+		}
+	}
+	if c.tokenized != 1 {
+		t.Fatalf("the prompt was tokenized %d times", c.tokenized)
+	}
+	c.mangle = true
+	if v, err := VerifySampled(ctx, lm, prompt, s.text, s.ids, p, s.finish, nil, DefaultStatPolicy()); err != nil || v.Reason != SampleTokenizerMismatch {
+		t.Fatalf("answer that changes the prompt's text: %+v %v", v, err)
+	}
+}
