@@ -302,9 +302,15 @@ func inTop(top []llm.TokenLogprob, id int) int {
 //     temperature 0: the argmax) means the answer must end there
 //     ("skipped_stop"); an answer that finished "stop" must have a stop
 //     token inside the nucleus after it ("early_stop");
-//   - at temperature > 0, the number of argmax tokens over all positions
-//     must not exceed its expectation by more than GreedyZ standard
-//     deviations ("greedy").
+//   - at temperature > 0, over all positions, rare tokens (see RareMass)
+//     must not be more than a sampler writes now and then
+//     ("not_sampled"), and the number of argmax tokens must not exceed
+//     its expectation by more than GreedyZ standard deviations, with an
+//     exact tail below GreedyMaxP ("greedy").
+//
+// A stop skipped or claimed wrongly fails the answer at once; tokens
+// outside the nucleus fail it only beyond the agreement allowance, which
+// absorbs an honest GPU's rare near-boundary token.
 //
 // Steps without a Top or with a NaN SentLogprob give "no_logprobs", a
 // negative Sent "bad_token". pol must be valid (see Validate).

@@ -254,6 +254,11 @@ func TestStatisticalVerificationEndToEnd(t *testing.T) {
 	if v := verify(sm, honest); v.Reason != scoring.SampleTokenizerMismatch {
 		t.Errorf("server with an off-by-one tokenizer: %+v", v)
 	}
+	// A miner whose server numbers the tokens one off.
+	offByOne, _ := serve(t, m, minertest.LlamaOptions{TokenShift: 1})
+	if v := verify(vm, complete(t, offByOne, prompt, opts)); v.Reason != scoring.SampleTokenizerMismatch {
+		t.Errorf("miner with an off-by-one tokenizer: %+v", v)
+	}
 	// A miner on another checkpoint, checked against the declared model.
 	variant, err := minertest.DemoVariant(1, 0.3)
 	if err != nil {
