@@ -1,7 +1,9 @@
-// Package minertest provides a stand-in for a GPU model server: a fast,
-// deterministic Backend (Model) and a real HTTP server speaking the OpenAI
-// wire format over it (Serve), for tests and benchmarks of miners and
-// validators on a machine without a GPU.
+// Package minertest provides stand-ins for a GPU model server, for tests
+// and benchmarks of miners and validators on a machine without a GPU: a
+// fast, deterministic Backend (Model) with a real HTTP server speaking the
+// OpenAI wire format over it (Serve), and the real demo model served the
+// way vLLM serves one (LlamaServer, ServeLlama: prompt log-probabilities,
+// /tokenize, /detokenize), with options to misbehave.
 package minertest
 
 import (
