@@ -117,7 +117,7 @@ type Quality struct {
 	TopicShared int
 	// TopicChars is the fraction of the character 4-grams of the response's
 	// content words that occur in the prompt's content words: it meets
-	// words the 6-letter stems miss (inflections, compounds, names).
+	// words the 5-letter stems miss (inflections, compounds, names).
 	TopicChars float64
 
 	// MeanLogprob and HasLogprob are the input's, when usable (see
