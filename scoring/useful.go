@@ -11,24 +11,44 @@ import (
 )
 
 // Evidence says where a training label comes from. p(useful) learns only
-// from outcomes the validator verified itself; [EvidenceNone] (a miner's
-// claim, an unchecked label) is refused by [Useful.Train].
+// from outcomes that say whether an answer was useful, which the validator
+// obtained itself ([Evidence.Usefulness]); [Useful.Train] refuses the rest.
 type Evidence uint8
 
-// Kinds of evidence for a training label.
+// Kinds of evidence for a training label. The values are stable.
 const (
-	EvidenceNone         Evidence = iota // unverified: never trained on
-	EvidenceTrap                         // a trap task with a known right answer
-	EvidenceReference                    // pass or fail of a reference evaluation
-	EvidenceCopy                         // a confirmed copy or duplicate (not useful)
-	EvidencePreference                   // a human preference that passed labeler-quality checks
-	EvidenceAudit                        // the validator operator's own audit
-	EvidenceVerification                 // the validator recomputed the declared model's tokens, or its hard rules rejected the answer
+	EvidenceNone       Evidence = iota // unverified (a miner's claim, an unchecked label): never trained on
+	EvidenceTrap                       // a task whose right answer the validator knows
+	EvidenceReference                  // pass or fail of a reference task
+	EvidenceCopy                       // a confirmed copy: says who wrote the answer, not whether it is useful; not trained on
+	EvidencePreference                 // chosen or rejected in a human preference pair whose labelers passed the quality checks
+	EvidenceAudit                      // the validator operator's own audit
+	// EvidenceVerification is the outcome of model verification: the
+	// answer is (or is not) what the declared model sampled. That says
+	// where the answer came from, not whether it is useful, so it is not
+	// trained on (it once was, and p(useful) learnt the demo model's
+	// style). The constant stays so that callers and logs keep their
+	// meaning.
+	EvidenceVerification
+	EvidenceJudge // an LLM judge's verdict (llm.Judge), usually a probability
 	ufEvidenceEnd
 )
 
-// Verified reports whether e is a verified outcome that may be trained on.
+// Verified reports whether e is a known kind of evidence the validator
+// obtained itself (anything but [EvidenceNone]).
 func (e Evidence) Verified() bool { return e > EvidenceNone && e < ufEvidenceEnd }
+
+// Usefulness reports whether e says whether an answer was useful, so that
+// p(useful) may learn from it: traps, reference tasks, preferences, audits
+// and the judge. Copies and model verification say who produced an
+// answer, not whether it is useful.
+func (e Evidence) Usefulness() bool {
+	switch e {
+	case EvidenceTrap, EvidenceReference, EvidencePreference, EvidenceAudit, EvidenceJudge:
+		return true
+	}
+	return false
+}
 
 // String names the evidence kind for logs and metrics.
 func (e Evidence) String() string {
@@ -47,6 +67,8 @@ func (e Evidence) String() string {
 		return "audit"
 	case EvidenceVerification:
 		return "verification"
+	case EvidenceJudge:
+		return "judge"
 	}
 	return fmt.Sprintf("evidence(%d)", uint8(e))
 }
@@ -56,8 +78,13 @@ func (e Evidence) String() string {
 var (
 	// ErrUnverifiedEvidence: the label is not a verified outcome.
 	ErrUnverifiedEvidence = errors.New("scoring: p(useful): label is not a verified outcome")
+	// ErrNotUsefulness: the evidence says who produced the answer (model
+	// verification, a copy), not whether it is useful.
+	ErrNotUsefulness = errors.New("scoring: p(useful): evidence is not a usefulness outcome (verification and copies say who produced an answer, not whether it is useful)")
 	// ErrMinerCapped: the miner already contributed its cap this window.
 	ErrMinerCapped = errors.New("scoring: p(useful): miner reached its training cap for this window")
+	// ErrBadLabel: a probability label outside [0,1] or NaN.
+	ErrBadLabel = errors.New("scoring: p(useful): label probability is not in [0,1]")
 )
 
 // UsefulConfig configures the p(useful) classifier.
@@ -109,10 +136,13 @@ func (c UsefulConfig) Validate() error {
 }
 
 // Useful is the p(useful) classifier: logistic regression over the features
-// of a [FeatureExtractor], trained online with FTRL-Proximal from verified
-// outcomes only, each miner capped per window, and calibrated with Platt
-// scaling fitted on prequential scores (each example scored before the
-// model learns from it, so the calibration data is always held out).
+// of a [FeatureExtractor] (the answer's text, its topicality to the prompt
+// and the declared model's mean log-probability of it), trained online
+// with FTRL-Proximal from usefulness outcomes only ([Evidence.Usefulness]:
+// preferences, reference tasks, an LLM judge, audits; hard or soft
+// labels), each miner capped per window, and calibrated with Platt scaling
+// fitted on prequential scores (each example scored before the model
+// learns from it, so the calibration data is always held out).
 //
 // It is safe for concurrent use: Predict takes a read lock, Train and
 // UnmarshalBinary a write lock. The zero value is not ready; build one with
@@ -128,7 +158,7 @@ type Useful struct {
 
 	platA, platB float64   // p = sigmoid(platA*margin + platB)
 	calS         []float32 // ring of prequential margins
-	calY         []bool    // and their labels
+	calY         []uint8   // and their labels, probabilities in 255ths
 	calPos       int       // next slot to write
 	sinceFit     int
 	trained      uint64
@@ -168,7 +198,7 @@ func (u *Useful) reset(cfg UsefulConfig, lm *BigramLM) {
 	u.w = make([]float32, FeatureDims)
 	u.platA, u.platB = 1, 0
 	u.calS = make([]float32, 0, cfg.CalibrationWindow)
-	u.calY = make([]bool, 0, cfg.CalibrationWindow)
+	u.calY = make([]uint8, 0, cfg.CalibrationWindow)
 	u.calPos, u.sinceFit, u.trained = 0, 0, 0
 	u.window = 0
 	u.perMiner = make(map[string]int)
@@ -266,14 +296,35 @@ func (u *Useful) SetWindow(w uint64) {
 	}
 }
 
-// Train learns one verified outcome: in was (useful = true) or was not
+// Train learns one usefulness outcome: in was (useful = true) or was not
 // useful, according to evidence ev, and it was produced by miner (its
-// hotkey). It returns [ErrUnverifiedEvidence] for unverified labels and
-// [ErrMinerCapped] when miner already contributed MaxPerMinerPerWindow
-// examples this window; in both cases the model is unchanged.
+// hotkey). It returns [ErrUnverifiedEvidence] for unverified labels,
+// [ErrNotUsefulness] for evidence that does not say whether an answer is
+// useful ([EvidenceVerification], [EvidenceCopy]), and [ErrMinerCapped]
+// when miner already contributed MaxPerMinerPerWindow examples this
+// window; in each case the model is unchanged.
 func (u *Useful) Train(in UsefulInput, useful bool, miner string, ev Evidence) error {
+	p := 0.0
+	if useful {
+		p = 1
+	}
+	return u.TrainProb(in, p, miner, ev)
+}
+
+// TrainProb is [Useful.Train] with a probability for a label: p is how
+// likely in is useful according to ev, such as an LLM judge's p(yes)
+// ([EvidenceJudge]); the model learns the log-loss against p (a soft
+// label), which distils the judge into the classifier. It also returns
+// [ErrBadLabel] when p is NaN or outside [0,1].
+func (u *Useful) TrainProb(in UsefulInput, p float64, miner string, ev Evidence) error {
 	if !ev.Verified() {
 		return ErrUnverifiedEvidence
+	}
+	if !ev.Usefulness() {
+		return ErrNotUsefulness
+	}
+	if !(p >= 0 && p <= 1) {
+		return ErrBadLabel
 	}
 	u.mu.RLock()
 	fx := u.fx
@@ -295,12 +346,17 @@ func (u *Useful) Train(in UsefulInput, useful bool, miner string, ev Evidence) e
 		return ErrMinerCapped
 	}
 	u.perMiner[miner]++
-	u.learn(f, useful)
+	u.learn(f, ufLabel(p))
 	return nil
 }
 
-// learn applies one FTRL-Proximal step; the caller holds the write lock.
-func (u *Useful) learn(f *Features, y bool) {
+// ufLabel quantises a probability label to a byte, 0..255, as the
+// calibration ring stores it.
+func ufLabel(p float64) uint8 { return uint8(math.Round(p * 255)) }
+
+// learn applies one FTRL-Proximal step towards label y (a probability in
+// 255ths); the caller holds the write lock.
+func (u *Useful) learn(f *Features, y uint8) {
 	// Merge repeated indices so each coordinate gets one update.
 	if u.stamp == nil {
 		u.acc = make([]float32, FeatureDims)
@@ -329,10 +385,7 @@ func (u *Useful) learn(f *Features, y bool) {
 	}
 	u.observeCalibration(m, y)
 
-	g := ufSigmoid(m)
-	if y {
-		g -= 1
-	}
+	g := ufSigmoid(m) - float64(y)/255
 	c := &u.cfg
 	for _, ix := range u.touched {
 		x := float64(u.acc[ix])
@@ -362,7 +415,7 @@ func ufFTRLWeight(z, n float64, c *UsefulConfig) float64 {
 
 // observeCalibration records a prequential (margin, label) pair and refits
 // the calibrator every CalibrationEvery pairs.
-func (u *Useful) observeCalibration(m float64, y bool) {
+func (u *Useful) observeCalibration(m float64, y uint8) {
 	if len(u.calS) < u.cfg.CalibrationWindow {
 		u.calS = append(u.calS, float32(m))
 		u.calY = append(u.calY, y)
@@ -378,31 +431,27 @@ func (u *Useful) observeCalibration(m float64, y bool) {
 	}
 }
 
-// ufFitPlatt fits p = sigmoid(a*s + b) to (s, y) by Newton's method with a
-// backtracking line search on the log-loss with Platt's smoothed targets
-// (Lin, Lin and Weng 2007). It keeps a >= 0 (the calibrator never inverts
-// the ranking) and returns (a0, b0) unchanged when there are fewer than 20
-// pairs or only one class.
-func ufFitPlatt(s []float32, y []bool, a0, b0 float64) (float64, float64) {
-	pos, neg := 0, 0
+// ufFitPlatt fits p = sigmoid(a*s + b) to (s, y), y a probability in
+// 255ths, by Newton's method with a backtracking line search on the
+// log-loss with Platt's smoothed targets (Lin, Lin and Weng 2007), which
+// soft labels scale: a label t becomes lo + t*(hi-lo), where the positive
+// and negative counts are the sums of t and 1-t. It keeps a >= 0 (the
+// calibrator never inverts the ranking) and returns (a0, b0) unchanged
+// when there are fewer than 20 pairs or less than one example's worth of
+// either class.
+func ufFitPlatt(s []float32, y []uint8, a0, b0 float64) (float64, float64) {
+	var pos, neg float64
 	for _, v := range y {
-		if v {
-			pos++
-		} else {
-			neg++
-		}
+		t := float64(v) / 255
+		pos += t
+		neg += 1 - t
 	}
-	if pos+neg < 20 || pos == 0 || neg == 0 {
+	if len(y) < 20 || pos < 1 || neg < 1 {
 		return a0, b0
 	}
-	hi := (float64(pos) + 1) / (float64(pos) + 2)
-	lo := 1 / (float64(neg) + 2)
-	target := func(v bool) float64 {
-		if v {
-			return hi
-		}
-		return lo
-	}
+	hi := (pos + 1) / (pos + 2)
+	lo := 1 / (neg + 2)
+	target := func(v uint8) float64 { return lo + float64(v)/255*(hi-lo) }
 	loss := func(a, b float64) float64 {
 		var l float64
 		for i, sv := range s {
@@ -478,14 +527,25 @@ func ufSoftplus(z float64) float64 {
 // Serialisation. The format is little-endian:
 //
 //	magic "AGUSEFUL" | u16 version | u32 dims | config | window, trained |
-//	Platt a, b | bigram table | calibration ring | per-miner counts |
-//	non-zero FTRL coordinates (u32 index, f64 z, f64 n) | u32 CRC-32C
+//	Platt a, b | bigram table | calibration ring (f32 margin, u8 label) |
+//	per-miner counts | non-zero FTRL coordinates (u32 index, f64 z, f64 n) |
+//	u32 CRC-32C
 //
-// The checksum covers every byte before it.
+// The checksum covers every byte before it. Version 2 (this one) has the
+// topicality and log-probability features (256 dense slots) and labels in
+// 255ths (probabilities); version 1 learnt from model verification, and its
+// weights mean nothing for the new features: it is refused with
+// [ErrUsefulStateOutdated].
 const (
 	ufMagic   = "AGUSEFUL"
-	ufVersion = 1
+	ufVersion = 2
 )
+
+// ErrUsefulStateOutdated is wrapped by [Useful.UnmarshalBinary]'s error for
+// a state of version 1: a classifier trained on model verification (the
+// demo model's style, not usefulness) over an older feature set, which
+// cannot be carried over. A caller starts a new classifier instead.
+var ErrUsefulStateOutdated = errors.New("state is version 1, trained on model verification over older features; it cannot be carried over: start a new classifier")
 
 var ufCRC = crc32.MakeTable(crc32.Castagnoli) // immutable after package init (a table)
 
@@ -532,11 +592,7 @@ func (u *Useful) MarshalBinary() ([]byte, error) {
 			i = (u.calPos + k) % n
 		}
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(u.calS[i]))
-		if u.calY[i] {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
+		b = append(b, u.calY[i])
 	}
 	miners := make([]string, 0, len(u.perMiner))
 	for m := range u.perMiner {
@@ -632,7 +688,11 @@ func (u *Useful) UnmarshalBinary(data []byte) error {
 	if string(data[:len(ufMagic)]) != ufMagic {
 		return errors.New(pfx + "not a p(useful) model (bad magic)")
 	}
-	if v := binary.LittleEndian.Uint16(data[len(ufMagic):]); v != ufVersion {
+	switch v := binary.LittleEndian.Uint16(data[len(ufMagic):]); v {
+	case ufVersion:
+	case 1:
+		return fmt.Errorf(pfx+"%w", ErrUsefulStateOutdated)
+	default:
 		return fmt.Errorf(pfx+"unsupported version %d (want %d)", v, ufVersion)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
@@ -681,11 +741,8 @@ func (u *Useful) UnmarshalBinary(data []byte) error {
 		if r.err != nil {
 			break
 		}
-		if lb[0] > 1 {
-			return errors.New(pfx + "invalid calibration label")
-		}
 		nu.calS = append(nu.calS, s)
-		nu.calY = append(nu.calY, lb[0] == 1)
+		nu.calY = append(nu.calY, lb[0])
 	}
 	nm := r.count(8)
 	for k := 0; k < nm && r.err == nil; k++ {

@@ -5,13 +5,20 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // ufBenchInputs returns inputs whose responses are about 500 bytes of
 // sensible English (and a few junk ones), with their prompts.
-func ufBenchInputs(n int) []UsefulInput {
-	corpus := ufCorpus(21, 8*n)
+func ufBenchInputs(n int) []UsefulInput { return ufBenchInputsOf(n, 500) }
+
+// ufBenchInputsOf returns n inputs whose responses are size bytes of
+// sensible English, with their prompts, similarities and a mean
+// log-probability.
+func ufBenchInputsOf(n, size int) []UsefulInput {
+	corpus := ufCorpus(21, 8*n*max(1, size/100))
 	out := make([]UsefulInput, 0, n)
 	var sb strings.Builder
 	for _, c := range corpus {
@@ -23,13 +30,50 @@ func ufBenchInputs(n int) []UsefulInput {
 		}
 		sb.WriteString(c.response)
 		sb.WriteByte(' ')
-		if sb.Len() >= 500 {
-			out = append(out, UsefulInput{Prompt: c.prompt, Response: sb.String()[:500], SimOthers: 0.5, SimOwn: 0.4})
+		if sb.Len() >= size {
+			out = append(out, UsefulInput{Prompt: c.prompt, Response: sb.String()[:size], SimOthers: 0.5, SimOwn: 0.4, MeanLogprob: -1.3, HasLogprob: true})
 			sb.Reset()
 		}
 	}
 	return out
 }
+
+// ufCPUTime is the CPU time (user and system) the process has used.
+func ufCPUTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ufBenchPredict measures Predict, feature extraction included, on
+// responses of size bytes, and reports classifications per second of wall
+// time and per second of CPU time (what one core does, whatever else the
+// machine runs).
+func ufBenchPredict(b *testing.B, size int) {
+	u := ufTrainedModel(b)
+	in := ufBenchInputsOf(256, size)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	n := 0
+	cpu := ufCPUTime(b)
+	for b.Loop() {
+		u.Predict(in[n%len(in)])
+		n++
+	}
+	cpu = ufCPUTime(b) - cpu
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "classifications/s")
+	b.ReportMetric(float64(n)/cpu.Seconds(), "classifications/cpu-s")
+}
+
+// BenchmarkUsefulPredict64Tokens is p(useful) of a 64-token answer of a
+// production model (about 4 bytes a token: 256 bytes).
+func BenchmarkUsefulPredict64Tokens(b *testing.B) { ufBenchPredict(b, 256) }
+
+// BenchmarkUsefulPredictDemo64 is p(useful) of a 64-token answer of the
+// demo model (a character a token: 64 bytes).
+func BenchmarkUsefulPredictDemo64(b *testing.B) { ufBenchPredict(b, 64) }
 
 func ufTrainedModel(b *testing.B) *Useful {
 	u, err := NewUseful(DefaultUsefulConfig(), nil)
@@ -45,18 +89,8 @@ func ufTrainedModel(b *testing.B) *Useful {
 	return u
 }
 
-func BenchmarkUsefulPredict(b *testing.B) {
-	u := ufTrainedModel(b)
-	in := ufBenchInputs(256)
-	b.SetBytes(500)
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		u.Predict(in[n%len(in)])
-		n++
-	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "classifications/s")
-}
+// BenchmarkUsefulPredict is p(useful) of a 500-byte answer.
+func BenchmarkUsefulPredict(b *testing.B) { ufBenchPredict(b, 500) }
 
 func BenchmarkUsefulPredictParallel(b *testing.B) {
 	u := ufTrainedModel(b)

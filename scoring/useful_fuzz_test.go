@@ -31,15 +31,16 @@ func FuzzCheckRules(f *testing.F) {
 }
 
 func FuzzFeatureExtract(f *testing.F) {
-	f.Add("Write a story.", ruleStoryTom, 0.5, 0.1)
-	f.Add("", "", 0.0, 0.0)
-	f.Add("\x00", "\xff\xfe\x80 \xc3\x28 a\tb\nc", math.NaN(), math.Inf(1))
-	f.Add("Tell me about dogs.", "Tell me about dogs.", -1.0, 2.0)
-	f.Add("p", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1.0, 1.0)
+	f.Add("Write a story.", ruleStoryTom, 0.5, 0.1, -1.5, true)
+	f.Add("", "", 0.0, 0.0, 0.0, false)
+	f.Add("\x00", "\xff\xfe\x80 \xc3\x28 a\tb\nc", math.NaN(), math.Inf(1), math.NaN(), true)
+	f.Add("Tell me about dogs.", "Tell me about dogs.", -1.0, 2.0, 3.0, true)
+	f.Add("p", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1.0, 1.0, math.Inf(-1), true)
+	f.Add("Лицензия «GPL»", "“The” (This) ‘A’ the. The", 0.0, 0.0, -100.0, true)
 	fx := NewFeatureExtractor(nil)
 	var fv Features
-	f.Fuzz(func(t *testing.T, prompt, response string, simOthers, simOwn float64) {
-		in := UsefulInput{Prompt: prompt, Response: response, SimOthers: simOthers, SimOwn: simOwn}
+	f.Fuzz(func(t *testing.T, prompt, response string, simOthers, simOwn, meanLogprob float64, hasLogprob bool) {
+		in := UsefulInput{Prompt: prompt, Response: response, SimOthers: simOthers, SimOwn: simOwn, MeanLogprob: meanLogprob, HasLogprob: hasLogprob}
 		fx.Extract(in, &fv)
 		if len(fv.Idx) != len(fv.Val) {
 			t.Fatalf("lengths %d/%d", len(fv.Idx), len(fv.Val))
@@ -52,12 +53,14 @@ func FuzzFeatureExtract(f *testing.F) {
 		}
 		q := fx.Quality(in)
 		for _, r := range []float64{q.SymbolRatio, q.LetterRatio, q.VowelRatio, q.NonLetterTokens, q.RepeatedWords,
-			q.RepeatedTrigrams, q.PromptContainment, q.PromptCoverage, q.SimOthers, q.SimOwn, q.LowerAfterEnd, q.StopWords, q.Upper, q.Digits} {
+			q.RepeatedTrigrams, q.PromptContainment, q.PromptCoverage, q.SimOthers, q.SimOwn, q.LowerAfterEnd, q.StopWords, q.Upper, q.Digits,
+			q.NonASCIILetters, q.MidCapitals, q.Topicality, q.TopicCoverage, q.TopicChars} {
 			if !(r >= 0 && r <= 1) {
 				t.Fatalf("ratio out of [0,1]: %+v", q)
 			}
 		}
-		if q.CompressionRatio < 1 || q.BigramScore > 0 || math.IsNaN(q.BigramScore) {
+		if q.CompressionRatio < 1 || q.BigramScore > 0 || math.IsNaN(q.BigramScore) || q.TopicShared < 0 ||
+			q.HasLogprob && !(q.MeanLogprob <= 0 && !math.IsInf(q.MeanLogprob, 0)) || !q.HasLogprob && q.MeanLogprob != 0 {
 			t.Fatalf("bad quality %+v", q)
 		}
 		_ = SimHash(response)

@@ -358,25 +358,98 @@ func TestUsefulPerMinerCapStopsFlooding(t *testing.T) {
 	}
 }
 
-func TestUsefulRejectsUnverifiedEvidence(t *testing.T) {
+// Only usefulness outcomes train p(useful): an unverified label, and
+// evidence of who produced an answer (model verification, a copy), leave
+// it unchanged, with an error that says why.
+func TestUsefulTrainsOnUsefulnessOnly(t *testing.T) {
 	u, err := NewUseful(DefaultUsefulConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := UsefulInput{Prompt: "p", Response: "Tom had a red ball."}
-	if err := u.Train(in, true, "m", EvidenceNone); !errors.Is(err, ErrUnverifiedEvidence) {
-		t.Errorf("EvidenceNone: err = %v", err)
+	for _, tc := range []struct {
+		ev   Evidence
+		want error
+	}{
+		{EvidenceNone, ErrUnverifiedEvidence},
+		{Evidence(200), ErrUnverifiedEvidence},
+		{EvidenceVerification, ErrNotUsefulness},
+		{EvidenceCopy, ErrNotUsefulness},
+	} {
+		for _, useful := range []bool{true, false} {
+			if err := u.Train(in, useful, "m", tc.ev); !errors.Is(err, tc.want) {
+				t.Errorf("Train(%v, useful=%v): err = %v, want %v", tc.ev, useful, err, tc.want)
+			}
+		}
+		if err := u.TrainProb(in, 0.7, "m", tc.ev); !errors.Is(err, tc.want) {
+			t.Errorf("TrainProb(%v): err = %v, want %v", tc.ev, err, tc.want)
+		}
 	}
-	if err := u.Train(in, true, "m", Evidence(200)); !errors.Is(err, ErrUnverifiedEvidence) {
-		t.Errorf("Evidence(200): err = %v", err)
+	for _, p := range []float64{-0.1, 1.5, math.NaN(), math.Inf(1)} {
+		if err := u.TrainProb(in, p, "m", EvidenceJudge); !errors.Is(err, ErrBadLabel) {
+			t.Errorf("TrainProb(p=%v): err = %v, want ErrBadLabel", p, err)
+		}
 	}
 	if u.Trained() != 0 {
-		t.Errorf("trained %d on unverified labels", u.Trained())
+		t.Errorf("trained %d on refused labels", u.Trained())
 	}
-	for _, ev := range []Evidence{EvidenceTrap, EvidenceReference, EvidenceCopy, EvidencePreference, EvidenceAudit} {
-		if !ev.Verified() || ev.String() == "" {
-			t.Errorf("%v not verified", ev)
+	if p := u.Predict(in); p != 0.5 {
+		t.Errorf("refused labels moved the prediction to %v", p)
+	}
+	for i, ev := range []Evidence{EvidenceTrap, EvidenceReference, EvidencePreference, EvidenceAudit, EvidenceJudge} {
+		if !ev.Verified() || !ev.Usefulness() || strings.HasPrefix(ev.String(), "evidence(") {
+			t.Errorf("%v: verified %v, usefulness %v", ev, ev.Verified(), ev.Usefulness())
 		}
+		if err := u.Train(in, true, "m", ev); err != nil {
+			t.Errorf("Train(%v): %v", ev, err)
+		}
+		if got := u.Trained(); got != uint64(i+1) {
+			t.Errorf("after %v: trained %d", ev, got)
+		}
+	}
+	for _, ev := range []Evidence{EvidenceVerification, EvidenceCopy} {
+		if !ev.Verified() || ev.Usefulness() {
+			t.Errorf("%v: verified %v, usefulness %v", ev, ev.Verified(), ev.Usefulness())
+		}
+	}
+}
+
+// A judge's probabilities, as soft labels, are distilled: answers it finds
+// likely useful score high, unlikely ones low, and the calibrated
+// probabilities land near what the judge said.
+func TestUsefulTrainProbDistilsAJudge(t *testing.T) {
+	corpus := ufCorpus(8, 3000)
+	train, held := corpus[:2400], corpus[2400:]
+	u, err := NewUseful(DefaultUsefulConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The judge: 0.85 for useful answers, 0.1 for junk.
+	judge := func(c ufCase) float64 {
+		if c.useful {
+			return 0.85
+		}
+		return 0.1
+	}
+	for i, c := range train {
+		if err := u.TrainProb(ufInput(c), judge(c), fmt.Sprintf("m%02d", i%50), EvidenceJudge); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sumU, sumJ float64
+	var nU, nJ int
+	for _, c := range held {
+		p := u.Predict(ufInput(c))
+		if c.useful {
+			sumU, nU = sumU+p, nU+1
+		} else {
+			sumJ, nJ = sumJ+p, nJ+1
+		}
+	}
+	mu, mj := sumU/float64(nU), sumJ/float64(nJ)
+	t.Logf("mean p(useful): useful %.3f (judge said 0.85), junk %.3f (judge said 0.10)", mu, mj)
+	if math.Abs(mu-0.85) > 0.08 || math.Abs(mj-0.1) > 0.08 {
+		t.Errorf("distilled probabilities %.3f / %.3f, want about 0.85 / 0.10", mu, mj)
 	}
 }
 
@@ -387,6 +460,11 @@ func TestUsefulMarshalRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	ufTrainHonest(t, u, corpus[:500])
+	for i, c := range corpus[:40] { // and soft labels, as a judge gives
+		if err := u.TrainProb(ufInput(c), float64(i)/40, "judge", EvidenceJudge); err != nil {
+			t.Fatal(err)
+		}
+	}
 	blob, err := u.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -428,6 +506,7 @@ func TestUsefulMarshalRoundTrip(t *testing.T) {
 		{"truncated", func(b []byte) []byte { return b[:len(b)-10] }, "checksum"},
 		{"bad magic", func(b []byte) []byte { b[0] = 'X'; return b }, "magic"},
 		{"future version", func(b []byte) []byte { b[8] = 9; return b }, "version"},
+		{"version 1 (trained on verification)", func(b []byte) []byte { b[8] = 1; return b }, "version 1"},
 		{"empty", func(b []byte) []byte { return nil }, "too short"},
 	} {
 		bad := tc.mut(bytes.Clone(blob))
@@ -435,6 +514,11 @@ func TestUsefulMarshalRoundTrip(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
 		}
+	}
+	v1 := bytes.Clone(blob)
+	v1[8] = 1
+	if err := v.UnmarshalBinary(v1); !errors.Is(err, ErrUsefulStateOutdated) {
+		t.Errorf("a version 1 state: err = %v, want ErrUsefulStateOutdated", err)
 	}
 	if after := v.Predict(ufInput(corpus[0])); after != before {
 		t.Errorf("failed unmarshal changed the model: %v -> %v", before, after)
