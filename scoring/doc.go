@@ -1,12 +1,17 @@
 // Package scoring holds the validator's judgement, as pure functions and
 // small self-contained types with no network I/O:
 //
-//   - reference evaluations: tasks with known answers generated from a seed
-//     (RefTask, NewRefTask, RandomRefTask) and strict-then-flexible answer
-//     checking (RefTask.Check, the Extract functions);
-//   - story prompts for open-ended inference tasks (StoryPrompt);
-//   - model verification: recomputing the declared model's log-probabilities
-//     of a miner's tokens at sampled positions (VerifyTokens, TokenModel);
+//   - the policy: every weight and threshold in one place (Policy,
+//     DefaultPolicy), the judgement of one answer from what was observed and
+//     the checks run on it (Policy.Judge: hard failures cost the window),
+//     and the sharpening step from scores to weights (Policy.Weights);
+//   - sampling verification: exact replay of the built-in engine's sampler
+//     (CheckReplay) and statistical checks for model servers through their
+//     prompt log-probabilities (CheckSampled, TokenModel), with the length
+//     rule (CheckLength);
+//   - copies within a round, on token runs (RoundCopies), for the
+//     statistical path;
+//   - story prompts for inference and reference tasks (StoryPrompt);
 //   - hard rules that reject junk before any model looks at it (RuleChecker:
 //     empty, too short, gibberish, repetition, prompt echo);
 //   - p(useful), a calibrated online logistic regression over hashed n-grams

@@ -22,6 +22,12 @@ type Scores struct {
 	Kinds map[string][]float64 `json:"kinds"`
 	// Count[uid] is how many scores the uid has had, all kinds together.
 	Count []uint64 `json:"count"`
+	// Window is the current scoring window (the validator's epoch count);
+	// Failed[uid] is 1 + the last window in which uid failed a hard check,
+	// 0 if it never did. A uid that failed in the current window has a
+	// combined score of 0 until the window ends.
+	Window uint64   `json:"window"`
+	Failed []uint64 `json:"failed"`
 }
 
 // NewScores returns empty scores with the given alpha, in (0, 1].
@@ -37,6 +43,12 @@ func (s *Scores) Validate() error {
 	}
 	if len(s.Count) != len(s.Hotkeys) {
 		return fmt.Errorf("scoring: scores: %d counts for %d uids", len(s.Count), len(s.Hotkeys))
+	}
+	if s.Failed == nil { // a state file from before hard failures were kept
+		s.Failed = make([]uint64, len(s.Hotkeys))
+	}
+	if len(s.Failed) != len(s.Hotkeys) {
+		return fmt.Errorf("scoring: scores: %d failure records for %d uids", len(s.Failed), len(s.Hotkeys))
 	}
 	for k, row := range s.Kinds {
 		if len(row) != len(s.Hotkeys) {
@@ -60,6 +72,7 @@ func (s *Scores) Realign(hotkeys []string) {
 		s.Kinds[k] = resize(row, n)
 	}
 	s.Count = resize(s.Count, n)
+	s.Failed = resize(s.Failed, n)
 	old := s.Hotkeys
 	s.Hotkeys = slices.Clone(hotkeys)
 	for uid := range n {
@@ -70,6 +83,7 @@ func (s *Scores) Realign(hotkeys []string) {
 			row[uid] = 0
 		}
 		s.Count[uid] = 0
+		s.Failed[uid] = 0
 	}
 }
 
@@ -103,9 +117,34 @@ func (s *Scores) Update(kind string, uid int, score float64) error {
 	return nil
 }
 
+// SetWindow moves the scores to window w (windows only move forward).
+func (s *Scores) SetWindow(w uint64) { s.Window = max(s.Window, w) }
+
+// Fail records that uid failed a hard check: every one of its averages
+// restarts from 0, and its combined score is 0 for the rest of the
+// current window. A miner that cheats on part of its work keeps nothing
+// of the window it cheated in.
+func (s *Scores) Fail(uid int) error {
+	if uid < 0 || uid >= len(s.Hotkeys) {
+		return fmt.Errorf("%w: uid %d of %d", ErrUnknownUID, uid, len(s.Hotkeys))
+	}
+	for _, row := range s.Kinds {
+		row[uid] = 0
+	}
+	s.Count[uid]++
+	s.Failed[uid] = s.Window + 1
+	return nil
+}
+
+// FailedNow reports whether uid failed a hard check in the current window.
+func (s *Scores) FailedNow(uid int) bool {
+	return uid >= 0 && uid < len(s.Failed) && s.Failed[uid] == s.Window+1
+}
+
 // Combined returns each uid's score: the weighted mean over kinds of its
-// averages, with weights[kind] (kinds without a weight count 0). All zero
-// when no kind has a weight.
+// averages, with weights[kind] (kinds without a weight count 0), and 0 for
+// a uid that failed a hard check in the current window. All zero when no
+// kind has a weight.
 func (s *Scores) Combined(weights map[string]float64) []float64 {
 	out := make([]float64, len(s.Hotkeys))
 	var total float64
@@ -124,9 +163,12 @@ func (s *Scores) Combined(weights map[string]float64) []float64 {
 			out[uid] += w * v
 		}
 	}
-	if total > 0 {
-		for i := range out {
+	for i := range out {
+		if total > 0 {
 			out[i] /= total
+		}
+		if s.FailedNow(i) {
+			out[i] = 0
 		}
 	}
 	return out

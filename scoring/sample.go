@@ -74,3 +74,59 @@ func CheckLength(n int, p SamplingParams, finish string) (SampleVerdict, bool) {
 	}
 	return SampleVerdict{}, true
 }
+
+// CheckReplay judges an answer of the built-in engine by replaying its
+// sampler over the answer's tokens (llm.Prefix.Replay with the request's
+// options): every token must be the one the sampler draws at its position
+// with the miner's seed, give or take pol.NearTie (at most
+// pol.MaxNearTies times); an answer that finished "length" must have
+// max_tokens tokens (or have filled the context); one that finished "stop"
+// must end where the sampler draws a stop token. Canned text, another
+// miner's answer, another seed's sample, greedy output when sampling was
+// asked, truncation and paraphrase all fail it, whatever log-probabilities
+// they carry.
+func CheckReplay(r *llm.Replay, ids []int, p SamplingParams, finish string, pol ReplayPolicy) SampleVerdict {
+	if v, ok := CheckLength(len(ids), p, finish); !ok {
+		return v
+	}
+	if len(r.Steps) != len(ids) {
+		return failSample(SampleNoTokens, "replayed %d positions of %d tokens", len(r.Steps), len(ids))
+	}
+	v := SampleVerdict{Checked: len(ids)}
+	var sum float64
+	for i, st := range r.Steps {
+		sum += st.Logprob
+		if st.Drawn == ids[i] {
+			continue
+		}
+		if float64(st.Dist) <= pol.NearTie {
+			v.NearTies++
+			continue
+		}
+		if st.Drawn == llm.EOSID || st.Drawn == llm.BOSID {
+			return failSample(SampleSkippedStop, "token %d: the model stops there, the answer goes on", i)
+		}
+		return failSample(SampleNotSampled, "token %d is id %d; the sampler draws id %d there with this seed", i, ids[i], st.Drawn)
+	}
+	v.MeanLogprob = sum / float64(len(ids))
+	if finish == llm.FinishStop {
+		switch st := r.Stopped; {
+		case st == nil:
+			return failSample(SampleEarlyStop, "the answer claims a stop after %d of %d tokens, where the context ends", len(ids), p.MaxTokens)
+		case st.Drawn == llm.EOSID || st.Drawn == llm.BOSID:
+		case float64(st.Dist) <= pol.NearTie:
+			v.NearTies++
+		default:
+			return failSample(SampleEarlyStop, "the answer stops after %d tokens; the sampler draws id %d there", len(ids), st.Drawn)
+		}
+	} else if r.Stopped != nil {
+		// It claims to have run out of tokens, but had room for more.
+		return failSample(SampleShort, "%d tokens of %d, and the model does not stop there", len(ids), p.MaxTokens)
+	}
+	if v.NearTies > pol.MaxNearTies {
+		return SampleVerdict{Reason: SampleNotSampled, Checked: v.Checked, NearTies: v.NearTies, MeanLogprob: v.MeanLogprob,
+			Detail: fmt.Sprintf("%d tokens only next to the sampler's draw (at most %d allowed)", v.NearTies, pol.MaxNearTies)}
+	}
+	v.OK = true
+	return v
+}

@@ -11,11 +11,10 @@ import (
 	"github.com/seed0ffb8d46/agora/llm"
 )
 
-// StatModel is a model the validator runs to check a miner's tokens
+// TokenModel is a model the validator runs to check a miner's tokens
 // statistically (CheckSampled): the declared model on a server with prompt
-// log-probabilities (vLLM), or the built-in engine. It is the v2 contract's
-// TokenModel; that name still belongs to VerifyTokens' interface here.
-type StatModel interface {
+// log-probabilities (vLLM), or the built-in engine.
+type TokenModel interface {
 	// TopK is the model's distribution at each of ids' positions when
 	// they continue prompt (steps[i]: Sent = ids[i], its log-probability
 	// and the k most likely), and after them (after.Sent = -1). Ids
@@ -33,7 +32,7 @@ type StatModel interface {
 // the detokenized prompt: the answer's ids change how the prompt reads.
 var errTextSplit = errors.New("the answer's ids change the prompt's text")
 
-// LogprobModel is a StatModel over an llm.PromptScorer: *llm.OpenAI on a
+// LogprobModel is a TokenModel over an llm.PromptScorer: *llm.OpenAI on a
 // vLLM server (see NewLogprobModel) or *llm.Llama (LlamaLogprobModel). It
 // remembers the encoding of the last prompts it saw, since a validator
 // checks many answers to one prompt. Safe for concurrent use.
@@ -53,7 +52,7 @@ type encodedPrompt struct {
 // maxPrompts bounds LogprobModel's memory of prompts.
 const maxPrompts = 256
 
-// NewLogprobModel is a StatModel over src whose generation stops at the
+// NewLogprobModel is a TokenModel over src whose generation stops at the
 // stop ids (the tokenizer's eos_token_id, and any other id in the model's
 // generation_config.json eos_token_id; the built-in engine's are llm.BOSID
 // and llm.EOSID). A server does not say which they are, so they are
@@ -73,7 +72,7 @@ func NewLogprobModel(src llm.PromptScorer, stop []int) (*LogprobModel, error) {
 	return &LogprobModel{src: src, stop: slices.Clone(stop), prompts: map[string]encodedPrompt{}}, nil
 }
 
-// LlamaLogprobModel is the StatModel of the built-in engine, which stops at
+// LlamaLogprobModel is the TokenModel of the built-in engine, which stops at
 // llm.BOSID and llm.EOSID.
 func LlamaLogprobModel(m *llm.Llama) *LogprobModel {
 	lm, err := NewLogprobModel(m, []int{llm.BOSID, llm.EOSID})
@@ -83,7 +82,7 @@ func LlamaLogprobModel(m *llm.Llama) *LogprobModel {
 	return lm
 }
 
-// StopTokens implements StatModel.
+// StopTokens implements TokenModel.
 func (lm *LogprobModel) StopTokens() []int { return slices.Clone(lm.stop) }
 
 // prompt is the encoding of prompt, from memory or from the model.
@@ -115,7 +114,7 @@ func (lm *LogprobModel) prompt(ctx context.Context, prompt string) (encodedPromp
 	return e, nil
 }
 
-// Text implements StatModel: prompt and ids detokenized together, less
+// Text implements TokenModel: prompt and ids detokenized together, less
 // the prompt's own text, as a server's incremental detokenizer writes an
 // answer.
 func (lm *LogprobModel) Text(ctx context.Context, prompt string, ids []int) (string, error) {
@@ -134,7 +133,7 @@ func (lm *LogprobModel) Text(ctx context.Context, prompt string, ids []int) (str
 	return rest, nil
 }
 
-// TopK implements StatModel with one PromptLogprobs call over prompt +
+// TopK implements TokenModel with one PromptLogprobs call over prompt +
 // ids.
 func (lm *LogprobModel) TopK(ctx context.Context, prompt string, ids []int, k int) ([]TopK, TopK, error) {
 	e, err := lm.prompt(ctx, prompt)
@@ -173,7 +172,7 @@ func (lm *LogprobModel) TopK(ctx context.Context, prompt string, ids []int, k in
 // returns no prompt log-probabilities gives "no_logprobs". An error is
 // the validator's own failure (its model server down or failing, or ctx
 // done), never the miner's.
-func VerifySampled(ctx context.Context, m StatModel, prompt, text string, ids []int, p SamplingParams, finish string, positions []int, pol StatPolicy) (SampleVerdict, error) {
+func VerifySampled(ctx context.Context, m TokenModel, prompt, text string, ids []int, p SamplingParams, finish string, positions []int, pol StatPolicy) (SampleVerdict, error) {
 	stop := m.StopTokens()
 	if finish == llm.FinishStop && len(ids) > 0 && slices.Contains(stop, ids[len(ids)-1]) {
 		ids = ids[:len(ids)-1] // the stop token, which vLLM and the built-in engine report
@@ -201,7 +200,7 @@ func VerifySampled(ctx context.Context, m StatModel, prompt, text string, ids []
 	return CheckSampled(steps, after, stop, p, finish, positions, pol), nil
 }
 
-// verdictOf is the verdict an error from a StatModel is, when it is the
+// verdictOf is the verdict an error from a TokenModel is, when it is the
 // miner's answer's doing or the model's lack of log-probabilities.
 func verdictOf(err error) (SampleVerdict, bool) {
 	switch {
@@ -221,7 +220,7 @@ func verdictOf(err error) (SampleVerdict, bool) {
 // "tokenizer_mismatch" when the validator's tokenizer cuts text into as
 // many tokens as ids, with other ids (the miner's backend numbers the
 // pieces another way), else "tokens_mismatch".
-func textMismatch(ctx context.Context, m StatModel, prompt, text, spelled string, ids []int) SampleVerdict {
+func textMismatch(ctx context.Context, m TokenModel, prompt, text, spelled string, ids []int) SampleVerdict {
 	reason := SampleTokensMismatch
 	if tk, ok := m.(*LogprobModel); ok {
 		if own, err := tk.answerIDs(ctx, prompt, text); err == nil && len(own) == len(ids) && !slices.Equal(own, ids) {
