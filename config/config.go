@@ -85,15 +85,22 @@ type Validator struct {
 	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
 	State  string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
 
-	VerifyModel     string `yaml:"verify_model" help:"a llama2.c checkpoint the validator runs to verify miners that declare it (by file name without extension)"`
-	VerifyTokenizer string `yaml:"verify_tokenizer" help:"its tokenizer.model (default: beside the checkpoint)"`
+	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
+	VerifyTokenizer string `yaml:"verify_tokenizer" help:"the checkpoint's tokenizer.model (default: beside the checkpoint)"`
+	VerifyURL       string `yaml:"verify_url" help:"base URL of an OpenAI-compatible model server (vLLM) serving verify_model, that returns prompt log-probabilities: answers are then checked statistically"`
+	VerifyAPIKey    string `yaml:"verify_api_key" help:"API key of verify_url"`
+	VerifyStopIDs   string `yaml:"verify_stop_ids" help:"with verify_url: the token ids at which the model ends a generation (its eos_token_id), comma-separated"`
+
+	JudgeURL    string `yaml:"judge_url" help:"base URL of an OpenAI-compatible server whose instruct model is asked whether a sample of answers are useful; its verdicts train p(useful) (empty: no judge)"`
+	JudgeModel  string `yaml:"judge_model" help:"the judge's model name on judge_url"`
+	JudgeAPIKey string `yaml:"judge_api_key" help:"API key of judge_url"`
+	JudgePct    int    `yaml:"judge_pct" help:"percent of the answers that pass every check put to the judge"`
 
 	SampleSize      int           `yaml:"sample_size" help:"miners queried per step"`
 	StepInterval    time.Duration `yaml:"step_interval" help:"time between steps"`
 	QueryTimeout    time.Duration `yaml:"query_timeout" help:"deadline of one miner's answer"`
 	MaxTokens       int           `yaml:"max_tokens" help:"completion length asked of miners"`
-	ReferencePct    int           `yaml:"reference_pct" help:"percent of steps that send a task with a known answer"`
-	RedundancyPct   int           `yaml:"redundancy_pct" help:"percent of steps that send one greedy prompt to every miner sampled, scoring those outside the majority 0"`
+	ReferencePct    int           `yaml:"reference_pct" help:"percent of steps that send a reference task: a secret story of the validator's own model, continued greedily, compared with the validator's own continuation"`
 	PreferencePct   int           `yaml:"preference_pct" help:"percent of steps that send pairs of completions (traps among them) to miners' human labelers"`
 	Dataset         string        `yaml:"dataset" help:"folder of the labels accepted from good labelers, for agora labels export (default: <home>/validator/<netuid>-<hotkey>-dataset)"`
 	DatasetEvery    int           `yaml:"dataset_every" help:"export the dataset and commit its Merkle root on chain every this many epochs once it has grown (0: never)"`
@@ -178,10 +185,10 @@ func Default() Config {
 			SampleSize:    8,
 			StepInterval:  5 * time.Second,
 			QueryTimeout:  10 * time.Second,
-			MaxTokens:     32,
+			MaxTokens:     64,
 			ReferencePct:  20,
-			RedundancyPct: 10,
 			PreferencePct: 15,
+			JudgePct:      5,
 			DatasetEvery:  10,
 		},
 	}
@@ -356,8 +363,11 @@ func (c *Config) validate() []fieldError {
 	positive("validator.query_timeout", vc.QueryTimeout)
 	atLeast("validator.max_tokens", int64(vc.MaxTokens), 1)
 	percent("validator.reference_pct", vc.ReferencePct, 0, "")
-	percent("validator.redundancy_pct", vc.RedundancyPct, vc.ReferencePct, "validator.reference_pct")
-	percent("validator.preference_pct", vc.PreferencePct, vc.ReferencePct+vc.RedundancyPct, "validator.reference_pct, validator.redundancy_pct")
+	percent("validator.preference_pct", vc.PreferencePct, vc.ReferencePct, "validator.reference_pct")
+	percent("validator.judge_pct", vc.JudgePct, 0, "")
+	if (vc.JudgeURL == "") != (vc.JudgeModel == "") {
+		out = append(out, fieldError{"validator.judge_url", "validator.judge_url and validator.judge_model go together: the judge's server and the model it serves"})
+	}
 	atLeast("validator.weights_interval", vc.WeightsInterval, 0)
 	atLeast("validator.dataset_every", int64(vc.DatasetEvery), 0)
 	if m.RateLimit > 0 && m.RateBurst < 1 {

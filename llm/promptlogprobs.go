@@ -80,8 +80,8 @@ func (m *Llama) checkIDs(ids []int) error {
 	return nil
 }
 
-// PromptLogprobs implements PromptScorer: one forward pass per id, in
-// order, on the calling goroutine. Log-probabilities are computed as
+// PromptLogprobs implements PromptScorer: a batched forward pass over the
+// ids, on the calling goroutine. Log-probabilities are computed as
 // TokenLogprob.Logprob is (Generate's and Score's, bit for bit). k is
 // clamped to the vocabulary; 0 gives no Top. Ids must fit the context
 // (at most SeqLen) and the vocabulary (else ErrBadToken). Safe for
@@ -97,18 +97,23 @@ func (m *Llama) PromptLogprobs(ctx context.Context, ids []int, k int) ([]Positio
 		return nil, err
 	}
 	k = min(max(k, 0), m.cfg.VocabSize)
-	s := m.newState()
+	const batch = 64
+	s := m.newState(batch)
+	vocab := m.cfg.VocabSize
 	out := make([]PositionLogprobs, len(ids))
-	for pos, id := range ids {
+	for pos := 0; pos < len(ids); pos += batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m.forward(s, id, pos)
-		next := -1
-		if pos+1 < len(ids) {
-			next = ids[pos+1]
+		chunk := ids[pos:min(pos+batch, len(ids))]
+		m.forwardBatch(s, chunk, pos, 0)
+		for t, id := range chunk {
+			next := -1
+			if pos+t+1 < len(ids) {
+				next = ids[pos+t+1]
+			}
+			out[pos+t] = m.positionLogprobs(s.logits[t*vocab:(t+1)*vocab], id, next, k)
 		}
-		out[pos] = m.positionLogprobs(s.logits, id, next, k)
 	}
 	return out, nil
 }

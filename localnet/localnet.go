@@ -459,11 +459,9 @@ func Run(ctx context.Context, cfg Config) error {
 			return validator.Run(ctx, validator.RunConfig{
 				Config: validator.Config{
 					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
-					Verifier: model, VerifyModel: modelName,
-					SampleSize: sampleSize, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout, MaxTokens: 64,
-					// No reference tasks: the demo's story model can neither read
-					// their symbols nor answer them.
-					RedundancyShare: 0.1, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,
+					Exact: model, VerifyModel: modelName,
+					SampleSize: sampleSize, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout,
+					ReferenceShare: 0.2, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,
 					AllowPrivateAxons: true, // every miner is on loopback
 					Logger:            cfg.Logger.Named(m.name),
 				},

@@ -111,7 +111,7 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 
 	// What each validator saw of each miner: every one queried, and why
 	// its answers scored as they did.
-	reports := map[string]dashboard.ValidatorScores{}
+	reports := map[string]api.ValidatorScores{}
 	for _, v := range info.Validators {
 		if v.URL == "" {
 			continue

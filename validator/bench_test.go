@@ -3,15 +3,15 @@ package validator
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/scoring"
 )
 
 // noChain stands in for the chain in a benchmark that never reaches it.
@@ -23,44 +23,50 @@ func (noChain) SendTx(context.Context, *keys.PrivateKey, chain.Body) (*chainclie
 }
 func (noChain) Query(context.Context, string, any) (int64, error) { return 0, fmt.Errorf("no chain") }
 
-// BenchmarkScorePipeline is the validator's scoring of one answer to a
-// story prompt without model verification: hard rules, the copy index
-// (checked and recorded), p(useful) with its features, and the moving
-// average. Every answer is distinct (no early exit on copies); about
-// 200-byte answers, as a 32-token completion is. Goal: 2,000 a second on
-// one core.
-func BenchmarkScorePipeline(b *testing.B) {
-	v, err := New(Config{Key: testKey(b, 2), Netuid: 1, Metagraph: noChain{}, Chain: noChain{}, StatePath: filepath.Join(b.TempDir(), "s.json"), Seed: 1})
+// BenchmarkVerifyRound is a validator's whole judgement of an inference
+// round of 8 honest 64-token answers to one story prompt (each miner with
+// its own seed) on the demo's model: the prompt prefilled once, each
+// answer's tokens spelled and replayed through the sampler, p(useful),
+// the policy. It reports answers verified per second of one core, and so
+// how many miners one validator core keeps up with when each is asked
+// once a second (the demo's rate: a step a second, every miner in it).
+func BenchmarkVerifyRound(b *testing.B) {
+	m := demoModel(b)
+	v, err := New(Config{Key: testKey(b, 2), Netuid: 1, Metagraph: noChain{}, Chain: noChain{}, StatePath: filepath.Join(b.TempDir(), "s.json"), Seed: 1, Exact: m, VerifyModel: "babyllama105"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer v.Close()
-	v.st.Scores.Realign(make([]string, 256))
-	words := strings.Fields("the little cat sat on a warm mat and the dog ran to the park where a bird sang in the big green tree while the sun was bright and the children played with a red ball near the river")
-	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 4096
-	answers := make([]answer, n)
-	for i := range answers {
-		var s strings.Builder
-		for j := range 36 {
-			if j > 0 {
-				s.WriteByte(' ')
-			}
-			s.WriteString(words[rng.IntN(len(words))])
-		}
-		s.WriteString(".")
-		answers[i] = answer{UID: uint16(i % 256), Text: s.String(), Latency: 300 * time.Millisecond, ReceivedAtMs: int64(i), ResponseID: fmt.Sprint(i)}
-		answers[i].Hotkey[0], answers[i].Hotkey[1] = byte(i), byte(i>>8)
-	}
-	const prompt = "Once upon a time, there was a little cat named Tom."
+	pol := v.cfg.Policy
+	prompt := scoring.StoryPrompt(7)
 	ctx := context.Background()
-	i := 0
-	for b.Loop() {
-		a := answers[i%n]
-		a.ReceivedAtMs = int64(i) // a later answer: never its own earlier copy
-		score, _ := v.scoreOpen(ctx, prompt, uint64(i), a, true, false)
-		_ = v.st.Scores.Update(KindInference, int(a.UID), score)
-		i++
+	const miners = 8
+	answers := make([]answer, miners)
+	params := make([]scoring.SamplingParams, miners)
+	for i := range answers {
+		params[i] = scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: minerSeed(7, uint16(i)), MaxTokens: pol.MaxTokens}
+		g, err := m.Generate(ctx, prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: params[i].Seed})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := answer{UID: uint16(i), Model: "babyllama105", Text: g.Text, Finish: g.FinishReason, Latency: time.Second}
+		for _, tk := range g.Tokens {
+			if tk.ID != llm.EOSID && tk.ID != llm.BOSID {
+				a.IDs = append(a.IDs, tk.ID)
+			}
+		}
+		answers[i] = a
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+	for b.Loop() {
+		ps := &prefixes{m: m}
+		for i, a := range answers {
+			verdict, detail, err := v.judge(ctx, KindInference, prompt, params[i], a, ps, nil)
+			if err != nil || verdict.Reason != scoring.ReasonScored {
+				b.Fatalf("answer %d: %+v (%s), %v", i, verdict, detail, err)
+			}
+		}
+	}
+	perSec := float64(b.N*miners) / b.Elapsed().Seconds()
+	b.ReportMetric(perSec, "answers/s")
+	b.ReportMetric(perSec, "miners/core@1qps")
 }

@@ -7,6 +7,7 @@ type metrics struct {
 	queries    *prometheus.CounterVec // by result: ok or the failure reason
 	scores     *prometheus.CounterVec // by kind and reason
 	weightSets *prometheus.CounterVec // by action (set, commit, reveal) and result
+	judged     *prometheus.CounterVec // by result: ok, failed, dropped
 	steps      prometheus.Histogram
 	latency    prometheus.Histogram
 }
@@ -22,6 +23,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		weightSets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agora_validator_weight_sets_total", Help: "Weights transactions, by action (set, commit, reveal) and result (ok, failed, skipped; for reveal also expired, lost: the commit never reached a block, missing: lost or expired).",
 		}, []string{"action", "result"}),
+		judged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agora_validator_judged_total", Help: "Answers put to the LLM judge, by result (ok, failed, dropped: the queue was full).",
+		}, []string{"result"}),
 		steps: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "agora_validator_step_seconds", Help: "Duration of a scoring step.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
@@ -31,6 +35,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}),
 	}
-	reg.MustRegister(m.queries, m.scores, m.weightSets, m.steps, m.latency)
+	reg.MustRegister(m.queries, m.scores, m.weightSets, m.judged, m.steps, m.latency)
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -314,6 +315,18 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 	}
 }
 
+// preferred is the chosen and the rejected completion of task by choice;
+// false for a tie or "both bad", which say nothing of which is better.
+func preferred(task rlhf.Task, choice rlhf.Choice) (chosen, rejected string, ok bool) {
+	switch choice {
+	case rlhf.ChoiceA:
+		return task.CompletionA, task.CompletionB, true
+	case rlhf.ChoiceB:
+		return task.CompletionB, task.CompletionA, true
+	}
+	return "", "", false
+}
+
 // minLabelerQuality is the labeler score below which a label does not
 // enter the dataset.
 const minLabelerQuality = 0.25
@@ -328,13 +341,26 @@ type accepted struct {
 // acceptLabels adds to the validator's dataset the labels of labelers
 // good enough to trust. A labeler is named by its miner and its name on
 // that miner, since names are the miners' own.
+//
+// The same labels teach p(useful): of a real comparison that a labeler
+// good enough to trust decided, the chosen completion is useful and the
+// other is not (a usefulness outcome, unlike passing verification).
 func (v *Validator) acceptLabels(labels []accepted, tasks map[string]prefTask, quality map[string]float64) {
-	if v.dataset == nil {
-		return
-	}
 	for _, a := range labels {
 		labeler := a.miner + "/" + a.label.LabelerID
 		if quality[labeler] < minLabelerQuality {
+			continue
+		}
+		task := tasks[a.label.TaskID].Task
+		if chosen, rejected, ok := preferred(task, a.label.Choice); ok {
+			for i, text := range []string{chosen, rejected} {
+				err := v.useful.Train(scoring.UsefulInput{Prompt: task.Prompt, Response: text}, i == 0, a.miner, scoring.EvidencePreference)
+				if err != nil && !errors.Is(err, scoring.ErrMinerCapped) {
+					v.log.Debug("train p(useful) on a preference", zap.Error(err))
+				}
+			}
+		}
+		if v.dataset == nil {
 			continue
 		}
 		l := a.label

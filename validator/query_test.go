@@ -127,26 +127,26 @@ func TestWithdrawnMinerLosesItsScore(t *testing.T) {
 		{UID: 1, Hotkey: gone},
 	}}
 	meta := fixedView{view: view}
-	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1, AllowPrivateAxons: true})
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1, AllowPrivateAxons: true, Exact: demoModel(t), VerifyModel: "babyllama105"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.Close()
 	v.st.Scores.Realign([]string{miner, gone})
-	for kind := range v.cfg.KindWeights {
+	for kind := range v.cfg.Policy.KindWeights {
 		for uid := range 2 {
 			for range 30 {
 				_ = v.st.Scores.Update(kind, uid, 1)
 			}
 		}
 	}
-	before := v.st.Scores.Combined(v.cfg.KindWeights)
+	before := v.st.Scores.Combined(v.cfg.Policy.KindWeights)
 	for range 60 {
 		if err := v.Step(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	after := v.st.Scores.Combined(v.cfg.KindWeights)
+	after := v.st.Scores.Combined(v.cfg.Policy.KindWeights)
 	for uid := range 2 {
 		if !(after[uid] < before[uid]/4) {
 			t.Errorf("uid %d, not serving: score %.3f after 60 steps, was %.3f", uid, after[uid], before[uid])
@@ -160,7 +160,7 @@ func TestWithdrawnMinerLosesItsScore(t *testing.T) {
 func TestPreferenceTasksAreBlind(t *testing.T) {
 	minerKey := testKey(t, 7)
 	meta := fixedView{view: &chain.MetagraphView{}}
-	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 3, AllowPrivateAxons: true})
+	v, err := New(Config{Key: testKey(t, 2), Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 3, AllowPrivateAxons: true, Exact: demoModel(t), VerifyModel: "babyllama105"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestUnsentKindsDoNotCount(t *testing.T) {
 	view := &chain.MetagraphView{Neurons: []chain.NeuronView{{UID: 0, Hotkey: chain.AccountID(vkey.PublicKey()).String()}, {UID: 1, Hotkey: absent}}}
 	meta := fixedView{view: view}
 	v, err := New(Config{Key: vkey, Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1,
-		RedundancyShare: 0.1, PreferenceShare: 0.2}) // the demo's shares: no reference tasks
+		Exact: demoModel(t), VerifyModel: "babyllama105", PreferenceShare: 0.2}) // no reference tasks
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,12 +216,12 @@ func TestUnsentKindsDoNotCount(t *testing.T) {
 	if err := v.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := v.st.Scores.Kinds[KindReference]; ok || v.cfg.KindWeights[KindReference] != 0 {
-		t.Fatalf("reference tasks are never sent, yet weighed %v, with scores %v", v.cfg.KindWeights[KindReference], v.st.Scores.Kinds[KindReference])
+	if _, ok := v.st.Scores.Kinds[KindReference]; ok || v.cfg.Policy.KindWeights[KindReference] != 0 {
+		t.Fatalf("reference tasks are never sent, yet weighed %v, with scores %v", v.cfg.Policy.KindWeights[KindReference], v.st.Scores.Kinds[KindReference])
 	}
 	// A state from a validator that weighed reference tasks it never sent:
 	// a row of zeros.
-	v.st.Scores.Kinds = map[string][]float64{KindInference: {0, 1}, KindRedundancy: {0, 1}, KindPreference: {0, 1}, KindReference: {0, 0}}
+	v.st.Scores.Kinds = map[string][]float64{KindInference: {0, 1}, KindPreference: {0, 1}, KindReference: {0, 0}}
 	rep := v.Report()
 	if len(rep.Scores) != 1 || rep.Scores[0].Score < 0.999999 {
 		t.Fatalf("a uid scoring 1 in every kind sent has report %+v, want score 1", rep.Scores)
@@ -232,13 +232,13 @@ func TestUnsentKindsDoNotCount(t *testing.T) {
 
 	// Shares that leave no story prompts: no inference weight.
 	w, err := New(Config{Key: vkey, Netuid: 1, Metagraph: meta, Chain: meta, StatePath: filepath.Join(t.TempDir(), "s.json"), Seed: 1,
-		ReferenceShare: 0.5, RedundancyShare: 0.5})
+		Exact: demoModel(t), VerifyModel: "babyllama105", ReferenceShare: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if w.cfg.KindWeights[KindInference] != 0 || w.cfg.KindWeights[KindPreference] != 0 || w.cfg.KindWeights[KindReference] == 0 || w.cfg.KindWeights[KindRedundancy] == 0 {
-		t.Fatalf("shares reference 0.5, redundancy 0.5: weights %v", w.cfg.KindWeights)
+	if w.cfg.Policy.KindWeights[KindInference] != 0 || w.cfg.Policy.KindWeights[KindPreference] != 0 || w.cfg.Policy.KindWeights[KindReference] == 0 {
+		t.Fatalf("reference share 1: weights %v", w.cfg.Policy.KindWeights)
 	}
 }
 

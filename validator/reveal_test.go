@@ -55,7 +55,7 @@ func TestRevealSaysWhatHappened(t *testing.T) {
 	newValidator := func(t *testing.T, ch *commitsChain) (*Validator, *observer.ObservedLogs) {
 		t.Helper()
 		state := filepath.Join(t.TempDir(), "state.json")
-		cfg := Config{Key: testKey(t, 2), Netuid: 1, Metagraph: fixedView{view: &chain.MetagraphView{}}, Chain: ch, StatePath: state, Seed: 1}
+		cfg := Config{Key: testKey(t, 2), Netuid: 1, Metagraph: fixedView{view: &chain.MetagraphView{}}, Chain: ch, StatePath: state, Seed: 1, Exact: demoModel(t), VerifyModel: "babyllama105"}
 		v, err := New(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -25,7 +25,7 @@ func TestRunNodeDown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, RunConfig{
-			Config: Config{Key: testKey(t, 2), Netuid: 1, StatePath: filepath.Join(t.TempDir(), "s.json"), Logger: zap.New(core)},
+			Config: Config{Key: testKey(t, 2), Netuid: 1, StatePath: filepath.Join(t.TempDir(), "s.json"), Logger: zap.New(core), Exact: demoModel(t), VerifyModel: "babyllama105"},
 			Node:   "tcp://127.0.0.1:1", Listen: "127.0.0.1:0",
 			OnListen: func(a net.Addr) { addr <- a.String() },
 		})

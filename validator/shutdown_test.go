@@ -19,6 +19,7 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/protocol"
+	"github.com/seed0ffb8d46/agora/scoring"
 )
 
 // storyAnswer passes the hard rules as an answer to a story prompt.
@@ -42,7 +43,7 @@ func startFakeMiner(t *testing.T, key, validator *keys.PrivateKey, block bool) *
 		ids[i], lps[i] = fmt.Sprintf("token_id:%d", i+1), -1
 	}
 	body, _ := json.Marshal(map[string]any{"model": "verified-model", "choices": []any{map[string]any{
-		"text": storyAnswer, "finish_reason": "length", "logprobs": map[string]any{"tokens": ids, "token_logprobs": lps},
+		"text": storyAnswer, "finish_reason": "stop", "logprobs": map[string]any{"tokens": ids, "token_logprobs": lps},
 	}}})
 	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
@@ -63,16 +64,20 @@ func startFakeMiner(t *testing.T, key, validator *keys.PrivateKey, block bool) *
 	return m
 }
 
-// blockingVerifier is the validator's own model: it spells any tokens as
-// storyAnswer and scores them only when ctx ends (it signals started).
+// blockingVerifier is the validator's own model server: it spells any
+// tokens as storyAnswer and scores them only when ctx ends (it signals
+// started).
 type blockingVerifier struct{ started chan struct{} }
 
-func (b blockingVerifier) Text(string, []int) (string, error) { return storyAnswer, nil }
-func (b blockingVerifier) Score(ctx context.Context, _ string, _ []int) ([]float64, error) {
+func (b blockingVerifier) Text(context.Context, string, []int) (string, error) {
+	return storyAnswer, nil
+}
+func (b blockingVerifier) TopK(ctx context.Context, _ string, _ []int, _ int) ([]scoring.TopK, scoring.TopK, error) {
 	b.started <- struct{}{}
 	<-ctx.Done()
-	return nil, ctx.Err()
+	return nil, scoring.TopK{}, ctx.Err()
 }
+func (b blockingVerifier) StopTokens() []int { return []int{2} }
 
 // shutdownFixture is a validator with one absent uid (no axon) and the
 // miners given, every uid's scores built up to 1 in every kind.
@@ -87,7 +92,7 @@ func shutdownFixture(t *testing.T, miners []*fakeMiner, mod func(*Config)) (*Val
 	state := filepath.Join(t.TempDir(), "state.json")
 	core, logs := observer.New(zapcore.DebugLevel)
 	cfg := Config{Key: vkey, Netuid: 1, Metagraph: meta, Chain: meta, StatePath: state, Seed: 5, AllowPrivateAxons: true,
-		QueryTimeout: 5 * time.Second, Logger: zap.New(core)}
+		QueryTimeout: 5 * time.Second, Logger: zap.New(core), Exact: demoModel(t), VerifyModel: "babyllama105"}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -101,7 +106,7 @@ func shutdownFixture(t *testing.T, miners []*fakeMiner, mod func(*Config)) (*Val
 		hotkeys[i] = n.Hotkey
 	}
 	v.st.Scores.Realign(hotkeys)
-	for kind := range v.cfg.KindWeights {
+	for kind := range v.cfg.Policy.KindWeights {
 		for uid := 1; uid < len(hotkeys); uid++ {
 			for range 200 {
 				_ = v.st.Scores.Update(kind, uid, 1)
@@ -136,7 +141,7 @@ func scoresOf(t *testing.T, v *Validator, state string) (mem, saved string) {
 // A miner that does not answer within the query deadline still scores 0.
 func TestShutdownScoresNothing(t *testing.T) {
 	vkey := testKey(t, 2)
-	inference := func(c *Config) { c.ReferenceShare, c.RedundancyShare, c.PreferenceShare = 0, 0, 0 }
+	inference := func(c *Config) { c.ReferenceShare, c.PreferenceShare = 0, 0 }
 
 	t.Run("queries abandoned", func(t *testing.T) {
 		miners := []*fakeMiner{startFakeMiner(t, testKey(t, 20), vkey, true), startFakeMiner(t, testKey(t, 21), vkey, true)}
@@ -161,7 +166,7 @@ func TestShutdownScoresNothing(t *testing.T) {
 		miners := []*fakeMiner{startFakeMiner(t, testKey(t, 20), vkey, false)}
 		v, state, logs := shutdownFixture(t, miners, func(c *Config) {
 			inference(c)
-			c.Verifier, c.VerifyModel = ver, "verified-model"
+			c.Exact, c.Stat, c.VerifyModel = nil, ver, "verified-model"
 		})
 		memBefore, _ := scoresOf(t, v, state)
 		ctx, cancel := context.WithCancel(context.Background())

@@ -3,13 +3,10 @@ package validator
 import (
 	"context"
 	cryptorand "crypto/rand"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -19,7 +16,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -28,19 +24,15 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/scoring"
 )
 
 // Task kinds, the keys of the scores' moving averages.
 const (
-	KindInference = "inference" // story prompts: verified, judged for usefulness
-	KindReference = "reference" // tasks with known answers
-	// KindRedundancy sends one prompt at temperature 0 with one seed to
-	// every miner sampled: miners running the declared model agree, and
-	// the answers outside the majority score 0. It checks miners whose
-	// model the validator cannot run itself.
-	KindRedundancy = "redundancy"
+	KindInference = scoring.KindInference // story prompts, sampled with a seed per miner, verified token by token
+	KindReference = scoring.KindReference // greedy continuations of secret stories, compared with the validator's own
 )
 
 // Metagraph is the validator's view of its subnet. *chainclient.MetagraphCache
@@ -66,12 +58,23 @@ type Config struct {
 	// commit; it is loaded before anything is saved.
 	StatePath string
 
-	// Verifier, when set, is a model the validator runs itself; miners
-	// declaring VerifyModel have their tokens checked against it.
-	Verifier    scoring.TokenModel
+	// VerifyModel is the model the subnet pays for: answers that name
+	// another are worth nothing. Exact or Stat is the validator's own copy
+	// of it (one is required): the built-in engine, whose sampler it
+	// replays exactly, or a model server (vLLM and the like) that scores
+	// given tokens, checked statistically.
 	VerifyModel string
-	// VerifyOptions tune the check (tolerance, positions).
-	VerifyOptions scoring.VerifyOptions
+	Exact       *llm.Llama
+	Stat        scoring.TokenModel
+
+	// Policy is every weight and threshold of the judgement; the zero
+	// value is scoring.DefaultPolicy().
+	Policy scoring.Policy
+
+	// Judge, when set, is an LLM asked about JudgeShare (in [0, 1]) of the
+	// answers that pass every check; its verdicts train p(useful).
+	Judge      Judge
+	JudgeShare float64
 
 	// SampleSize is how many miners each step queries; default 8.
 	SampleSize int
@@ -79,15 +82,9 @@ type Config struct {
 	StepInterval time.Duration
 	// QueryTimeout is the whole deadline of one miner's answer; default 10s.
 	QueryTimeout time.Duration
-	// MaxTokens is the completion length asked for; default 64, so that
-	// answers are long enough to tell a copy from chance (minCopyChars).
-	MaxTokens int
 	// ReferenceShare is the fraction of steps that send a reference task
 	// instead of a story prompt, in [0, 1].
 	ReferenceShare float64
-	// RedundancyShare is the fraction of steps that send a redundancy
-	// task, in [0, 1-ReferenceShare].
-	RedundancyShare float64
 	// PreferenceShare is the fraction of steps that send preference tasks
 	// (pairs of completions for human labelers, some of them traps) to the
 	// miners sampled; the shares add up to at most 1. Labels are collected
@@ -100,14 +97,6 @@ type Config struct {
 	// dataset under DatasetDir/exports every that many epochs once it has
 	// grown, and commits the export's Merkle root on chain.
 	DatasetEvery int
-	// Alpha is the moving average's weight of a new score; default 0.1.
-	Alpha float64
-	// KindWeights weigh the task kinds in the combined score; default
-	// inference 0.55, reference 0.2, redundancy 0.1 (a copier passes
-	// redundancy tasks, whose honest answers are identical), preference
-	// 0.15, each only if its share of steps is above 0 (a kind never sent
-	// is not weighed).
-	KindWeights map[string]float64
 	// WeightsInterval is how many blocks apart weights are set, at least
 	// the subnet's weights_rate_limit; default that limit.
 	WeightsInterval int64
@@ -130,13 +119,11 @@ type Validator struct {
 	log     *zap.Logger
 	metrics *metrics
 	signer  *protocol.Signer
-	rules   *scoring.RuleChecker
-	copies  *scoring.CopyIndex
 	useful  *scoring.Useful
 	rng     *rand.Rand
-	// verifyKey keys the positions token verification checks: they come
-	// from a hash of this secret (from crypto/rand, whatever Config.Seed)
-	// and the request's seed, which the miner sees.
+	// verifyKey is the validator's secret (from crypto/rand, whatever
+	// Config.Seed): the seeds of reference tasks' hidden stories and of the
+	// positions statistical checks look at come from it (secret).
 	verifyKey [32]byte
 	self      string // the hotkey, as the chain's views spell it
 
@@ -149,7 +136,8 @@ type Validator struct {
 	updated     time.Time
 	recent      []completion // good answers, for preference tasks
 
-	dataset *dataset // nil without DatasetDir
+	dataset *dataset       // nil without DatasetDir
+	judgeq  chan judgeItem // nil without a Judge
 }
 
 // reasonLog is why a miner's answers scored as they did, for /scores.
@@ -172,16 +160,6 @@ func defaultHTTPClient(allowPrivate bool) *http.Client {
 		// miner aim the validator at hosts on its network.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// verifySeed is the seed of the positions token verification checks in an
-// answer to a request with seed: keyed by the validator's secret, so the
-// miner cannot tell them from the seed it was sent.
-func (v *Validator) verifySeed(seed uint64) uint64 {
-	h := sha256.New()
-	h.Write(v.verifyKey[:])
-	_ = binary.Write(h, binary.BigEndian, seed)
-	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
 // publicOnly refuses to connect to an address that is not a public
@@ -266,8 +244,14 @@ func New(cfg Config) (*Validator, error) {
 		return nil, errors.New("validator: no chain")
 	case cfg.StatePath == "":
 		return nil, errors.New("validator: no state path")
-	case cfg.ReferenceShare < 0 || cfg.RedundancyShare < 0 || cfg.PreferenceShare < 0 || cfg.ReferenceShare+cfg.RedundancyShare+cfg.PreferenceShare > 1:
-		return nil, fmt.Errorf("validator: reference share %v, redundancy share %v and preference share %v must be at least 0 and add up to at most 1", cfg.ReferenceShare, cfg.RedundancyShare, cfg.PreferenceShare)
+	case cfg.ReferenceShare < 0 || cfg.PreferenceShare < 0 || cfg.ReferenceShare+cfg.PreferenceShare > 1:
+		return nil, fmt.Errorf("validator: reference share %v and preference share %v must be at least 0 and add up to at most 1", cfg.ReferenceShare, cfg.PreferenceShare)
+	case cfg.VerifyModel == "" || (cfg.Exact == nil && cfg.Stat == nil):
+		return nil, errors.New("validator: no model to verify answers with: a validator pays only work the declared model sampled, so it needs its own copy of that model (the built-in engine's checkpoint, or a model server that returns prompt log-probabilities) and its name")
+	case cfg.JudgeShare < 0 || cfg.JudgeShare > 1:
+		return nil, fmt.Errorf("validator: judge share %v is not in [0, 1]", cfg.JudgeShare)
+	case cfg.Exact != nil && cfg.Stat != nil:
+		return nil, errors.New("validator: verify with the built-in engine or with a model server, not both")
 	}
 	if cfg.SampleSize <= 0 {
 		cfg.SampleSize = 8
@@ -278,29 +262,27 @@ func New(cfg Config) (*Validator, error) {
 	if cfg.QueryTimeout <= 0 {
 		cfg.QueryTimeout = 10 * time.Second
 	}
-	if cfg.MaxTokens <= 0 {
-		cfg.MaxTokens = 64
-	}
-	if cfg.Alpha <= 0 || cfg.Alpha > 1 {
-		cfg.Alpha = 0.1
-	}
-	if cfg.KindWeights == nil {
-		// A kind the validator never sends is not weighed: it would be a
-		// row of zeros (a uid that does not serve scores 0 in every
-		// weighed kind) that lowers everyone's combined score alike and
-		// shows as a score of 0 for every miner.
-		shares := map[string]float64{
-			KindInference:  1 - cfg.ReferenceShare - cfg.RedundancyShare - cfg.PreferenceShare,
-			KindReference:  cfg.ReferenceShare,
-			KindRedundancy: cfg.RedundancyShare,
-			KindPreference: cfg.PreferenceShare,
+	if cfg.Policy.KindWeights == nil {
+		def := scoring.DefaultPolicy()
+		if cfg.Policy.MaxTokens != 0 || cfg.Policy.Alpha != 0 {
+			return nil, errors.New("validator: a policy without kind weights: start from scoring.DefaultPolicy()")
 		}
-		cfg.KindWeights = map[string]float64{}
-		for k, w := range map[string]float64{KindInference: 0.55, KindReference: 0.2, KindRedundancy: 0.1, KindPreference: 0.15} {
-			if shares[k] > 1e-9 {
-				cfg.KindWeights[k] = w
-			}
-		}
+		cfg.Policy = def
+	}
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("validator: %w", err)
+	}
+	// A kind the validator never sends is not weighed: it would be a row
+	// of zeros (a uid that does not serve scores 0 in every weighed kind)
+	// that lowers everyone's combined score alike and shows as a score of
+	// 0 for every miner.
+	cfg.Policy.KindWeights = cfg.Policy.SentKinds(map[string]float64{
+		KindInference:  1 - cfg.ReferenceShare - cfg.PreferenceShare,
+		KindReference:  cfg.ReferenceShare,
+		KindPreference: cfg.PreferenceShare,
+	})
+	if len(cfg.Policy.KindWeights) == 0 {
+		return nil, errors.New("validator: no task kind is both sent and weighed")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons)
@@ -314,53 +296,50 @@ func New(cfg Config) (*Validator, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = rand.Uint64()
 	}
-	rules, err := scoring.NewRuleChecker(scoring.DefaultRules())
-	if err != nil {
-		return nil, err
-	}
-	copies, err := scoring.NewCopyIndex(scoring.DefaultCopyConfig())
-	if err != nil {
-		return nil, err
-	}
 	v := &Validator{
 		cfg:     cfg,
 		log:     cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
 		metrics: newMetrics(cfg.Registry),
 		signer:  &protocol.Signer{Key: cfg.Key},
-		rules:   rules,
-		copies:  copies,
 		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
 		self:    chain.AccountID(cfg.Key.PublicKey()).String(),
 		queried: map[string]uint64{},
 		reasons: map[string]*reasonLog{},
 	}
 	if _, err := cryptorand.Read(v.verifyKey[:]); err != nil {
-		copies.Close()
 		return nil, fmt.Errorf("validator: %w", err)
 	}
 	st, err := loadState(cfg.StatePath)
 	if err != nil {
-		copies.Close()
 		return nil, err
 	}
 	if st == nil {
-		st = &state{Version: stateVersion, Netuid: cfg.Netuid, Hotkey: cfg.Key.Address(), Scores: scoring.NewScores(cfg.Alpha)}
+		st = &state{Version: stateVersion, Netuid: cfg.Netuid, Hotkey: cfg.Key.Address(), Scores: scoring.NewScores(cfg.Policy.Alpha)}
 	} else if st.Netuid != cfg.Netuid || st.Hotkey != cfg.Key.Address() {
-		copies.Close()
 		return nil, fmt.Errorf("validator: state %s is for hotkey %s on subnet %d, not %s on %d", cfg.StatePath, st.Hotkey, st.Netuid, cfg.Key.Address(), cfg.Netuid)
 	}
+	st.Scores.Alpha = cfg.Policy.Alpha
 	v.useful, err = scoring.NewUseful(scoring.DefaultUsefulConfig(), nil)
 	if err != nil {
-		copies.Close()
 		return nil, err
 	}
 	if len(st.Useful) > 0 {
-		if err := v.useful.UnmarshalBinary(st.Useful); err != nil {
-			copies.Close()
+		switch err := v.useful.UnmarshalBinary(st.Useful); {
+		case errors.Is(err, scoring.ErrUsefulStateOutdated):
+			// Trained on "passed verification" over older features: what it
+			// learned was the model's style, not usefulness. Start afresh.
+			v.log.Info("the p(useful) classifier in the state is of an older kind; starting a new one", zap.String("state", cfg.StatePath))
+			if v.useful, err = scoring.NewUseful(scoring.DefaultUsefulConfig(), nil); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			return nil, fmt.Errorf("validator: state %s: classifier: %w", cfg.StatePath, err)
 		}
 	}
 	v.st = st
+	if cfg.Judge != nil && cfg.JudgeShare > 0 {
+		v.judgeq = make(chan judgeItem, judgeQueue)
+	}
 	if st.Pending != nil {
 		// When the commit was sent is not known: it may have been just
 		// before the restart, and still be in the mempool.
@@ -368,16 +347,14 @@ func New(cfg Config) (*Validator, error) {
 	}
 	if cfg.DatasetDir != "" {
 		if v.dataset, err = openDataset(cfg.DatasetDir); err != nil {
-			copies.Close()
 			return nil, err
 		}
 	}
 	return v, nil
 }
 
-// Close releases the copy index and closes the dataset.
+// Close closes the dataset.
 func (v *Validator) Close() {
-	v.copies.Close()
 	if v.dataset != nil {
 		if err := v.dataset.close(); err != nil {
 			v.log.Warn("close dataset", zap.Error(err))
@@ -390,7 +367,7 @@ func (v *Validator) Close() {
 func (v *Validator) Scores() (hotkeys []string, combined []float64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return slices.Clone(v.st.Scores.Hotkeys), v.st.Scores.Combined(v.cfg.KindWeights)
+	return slices.Clone(v.st.Scores.Hotkeys), v.st.Scores.Combined(v.cfg.Policy.KindWeights)
 }
 
 // Report is the validator's scores in the form the dashboard reads
@@ -399,7 +376,7 @@ func (v *Validator) Report() api.ValidatorScores {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	sc := v.st.Scores
-	combined := sc.Combined(v.cfg.KindWeights)
+	combined := sc.Combined(v.cfg.Policy.KindWeights)
 	r := api.ValidatorScores{Hotkey: v.self, UID: -1, Scores: []api.UIDScore{}, Updated: v.updated}
 	for uid, hk := range sc.Hotkeys {
 		if hk == v.self {
@@ -410,7 +387,7 @@ func (v *Validator) Report() api.ValidatorScores {
 		}
 		u := api.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], ByKind: map[string]float64{}}
 		for kind, row := range sc.Kinds {
-			if v.cfg.KindWeights[kind] > 0 { // a kind not weighed does not count: not shown
+			if v.cfg.Policy.KindWeights[kind] > 0 { // a kind not weighed does not count: not shown
 				u.ByKind[kind] = row[uid]
 			}
 		}
@@ -431,6 +408,11 @@ func (v *Validator) Report() api.ValidatorScores {
 func (v *Validator) Run(ctx context.Context) error {
 	t := time.NewTicker(v.cfg.StepInterval)
 	defer t.Stop()
+	if v.judgeq != nil {
+		judged := make(chan struct{})
+		defer func() { <-judged }()
+		go func() { defer close(judged); v.runJudge(ctx) }()
+	}
 	done := make(chan struct{})
 	defer func() { <-done }()
 	go func() {
@@ -502,6 +484,9 @@ func (v *Validator) Step(ctx context.Context) error {
 	}
 	v.mu.Lock()
 	v.st.Scores.Realign(hotkeys)
+	if tempo := int64(view.Subnet.Params.Tempo); tempo > 0 {
+		v.st.Scores.SetWindow(uint64(height / tempo)) // a hard failure costs the rest of the epoch
+	}
 	step := v.st.Steps
 	v.st.Steps++
 	// Least recently queried first, ties in random order: every miner is
@@ -515,14 +500,12 @@ func (v *Validator) Step(ctx context.Context) error {
 	for _, t := range sample {
 		v.queried[t.hotkey.Hex()] = step + 1
 	}
-	seed := v.rng.Uint64() >> 1 // OpenAI's seed is a signed 64-bit integer
+	seed := v.rng.Uint64()
 	kind := KindInference
 	switch x := v.rng.Float64(); {
 	case x < v.cfg.ReferenceShare:
 		kind = KindReference
-	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare:
-		kind = KindRedundancy
-	case x < v.cfg.ReferenceShare+v.cfg.RedundancyShare+v.cfg.PreferenceShare:
+	case x < v.cfg.ReferenceShare+v.cfg.PreferenceShare:
 		kind = KindPreference
 	}
 	v.mu.Unlock()
@@ -542,7 +525,7 @@ func (v *Validator) Step(ctx context.Context) error {
 		// Only a step that ran to its end counts.
 		v.mu.Lock()
 		for _, uid := range absent {
-			for k := range v.cfg.KindWeights {
+			for k := range v.cfg.Policy.KindWeights {
 				_ = v.st.Scores.Update(k, uid, 0)
 			}
 		}
@@ -573,204 +556,174 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// round sends one task to every miner in sample at once and scores the
-// answers.
+// round sends one task to every miner in sample at once and judges the
+// answers: an inference task (one story prompt, sampled with a seed per
+// miner) or a reference task (a secret prompt per miner, continued
+// greedily).
 //
 // Work that the validator's own shutdown (ctx cancelled) cuts short is
 // discarded, never scored: a round whose queries were still out when ctx
-// ended scores nobody (a redundancy majority, and the order of copies,
-// need every answer), and once ctx has ended no further answer is scored,
+// ended scores nobody, and once ctx has ended no further answer is scored,
 // nor the one whose verification it interrupted. A miner that misses its
 // own deadline (QueryTimeout) while ctx lives still scores 0 (timeout).
 func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kind string) {
-	var ref scoring.RefTask
-	prompt := scoring.StoryPrompt(seed)
-	if kind == KindReference {
-		var err error
-		if ref, err = scoring.RandomRefTask(seed); err != nil {
-			v.log.Error("reference task", zap.Error(err))
-			return
+	pol := v.cfg.Policy
+	prompts := make([]string, len(sample))
+	params := make([]scoring.SamplingParams, len(sample))
+	story := scoring.StoryPrompt(seed)
+	for i, t := range sample {
+		s := minerSeed(seed, t.uid)
+		if kind == KindReference {
+			p, err := v.referencePrompt(ctx, v.secret("reference", s))
+			if err != nil {
+				if ctx.Err() == nil {
+					v.log.Error("reference task", zap.Error(err))
+				}
+				return
+			}
+			prompts[i], params[i] = p, scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
+			continue
 		}
-		prompt = ref.Prompt
+		prompts[i], params[i] = story, scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: s, MaxTokens: pol.MaxTokens}
 	}
 	answers := make([]answer, len(sample))
 	var wg sync.WaitGroup
 	for i, t := range sample {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			req := api.CompletionRequest{Prompt: prompt, MaxTokens: v.cfg.MaxTokens, Logprobs: 0, TokenIDs: true}
-			switch kind {
-			case KindInference:
-				// A seed per miner: honest miners on one model answer
-				// differently, so an identical answer is a copy.
-				req.Temperature, req.TopP, req.Seed = 0.8, 0.9, (seed+uint64(t.uid))&math.MaxInt64
-			case KindRedundancy:
-				req.Seed = seed // temperature 0: one model, one answer
-			}
+		wg.Go(func() {
+			p := params[i]
+			req := api.CompletionRequest{Prompt: prompts[i], MaxTokens: p.MaxTokens, Temperature: p.Temperature, TopP: p.TopP, Seed: p.Seed, Logprobs: 0, TokenIDs: true}
 			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
 			defer cancel()
 			answers[i] = query(qctx, v.cfg.HTTPClient, v.signer, t.url, t.hotkey, req)
 			answers[i].UID = t.uid
-		}()
+		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		v.log.Debug("round cut short by shutdown; its answers are not scored", zap.String("kind", kind), zap.Int("miners", len(sample)))
 		return
 	}
+	ps := &prefixes{m: v.cfg.Exact}
+	var copies *scoring.RoundCopies
+	if v.cfg.Exact == nil {
+		// Without exact replay, a copy of another miner's sample is a
+		// sample of the model too: compare the answers of the round.
+		copies = scoring.NewRoundCopies(v.cfg.Policy.CopyThreshold)
+	}
+	order := make([]int, len(answers))
+	for i := range order {
+		order[i] = i
+	}
 	// Earliest received answer first, so the first of identical answers
 	// keeps the credit.
-	slices.SortStableFunc(answers, func(a, b answer) int {
-		return cmpU64(uint64(a.ReceivedAtMs), uint64(b.ReceivedAtMs))
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmpU64(uint64(answers[a].ReceivedAtMs), uint64(answers[b].ReceivedAtMs))
 	})
-	var outlier []bool
-	if kind == KindRedundancy {
-		outlier = v.outliers(prompt, answers)
-	}
-	for i, a := range answers {
+	for n, i := range order {
+		a := answers[i]
 		if ctx.Err() != nil || a.Reason == reasonCancelled {
-			v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-i))
+			v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-n))
 			return
 		}
-		var score float64
-		var reason string
-		switch kind {
-		case KindReference:
-			score, reason = v.scoreReference(ref, a)
-		case KindRedundancy:
-			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, false, outlier[i])
-		default:
-			score, reason = v.scoreOpen(ctx, prompt, seed+uint64(a.UID), a, true, false)
-			if reason == "scored" {
-				v.remember(completion{Prompt: prompt, Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID)})
-			}
-		}
-		if reason == reasonCancelled {
-			v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-i))
-			return
-		}
-		result := "ok"
-		if a.Err != nil {
-			result = a.Reason
-		}
-		v.metrics.queries.WithLabelValues(result).Inc()
-		if a.Err == nil {
-			v.metrics.latency.Observe(a.Latency.Seconds())
-		}
-		v.metrics.scores.WithLabelValues(kind, reason).Inc()
-		v.mu.Lock()
-		err := v.st.Scores.Update(kind, int(a.UID), score)
-		hk := a.Hotkey.Hex()
-		rl := v.reasons[hk]
-		if rl == nil {
-			rl = &reasonLog{counts: map[string]uint64{}}
-			v.reasons[hk] = rl
-		}
-		rl.last = kind + ": " + reason
-		rl.counts[reason]++
-		v.updated = time.Now()
-		v.mu.Unlock()
-		if err != nil {
-			v.log.Warn("score", zap.Uint16("uid", a.UID), zap.Error(err))
-		}
-		v.log.Debug("scored", zap.Uint16("uid", a.UID), zap.String("kind", kind), zap.Float64("score", score), zap.String("reason", reason), zap.Duration("latency", a.Latency), zap.NamedError("query_error", a.Err))
-	}
-}
-
-// latencyScore is 1 for an instant answer, falling linearly to 0 at the
-// query deadline.
-func (v *Validator) latencyScore(a answer) float64 {
-	return max(0, 1-a.Latency.Seconds()/v.cfg.QueryTimeout.Seconds())
-}
-
-// scoreReference scores an answer to a task with a known answer: the
-// answer's correctness, with a tenth for speed. Identical correct answers
-// are expected here, so no copy check.
-func (v *Validator) scoreReference(t scoring.RefTask, a answer) (float64, string) {
-	if a.Err != nil {
-		return 0, a.Reason
-	}
-	r := t.Check(a.Text)
-	if !r.Correct {
-		return 0, "wrong_" + r.Reason
-	}
-	return r.Score * (0.9 + 0.1*v.latencyScore(a)), "scored"
-}
-
-// outliers flags the answers to a redundancy task outside the majority of
-// those that passed the hard rules.
-func (v *Validator) outliers(prompt string, answers []answer) []bool {
-	out := make([]bool, len(answers))
-	var texts []string
-	var idx []int
-	for i, a := range answers {
-		if a.Err == nil && v.rules.Check(prompt, a.Text).OK() {
-			texts, idx = append(texts, a.Text), append(idx, i)
-		}
-	}
-	for j, o := range scoring.Outliers(texts, scoring.OutlierOptions{Exact: true}) {
-		out[idx[j]] = o
-	}
-	return out
-}
-
-// minCopyChars is the shortest answer judged a copy. Honest miners with
-// different seeds give identical short continuations by chance: the demo's
-// model (a character-level vocabulary) did for 16 of 840 pairs of 24
-// tokens and 4 of 840 of 32, none of 48 or more, whose SimHashes were all
-// at least 8 bits apart (a copy is within 3).
-const minCopyChars = 64
-
-// scoreOpen scores an answer to a story prompt: hard rules, copies (when
-// copies is set: not for redundancy tasks, whose honest answers agree; and
-// only for answers of minCopyChars or more),
-// the redundancy majority, model verification, then p(useful) with a
-// fifth for speed.
-func (v *Validator) scoreOpen(ctx context.Context, prompt string, seed uint64, a answer, copies, outlier bool) (float64, string) {
-	if a.Err != nil {
-		return 0, a.Reason
-	}
-	in := scoring.UsefulInput{Prompt: prompt, Response: a.Text}
-	if verdict := v.rules.Check(prompt, a.Text); !verdict.OK() {
-		v.train(in, false, a, scoring.EvidenceVerification)
-		return 0, "rule_" + string(verdict.Reason)
-	}
-	if outlier {
-		return 0, "outlier"
-	}
-	if copies && utf8.RuneCountInString(a.Text) >= minCopyChars {
-		c := v.copies.Check(scoring.CopyEntry{SimHash: scoring.SimHash(a.Text), Miner: a.Hotkey.Hex(), TimestampMs: a.ReceivedAtMs, ResponseID: a.ResponseID})
-		if c.Copy {
-			v.train(in, false, a, scoring.EvidenceCopy)
-			return 0, "copy"
-		}
-		in.SimOthers, in.SimOwn = c.Similarities()
-	}
-	factor := 0.5 // a model the validator cannot check earns half
-	reason := "unverified"
-	if v.cfg.Verifier != nil && a.Model == v.cfg.VerifyModel {
-		if a.IDs == nil {
-			v.train(in, false, a, scoring.EvidenceVerification)
-			return 0, "wrong_model_no_tokens"
-		}
-		r, err := scoring.VerifyTokens(ctx, v.cfg.Verifier, prompt, a.Text, a.IDs, a.Logprobs, v.verifySeed(seed), v.cfg.VerifyOptions)
+		verdict, detail, err := v.judge(ctx, kind, prompts[i], params[i], a, ps, copies)
 		if err != nil {
 			if ctx.Err() != nil {
-				return 0, reasonCancelled // our shutdown, not the miner's answer: the caller discards it
+				v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-n))
+				return
 			}
-			v.log.Warn("verify", zap.Error(err))
-			return 0, "verify_error"
+			// The validator's own model failed: nobody is scored for it.
+			v.log.Warn("verify", zap.Uint16("uid", a.UID), zap.Error(err))
+			v.metrics.scores.WithLabelValues(kind, "verify_error").Inc()
+			continue
 		}
-		if !r.Passed {
-			v.train(in, false, a, scoring.EvidenceVerification)
-			return 0, "wrong_model_" + r.Reason
+		v.record(kind, a, verdict, detail)
+		if verdict.Reason == scoring.ReasonScored && kind == KindInference {
+			v.remember(completion{Prompt: prompts[i], Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID)})
 		}
-		factor, reason = 1, "scored"
-		v.train(in, true, a, scoring.EvidenceVerification)
 	}
-	u := v.useful.Predict(in)
-	return factor * (0.8*u + 0.2*v.latencyScore(a)), reason
+}
+
+// judge runs every check on one answer and returns the policy's verdict,
+// with a detail for /scores. An error is the validator's own failure
+// (shutdown, or its model), which scores nobody.
+func (v *Validator) judge(ctx context.Context, kind, prompt string, params scoring.SamplingParams, a answer, ps *prefixes, copies *scoring.RoundCopies) (scoring.Verdict, string, error) {
+	obs := scoring.Observed{Kind: kind, Latency: a.Latency.Seconds() / v.cfg.QueryTimeout.Seconds()}
+	if a.Err != nil {
+		obs.NoAnswer = a.Reason
+		return v.cfg.Policy.Judge(obs, scoring.Checks{}), a.Err.Error(), nil
+	}
+	c := scoring.Checks{Declared: a.Model == v.cfg.VerifyModel}
+	detail := ""
+	if !c.Declared {
+		detail = fmt.Sprintf("the answer names model %q; this subnet pays for %q", a.Model, v.cfg.VerifyModel)
+	} else {
+		var err error
+		if c.Sample, err = v.verify(ctx, prompt, params, a, ps); err != nil {
+			return scoring.Verdict{}, "", err
+		}
+		detail = c.Sample.Detail
+	}
+	in := scoring.UsefulInput{Prompt: prompt, Response: a.Text}
+	if c.Declared && c.Sample.OK {
+		in.MeanLogprob, in.HasLogprob = c.Sample.MeanLogprob, c.Sample.Checked > 0
+		if copies != nil {
+			if j, sim := copies.Add(a.IDs); j >= 0 {
+				c.Copy = true
+				detail = fmt.Sprintf("%.2f of its token shingles are in answer %d of the round, received earlier", sim, j)
+			}
+		}
+		c.Useful = v.useful.Predict(in)
+	}
+	verdict := v.cfg.Policy.Judge(obs, c)
+	if ex := verdict.Train; ex != nil {
+		v.train(in, ex.Useful, a, ex.Evidence)
+	}
+	if verdict.Reason == scoring.ReasonScored && kind == KindInference {
+		v.askJudge(in, a.Hotkey.Hex())
+	}
+	return verdict, detail, nil
+}
+
+// record folds a verdict into the scores (a hard failure costs the whole
+// window) and the reasons /scores shows.
+func (v *Validator) record(kind string, a answer, verdict scoring.Verdict, detail string) {
+	result := "ok"
+	if a.Err != nil {
+		result = a.Reason
+	}
+	v.metrics.queries.WithLabelValues(result).Inc()
+	if a.Err == nil {
+		v.metrics.latency.Observe(a.Latency.Seconds())
+	}
+	v.metrics.scores.WithLabelValues(kind, verdict.Reason).Inc()
+	v.mu.Lock()
+	var err error
+	if verdict.Hard {
+		err = v.st.Scores.Fail(int(a.UID))
+	} else {
+		err = v.st.Scores.Update(kind, int(a.UID), verdict.Score)
+	}
+	hk := a.Hotkey.Hex()
+	rl := v.reasons[hk]
+	if rl == nil {
+		rl = &reasonLog{counts: map[string]uint64{}}
+		v.reasons[hk] = rl
+	}
+	rl.last = kind + ": " + verdict.Reason
+	if detail != "" && verdict.Reason != scoring.ReasonScored {
+		rl.last += " (" + detail + ")"
+	}
+	rl.counts[verdict.Reason]++
+	v.updated = time.Now()
+	v.mu.Unlock()
+	if err != nil {
+		v.log.Warn("score", zap.Uint16("uid", a.UID), zap.Error(err))
+	}
+	lvl := zap.DebugLevel
+	if verdict.Hard {
+		lvl = zap.InfoLevel
+	}
+	v.log.Log(lvl, "scored", zap.Uint16("uid", a.UID), zap.String("kind", kind), zap.Float64("score", verdict.Score), zap.Bool("hard_fail", verdict.Hard), zap.String("reason", verdict.Reason), zap.String("detail", detail), zap.Duration("latency", a.Latency))
 }
 
 // train teaches p(useful) from an outcome the validator checked itself.
@@ -817,7 +770,8 @@ func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, heig
 		return
 	}
 	_, combined := v.Scores()
-	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: combined}
+	// Scores become weights through the policy's sharpening step.
+	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: v.cfg.Policy.Weights(combined)}
 	if int(selfUID) < len(view.Neurons) {
 		in.LastUpdate = view.Neurons[selfUID].LastUpdate
 	}

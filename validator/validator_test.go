@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -29,6 +28,35 @@ import (
 )
 
 const modelDir = "../../shared/models/babyllama105"
+
+// demoModel is the demo's model, loaded once for every test that needs a
+// validator's own copy (a *llm.Llama is read-only, safe to share).
+var demoModel = func() func(testing.TB) *llm.Llama {
+	var once sync.Once
+	var m *llm.Llama
+	var err error
+	return func(tb testing.TB) *llm.Llama {
+		tb.Helper()
+		once.Do(func() {
+			var tok *llm.Tokenizer
+			if tok, err = llm.LoadTokenizer(filepath.Join(modelDir, "tok105.model")); err == nil {
+				m, err = llm.LoadLlama(filepath.Join(modelDir, "babyllama105.bin"), tok)
+			}
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return m
+	}
+}()
+
+// testPolicy is the default policy with a stronger moving average, so a
+// few steps tell the miners apart.
+func testPolicy() scoring.Policy {
+	p := scoring.DefaultPolicy()
+	p.Alpha = 0.3
+	return p
+}
 
 func loadModel(t *testing.T, perturb bool) *llm.Llama {
 	t.Helper()
@@ -136,6 +164,11 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 		{"copier", &cheat.Copier{Backend: builtin, From: honest}},
 		{"slow", slow{builtin}},
 		{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
+		{"canned", &cheat.Canned{Backend: builtin, LM: tn.verifier}},
+		{"truncate", &cheat.Truncate{Backend: builtin}},
+		{"short_copier", &cheat.ShortCopier{Backend: builtin, From: honest}},
+		{"paraphraser", &cheat.Paraphraser{Backend: builtin, From: honest, LM: tn.verifier}},
+		{"greedy", &cheat.Greedy{Backend: builtin}},
 		// Honest models whose labelers differ: careful and random.
 		{"careful_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
 		{"random_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
@@ -196,9 +229,9 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 	t.Helper()
 	v, err := New(Config{
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: state,
-		Verifier: tn.verifier, VerifyModel: "babyllama105",
+		Exact: tn.verifier, VerifyModel: "babyllama105", Policy: testPolicy(),
 		Logger:     zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel)),
-		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 64, ReferenceShare: 0.1, RedundancyShare: 0.15, Alpha: 0.3, Seed: 42,
+		SampleSize: 16, QueryTimeout: queryTimeout, ReferenceShare: 0.2, Seed: 42,
 		AllowPrivateAxons: true, // the miners are on loopback
 	})
 	if err != nil {
@@ -212,7 +245,8 @@ func (tn *testnet) validator(t *testing.T, state string) *Validator {
 // the scores, and a restart changes neither the scores nor the next
 // weights.
 func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
-	tn := startTestnet(t, nil, "honest", "junk", "lazy", "copier", "slow", "wrong_model")
+	cheats := []string{"junk", "lazy", "copier", "slow", "wrong_model", "canned", "truncate", "short_copier", "paraphraser", "greedy"}
+	tn := startTestnet(t, nil, append([]string{"honest"}, cheats...)...)
 	state := filepath.Join(t.TempDir(), "validator.json")
 	v := tn.validator(t, state)
 	ctx := context.Background()
@@ -225,14 +259,8 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 	t.Logf("scores by uid: %.3f", scores)
 	honest := scores[tn.uids["honest"]]
 	for name, uid := range tn.uids {
-		// The copier passes redundancy tasks, whose honest answers are
-		// identical; everything else it sends is caught as a copy.
-		limit := 5.0
-		if name == "copier" {
-			limit = 3
-		}
-		if name != "honest" && scores[uid] >= honest/limit {
-			t.Errorf("%s (uid %d) scores %.3f, want under 1/%v of the honest miner's %.3f", name, uid, scores[uid], limit, honest)
+		if name != "honest" && scores[uid] >= honest/5 {
+			t.Errorf("%s (uid %d) scores %.3f, want under a fifth of the honest miner's %.3f", name, uid, scores[uid], honest)
 		}
 	}
 	if honest < 0.1 {
@@ -241,15 +269,19 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 
 	// The report the dashboard reads says why.
 	rep := v.Report()
-	if rep.UID != 0 || len(rep.Scores) != 6 {
+	if rep.UID != 0 || len(rep.Scores) != 1+len(cheats) {
 		t.Fatalf("report: uid %d, %d scores", rep.UID, len(rep.Scores))
 	}
+	want := map[string]string{
+		"junk": "sample_no_tokens", "lazy": "sample_no_tokens", "copier": "sample_not_sampled", "slow": "timeout",
+		"wrong_model": "sample_not_sampled", "canned": "sample_not_sampled", "truncate": "sample_early_stop",
+		"short_copier": "sample_not_sampled", "paraphraser": "sample_not_sampled", "greedy": "sample_not_sampled",
+	}
 	for _, u := range rep.Scores {
-		if u.UID == tn.uids["lazy"] && u.Reasons["rule_echo"] == 0 {
-			t.Errorf("lazy miner's reasons %v lack rule_echo", u.Reasons)
-		}
-		if u.UID == tn.uids["copier"] && u.Reasons["copy"] == 0 {
-			t.Errorf("copier's reasons %v lack copy", u.Reasons)
+		for name, reason := range want {
+			if u.UID == tn.uids[name] && u.Reasons[reason] == 0 {
+				t.Errorf("%s's reasons %v (last %q) lack %s", name, u.Reasons, u.LastReason, reason)
+			}
 		}
 	}
 
@@ -275,8 +307,8 @@ func TestValidatorRanksMinersAndSetsWeights(t *testing.T) {
 	if !slices.Equal(before, after) || !slices.Equal(hotkeys, hotkeys2) {
 		t.Fatalf("scores changed across a restart:\n before %v\n after  %v", before, after)
 	}
-	u1, w1 := weightVector(before, 65535)
-	u2, w2 := weightVector(after, 65535)
+	u1, w1 := weightVector(v.cfg.Policy.Weights(before), 65535)
+	u2, w2 := weightVector(v2.cfg.Policy.Weights(after), 65535)
 	if !slices.Equal(u1, u2) || !slices.Equal(w1, w2) || len(u1) == 0 {
 		t.Fatalf("next weights changed across a restart: %v %v vs %v %v", u1, w1, u2, w2)
 	}
@@ -354,8 +386,8 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	dir := t.TempDir()
 	v, err := New(Config{
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
-		Verifier: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t),
-		SampleSize: 10, QueryTimeout: queryTimeout, MaxTokens: 16, Alpha: 0.3, Seed: 7,
+		Exact: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t), Policy: testPolicy(),
+		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7,
 		AllowPrivateAxons: true,
 	})
 	if err != nil {
@@ -469,30 +501,113 @@ func TestDatasetTornTasksLine(t *testing.T) {
 	}
 }
 
-// TestShortAnswersAreNotCopies: of two miners' identical answers, the
-// later is a copy if the answer is long enough to tell a copy from chance
-// (minCopyChars), and not if it is short: honest miners with their own
-// seeds gave identical continuations of 24 characters.
-func TestShortAnswersAreNotCopies(t *testing.T) {
+// TestJudgeForgeries: the validator's judgement of answers to one story
+// prompt, on the demo's model, built the way each cheat builds them: only
+// the honest sample under the miner's own seed passes; every forgery is a
+// hard failure with a reason that says what it is, whatever its length.
+func TestJudgeForgeries(t *testing.T) {
+	m := demoModel(t)
 	v, _, _ := shutdownFixture(t, nil, nil)
-	prompt := scoring.StoryPrompt(1)
-	short := " They liked to play and run."
-	if n := utf8.RuneCountInString(short); n >= minCopyChars {
-		t.Fatalf("the short answer has %d characters", n)
+	pol := v.cfg.Policy
+	ctx := context.Background()
+	prompt := scoring.StoryPrompt(11)
+	params := func(seed uint64) scoring.SamplingParams {
+		return scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: seed, MaxTokens: pol.MaxTokens}
 	}
-	for _, c := range []struct {
-		text string
-		copy bool
-	}{{short, false}, {storyAnswer, true}} {
-		first := answer{Hotkey: testKey(t, 20).PublicKey(), Text: c.text, Model: "other-model", ReceivedAtMs: 1000}
-		later := answer{Hotkey: testKey(t, 21).PublicKey(), Text: c.text, Model: "other-model", ReceivedAtMs: 2000}
-		if _, reason := v.scoreOpen(context.Background(), prompt, 1, first, true, false); reason == "copy" {
-			t.Fatalf("%q: the first answer is a copy", c.text)
+	gen := func(o llm.GenOptions) answer {
+		t.Helper()
+		g, err := m.Generate(ctx, prompt, o)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, reason := v.scoreOpen(context.Background(), prompt, 2, later, true, false); (reason == "copy") != c.copy {
-			t.Errorf("%q (%d characters): the later answer's reason is %q, want a copy: %v", c.text, utf8.RuneCountInString(c.text), reason, c.copy)
+		a := answer{Model: "babyllama105", Text: g.Text, Finish: g.FinishReason}
+		for _, tk := range g.Tokens {
+			if tk.ID != llm.EOSID && tk.ID != llm.BOSID {
+				a.IDs = append(a.IDs, tk.ID)
+			}
 		}
+		return a
 	}
+	sampled := func(seed uint64) answer {
+		return gen(llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: seed})
+	}
+	cut := func(a answer, n int, finish string) answer {
+		a.IDs = a.IDs[:n]
+		text, err := m.Text(prompt, a.IDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Text, a.Finish = text, finish
+		return a
+	}
+	spell := func(text string) answer {
+		ids, err := m.Tokenizer().Encode(prompt+text, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids, _ := m.Tokenizer().Encode(prompt, true)
+		a := answer{Model: "babyllama105", Finish: llm.FinishLength, IDs: ids[len(pids):]}
+		a.IDs = a.IDs[:min(len(a.IDs), pol.MaxTokens)] // as many as asked, as a forger would
+		if a.Text, err = m.Text(prompt, a.IDs); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	const mine, other = 101, 202
+	honest := sampled(mine)
+	if honest.Finish != llm.FinishLength || len(honest.IDs) != pol.MaxTokens {
+		t.Fatalf("the honest sample is %d tokens, finished %q: pick a seed that runs to max_tokens", len(honest.IDs), honest.Finish)
+	}
+	wrongModel := honest
+	wrongModel.Model = "llama-3"
+	textLie := honest
+	textLie.Text = strings.ToUpper(honest.Text)
+	noIDs := honest
+	noIDs.IDs = nil
+	badID := honest
+	badID.IDs = append([]int{999}, honest.IDs[1:]...)
+	for _, tc := range []struct {
+		name   string
+		a      answer
+		reason string
+	}{
+		{"honest", honest, scoring.ReasonScored},
+		{"another miner's sample (a copy, a sybil's shared run)", sampled(other), "sample_not_sampled"},
+		{"a copy cut to 12 tokens", cut(sampled(other), 12, llm.FinishStop), "sample_not_sampled"},
+		{"the honest sample cut to 10 tokens, claiming a stop", cut(honest, 10, llm.FinishStop), "sample_early_stop"},
+		{"the honest sample cut to 10 tokens, claiming the length", cut(honest, 10, llm.FinishLength), "sample_short"},
+		{"greedy when sampling was asked", gen(llm.GenOptions{MaxTokens: pol.MaxTokens}), "sample_not_sampled"},
+		{"canned text with the model's tokens", spell(" The dog and the cat went to the park to play with a big red ball in the sun."), "sample_not_sampled"},
+		{"a paraphrase of the honest sample", spell(paraphrase(honest.Text)), "sample_not_sampled"},
+		{"another model", wrongModel, scoring.ReasonUndeclared},
+		{"text the tokens do not spell", textLie, "sample_tokens_mismatch"},
+		{"no token ids", noIDs, "sample_no_tokens"},
+		{"a token outside the vocabulary", badID, "sample_bad_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			verdict, detail, err := v.judge(ctx, KindInference, prompt, params(mine), tc.a, &prefixes{m: m}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if verdict.Reason != tc.reason || verdict.Hard != (tc.reason != scoring.ReasonScored) {
+				t.Fatalf("verdict %+v (%s), want %s", verdict, detail, tc.reason)
+			}
+			if verdict.Hard && detail == "" {
+				t.Fatal("a hard failure without a detail")
+			}
+			if !verdict.Hard && verdict.Score < pol.QualityBase {
+				t.Fatalf("the honest answer scores %.3f", verdict.Score)
+			}
+		})
+	}
+}
+
+// paraphrase swaps two words of text, from the middle on.
+func paraphrase(text string) string {
+	w := strings.Fields(text)
+	i := len(w) / 2
+	w[i], w[i+1] = w[i+1], w[i]
+	return " " + strings.Join(w, " ")
 }
 
 // datasetChain answers the epoch query with epoch and records the dataset
@@ -525,7 +640,7 @@ func TestDatasetRootCommittedOnce(t *testing.T) {
 	view := &chain.MetagraphView{Neurons: []chain.NeuronView{{UID: 0, Hotkey: chain.AccountID(key.PublicKey()).String(), ValidatorPermit: true}}}
 	c := &datasetChain{}
 	v, err := New(Config{Key: key, Netuid: 1, Metagraph: fixedView{view: view}, Chain: c, StatePath: filepath.Join(t.TempDir(), "s.json"),
-		Seed: 1, DatasetDir: dir, DatasetEvery: 1, Logger: zaptest.NewLogger(t)})
+		Exact: demoModel(t), VerifyModel: "babyllama105", Seed: 1, DatasetDir: dir, DatasetEvery: 1, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

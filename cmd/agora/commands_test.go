@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seed0ffb8d46/agora/config"
+	"github.com/seed0ffb8d46/agora/scoring"
 )
 
 // agora runs the real command tree in-process.
@@ -116,7 +117,7 @@ func TestConfigShow(t *testing.T) {
 		{"AGORA_VALIDATOR_MAX_TOKENS", "0", "validator.max_tokens 0 is out of range: want at least 1"},
 		{"AGORA_VALIDATOR_STEP_INTERVAL", "0s", "validator.step_interval 0s is out of range: want a positive duration"},
 		{"AGORA_VALIDATOR_REFERENCE_PCT", "101", "validator.reference_pct 101 is out of range: want 0 to 100"},
-		{"AGORA_VALIDATOR_PREFERENCE_PCT", "90", "validator.preference_pct 90 is out of range: want 0 to 70 (validator.reference_pct, validator.redundancy_pct and it add up to at most 100)"},
+		{"AGORA_VALIDATOR_PREFERENCE_PCT", "90", "validator.preference_pct 90 is out of range: want 0 to 80 (validator.reference_pct and it add up to at most 100)"},
 		{"AGORA_VALIDATOR_DATASET_EVERY", "-2", "validator.dataset_every -2 is out of range: want at least 0"},
 		{"AGORA_MINER_MAX_BODY", "10", "miner.max_body 10 is out of range: want at least 1024 (bytes)"},
 	} {
@@ -161,5 +162,17 @@ func TestHelpSaysWhatIsTrue(t *testing.T) {
 				t.Errorf("%v --help: %q in\n%s", c.cmd, w, r.stdout)
 			}
 		}
+	}
+}
+
+// TestDefaultsAgree: the validator's defaults in config are the judgement
+// policy's, the one place they live (scoring.DefaultPolicy).
+func TestDefaultsAgree(t *testing.T) {
+	c, p := config.Default().Validator, scoring.DefaultPolicy()
+	if c.MaxTokens != p.MaxTokens {
+		t.Errorf("config's validator.max_tokens is %d, the policy's %d", c.MaxTokens, p.MaxTokens)
+	}
+	if c.ReferencePct > 0 && p.KindWeights[scoring.KindReference] == 0 || c.PreferencePct > 0 && p.KindWeights[scoring.KindPreference] == 0 {
+		t.Errorf("config sends task kinds the policy does not weigh: %+v, %v", c, p.KindWeights)
 	}
 }

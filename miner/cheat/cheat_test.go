@@ -120,11 +120,6 @@ func checkDressed(t *testing.T, prompt string, g *llm.OpenAIGeneration) {
 			t.Fatalf("token %d: log-probability %v, the model's is %v", i, lp, want[i])
 		}
 	}
-	// The validator's check of today passes it.
-	r, err := scoring.VerifyTokens(context.Background(), lm, prompt, g.Text, ids(g), logprobs(g), 7, scoring.VerifyOptions{})
-	if err != nil || !r.Passed {
-		t.Fatalf("VerifyTokens: %+v, %v", r, err)
-	}
 }
 
 func TestCannedIsStoryTextDressedAsTheModels(t *testing.T) {

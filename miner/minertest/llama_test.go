@@ -202,7 +202,7 @@ func TestStatisticalVerificationEndToEnd(t *testing.T) {
 	prompt := scoring.StoryPrompt(seed)
 	p := scoring.SamplingParams{Temperature: 0.8, TopP: 0.9, Seed: seed, MaxTokens: 64}
 	opts := llm.GenOptions{MaxTokens: 64, Temperature: 0.8, TopP: 0.9, Seed: seed}
-	verify := func(vm scoring.StatModel, a answer) scoring.SampleVerdict {
+	verify := func(vm scoring.TokenModel, a answer) scoring.SampleVerdict {
 		t.Helper()
 		v, err := scoring.VerifySampled(ctx, vm, prompt, a.text, a.ids, p, a.finish, nil, pol)
 		if err != nil {

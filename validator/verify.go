@@ -1,0 +1,175 @@
+package validator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/seed0ffb8d46/agora/llm"
+	"github.com/seed0ffb8d46/agora/scoring"
+)
+
+// minerSeed is the sampling seed of the miner with uid for a task whose
+// round seed is seed: each miner its own, so honest miners on one model
+// answer differently, and an answer sampled under another miner's seed
+// (a copy, a sybil's shared run) does not replay under this one's.
+func minerSeed(seed uint64, uid uint16) uint64 {
+	x := seed ^ (uint64(uid)+1)*0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return (x ^ x>>31) & math.MaxInt64 // OpenAI's seed is a signed 64-bit integer
+}
+
+// secret is a value derived from the validator's secret key and x, which
+// nobody else can compute: the seed of a reference task's hidden story,
+// and of the positions a statistical check looks at.
+func (v *Validator) secret(domain string, x uint64) uint64 {
+	h := sha256.New()
+	h.Write(v.verifyKey[:])
+	h.Write([]byte(domain))
+	_ = binary.Write(h, binary.BigEndian, x)
+	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
+// referencePrompt is the prompt of a reference task: a story opening and
+// the validator's own model's continuation of it, sampled with a secret
+// seed, cut after its last whole word. The miner continues it greedily;
+// the right answer is the declared model's greedy continuation, which the
+// validator computes itself when it replays the answer at temperature 0.
+// Nobody can know the prompt before it is sent, nor look its answer up.
+func (v *Validator) referencePrompt(ctx context.Context, seed uint64) (string, error) {
+	m := v.cfg.Exact
+	opening := scoring.StoryPrompt(seed)
+	if m == nil {
+		return opening, nil // a model server: the opening alone, chosen by a secret seed
+	}
+	p := v.cfg.Policy
+	g, err := m.Generate(ctx, opening, llm.GenOptions{MaxTokens: p.ReferencePromptTokens, Temperature: float32(p.Temperature), TopP: float32(p.TopP), Seed: seed})
+	if err != nil {
+		return "", fmt.Errorf("validator: reference prompt: %w", err)
+	}
+	text := opening + g.Text
+	if i := strings.LastIndexByte(text, ' '); i > len(opening) {
+		text = text[:i]
+	}
+	return text, nil
+}
+
+// prefixes are the prompts of one round prefilled once, for every miner's
+// answer to them.
+type prefixes struct {
+	m  *llm.Llama
+	mu sync.Mutex
+	by map[string]*prefixEntry
+}
+
+type prefixEntry struct {
+	once sync.Once
+	p    *llm.Prefix
+	err  error
+}
+
+func (ps *prefixes) get(ctx context.Context, prompt string) (*llm.Prefix, error) {
+	ps.mu.Lock()
+	if ps.by == nil {
+		ps.by = map[string]*prefixEntry{}
+	}
+	e := ps.by[prompt]
+	if e == nil {
+		e = &prefixEntry{}
+		ps.by[prompt] = e
+	}
+	ps.mu.Unlock()
+	e.once.Do(func() { e.p, e.err = ps.m.Prefill(ctx, prompt) })
+	return e.p, e.err
+}
+
+// errValidatorModel is a verification that failed on the validator's side
+// (its own model, or its model server): not the miner's doing.
+var errValidatorModel = errors.New("validator: verifying model")
+
+// verify checks that a's tokens are what the declared model's sampler
+// draws for prompt with params: exactly with the built-in engine, else
+// statistically through the model server. An error is the validator's own
+// failure (cancelled, or its model server down), never the miner's.
+func (v *Validator) verify(ctx context.Context, prompt string, params scoring.SamplingParams, a answer, ps *prefixes) (scoring.SampleVerdict, error) {
+	if len(a.IDs) == 0 {
+		return scoring.SampleVerdict{Reason: scoring.SampleNoTokens, Detail: "the answer names no token ids (return_tokens_as_token_ids)"}, nil
+	}
+	if v.cfg.Exact != nil {
+		return v.verifyExact(ctx, prompt, params, a, ps)
+	}
+	return v.verifyStat(ctx, prompt, params, a)
+}
+
+func (v *Validator) verifyExact(ctx context.Context, prompt string, params scoring.SamplingParams, a answer, ps *prefixes) (scoring.SampleVerdict, error) {
+	m := v.cfg.Exact
+	spelled, err := m.Text(prompt, a.IDs)
+	if err != nil {
+		return scoring.SampleVerdict{Reason: scoring.SampleBadToken, Detail: err.Error()}, nil
+	}
+	if spelled != a.Text {
+		return scoring.SampleVerdict{Reason: scoring.SampleTokensMismatch, Detail: fmt.Sprintf("the token ids spell %q, the text is %q", clip(spelled, 40), clip(a.Text, 40))}, nil
+	}
+	if v, ok := scoring.CheckLength(len(a.IDs), params, a.Finish); !ok {
+		return v, nil
+	}
+	prefix, err := ps.get(ctx, prompt)
+	if err != nil {
+		return scoring.SampleVerdict{}, fmt.Errorf("%w: prefill: %w", errValidatorModel, err)
+	}
+	r, err := prefix.Replay(ctx, a.IDs, llm.GenOptions{MaxTokens: params.MaxTokens, Temperature: float32(params.Temperature), TopP: float32(params.TopP), Seed: params.Seed})
+	if err != nil {
+		if ctx.Err() != nil {
+			return scoring.SampleVerdict{}, ctx.Err()
+		}
+		// The ids fit the vocabulary (Text took them): too many for the
+		// context, which is the miner's answer's fault.
+		return scoring.SampleVerdict{Reason: scoring.SampleTooLong, Detail: err.Error()}, nil
+	}
+	return scoring.CheckReplay(r, a.IDs, params, a.Finish, v.cfg.Policy.Replay), nil
+}
+
+func (v *Validator) verifyStat(ctx context.Context, prompt string, params scoring.SamplingParams, a answer) (scoring.SampleVerdict, error) {
+	pol := v.cfg.Policy.Stat
+	var positions []int // nil: every one (the server scores them all anyway)
+	if n := v.cfg.Policy.StatPositions; n > 0 {
+		positions = checkedPositions(v.secret("positions", params.Seed), len(a.IDs), n)
+	}
+	verdict, err := scoring.VerifySampled(ctx, v.cfg.Stat, prompt, a.Text, a.IDs, params, a.Finish, positions, pol)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return verdict, ctx.Err()
+	case err != nil:
+		return verdict, fmt.Errorf("%w: %w", errValidatorModel, err)
+	case verdict.Reason == scoring.SampleNoLogprobs:
+		// The validator's own server: not the miner's doing.
+		return verdict, fmt.Errorf("%w: the verifying server returns no prompt log-probabilities (%s)", errValidatorModel, verdict.Detail)
+	}
+	return verdict, nil
+}
+
+// checkedPositions picks n positions of an answer of length l from seed,
+// which the miner cannot know: all of them when l <= n.
+func checkedPositions(seed uint64, l, n int) []int {
+	pos := rand.New(rand.NewPCG(seed, 0x5eed)).Perm(l)
+	pos = pos[:min(n, l)]
+	slices.Sort(pos)
+	return pos
+}
+
+// clip shortens s to n runes for a log line.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
