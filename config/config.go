@@ -365,8 +365,11 @@ func (c *Config) validate() []fieldError {
 	percent("validator.reference_pct", vc.ReferencePct, 0, "")
 	percent("validator.preference_pct", vc.PreferencePct, vc.ReferencePct, "validator.reference_pct")
 	percent("validator.judge_pct", vc.JudgePct, 0, "")
-	if (vc.JudgeURL == "") != (vc.JudgeModel == "") {
-		out = append(out, fieldError{"validator.judge_url", "validator.judge_url and validator.judge_model go together: the judge's server and the model it serves"})
+	switch {
+	case vc.JudgeURL != "" && vc.JudgeModel == "":
+		out = append(out, fieldError{"validator.judge_url", "validator.judge_url needs validator.judge_model: the name of the instruct model that server serves (such as meta-llama/Llama-3.1-8B-Instruct)"})
+	case vc.JudgeURL == "" && vc.JudgeModel != "":
+		out = append(out, fieldError{"validator.judge_model", "validator.judge_model needs validator.judge_url: the base URL of the OpenAI-compatible server that serves it (such as http://127.0.0.1:8000/v1)"})
 	}
 	atLeast("validator.weights_interval", vc.WeightsInterval, 0)
 	atLeast("validator.dataset_every", int64(vc.DatasetEvery), 0)
