@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/seed0ffb8d46/agora/config"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -50,8 +54,9 @@ failure: the miner's whole score for the epoch is lost. Answers that pass
 score by p(useful) and speed. p(useful) learns from preferences of labelers
 who passed the quality checks, from reference results, and, with
 --validator.judge_url and --validator.judge_model, from an LLM judge asked
-about --validator.judge_pct percent of the answers that pass. Scores become weights through a sharpening
-step (score/best)^4, so a miner that cheats on part of its work keeps little.
+about --validator.judge_pct percent of the answers that pass. Scores become
+weights through a sharpening step, (score/best)^4, so a miner that cheats on
+part of its work keeps little.
 
 Scores are moving averages per uid, saved atomically after every step and
 loaded before anything is saved, so a restart changes nothing. Weights are
@@ -65,9 +70,24 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if c.Wallet == "" {
 				return usageErrorf("--validator.wallet is required (the wallet holding the validator's hotkey)")
 			}
+			// The model and the judge first: a flag that is wrong says so
+			// before the hotkey's password is asked for.
+			verify, err := verifier(rt, c)
+			if err != nil {
+				return err
+			}
+			var judge *llm.Judge
+			if c.JudgeURL != "" {
+				if judge, err = llm.NewJudge(llm.JudgeConfig{BaseURL: c.JudgeURL, APIKey: c.JudgeAPIKey, Model: c.JudgeModel}); err != nil {
+					return usageErrorf("--validator.judge_url: %v", err)
+				}
+			}
 			key, err := keys.NewStore(rt.Config.Home).LoadHotkey(c.Wallet, c.Hotkey, func() ([]byte, error) {
 				return walletPassword(rt, c.PasswordFile, fmt.Sprintf("Password for hotkey %s of wallet %s", c.Hotkey, c.Wallet), false)
 			})
+			if errors.Is(err, keys.ErrNotFound) {
+				return fmt.Errorf("validator: %w (create it with agora wallet new-hotkey --name %s --hotkey %s, or name another with --validator.wallet and --validator.hotkey)", err, c.Wallet, c.Hotkey)
+			}
 			if err != nil {
 				return fmt.Errorf("validator: %w", err)
 			}
@@ -86,6 +106,9 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					Key:               key,
 					Netuid:            c.Netuid,
 					StatePath:         state,
+					VerifyModel:       verify.name,
+					Exact:             verify.exact,
+					Stat:              verify.stat,
 					SampleSize:        c.SampleSize,
 					StepInterval:      c.StepInterval,
 					QueryTimeout:      c.QueryTimeout,
@@ -101,43 +124,66 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				Node:   c.Node,
 				Listen: c.Listen,
 				OnListen: func(a net.Addr) {
-					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics\n", key.Address(), c.Netuid, a)
+					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics, scores on http://%s/scores\n", key.Address(), c.Netuid, a, a)
 				},
 			}
-			if c.JudgeURL != "" {
-				judge, err := llm.NewJudge(llm.JudgeConfig{BaseURL: c.JudgeURL, APIKey: c.JudgeAPIKey, Model: c.JudgeModel})
-				if err != nil {
-					return fmt.Errorf("validator: --validator.judge_url: %w", err)
-				}
+			if judge != nil {
 				cfg.Judge, cfg.JudgeShare = judge, float64(c.JudgePct)/100
 			}
-			switch {
-			case c.VerifyModel == "":
-				return usageErrorf("--validator.verify_model is required: the validator pays only work the declared model sampled, so it needs that model (a llama2.c checkpoint, or with --validator.verify_url the name a model server serves)")
-			case c.VerifyURL != "":
-				stop, err := stopIDs(c.VerifyStopIDs)
-				if err != nil {
-					return err
-				}
-				server, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: c.VerifyURL, APIKey: c.VerifyAPIKey, Model: c.VerifyModel})
-				if err != nil {
-					return fmt.Errorf("validator: --validator.verify_url: %w", err)
-				}
-				stat, err := scoring.NewLogprobModel(server, stop)
-				if err != nil {
-					return fmt.Errorf("validator: --validator.verify_url: %w", err)
-				}
-				cfg.Stat, cfg.VerifyModel = stat, c.VerifyModel
-			default:
-				m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_tokenizer")
-				if err != nil {
-					return fmt.Errorf("validator: %w", err)
-				}
-				cfg.Exact, cfg.VerifyModel = m, name
-			}
+			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s\n", key.Address(), c.Netuid, verify.name, verify.how)
 			return validator.Run(ctx, cfg)
 		},
 	}
+}
+
+// verification is the validator's own copy of the declared model.
+type verification struct {
+	name  string // the model name miners must declare
+	how   string // how answers are verified, for the start-up line
+	exact *llm.Llama
+	stat  scoring.TokenModel
+}
+
+// verifier checks the --validator.verify_* flags and loads the model they
+// name: a llama2.c checkpoint, or a model server with verify_url. Each
+// mistake is an error that says what to give instead.
+func verifier(rt *Runtime, c config.Validator) (verification, error) {
+	switch {
+	case c.VerifyModel == "":
+		return verification{}, usageErrorf("--validator.verify_model is required: the validator pays only work the declared model sampled, so it needs that model (a llama2.c checkpoint, or with --validator.verify_url the name a model server serves)")
+	case c.VerifyURL != "":
+		if c.VerifyTokenizer != "" {
+			return verification{}, usageErrorf("--validator.verify_tokenizer is for a llama2.c checkpoint; with --validator.verify_url the model server tokenizes: drop one of them")
+		}
+		stop, err := stopIDs(c.VerifyStopIDs)
+		if err != nil {
+			return verification{}, err
+		}
+		server, err := llm.NewOpenAI(llm.OpenAIConfig{BaseURL: c.VerifyURL, APIKey: c.VerifyAPIKey, Model: c.VerifyModel})
+		if err != nil {
+			return verification{}, usageErrorf("--validator.verify_url: %v", err)
+		}
+		stat, err := scoring.NewLogprobModel(server, stop)
+		if err != nil {
+			return verification{}, fmt.Errorf("validator: --validator.verify_url: %w", err)
+		}
+		return verification{name: c.VerifyModel, how: "statistically through " + c.VerifyURL, stat: stat}, nil
+	case c.VerifyStopIDs != "":
+		return verification{}, usageErrorf("--validator.verify_stop_ids is for a model server (--validator.verify_url); a llama2.c checkpoint knows its own stop tokens: drop it, or add --validator.verify_url")
+	}
+	m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_tokenizer")
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return verification{name: name, how: "by exact replay of " + c.VerifyModel, exact: m}, nil
+	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, fs.ErrNotExist):
+		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for (the demo's is ../shared/models/babyllama105/babyllama105.bin), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)
+	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, syscall.EISDIR):
+		return verification{}, usageErrorf("--validator.verify_model %s is a folder: give the checkpoint file in it (a llama2.c .bin, such as %s)", c.VerifyModel, filepath.Join(c.VerifyModel, filepath.Base(filepath.Clean(c.VerifyModel))+".bin"))
+	case errors.As(err, &pe) && c.VerifyTokenizer != "" && pe.Path == c.VerifyTokenizer:
+		return verification{}, usageErrorf("--validator.verify_tokenizer %s: %v: give the checkpoint's tokenizer.model, or leave the flag out to use the one beside the checkpoint", c.VerifyTokenizer, pe.Err)
+	}
+	return verification{}, fmt.Errorf("validator: --validator.verify_model: %w", err)
 }
 
 // stopIDs parses --validator.verify_stop_ids: the token ids at which the
@@ -151,7 +197,7 @@ func stopIDs(list string) ([]int, error) {
 	for _, s := range items {
 		id, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || id < 0 {
-			return nil, usageErrorf("--validator.verify_stop_ids: %q is not a token id (a whole number, 0 or more)", s)
+			return nil, usageErrorf("--validator.verify_stop_ids %q: %q is not a token id (a whole number, 0 or more; comma-separated, such as 128001,128009)", list, strings.TrimSpace(s))
 		}
 		out = append(out, id)
 	}

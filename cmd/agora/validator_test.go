@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestValidatorRunBadFlags: each mistake in the validator's flags is an
+// error that says what to give instead, before any hotkey is loaded (the
+// test's home has none) or its password asked for.
+func TestValidatorRunBadFlags(t *testing.T) {
+	const ckpt = "../shared/models/babyllama105/babyllama105.bin"
+	base := []string{"validator", "run", "--validator.wallet", "alice", "--validator.hotkey", "vali1"}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no model", nil, 2, "--validator.verify_model is required"},
+		{"missing checkpoint", []string{"--validator.verify_model", "/nope/model.bin"}, 2,
+			"--validator.verify_model /nope/model.bin: no such file. Give the llama2.c checkpoint"},
+		{"a name without a server", []string{"--validator.verify_model", "babyllama105"}, 2,
+			"the name it serves with --validator.verify_url"},
+		{"server without stop ids", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1"}, 2,
+			"--validator.verify_stop_ids is required with --validator.verify_url"},
+		{"bad stop id", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2,x"}, 2,
+			`--validator.verify_stop_ids "2,x": "x" is not a token id`},
+		{"negative stop id", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "-1"}, 2,
+			`"-1" is not a token id`},
+		{"server URL without scheme", []string{"--validator.verify_model", "m", "--validator.verify_url", "127.0.0.1:9", "--validator.verify_stop_ids", "2"}, 2,
+			"--validator.verify_url: llm: openai backend: base URL \"127.0.0.1:9\": scheme must be http or https"},
+		{"tokenizer with a server", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2", "--validator.verify_tokenizer", "t.model"}, 2,
+			"--validator.verify_tokenizer is for a llama2.c checkpoint"},
+		{"stop ids without a server", []string{"--validator.verify_model", ckpt, "--validator.verify_stop_ids", "2"}, 2,
+			"--validator.verify_stop_ids is for a model server"},
+		{"judge without model", []string{"--validator.verify_model", ckpt, "--validator.judge_url", "http://127.0.0.1:9/v1"}, 1,
+			"validator.judge_url needs validator.judge_model"},
+		{"judge model without server", []string{"--validator.verify_model", ckpt, "--validator.judge_model", "m"}, 1,
+			"validator.judge_model needs validator.judge_url"},
+	} {
+		r := agora(t, nil, nil, append(base, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "no such key") {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, r.code, r.stderr, c.code, c.want)
+		}
+	}
+}
