@@ -10,18 +10,25 @@
 //     prompt log-probabilities (CheckSampled, TokenModel), with the length
 //     rule (CheckLength);
 //   - copies within a round, on token runs (RoundCopies), for the
-//     statistical path;
+//     statistical path (exact replay needs none: a copy does not replay
+//     under the copier's seed);
 //   - story prompts for inference and reference tasks (StoryPrompt);
-//   - hard rules that reject junk before any model looks at it (RuleChecker:
-//     empty, too short, gibberish, repetition, prompt echo);
 //   - p(useful), a calibrated online logistic regression over hashed n-grams
-//     and quality features, trained only from verified outcomes with a cap
-//     per miner (Useful, FeatureExtractor);
-//   - copies: SimHash near-duplicates across miners and over time, the
-//     earliest signed answer keeping the credit (CopyIndex, Outliers);
+//     and quality features (among them the declared model's mean
+//     log-probability and topicality), trained only from usefulness
+//     outcomes (preferences of good labelers, reference results, an LLM
+//     judge's verdicts) with a cap per miner (Useful, FeatureExtractor);
 //   - label quality: trap accuracy, agreement, time on task, position bias,
 //     outlier voters and Krippendorff's alpha (AssessLabels);
-//   - the moving averages a validator keeps per uid and task kind (Scores).
+//   - the moving averages a validator keeps per uid and task kind, and the
+//     hard failures that zero them for the window (Scores).
+//
+// The validator no longer calls the text rules (RuleChecker: empty,
+// gibberish, repetition, prompt echo), the SimHash copy index (CopyIndex)
+// or the majority check of greedy answers (Outliers): since issue 14 an
+// answer is paid only when its tokens are the declared model's sample,
+// which junk, echoes and copies are not. They remain here as tools, with
+// their tests and benchmarks.
 //
 // Floats are fine here: scores become u16 weights in the validator, and
 // nothing in this package feeds consensus.
