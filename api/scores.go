@@ -8,8 +8,9 @@ import "time"
 //
 //	{"hotkey": "…", "uid": 3, "updated": "2026-01-02T15:04:05Z",
 //	 "scores": [{"uid": 0, "hotkey": "…", "score": 0.82,
-//	             "by_kind": {"reference": 0.9, "preference": 0.7},
-//	             "last_reason": "ok", "reasons": {"ok": 40, "copy": 3}}]}
+//	             "by_kind": {"inference": 0.86, "reference": 0.34, "preference": 0.76},
+//	             "last_reason": "inference: scored",
+//	             "reasons": {"scored": 40, "timeout": 2}}]}
 type ValidatorScores struct {
 	// Hotkey is the validator's hotkey (hex, as the chain shows it).
 	Hotkey string `json:"hotkey"`
@@ -26,14 +27,25 @@ type ValidatorScores struct {
 type UIDScore struct {
 	UID    uint16 `json:"uid"`
 	Hotkey string `json:"hotkey"`
-	// Score is the moving average the weights come from, in [0, 1].
+	// Score is the moving average the weights come from, in [0, 1]: 0
+	// while FailedEpoch, whatever ByKind shows.
 	Score float64 `json:"score"`
-	// ByKind is the moving average of each kind of task (such as
-	// "reference", "verification", "preference"), each in [0, 1].
+	// FailedEpoch is whether the uid failed a hard check (a "sample_"
+	// reason, "undeclared_model", "copy") in the current epoch: its score
+	// is 0 until the next epoch, even after answers that pass.
+	FailedEpoch bool `json:"failed_epoch,omitempty"`
+	// ByKind is the moving average of each kind of task the validator
+	// weighs ("inference", "reference", "preference"), each in [0, 1].
 	ByKind map[string]float64 `json:"by_kind,omitempty"`
-	// LastReason is why the latest response scored as it did (such as
-	// "ok", "wrong", "copy", "timeout").
+	// LastReason is the task kind and why the latest response scored as
+	// it did, with where a check failed: "inference: scored",
+	// "reference: sample_not_sampled (token 6 is id 8; the sampler draws
+	// id 14 there with this seed)", "inference: timeout (...)".
 	LastReason string `json:"last_reason,omitempty"`
-	// Reasons counts the responses by reason.
+	// Reasons counts the responses by reason: "scored" (passed every
+	// check); "undeclared_model", "copy" or "sample_" and a
+	// scoring.SampleVerdict reason (hard failures, which cost the miner the
+	// epoch); or why no answer came ("timeout", "unreachable",
+	// "status_503", "bad_signature", ...).
 	Reasons map[string]uint64 `json:"reasons,omitempty"`
 }
