@@ -276,13 +276,47 @@
   }
 
   // ---- scores ----
-  const REASON_COLORS = { ok: '#2f9e44', correct: '#2f9e44', wrong: '#e03131', copy: '#e8590c', duplicate: '#e8590c',
-    timeout: '#868e96', junk: '#c2255c', empty: '#adb5bd', error: '#7048e8', trap: '#1971c2' };
+  // What each reason a validator gives means (scoring.Policy.Judge and the
+  // sample_ reasons of scoring.SampleVerdict; validator/query.go for the
+  // ones where no answer came), shown on hover. A hard failure costs the
+  // miner its whole score for the epoch; no answer, that answer only.
+  const HARD = 'hard failure, costs the epoch: ';
+  const REASONS = {
+    scored: 'passed every check: scored by p(useful) and speed',
+    undeclared_model: HARD + 'the answer names a model the subnet does not pay for',
+    copy: HARD + 'a near-duplicate of an earlier answer in its round',
+    sample_no_tokens: HARD + 'the answer carries no token ids (return_tokens_as_token_ids) to verify',
+    sample_bad_token: HARD + 'a token id the declared model does not have',
+    sample_tokens_mismatch: HARD + 'the token ids do not spell the text',
+    sample_tokenizer_mismatch: HARD + 'the tokens are not how the declared model\'s tokenizer writes the text',
+    sample_not_sampled: HARD + 'a token is not the one the declared model\'s sampler draws there with the seed, temperature and top_p asked',
+    sample_outside_nucleus: HARD + 'a token outside the top_p nucleus at the temperature asked',
+    sample_not_argmax: HARD + 'at temperature 0, a token that is not the most likely one',
+    sample_greedy: HARD + 'greedy output when sampling was asked',
+    sample_skipped_stop: HARD + 'the answer goes on where the model stops',
+    sample_early_stop: HARD + 'the answer claims the model stopped where it does not',
+    sample_short: HARD + 'finish "length" before max_tokens',
+    sample_too_long: HARD + 'more tokens than max_tokens asked',
+    sample_bad_finish: HARD + 'a finish reason other than "stop" or "length"',
+    timeout: 'no answer within the deadline: 0 for this answer only',
+    unreachable: 'the axon could not be reached: 0 for this answer only',
+    bad_signature: 'the answer\'s signature does not check out: 0 for this answer only',
+    bad_timestamp: 'the answer was signed outside the request\'s time: 0 for this answer only',
+    malformed: 'the answer is not one completion: 0 for this answer only',
+  };
+  function reasonTitle(r) {
+    if (REASONS[r]) return r + ': ' + REASONS[r];
+    if (r.startsWith('status_')) return r + ': the miner answered HTTP ' + r.slice(7) + ': 0 for this answer only';
+    return r;
+  }
+  // Green for passed, reds for hard failures (a hue each), greys for no answer.
   function reasonColor(r) {
-    if (REASON_COLORS[r]) return REASON_COLORS[r];
     let h = 0;
     for (const ch of r) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-    return 'hsl(' + (h % 360) + ' 55% 50%)';
+    if (r === 'scored') return '#2f9e44';
+    if (r === 'copy') return '#e8590c';
+    if (r === 'undeclared_model' || r.startsWith('sample_')) return 'hsl(' + (335 + h % 40) % 360 + ' 70% ' + (40 + h % 20) + '%)';
+    return 'hsl(210 8% ' + (45 + h % 30) + '%)';
   }
   function renderScores() {
     const box = $('scores');
@@ -317,7 +351,7 @@
         const total = reasons.reduce((t, [, n]) => t + n, 0);
         const stack = el('span', { class: 'reasons', title: reasons.map(([r, n]) => r + ' ' + n).join(', ') });
         for (const [r, n] of reasons) {
-          const seg = el('span');
+          const seg = el('span', { title: reasonTitle(r) + ' (' + n + ')' });
           seg.style.width = (total ? n / total * 100 : 0) + '%';
           seg.style.background = reasonColor(r);
           stack.append(seg);
@@ -326,11 +360,14 @@
         return el('tr', { 'data-uid': s.uid },
           el('td', {}, s.uid),
           el('td', {}, el('span', { class: 'mono', title: s.hotkey }, shortKey(s.hotkey))),
-          el('td', {}, s.score.toFixed(3), bar),
+          el('td', {}, s.score.toFixed(3), bar, s.failed_epoch
+            ? el('span', { class: 'badge failed-epoch', title: 'failed a hard check this epoch: its score is 0 until the next epoch, even after answers that pass' }, 'failed this epoch')
+            : null),
           el('td', {}, el('span', { class: 'kinds' }, kinds || '–')),
-          el('td', {}, s.last_reason || '–'),
+          el('td', { class: 'last-reason' }, s.last_reason || '–'),
           el('td', {}, stack),
-          el('td', { class: 'reason-list' }, reasons.map(([r, n]) => r + ' ' + nf0.format(n)).join(' · ') || '–'));
+          el('td', { class: 'reason-list' }, ...(reasons.length ? reasons.flatMap(([r, n], i) =>
+            [i ? ' · ' : null, el('span', { title: reasonTitle(r) }, r + ' ' + nf0.format(n))]) : ['–'])));
       });
       card.append(el('div', { class: 'table-wrap' }, el('table', { class: 'data scores' },
         el('thead', {}, el('tr', {}, el('th', {}, 'UID'), el('th', {}, 'Hotkey'), el('th', {}, 'Score'),
