@@ -505,13 +505,13 @@ func Run(ctx context.Context, cfg Config) error {
 	say("  dashboard:  %s", info.Dashboard)
 	say("  chain rpc:  %s", nodes[0].RPCURL())
 	for _, p := range info.Miners {
-		say("  miner %-15s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
+		say("  miner %-17s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
 	}
 	for _, p := range info.Validators {
 		if p.URL == "" {
-			say("  validator %-11s uid %-2d %s", p.Name, p.UID, p.Role)
+			say("  validator %-13s uid %-2d %s", p.Name, p.UID, p.Role)
 		} else {
-			say("  validator %-11s uid %-2d %s, scores at %s/scores", p.Name, p.UID, p.Role, p.URL)
+			say("  validator %-13s uid %-2d %s, scores at %s/scores", p.Name, p.UID, p.Role, p.URL)
 		}
 	}
 	if cfg.OnReady != nil {

@@ -29,15 +29,15 @@ func localnetCmd() *Command {
 	fs := flag.NewFlagSet("localnet", flag.ContinueOnError)
 	chainOnly := fs.Bool("chain-only", false, "run only the chain's validators")
 	validators := &countFlag{}
-	fs.Var(validators, "validators", "number of chain `N` validators (CometBFT nodes), 1 to "+strconv.Itoa(node.MaxValidators)+" (default 1, or 4 with --chain-only)")
+	fs.Var(validators, "validators", "`N` chain validators (CometBFT nodes), 1 to "+strconv.Itoa(node.MaxValidators)+" (default 1, or 4 with --chain-only)")
 	miners := fs.Int("miners", 3, "honest miners on the built-in model")
 	subnetValidators := fs.Int("subnet-validators", 2, "validators scoring the subnet's miners")
-	adversaries := fs.Bool("adversaries", false, "add junk, lazy, copying and wrong-model miners, a random labeler and a weight-copying validator")
+	adversaries := fs.Bool("adversaries", false, "add the cheats the network must not pay (README, \"The adversaries\"): junk, lazy, copier, wrong_model, canned, truncate, short_copier, paraphraser and greedy miners, five sybil hotkeys on one model run, an honest miner with a random labeler, and a weight-copying validator")
 	model := fs.String("model", "", "llama2.c checkpoint `FILE` the miners run (default "+defaultModel+")")
 	tokenizer := fs.String("tokenizer", "", "its tokenizer.model `FILE` (default: beside the checkpoint)")
 	dash := fs.String("dashboard", "127.0.0.1:8080", "the dashboard's listen `ADDRESS`")
 	tempo := fs.Uint64("tempo", 20, "the demo subnet's epoch length in `BLOCKS`")
-	dir := fs.String("dir", "", "directory of the validators' homes (default HOME/localnet)")
+	dir := fs.String("dir", "", "the `DIR` holding all the network's data: the chain's homes, every key, the miners' labels, the validators' state (default HOME/localnet)")
 	basePort := fs.Int("base-port", 26656, "with --chain-only, validator i listens for P2P on `PORT`+2i and RPC on PORT+2i+1, on 127.0.0.1; 0 picks free ports (the whole network always picks free ports)")
 	chainID := fs.String("chain-id", "agora-localnet", "the chain's `ID`")
 	balances := &balancesValue{}
