@@ -47,6 +47,15 @@ The model is an OpenAI-compatible server (--miner.backend_url and
 --miner.backend_model: vLLM, Ollama, llama.cpp's server) or, without one,
 the built-in llama2.c engine on this CPU (--miner.model, a checkpoint file).
 
+Validators pay only answers the subnet's declared model sampled with the
+seed, temperature and top_p they sent, with its token ids, ending at
+max_tokens or where the model stops; anything else (another model, edited,
+copied or cut answers) is a hard failure that costs the whole epoch. The
+model name answers declare is --miner.backend_model, or the checkpoint's
+file name without extension: it must be the name validators verify. Each
+validator's /scores says why answers scored as they did (README, "Reasons
+on /scores").
+
 The miner follows the chain at --miner.node and publishes its axon (the
 address validators reach it at) with a serve_axon transaction signed by the
 hotkey, once the hotkey is registered (agora tx register). The hotkey's
