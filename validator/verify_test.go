@@ -136,7 +136,13 @@ func TestStatisticalPath(t *testing.T) {
 	}{
 		{"honest", first, 1, scoring.ReasonScored},
 		{"another honest miner", sampled(2), 2, scoring.ReasonScored},
-		{"a copy of the first, cut short", func() answer { a := first; a.IDs = a.IDs[:8]; a.Text, _ = m.Text(prompt, a.IDs); a.Finish = llm.FinishLength; return a }(), 3, "sample_short"},
+		{"a copy of the first, cut short", func() answer {
+			a := first
+			a.IDs = a.IDs[:8]
+			a.Text, _ = m.Text(prompt, a.IDs)
+			a.Finish = llm.FinishLength
+			return a
+		}(), 3, "sample_short"},
 		{"a copy of the first, whole", first, 4, scoring.ReasonCopy},
 	} {
 		verdict, detail, err := v.judge(ctx, KindInference, prompt, params(tc.seed), tc.a, nil, copies)
