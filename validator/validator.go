@@ -594,17 +594,20 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 	prompts := make([]string, len(sample))
 	params := make([]scoring.SamplingParams, len(sample))
 	story := scoring.StoryPrompt(seed)
+	var refs []string
+	if kind == KindReference {
+		var err error
+		if refs, err = v.referencePrompts(ctx, seed, len(sample)); err != nil {
+			if ctx.Err() == nil {
+				v.log.Error("reference task", zap.Error(err))
+			}
+			return
+		}
+	}
 	for i, t := range sample {
 		s := minerSeed(seed, t.uid)
 		if kind == KindReference {
-			p, err := v.referencePrompt(ctx, v.secret("reference", s))
-			if err != nil {
-				if ctx.Err() == nil {
-					v.log.Error("reference task", zap.Error(err))
-				}
-				return
-			}
-			prompts[i], params[i] = p, scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
+			prompts[i], params[i] = refs[i], scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
 			continue
 		}
 		prompts[i], params[i] = story, scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: s, MaxTokens: pol.MaxTokens}

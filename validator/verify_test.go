@@ -32,19 +32,22 @@ func TestReferenceTasks(t *testing.T) {
 	v, _, _ := shutdownFixture(t, nil, nil)
 	ctx := context.Background()
 	pol := v.cfg.Policy
+	prompts, err := v.referencePrompts(ctx, 99, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
-	for uid := range uint16(6) {
-		s := minerSeed(99, uid)
-		prompt, err := v.referencePrompt(ctx, v.secret("reference", s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[prompt] || strings.HasSuffix(prompt, " ") || len(prompt) <= len(scoring.StoryPrompt(v.secret("reference", s))) {
-			t.Fatalf("reference prompt %q: repeated, ending in a space, or no longer than its opening", prompt)
+	for uid, prompt := range prompts {
+		s := minerSeed(99, uint16(uid))
+		if seen[prompt] || strings.HasSuffix(prompt, " ") || len(prompt) < 40 {
+			t.Fatalf("reference prompt %q: repeated, ending in a space, or short", prompt)
 		}
 		seen[prompt] = true
 		if _, err := m.Tokenizer().Encode(prompt, true); err != nil {
 			t.Fatalf("reference prompt %q holds what the tokenizer cannot encode: %v", prompt, err)
+		}
+		if uid >= 6 {
+			continue // the answers of six are enough
 		}
 		params := scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
 		greedy, err := m.Generate(ctx, prompt, llm.GenOptions{MaxTokens: pol.ReferenceTokens})
