@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -142,35 +141,25 @@ func TestScoresFailCostsTheWindow(t *testing.T) {
 }
 
 func TestRoundCopies(t *testing.T) {
-	seq := func(seed uint64, n int) []int {
-		r := rand.New(rand.NewPCG(seed, 1))
-		out := make([]int, n)
-		for i := range out {
-			out[i] = r.IntN(105)
+	honest := "The little dog ran to the park with his best friend and they played with a red ball under the big green tree."
+	other := "Lily saw a bird in the sky. She wanted to fly too, so she jumped and laughed with her mom all day."
+	swapped := "The little dog ran to the park with his best friend and they played with a blue ball under the big green tree."
+	rc := NewRoundCopies(DefaultPolicy().CopyThreshold)
+	for i, tc := range []struct {
+		text string
+		copy int
+	}{
+		{honest, -1},
+		{other, -1},
+		{"The little dog ran to the park", 0}, // cut short
+		{swapped, 0},                          // a word swapped
+		{"The little", 0},                     // shorter than one run: begins the first
+		{"Lily saw", 1},
+		{"Tom", -1},
+		{"", -1},
+	} {
+		if j, sim := rc.Add(tc.text); j != tc.copy {
+			t.Errorf("answer %d %q: copies %d (%.2f), want %d", i, tc.text, j, sim, tc.copy)
 		}
-		return out
-	}
-	honest := seq(1, 64)
-	other := seq(2, 64)
-	swapped := append([]int(nil), honest...)
-	swapped[10], swapped[30] = 99, 98 // two words swapped
-	rc := NewRoundCopies(0.5)
-	if j, _ := rc.Add(honest); j != -1 {
-		t.Fatalf("the first answer copies %d", j)
-	}
-	if j, sim := rc.Add(other); j != -1 {
-		t.Fatalf("an unrelated answer copies %d (%.2f)", j, sim)
-	}
-	if j, _ := rc.Add(honest[:6]); j != 0 {
-		t.Fatalf("a copy cut to 6 tokens: copies %d, want 0", j)
-	}
-	if j, sim := rc.Add(swapped); j != 0 {
-		t.Fatalf("a copy with two tokens swapped: copies %d (%.2f), want 0", j, sim)
-	}
-	if j, _ := rc.Add(honest[:1]); j != 0 {
-		t.Fatalf("a one-token copy: copies %d, want 0", j)
-	}
-	if j, _ := rc.Add(nil); j != -1 {
-		t.Fatalf("no tokens copies %d", j)
 	}
 }

@@ -3,47 +3,52 @@ package scoring
 import "slices"
 
 // RoundCopies finds near-duplicates among the answers to one round's
-// prompt, on their tokens: a copy of another miner's answer cut short, a
+// prompt, on their words: a copy of another miner's answer cut short, a
 // few words swapped, or one model run shared by several hotkeys. It is the
 // copy check of the statistical path, where another miner's sample is a
 // sample of the declared model too; exact replay needs none (a copy does
 // not replay under the copier's own seed). There is no length floor: an
-// answer of one token is compared like any other. Not safe for concurrent
+// answer of one word is compared like any other. Not safe for concurrent
 // use; one per round.
 type RoundCopies struct {
 	threshold float64
 	sets      []map[uint64]struct{}
-	ids       [][]int
+	words     [][]uint64
 }
 
-// copyShingle is the length, in tokens, of the runs answers are compared
-// on.
-const copyShingle = 4
+// CopyShingle is the length, in words, of the runs answers are compared
+// on. Words, not model tokens: the demo's near character-level tokens give
+// honest samples of one prompt half their 4-token runs in common.
+const CopyShingle = 3
+
+// maxCopyWords bounds the words of an answer that are compared.
+const maxCopyWords = 4096
 
 // NewRoundCopies compares answers at threshold: the fraction of an
-// answer's token runs found in an earlier answer that makes it a copy, in
+// answer's word runs found in an earlier answer that makes it a copy, in
 // (0, 1].
 func NewRoundCopies(threshold float64) *RoundCopies {
 	return &RoundCopies{threshold: threshold}
 }
 
-// Add adds the next answer's token ids, in the order the answers were
+// Add adds the next answer's text, in the order the answers were
 // received, and returns the index (in the order added) of an earlier
-// answer that contains at least threshold of its token runs, with that
+// answer that contains at least threshold of its word runs, with that
 // fraction; -1 and the highest fraction seen when there is none. An answer
 // shorter than one run copies an earlier answer it begins (similarity 1).
-func (rc *RoundCopies) Add(ids []int) (int, float64) {
-	defer func() { rc.ids = append(rc.ids, ids) }()
-	if len(ids) > 0 && len(ids) < copyShingle {
+func (rc *RoundCopies) Add(text string) (int, float64) {
+	words := ufWordHashes(nil, text, maxCopyWords)
+	defer func() { rc.words = append(rc.words, words) }()
+	if len(words) > 0 && len(words) < CopyShingle {
 		rc.sets = append(rc.sets, nil)
-		for j, other := range rc.ids {
-			if len(other) >= len(ids) && slices.Equal(other[:len(ids)], ids) {
+		for j, other := range rc.words {
+			if len(other) >= len(words) && slices.Equal(other[:len(words)], words) {
 				return j, 1
 			}
 		}
 		return -1, 0
 	}
-	set := shingles(ids)
+	set := shingles(words)
 	best, bestSim := -1, 0.0
 	for j, other := range rc.sets {
 		if len(set) == 0 {
@@ -66,15 +71,13 @@ func (rc *RoundCopies) Add(ids []int) (int, float64) {
 	return -1, bestSim
 }
 
-// shingles is the set of hashes of ids' runs of copyShingle tokens (the
-// whole of ids when it is shorter).
-func shingles(ids []int) map[uint64]struct{} {
-	set := make(map[uint64]struct{}, len(ids))
-	n := min(copyShingle, len(ids))
-	for i := 0; i+n <= len(ids) && n > 0; i++ {
-		h := uint64(n)
-		for _, id := range ids[i : i+n] {
-			h = ufMix64(h ^ uint64(id))
+// shingles is the set of hashes of words' runs of CopyShingle words.
+func shingles(words []uint64) map[uint64]struct{} {
+	set := make(map[uint64]struct{}, len(words))
+	for i := 0; i+CopyShingle <= len(words); i++ {
+		h := uint64(CopyShingle)
+		for _, w := range words[i : i+CopyShingle] {
+			h = ufMix64(h ^ w)
 		}
 		set[h] = struct{}{}
 	}

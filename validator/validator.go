@@ -146,6 +146,29 @@ type reasonLog struct {
 	counts map[string]uint64
 }
 
+// reasonVerifyError is the reason of an answer left unjudged because the
+// validator's own model (or model server) failed: not the miner's doing.
+const reasonVerifyError = "verify_error"
+
+// note records a verdict's reason, with its detail in the last reason.
+func (rl *reasonLog) note(kind, reason, detail string) {
+	rl.last = kind + ": " + reason
+	if detail != "" {
+		rl.last += " (" + detail + ")"
+	}
+	rl.counts[reason]++
+}
+
+// reasonOf is hotkey's reason log, made on first use; v.mu held.
+func (v *Validator) reasonOf(hotkey string) *reasonLog {
+	rl := v.reasons[hotkey]
+	if rl == nil {
+		rl = &reasonLog{counts: map[string]uint64{}}
+		v.reasons[hotkey] = rl
+	}
+	return rl
+}
+
 // defaultHTTPClient is the client a validator queries miners with unless
 // Config.HTTPClient says otherwise.
 func defaultHTTPClient(allowPrivate bool) *http.Client {
@@ -571,17 +594,20 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 	prompts := make([]string, len(sample))
 	params := make([]scoring.SamplingParams, len(sample))
 	story := scoring.StoryPrompt(seed)
+	var refs []string
+	if kind == KindReference {
+		var err error
+		if refs, err = v.referencePrompts(ctx, seed, len(sample)); err != nil {
+			if ctx.Err() == nil {
+				v.log.Error("reference task", zap.Error(err))
+			}
+			return
+		}
+	}
 	for i, t := range sample {
 		s := minerSeed(seed, t.uid)
 		if kind == KindReference {
-			p, err := v.referencePrompt(ctx, v.secret("reference", s))
-			if err != nil {
-				if ctx.Err() == nil {
-					v.log.Error("reference task", zap.Error(err))
-				}
-				return
-			}
-			prompts[i], params[i] = p, scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
+			prompts[i], params[i] = refs[i], scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
 			continue
 		}
 		prompts[i], params[i] = story, scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: s, MaxTokens: pol.MaxTokens}
@@ -631,9 +657,13 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 				v.log.Debug("round cut short by shutdown; the answers left are not scored", zap.String("kind", kind), zap.Int("left", len(answers)-n))
 				return
 			}
-			// The validator's own model failed: nobody is scored for it.
+			// The validator's own model failed: nobody is scored for it, and
+			// /scores says why the miner's answer went unjudged.
 			v.log.Warn("verify", zap.Uint16("uid", a.UID), zap.Error(err))
-			v.metrics.scores.WithLabelValues(kind, "verify_error").Inc()
+			v.metrics.scores.WithLabelValues(kind, reasonVerifyError).Inc()
+			v.mu.Lock()
+			v.reasonOf(a.Hotkey.Hex()).note(kind, reasonVerifyError, err.Error())
+			v.mu.Unlock()
 			continue
 		}
 		v.record(kind, a, verdict, detail)
@@ -667,9 +697,9 @@ func (v *Validator) judge(ctx context.Context, kind, prompt string, params scori
 	if c.Declared && c.Sample.OK {
 		in.MeanLogprob, in.HasLogprob = c.Sample.MeanLogprob, c.Sample.Checked > 0
 		if copies != nil {
-			if j, sim := copies.Add(a.IDs); j >= 0 {
+			if j, sim := copies.Add(a.Text); j >= 0 {
 				c.Copy = true
-				detail = fmt.Sprintf("%.2f of its token shingles are in answer %d of the round, received earlier", sim, j)
+				detail = fmt.Sprintf("%.2f of its runs of %d words are in answer %d of the round, received earlier", sim, scoring.CopyShingle, j)
 			}
 		}
 		c.Useful = v.useful.Predict(in)
@@ -703,17 +733,10 @@ func (v *Validator) record(kind string, a answer, verdict scoring.Verdict, detai
 	} else {
 		err = v.st.Scores.Update(kind, int(a.UID), verdict.Score)
 	}
-	hk := a.Hotkey.Hex()
-	rl := v.reasons[hk]
-	if rl == nil {
-		rl = &reasonLog{counts: map[string]uint64{}}
-		v.reasons[hk] = rl
+	if verdict.Reason == scoring.ReasonScored {
+		detail = ""
 	}
-	rl.last = kind + ": " + verdict.Reason
-	if detail != "" && verdict.Reason != scoring.ReasonScored {
-		rl.last += " (" + detail + ")"
-	}
-	rl.counts[verdict.Reason]++
+	v.reasonOf(a.Hotkey.Hex()).note(kind, verdict.Reason, detail)
 	v.updated = time.Now()
 	v.mu.Unlock()
 	if err != nil {

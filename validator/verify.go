@@ -38,28 +38,58 @@ func (v *Validator) secret(domain string, x uint64) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// referencePrompt is the prompt of a reference task: a story opening and
-// the validator's own model's continuation of it, sampled with a secret
-// seed, cut after its last whole word. The miner continues it greedily;
-// the right answer is the declared model's greedy continuation, which the
-// validator computes itself when it replays the answer at temperature 0.
-// Nobody can know the prompt before it is sent, nor look its answer up.
-func (v *Validator) referencePrompt(ctx context.Context, seed uint64) (string, error) {
-	m := v.cfg.Exact
-	opening := scoring.StoryPrompt(seed)
-	if m == nil {
-		return opening, nil // a model server: the opening alone, chosen by a secret seed
+// referencePrompts are the prompts of a reference round, one for each of
+// n miners, all different: a story opening and the validator's own
+// model's continuation of it, sampled with a secret seed, cut after a
+// word (each miner's cut after another word; a story gives as many cuts as
+// it has words past half of ReferencePromptTokens, and more stories are
+// sampled as needed). The miner continues its prompt greedily; the right
+// answer is the declared model's greedy continuation, which the validator
+// computes itself when it replays the answer at temperature 0. Nobody can
+// know a prompt before it is sent, nor look its answer up, and a longer
+// cut of the same story shows the story's sampled words, not the greedy
+// answer to a shorter one. With a model server instead of the built-in
+// engine, a prompt is a story opening chosen by a secret seed.
+func (v *Validator) referencePrompts(ctx context.Context, seed uint64, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	for k := uint64(0); len(out) < n; k++ {
+		s := v.secret("reference", seed+k)
+		if v.cfg.Exact == nil {
+			out = append(out, scoring.StoryPrompt(s))
+			continue
+		}
+		cuts, err := v.referenceCuts(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if len(cuts) == 0 && k > uint64(n) {
+			return nil, errors.New("validator: reference prompts: the model's stories have no words to cut after")
+		}
+		out = append(out, cuts...)
 	}
+	rand.New(rand.NewPCG(seed, 0x2ef)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:n], nil
+}
+
+// referenceCuts samples a story from seed with the validator's own model
+// and returns its cuts after each word from half of ReferencePromptTokens
+// tokens on.
+func (v *Validator) referenceCuts(ctx context.Context, seed uint64) ([]string, error) {
 	p := v.cfg.Policy
-	g, err := m.Generate(ctx, opening, llm.GenOptions{MaxTokens: p.ReferencePromptTokens, Temperature: float32(p.Temperature), TopP: float32(p.TopP), Seed: seed})
+	opening := scoring.StoryPrompt(seed)
+	g, err := v.cfg.Exact.Generate(ctx, opening, llm.GenOptions{MaxTokens: 2 * p.ReferencePromptTokens, Temperature: float32(p.Temperature), TopP: float32(p.TopP), Seed: seed})
 	if err != nil {
-		return "", fmt.Errorf("validator: reference prompt: %w", err)
+		return nil, fmt.Errorf("validator: reference prompt: %w", err)
 	}
-	text := opening + g.Text
-	if i := strings.LastIndexByte(text, ' '); i > len(opening) {
-		text = text[:i]
+	var cuts []string
+	text := opening
+	for i, tk := range g.Tokens {
+		if i >= p.ReferencePromptTokens/2 && strings.HasPrefix(tk.Text, " ") && !strings.HasSuffix(text, " ") {
+			cuts = append(cuts, text)
+		}
+		text += tk.Text
 	}
-	return text, nil
+	return cuts, nil
 }
 
 // prefixes are the prompts of one round prefilled once, for every miner's
