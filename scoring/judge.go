@@ -74,7 +74,7 @@ func (p Policy) Judge(o Observed, c Checks) Verdict {
 		return Verdict{Hard: true, Reason: ReasonUndeclared}
 	case !c.Sample.OK:
 		v := Verdict{Hard: true, Reason: "sample_" + c.Sample.Reason}
-		if o.Kind == KindReference && c.Sample.Checked > 0 {
+		if o.Kind == KindReference && c.Sample.Judged() {
 			// The declared model's greedy answer was not this one: a
 			// wrong answer to a task with a known answer.
 			v.Train = &Example{Useful: false, Evidence: EvidenceReference}

@@ -163,3 +163,19 @@ func TestRoundCopies(t *testing.T) {
 		}
 	}
 }
+
+func TestAnswerMemory(t *testing.T) {
+	m := NewAnswerMemory(2)
+	a, b, c := "The dog ran to the park.", "Lily saw a bird in the sky.", "Tom had a red ball."
+	for i, tc := range []struct {
+		text string
+		seen bool
+	}{
+		{a, false}, {"the DOG ran, to the park", true}, {b, false}, {c, false}, // a is forgotten: only two remembered
+		{a, false}, {c, true}, {"Yes.", false}, {"Yes.", false},
+	} {
+		if got := m.Seen(tc.text); got != tc.seen {
+			t.Errorf("%d %q: seen %v, want %v", i, tc.text, got, tc.seen)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package scoring
 
-import "slices"
+import (
+	"slices"
+	"sync"
+)
 
 // RoundCopies finds near-duplicates among the answers to one round's
 // prompt, on their words: a copy of another miner's answer cut short, a
@@ -82,4 +85,47 @@ func shingles(words []uint64) map[uint64]struct{} {
 		set[h] = struct{}{}
 	}
 	return set
+}
+
+// AnswerMemory remembers the last answers it was shown, by the hash of
+// their words, so an answer handed in again (to another task, by the same
+// miner or another) is told from a new one. Answers shorter than
+// CopyShingle words are not remembered: short answers recur honestly. Safe
+// for concurrent use.
+type AnswerMemory struct {
+	mu   sync.Mutex
+	seen map[uint64]struct{}
+	ring []uint64
+	next int
+}
+
+// NewAnswerMemory remembers the last n answers (n > 0).
+func NewAnswerMemory(n int) *AnswerMemory {
+	return &AnswerMemory{seen: make(map[uint64]struct{}, n), ring: make([]uint64, 0, n)}
+}
+
+// Seen reports whether text's words were seen before, and remembers them.
+func (m *AnswerMemory) Seen(text string) bool {
+	words := ufWordHashes(nil, text, maxCopyWords)
+	if len(words) < CopyShingle {
+		return false
+	}
+	h := uint64(len(words))
+	for _, w := range words {
+		h = ufMix64(h ^ w)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.seen[h]; ok {
+		return true
+	}
+	if len(m.ring) < cap(m.ring) {
+		m.ring = append(m.ring, h)
+	} else {
+		delete(m.seen, m.ring[m.next])
+		m.ring[m.next] = h
+		m.next = (m.next + 1) % len(m.ring)
+	}
+	m.seen[h] = struct{}{}
+	return false
 }

@@ -55,6 +55,18 @@ const (
 	SampleBadFinish         = "bad_finish"
 )
 
+// Judged reports whether the verdict judged what the model would have
+// done (the answer was well formed, and the model disagreed), rather than
+// finding the answer malformed (no tokens, bad ids, a text they do not
+// spell, no finish reason).
+func (v SampleVerdict) Judged() bool {
+	switch v.Reason {
+	case "", SampleNotSampled, SampleGreedy, SampleOutsideNucleus, SampleNotArgmax, SampleSkippedStop, SampleEarlyStop, SampleShort:
+		return true
+	}
+	return false
+}
+
 func failSample(reason, format string, args ...any) SampleVerdict {
 	return SampleVerdict{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }

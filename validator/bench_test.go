@@ -44,7 +44,7 @@ func BenchmarkVerifyRound(b *testing.B) {
 	answers := make([]answer, miners)
 	params := make([]scoring.SamplingParams, miners)
 	for i := range answers {
-		params[i] = scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: minerSeed(7, uint16(i)), MaxTokens: pol.MaxTokens}
+		params[i] = scoring.SamplingParams{Temperature: pol.Temperature, TopP: pol.TopP, Seed: v.minerSeed(7, uint16(i)), MaxTokens: pol.MaxTokens}
 		g, err := m.Generate(ctx, prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: params[i].Seed})
 		if err != nil {
 			b.Fatal(err)

@@ -138,6 +138,9 @@ type Validator struct {
 
 	dataset *dataset       // nil without DatasetDir
 	judgeq  chan judgeItem // nil without a Judge
+	// answered remembers recent answers that passed the statistical
+	// checks, so one handed in again, for another prompt, is a copy.
+	answered *scoring.AnswerMemory
 }
 
 // reasonLog is why a miner's answers scored as they did, for /scores.
@@ -145,6 +148,9 @@ type reasonLog struct {
 	last   string
 	counts map[string]uint64
 }
+
+// answerMemory is how many recent answers the statistical path remembers.
+const answerMemory = 1 << 16
 
 // reasonVerifyError is the reason of an answer left unjudged because the
 // validator's own model (or model server) failed: not the miner's doing.
@@ -360,6 +366,7 @@ func New(cfg Config) (*Validator, error) {
 		}
 	}
 	v.st = st
+	v.answered = scoring.NewAnswerMemory(answerMemory)
 	if cfg.Judge != nil && cfg.JudgeShare > 0 {
 		v.judgeq = make(chan judgeItem, judgeQueue)
 	}
@@ -605,7 +612,7 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		}
 	}
 	for i, t := range sample {
-		s := minerSeed(seed, t.uid)
+		s := v.minerSeed(seed, t.uid)
 		if kind == KindReference {
 			prompts[i], params[i] = refs[i], scoring.SamplingParams{Seed: s, MaxTokens: pol.ReferenceTokens}
 			continue
@@ -631,9 +638,11 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 	}
 	ps := &prefixes{m: v.cfg.Exact}
 	var copies *scoring.RoundCopies
-	if v.cfg.Exact == nil {
+	if v.cfg.Exact == nil && kind == KindInference {
 		// Without exact replay, a copy of another miner's sample is a
-		// sample of the model too: compare the answers of the round.
+		// sample of the model too: compare the answers to the round's one
+		// prompt (a reference round's prompts differ, and greedy
+		// continuations of similar stories agree).
 		copies = scoring.NewRoundCopies(v.cfg.Policy.CopyThreshold)
 	}
 	order := make([]int, len(answers))
@@ -701,6 +710,13 @@ func (v *Validator) judge(ctx context.Context, kind, prompt string, params scori
 				c.Copy = true
 				detail = fmt.Sprintf("%.2f of its runs of %d words are in answer %d of the round, received earlier", sim, scoring.CopyShingle, j)
 			}
+		}
+		if v.cfg.Exact == nil && v.answered.Seen(a.Text) {
+			// A sample handed in again, for another prompt: on a model
+			// whose samples barely depend on the prompt, the statistical
+			// checks alone would pass it every time.
+			c.Copy = true
+			detail = "the same answer was handed in before, to another task"
 		}
 		c.Useful = v.useful.Predict(in)
 	}

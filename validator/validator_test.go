@@ -122,8 +122,42 @@ type testnet struct {
 	labelDirs map[string]string
 }
 
+// namedMiner is a miner of a testnet: its name and its backend.
+type namedMiner struct {
+	name    string
+	backend miner.Backend
+}
+
 // startTestnet starts the chain and the miners named (all when none).
 func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string) *testnet {
+	t.Helper()
+	return startTestnetWith(t, params, func(verifier *llm.Llama) []namedMiner {
+		honest := cheat.NewRecorder(miner.NewBuiltin(verifier, "babyllama105"))
+		builtin := miner.NewBuiltin(verifier, "babyllama105")
+		miners := []namedMiner{
+			{"honest", honest},
+			{"junk", cheat.Junk{Backend: builtin}},
+			{"lazy", cheat.Lazy{Backend: builtin}},
+			{"copier", &cheat.Copier{Backend: builtin, From: honest}},
+			{"slow", slow{builtin}},
+			{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
+			{"canned", &cheat.Canned{Backend: builtin, LM: verifier}},
+			{"truncate", &cheat.Truncate{Backend: builtin}},
+			// Honest models whose labelers differ: careful and random.
+			{"careful_labels", miner.NewBuiltin(verifier, "babyllama105")},
+			{"random_labels", miner.NewBuiltin(verifier, "babyllama105")},
+		}
+		if len(names) > 0 {
+			miners = slices.DeleteFunc(miners, func(m namedMiner) bool { return !slices.Contains(names, m.name) })
+		}
+		return miners
+	})
+}
+
+// startTestnetWith starts the chain and the miners that miners returns
+// (given the validator's model), registered in order: the i-th has uid
+// i+1.
+func startTestnetWith(t *testing.T, params func(*chain.Hyperparams), miners func(verifier *llm.Llama) []namedMiner) *testnet {
 	t.Helper()
 	cold := testKey(t, 1)
 	addr := nodetest.Start(t, "validator-test", []chain.GenesisBalance{{Account: cold.PublicKey().Hex(), Amount: 10_000 * chain.Unit}})
@@ -153,36 +187,11 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	}
 	send(&chain.AddStake{Hotkey: chain.AccountID(tn.val.PublicKey()), Amount: 1000 * chain.Unit})
 
-	honest := cheat.NewRecorder(miner.NewBuiltin(tn.verifier, "babyllama105"))
-	builtin := miner.NewBuiltin(tn.verifier, "babyllama105")
-	miners := []struct {
-		name    string
-		backend miner.Backend
-	}{
-		{"honest", honest},
-		{"junk", cheat.Junk{Backend: builtin}},
-		{"lazy", cheat.Lazy{Backend: builtin}},
-		{"copier", &cheat.Copier{Backend: builtin, From: honest}},
-		{"slow", slow{builtin}},
-		{"wrong_model", miner.NewBuiltin(loadModel(t, true), "babyllama105")},
-		{"canned", &cheat.Canned{Backend: builtin, LM: tn.verifier}},
-		{"truncate", &cheat.Truncate{Backend: builtin}},
-		// Honest models whose labelers differ: careful and random.
-		{"careful_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
-		{"random_labels", miner.NewBuiltin(tn.verifier, "babyllama105")},
-	}
-	if len(names) > 0 {
-		miners = slices.DeleteFunc(miners, func(m struct {
-			name    string
-			backend miner.Backend
-		}) bool {
-			return !slices.Contains(names, m.name)
-		})
-	}
+	ms := miners(tn.verifier)
 	mctx, stopMiners := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { stopMiners(); wg.Wait() })
-	for i, m := range miners {
+	for i, m := range ms {
 		k := testKey(t, byte(10+i))
 		if _, err := client.Register(ctx, cold, k, 1, 100*chain.Unit); err != nil {
 			t.Fatal(err)
@@ -208,7 +217,7 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		v, _, ok := tn.meta.Snapshot()
-		ready := ok && len(v.Neurons) == 1+len(miners) && v.Neurons[0].ValidatorPermit
+		ready := ok && len(v.Neurons) == 1+len(ms) && v.Neurons[0].ValidatorPermit
 		for i := 1; ready && i < len(v.Neurons); i++ {
 			ready = v.Neurons[i].Axon != nil
 		}

@@ -19,12 +19,12 @@ import (
 // minerSeed is the sampling seed of the miner with uid for a task whose
 // round seed is seed: each miner its own, so honest miners on one model
 // answer differently, and an answer sampled under another miner's seed
-// (a copy, a sybil's shared run) does not replay under this one's.
-func minerSeed(seed uint64, uid uint16) uint64 {
-	x := seed ^ (uint64(uid)+1)*0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return (x ^ x>>31) & math.MaxInt64 // OpenAI's seed is a signed 64-bit integer
+// (a copy, a sybil's shared run) does not replay under this one's. It is
+// keyed by the validator's secret: a miner that knows its own seed cannot
+// work out the round's, nor another miner's (to hand in that miner's
+// sample first and have it judged the copy).
+func (v *Validator) minerSeed(seed uint64, uid uint16) uint64 {
+	return v.secret("miner", seed^uint64(uid)<<48) & math.MaxInt64 // OpenAI's seed is a signed 64-bit integer
 }
 
 // secret is a value derived from the validator's secret key and x, which
@@ -131,7 +131,7 @@ var errValidatorModel = errors.New("validator: verifying model")
 // failure (cancelled, or its model server down), never the miner's.
 func (v *Validator) verify(ctx context.Context, prompt string, params scoring.SamplingParams, a answer, ps *prefixes) (scoring.SampleVerdict, error) {
 	if len(a.IDs) == 0 {
-		return scoring.SampleVerdict{Reason: scoring.SampleNoTokens, Detail: "the answer names no token ids (return_tokens_as_token_ids)"}, nil
+		return scoring.SampleVerdict{Reason: scoring.SampleNoTokens, Detail: "the answer names no token ids: its backend must return them (return_tokens_as_token_ids)"}, nil
 	}
 	if v.cfg.Exact != nil {
 		return v.verifyExact(ctx, prompt, params, a, ps)
@@ -141,15 +141,16 @@ func (v *Validator) verify(ctx context.Context, prompt string, params scoring.Sa
 
 func (v *Validator) verifyExact(ctx context.Context, prompt string, params scoring.SamplingParams, a answer, ps *prefixes) (scoring.SampleVerdict, error) {
 	m := v.cfg.Exact
+	// The length first: an answer of a million ids costs one comparison.
+	if v, ok := scoring.CheckLength(len(a.IDs), params, a.Finish); !ok {
+		return v, nil
+	}
 	spelled, err := m.Text(prompt, a.IDs)
 	if err != nil {
 		return scoring.SampleVerdict{Reason: scoring.SampleBadToken, Detail: err.Error()}, nil
 	}
 	if spelled != a.Text {
 		return scoring.SampleVerdict{Reason: scoring.SampleTokensMismatch, Detail: fmt.Sprintf("the token ids spell %q, the text is %q", clip(spelled, 40), clip(a.Text, 40))}, nil
-	}
-	if v, ok := scoring.CheckLength(len(a.IDs), params, a.Finish); !ok {
-		return v, nil
 	}
 	prefix, err := ps.get(ctx, prompt)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestReferenceTasks(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for uid, prompt := range prompts {
-		s := minerSeed(99, uint16(uid))
+		s := v.minerSeed(99, uint16(uid))
 		if seen[prompt] || strings.HasSuffix(prompt, " ") || len(prompt) < 40 {
 			t.Fatalf("reference prompt %q: repeated, ending in a space, or short", prompt)
 		}
@@ -174,7 +174,7 @@ func TestHonestSamplesAreNotCopies(t *testing.T) {
 		prompt := scoring.StoryPrompt(p)
 		rc := scoring.NewRoundCopies(pol.CopyThreshold)
 		for s := range uint64(6) {
-			g, err := m.Generate(context.Background(), prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: minerSeed(p, uint16(s))})
+			g, err := m.Generate(context.Background(), prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: p<<8 | s})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,9 +19,18 @@ import (
 // returns nil when nothing scores: a validator never sets an all-zero
 // vector.
 func weightVector(scores []float64, maxLimit uint16) (uids, values []uint16) {
+	// Weights that round to 0 against the best are dropped before the
+	// clipping, which would hand them the clipped share: a uid that
+	// answered once and refuses since must not be padded up to the limit.
+	top := 0.0
+	for _, s := range scores {
+		if s > top {
+			top = s
+		}
+	}
 	var w []float64
 	for uid, s := range scores {
-		if s > 0 && !math.IsNaN(s) && uid <= math.MaxUint16 {
+		if s > 0 && s/top >= 0.5/math.MaxUint16 && uid <= math.MaxUint16 {
 			uids = append(uids, uint16(uid))
 			w = append(w, s)
 		}
@@ -32,7 +41,7 @@ func weightVector(scores []float64, maxLimit uint16) (uids, values []uint16) {
 	if maxLimit < math.MaxUint16 {
 		clipShares(w, float64(maxLimit)/math.MaxUint16*0.999)
 	}
-	top := slices.Max(w)
+	top = slices.Max(w)
 	values = make([]uint16, len(w))
 	for i, v := range w {
 		values[i] = uint16(math.Round(v / top * math.MaxUint16))
