@@ -24,11 +24,11 @@
 //     hard failures that zero them for the window (Scores).
 //
 // The validator no longer calls the text rules (RuleChecker: empty,
-// gibberish, repetition, prompt echo), the SimHash copy index (CopyIndex)
-// or the majority check of greedy answers (Outliers): since issue 14 an
-// answer is paid only when its tokens are the declared model's sample,
-// which junk, echoes and copies are not. They remain here as tools, with
-// their tests and benchmarks.
+// gibberish, repetition, prompt echo): since issue 14 an answer is paid
+// only when its tokens are the declared model's sample, which junk and
+// echoes are not. The rules remain as a tool, and their statistics are
+// p(useful)'s features. The SimHash copy index and the majority check of
+// greedy answers are gone: RoundCopies and AnswerMemory replace them.
 //
 // Floats are fine here: scores become u16 weights in the validator, and
 // nothing in this package feeds consensus.

@@ -28,8 +28,9 @@ const ufMaxFeatureBytes = 8 << 10
 
 // UsefulInput is one response to score with p(useful), with the context the
 // caller has about it. Similarities are in [0,1] (1 = identical), for
-// example 1 - Hamming(SimHash)/64 of the nearest earlier answer; use 0 when
-// nothing similar is known. Values outside [0,1] are clamped.
+// example the share of the response's word runs found in the nearest
+// earlier answer; use 0 when nothing similar is known. Values outside
+// [0,1] are clamped.
 type UsefulInput struct {
 	Prompt   string // the prompt the miner answered
 	Response string // the miner's answer

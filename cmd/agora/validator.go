@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/seed0ffb8d46/agora/config"
 	"github.com/seed0ffb8d46/agora/keys"
@@ -75,6 +76,11 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			verify, err := verifier(rt, c)
 			if err != nil {
 				return err
+			}
+			if verify.server != nil {
+				if err := probeServer(ctx, verify.server); err != nil {
+					return err
+				}
 			}
 			var judge *llm.Judge
 			if c.JudgeURL != "" {
@@ -142,6 +148,28 @@ type verification struct {
 	how   string // how answers are verified, for the start-up line
 	exact *llm.Llama
 	stat  scoring.TokenModel
+	// server is the model server behind stat, probed at start.
+	server *llm.OpenAI
+}
+
+// probeServer asks the verifying model server for the prompt
+// log-probabilities of a short text, as every verification will: a server
+// that is down, or that does not return them (an OpenAI-compatible server
+// other than vLLM), could judge nobody, so the validator does not start.
+func probeServer(ctx context.Context, server *llm.OpenAI) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ids, err := server.Tokenize(ctx, "Once upon a time")
+	if err == nil {
+		_, err = server.PromptLogprobs(ctx, ids, 1)
+	}
+	switch {
+	case errors.Is(err, llm.ErrNoLogprobs):
+		return fmt.Errorf("validator: --validator.verify_url %s returns no prompt log-probabilities, which the statistical checks need: serve the model with vLLM (or a server that answers prompt_logprobs), or verify with a llama2.c checkpoint (--validator.verify_model FILE): %w", server.BaseURL(), err)
+	case err != nil:
+		return fmt.Errorf("validator: --validator.verify_url: the verifying server cannot score a prompt: %w", err)
+	}
+	return nil
 }
 
 // verifier checks the --validator.verify_* flags and loads the model they
@@ -167,7 +195,7 @@ func verifier(rt *Runtime, c config.Validator) (verification, error) {
 		if err != nil {
 			return verification{}, fmt.Errorf("validator: --validator.verify_url: %w", err)
 		}
-		return verification{name: c.VerifyModel, how: "statistically through " + c.VerifyURL, stat: stat}, nil
+		return verification{name: c.VerifyModel, how: "statistically through " + c.VerifyURL, stat: stat, server: server}, nil
 	case c.VerifyStopIDs != "":
 		return verification{}, usageErrorf("--validator.verify_stop_ids is for a model server (--validator.verify_url); a llama2.c checkpoint knows its own stop tokens: drop it, or add --validator.verify_url")
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/seed0ffb8d46/agora/miner/minertest"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,12 @@ import (
 func TestValidatorRunBadFlags(t *testing.T) {
 	const ckpt = "../shared/models/babyllama105/babyllama105.bin"
 	base := []string{"validator", "run", "--validator.wallet", "alice", "--validator.hotkey", "vali1"}
+	m, err := minertest.DemoLlama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLogprobs := minertest.ServeLlama(m, minertest.LlamaOptions{NoPromptLogprobs: true})
+	defer noLogprobs.Close()
 	for _, c := range []struct {
 		name string
 		args []string
@@ -34,6 +41,10 @@ func TestValidatorRunBadFlags(t *testing.T) {
 			"--validator.verify_tokenizer is for a llama2.c checkpoint"},
 		{"stop ids without a server", []string{"--validator.verify_model", ckpt, "--validator.verify_stop_ids", "2"}, 2,
 			"--validator.verify_stop_ids is for a model server"},
+		{"server down", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2"}, 1,
+			"--validator.verify_url: the verifying server cannot score a prompt"},
+		{"server without prompt log-probabilities", []string{"--validator.verify_model", "babyllama105", "--validator.verify_url", noLogprobs.URL + "/v1", "--validator.verify_stop_ids", "1,2"}, 1,
+			"returns no prompt log-probabilities, which the statistical checks need"},
 		{"judge without model", []string{"--validator.verify_model", ckpt, "--validator.judge_url", "http://127.0.0.1:9/v1"}, 1,
 			"validator.judge_url needs validator.judge_model"},
 		{"judge model without server", []string{"--validator.verify_model", ckpt, "--validator.judge_model", "m"}, 1,
