@@ -25,13 +25,14 @@
 //   - an inference task: one story prompt (scoring.StoryPrompt) for the
 //     round, sampled at the policy's temperature and top_p, with a seed of
 //     its own for each miner, derived from the round's seed and the uid
-//     (minerSeed): honest miners on one model answer differently, and an
-//     answer sampled under another miner's seed does not replay under
-//     this one's; or
+//     under the validator's secret (minerSeed): honest miners on one model
+//     answer differently, an answer sampled under another miner's seed
+//     does not replay under this one's, and no miner can work out another
+//     miner's seed; or
 //   - in ReferenceShare of the steps, a reference task: for each miner its
-//     own secret prompt (a story opening continued by the validator's own
-//     model from a seed derived from a secret nobody else knows, cut after
-//     a word), to be continued greedily; the right answer is the declared
+//     own secret prompt (a story the validator's own model samples from a
+//     seed derived from a secret nobody else knows, cut after a different
+//     word for each miner), to be continued greedily; the right answer is the declared
 //     model's greedy continuation, which the validator computes itself as
 //     it replays the answer; or
 //   - in PreferenceShare of the steps, pairs of completions (traps among
@@ -57,8 +58,10 @@
 //     secret (or all of them), that each token is inside the top_p nucleus
 //     at the requested temperature, the argmax at temperature 0, that no
 //     stop was skipped and the answer was not greedy when sampling was
-//     asked; answers of a round that pass are then compared on token
-//     shingles (scoring.RoundCopies) and a later near-duplicate is a copy.
+//     asked; the answers to an inference round's prompt that pass are then
+//     compared on runs of words (scoring.RoundCopies), a later
+//     near-duplicate being a copy, and an answer handed in before (the
+//     last 65,536 that passed, scoring.AnswerMemory) is a copy too.
 //     Failing any of these is a hard failure, with the check's reason
 //     prefixed "sample_" (sample_not_sampled, sample_early_stop,
 //     sample_short, ...) or "copy";
