@@ -5,7 +5,7 @@ GO ?= go
 # Release string baked into `agora version`; "dev" outside a tagged checkout.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # Upper bound for one package's tests under the race detector.
-TEST_TIMEOUT ?= 5m
+TEST_TIMEOUT ?= 8m
 # Packages that vet, test, bench and fuzz cover: `make test PKGS=./config/...`.
 PKGS ?= ./...
 # How long `make fuzz` runs each fuzz target.
