@@ -87,6 +87,7 @@ type Validator struct {
 
 	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
 	VerifyTokenizer string `yaml:"verify_tokenizer" help:"the checkpoint's tokenizer.model (default: beside the checkpoint)"`
+	VerifyName      string `yaml:"verify_name" help:"with a checkpoint: the model name miners declare (default: the checkpoint's file name without extension; miners name theirs with miner.model_name)"`
 	VerifyURL       string `yaml:"verify_url" help:"base URL of an OpenAI-compatible model server (vLLM) serving verify_model, that returns prompt log-probabilities: answers are then checked statistically"`
 	VerifyAPIKey    string `yaml:"verify_api_key" help:"API key of verify_url"`
 	VerifyStopIDs   string `yaml:"verify_stop_ids" help:"with verify_url: the token ids at which the model ends a generation (its eos_token_id), comma-separated"`
@@ -125,6 +126,7 @@ type Miner struct {
 	ExternalPort uint16 `yaml:"external_port" help:"port published on chain (default: the listen port)"`
 
 	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file"`
+	ModelName string `yaml:"model_name" help:"built-in engine: the model name its answers declare, which validators must pay for (default: the checkpoint's file name without extension)"`
 	Tokenizer string `yaml:"tokenizer" help:"built-in engine: its SentencePiece tokenizer.model (default: tokenizer.model or tok*.model beside the checkpoint)"`
 
 	BackendURL    string        `yaml:"backend_url" help:"an OpenAI-compatible server (vLLM, Ollama, llama.cpp), such as http://127.0.0.1:8000/v1; used instead of the built-in engine"`

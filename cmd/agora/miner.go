@@ -90,7 +90,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 			if err != nil {
 				return fmt.Errorf("miner: %w", err)
 			}
-			backend, err := minerBackend(rt, c.BackendURL, c.BackendModel, c.BackendAPIKey, c.Model, c.Tokenizer)
+			backend, err := minerBackend(rt, c.BackendURL, c.BackendModel, c.BackendAPIKey, c.Model, c.Tokenizer, c.ModelName)
 			if err != nil {
 				return err
 			}
@@ -141,8 +141,9 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 }
 
 // minerBackend builds the backend: the server at url, else the built-in
-// engine on the checkpoint at model.
-func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (miner.Backend, error) {
+// engine on the checkpoint at model, named builtinName (default: after the
+// file).
+func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer, builtinName string) (miner.Backend, error) {
 	if url != "" {
 		s, err := miner.NewServer(llm.OpenAIConfig{BaseURL: url, Model: name, APIKey: apiKey, IdleTimeout: rt.Config.Miner.BackendIdle})
 		if err != nil {
@@ -153,6 +154,9 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer string) (mine
 	m, name, err := loadLlama(rt, model, tokenizer, "--miner.tokenizer")
 	if err != nil {
 		return nil, fmt.Errorf("miner: %w", err)
+	}
+	if builtinName != "" {
+		name = builtinName
 	}
 	return miner.NewBuiltin(m, name), nil
 }

@@ -180,6 +180,9 @@ func verifier(rt *Runtime, c config.Validator) (verification, error) {
 	case c.VerifyModel == "":
 		return verification{}, usageErrorf("--validator.verify_model is required: the validator pays only work the declared model sampled, so it needs that model (a llama2.c checkpoint, or with --validator.verify_url the name a model server serves)")
 	case c.VerifyURL != "":
+		if c.VerifyName != "" {
+			return verification{}, usageErrorf("--validator.verify_name is for a llama2.c checkpoint; with --validator.verify_url, --validator.verify_model is the name the server serves: drop one of them")
+		}
 		if c.VerifyTokenizer != "" {
 			return verification{}, usageErrorf("--validator.verify_tokenizer is for a llama2.c checkpoint; with --validator.verify_url the model server tokenizes: drop one of them")
 		}
@@ -203,6 +206,9 @@ func verifier(rt *Runtime, c config.Validator) (verification, error) {
 	var pe *fs.PathError
 	switch {
 	case err == nil:
+		if c.VerifyName != "" {
+			name = c.VerifyName
+		}
 		return verification{name: name, how: "by exact replay of " + c.VerifyModel, exact: m}, nil
 	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, fs.ErrNotExist):
 		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for (the demo's is ../shared/models/babyllama105/babyllama105.bin), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)

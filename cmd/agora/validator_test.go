@@ -39,6 +39,8 @@ func TestValidatorRunBadFlags(t *testing.T) {
 			"--validator.verify_url: llm: openai backend: base URL \"127.0.0.1:9\": scheme must be http or https"},
 		{"tokenizer with a server", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2", "--validator.verify_tokenizer", "t.model"}, 2,
 			"--validator.verify_tokenizer is for a llama2.c checkpoint"},
+		{"a name for a server's model", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2", "--validator.verify_name", "x"}, 2,
+			"--validator.verify_name is for a llama2.c checkpoint"},
 		{"stop ids without a server", []string{"--validator.verify_model", ckpt, "--validator.verify_stop_ids", "2"}, 2,
 			"--validator.verify_stop_ids is for a model server"},
 		{"server down", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1", "--validator.verify_stop_ids", "2"}, 1,
