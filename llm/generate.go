@@ -159,7 +159,16 @@ func (m *Llama) Score(ctx context.Context, prompt string, continuation []int) ([
 
 // logprob is log softmax(logits)[id] in float64, summing in id order.
 func logprob(logits []float32, id int) float64 {
-	maxv := float64(logits[0])
+	maxv, logSum := logNorm(logits)
+	return float64(logits[id]) - maxv - logSum
+}
+
+// logNorm is the maximum of logits and the log of the sum of
+// exp(logit - maximum), summed in id order: log softmax(logits)[id] is
+// float64(logits[id]) - maxv - logSum, computed in that order so that
+// every caller gets the same bits.
+func logNorm(logits []float32) (maxv, logSum float64) {
+	maxv = float64(logits[0])
 	for _, v := range logits[1:] {
 		maxv = max(maxv, float64(v))
 	}
@@ -167,7 +176,7 @@ func logprob(logits []float32, id int) float64 {
 	for _, v := range logits {
 		sum += math.Exp(float64(v) - maxv)
 	}
-	return float64(logits[id]) - maxv - math.Log(sum)
+	return maxv, math.Log(sum)
 }
 
 // SampleCoin is the sampler's coin for generated token i (0-based within

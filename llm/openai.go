@@ -452,14 +452,9 @@ func (o *OpenAI) post(ctx context.Context, path string, req any, fields explicit
 	if err != nil {
 		return nil, fmt.Errorf("llm: openai backend %s: encoding the request: %w", o.baseURL, err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, o.baseURL+path, bytes.NewReader(body))
+	hreq, err := o.newPost(ctx, o.baseURL+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("llm: openai backend %s: %w", o.baseURL, err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
-	if o.apiKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+o.apiKey)
+		return nil, err
 	}
 	resp, err := o.hc.Do(hreq)
 	if err != nil {
@@ -488,6 +483,21 @@ func (o *OpenAI) post(ctx context.Context, path string, req any, fields explicit
 }
 
 // withModel returns the JSON object body with its "model" set to model.
+// newPost is a POST of the JSON body to url with the backend's headers
+// (and its API key, when it has one).
+func (o *OpenAI) newPost(ctx context.Context, url string, body []byte) (*http.Request, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: openai backend %s: %w", o.baseURL, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	if o.apiKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+o.apiKey)
+	}
+	return hreq, nil
+}
+
 func withModel(body []byte, model string) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {

@@ -121,17 +121,8 @@ func (m *Llama) PromptLogprobs(ctx context.Context, ids []int, k int) ([]Positio
 // positionLogprobs is the distribution logits gives the token after prev:
 // next's log-probability and rank, and the k most likely tokens.
 func (m *Llama) positionLogprobs(logits []float32, prev, next, k int) PositionLogprobs {
-	// As logprob does: the maximum, then the sum of exponentials in id
-	// order, so that every value matches it bit for bit.
-	maxv := float64(logits[0])
-	for _, v := range logits[1:] {
-		maxv = max(maxv, float64(v))
-	}
-	var sum float64
-	for _, v := range logits {
-		sum += math.Exp(float64(v) - maxv)
-	}
-	logSum := math.Log(sum)
+	// As logprob does, so that every value matches it bit for bit.
+	maxv, logSum := logNorm(logits)
 	lp := func(id int) float64 { return float64(logits[id]) - maxv - logSum }
 
 	p := PositionLogprobs{Sent: TokenLogprob{ID: -1, Logprob: math.NaN()}}

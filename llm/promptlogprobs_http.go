@@ -52,14 +52,9 @@ func (o *OpenAI) rootURL() string {
 // status outside 2xx is a *StatusError; one that says a token is out of
 // the vocabulary also wraps ErrBadToken.
 func (o *OpenAI) postJSON(ctx context.Context, url string, req []byte, out any) error {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
+	hreq, err := o.newPost(ctx, url, req)
 	if err != nil {
-		return fmt.Errorf("llm: openai backend %s: %w", o.baseURL, err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
-	if o.apiKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+o.apiKey)
+		return err
 	}
 	resp, err := o.hc.Do(hreq)
 	if err != nil {
