@@ -227,6 +227,16 @@ func textMismatch(ctx context.Context, m TokenModel, prompt, text, spelled strin
 			reason = SampleTokenizerMismatch
 		}
 	}
+	return spellingMismatch(reason, spelled, text)
+}
+
+// TokensMismatch is the verdict on an answer whose token ids spell
+// spelled, not its text: the exact path's, as the statistical path's.
+func TokensMismatch(spelled, text string) SampleVerdict {
+	return spellingMismatch(SampleTokensMismatch, spelled, text)
+}
+
+func spellingMismatch(reason, spelled, text string) SampleVerdict {
 	return failSample(reason, "the token ids spell %q, the text is %q", clipText(spelled, 40), clipText(text, 40))
 }
 

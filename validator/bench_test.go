@@ -49,12 +49,8 @@ func BenchmarkVerifyRound(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := answer{UID: uint16(i), Model: "babyllama105", Text: g.Text, Finish: g.FinishReason, Latency: time.Second}
-		for _, tk := range g.Tokens {
-			if tk.ID != llm.EOSID && tk.ID != llm.BOSID {
-				a.IDs = append(a.IDs, tk.ID)
-			}
-		}
+		a := answerOf(g)
+		a.UID, a.Latency = uint16(i), time.Second
 		answers[i] = a
 	}
 	for b.Loop() {

@@ -536,13 +536,7 @@ func TestJudgeForgeries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := answer{Model: "babyllama105", Text: g.Text, Finish: g.FinishReason}
-		for _, tk := range g.Tokens {
-			if tk.ID != llm.EOSID && tk.ID != llm.BOSID {
-				a.IDs = append(a.IDs, tk.ID)
-			}
-		}
-		return a
+		return answerOf(g)
 	}
 	sampled := func(seed uint64) answer {
 		return gen(llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.Temperature), TopP: float32(pol.TopP), Seed: seed})

@@ -150,7 +150,7 @@ func (v *Validator) verifyExact(ctx context.Context, prompt string, params scori
 		return scoring.SampleVerdict{Reason: scoring.SampleBadToken, Detail: err.Error()}, nil
 	}
 	if spelled != a.Text {
-		return scoring.SampleVerdict{Reason: scoring.SampleTokensMismatch, Detail: fmt.Sprintf("the token ids spell %q, the text is %q", clip(spelled, 40), clip(a.Text, 40))}, nil
+		return scoring.TokensMismatch(spelled, a.Text), nil
 	}
 	prefix, err := ps.get(ctx, prompt)
 	if err != nil {
@@ -194,13 +194,4 @@ func checkedPositions(seed uint64, l, n int) []int {
 	pos = pos[:min(n, l)]
 	slices.Sort(pos)
 	return pos
-}
-
-// clip shortens s to n runes for a log line.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }
