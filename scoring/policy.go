@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Task kinds: the keys of a validator's moving averages and of
@@ -199,16 +198,4 @@ func (p Policy) SentKinds(shares map[string]float64) map[string]float64 {
 		}
 	}
 	return out
-}
-
-// Kinds is the task kinds of p.KindWeights with a weight, sorted.
-func (p Policy) Kinds() []string {
-	var ks []string
-	for k, w := range p.KindWeights {
-		if w > 0 {
-			ks = append(ks, k)
-		}
-	}
-	slices.Sort(ks)
-	return ks
 }
