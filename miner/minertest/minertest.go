@@ -12,7 +12,9 @@ import (
 	"hash/fnv"
 	"math"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +47,18 @@ type Model struct {
 	Down atomic.Bool
 	// Calls counts Generate calls.
 	Calls atomic.Int64
+
+	mu      sync.Mutex
+	prompts []string // of the Generate calls, in order
+}
+
+// Prompts are the prompts of the Generate calls so far, in the order
+// they were called: the order a miner served its requests in, recorded
+// where it happens.
+func (m *Model) Prompts() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.prompts)
 }
 
 // Model implements miner.Backend.
@@ -92,6 +106,9 @@ func Logprob(id, i int) float64 { return -float64(1+(id*7+i)%23) / 8 }
 // Generate implements miner.Backend.
 func (m *Model) Generate(ctx context.Context, r *miner.Request, fn llm.StreamFunc) (*llm.OpenAIGeneration, error) {
 	m.Calls.Add(1)
+	m.mu.Lock()
+	m.prompts = append(m.prompts, r.Prompt)
+	m.mu.Unlock()
 	if m.Down.Load() {
 		return nil, errors.New("test model: connection refused")
 	}
