@@ -23,6 +23,18 @@ import (
 // is subtensor's historical MaxAllowedUids.
 const MaxUIDs = 4096
 
+// MaxUIDs must stay below 2^15: the parallel passes sum each column per
+// span of rows and add the spans' sums, and that equals the one-goroutine
+// sum only while no column sum can saturate (see parallel.go), which the
+// bound guarantees. Above it the sums would depend on how rows are split,
+// so nodes with different core counts would compute different epochs and
+// fork. The constant below is negative, and fails to compile, if MaxUIDs
+// reaches 2^15.
+const _ uint = 1<<15 - 1 - MaxUIDs
+
+// MaxWorkers bounds Input.Workers.
+const MaxWorkers = 64
+
 // Entry is one stored sparse weight or bond: the target uid and a u16 value.
 type Entry struct {
 	UID   uint16
@@ -97,6 +109,11 @@ type Input struct {
 	// commit-reveal is off.
 	CommitBlocks []uint64
 	Params       Params
+	// Workers is how many goroutines the epoch may run its passes on; 0
+	// lets it choose (one on a small subnet, up to GOMAXPROCS capped at 8
+	// on a large one). The output is the same bits for any value. It is
+	// not part of the JSON form.
+	Workers int
 }
 
 // Output is what an epoch computes for each uid. Proportions are u16 =
@@ -122,6 +139,9 @@ type Output struct {
 func (in *Input) Validate() error {
 	if in.N < 0 || in.N > MaxUIDs {
 		return fmt.Errorf("n: %d is out of range [0, %d]", in.N, MaxUIDs)
+	}
+	if in.Workers < 0 || in.Workers > MaxWorkers {
+		return fmt.Errorf("workers: %d is out of range [0, %d]", in.Workers, MaxWorkers)
 	}
 	lengths := []struct {
 		name string
@@ -203,7 +223,12 @@ func Epoch(in *Input) (*Output, error) {
 	return epoch(in), nil
 }
 
-func epoch(in *Input) *Output { return epochOn(in, epochParts(in)) }
+func epoch(in *Input) *Output {
+	if in.Workers > 0 {
+		return epochOn(in, in.Workers)
+	}
+	return epochOn(in, epochParts(in))
+}
 
 // epochOn is epoch on parts goroutines; the output does not depend on parts.
 func epochOn(in *Input, parts int) *Output {

@@ -25,7 +25,8 @@ type spans []int
 // oneSpan is all n rows on one goroutine.
 func oneSpan(n int) spans { return spans{0, n} }
 
-// epochParts is how many goroutines an epoch over in uses.
+// epochParts is how many goroutines an epoch over in uses when its caller
+// leaves Input.Workers at 0.
 func epochParts(in *Input) int {
 	if storedEntries(in) < minParallelEntries {
 		return 1
