@@ -150,3 +150,35 @@ func TestCommitHashKeepsInputs(t *testing.T) {
 		t.Errorf("CommitHash modified its inputs")
 	}
 }
+
+// TestCommitHashMechanism: mechanism 0 is CommitHash itself; mechanism m
+// hashes the preimage CommitHashMechanism documents, written out here byte
+// by byte, and each mechanism gives another hash.
+func TestCommitHashMechanism(t *testing.T) {
+	c := sampleCommit()
+	if got, want := CommitHashMechanism(c.hotkey, c.netuid, 0, c.uids, c.values, c.salt, c.versionKey), c.hash(); got != want {
+		t.Fatalf("mechanism 0: %x, CommitHash %x", got, want)
+	}
+	preimage := "0000000000000021" + hex.EncodeToString([]byte("agora/weights-commit-mechanism/v1")) +
+		"0000000000000020" + "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20" +
+		"0007" + "02" +
+		"0000000000000003" + "000100020003" +
+		"0000000000000003" + "ffff00000064" +
+		"0000000000000008" + "00010002000300040005000600070008" +
+		"000000000000002a"
+	raw, err := hex.DecodeString(preimage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := CommitHashMechanism(c.hotkey, c.netuid, 2, c.uids, c.values, c.salt, c.versionKey), sha256.Sum256(raw); got != want {
+		t.Fatalf("mechanism 2: %x, want sha256 of the documented preimage %x", got, want)
+	}
+	seen := map[[32]byte]uint8{}
+	for m := range uint8(8) {
+		h := CommitHashMechanism(c.hotkey, c.netuid, m, c.uids, c.values, c.salt, c.versionKey)
+		if prev, dup := seen[h]; dup {
+			t.Fatalf("mechanisms %d and %d hash alike", prev, m)
+		}
+		seen[h] = m
+	}
+}
