@@ -225,9 +225,9 @@ func allKeys(s *State) []string {
 	for k := range s.neurons {
 		keys = append(keys, keyNeuron(k))
 	}
-	for netuid, m := range s.commits {
+	for mk, m := range s.commits {
 		for hk := range m {
-			keys = append(keys, keyCommits(commitKey{netuid, hk}))
+			keys = append(keys, keyCommits(commitKey{mk.netuid, mk.mechanism, hk}))
 		}
 	}
 	for netuid := range s.datasets {
@@ -300,6 +300,9 @@ func describeKey(k string) string {
 	case prefixNeuron:
 		return fmt.Sprintf("neuron/%d/%d", uint16(k[1])<<8|uint16(k[2]), uint16(k[3])<<8|uint16(k[4]))
 	case prefixCommits:
+		if len(k) > 35 {
+			return fmt.Sprintf("commits/%d/%x/mechanism %d", uint16(k[1])<<8|uint16(k[2]), k[3:7], k[35])
+		}
 		return fmt.Sprintf("commits/%d/%x", uint16(k[1])<<8|uint16(k[2]), k[3:7])
 	case prefixDatasets:
 		return fmt.Sprintf("datasets/%d", uint16(k[1])<<8|uint16(k[2]))

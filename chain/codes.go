@@ -44,6 +44,7 @@ const (
 	CodeTooManyRegistrations // MaxRegistrationsPerTarget × target_registrations this interval already
 	CodeBadHotkeyProof       // register without the hotkey's signature letting the signer own it
 	CodeExpired              // a block after the transaction's valid_until
+	CodeUnknownMechanism     // weights for a mechanism the subnet does not have
 )
 
 var codeNames = [...]string{
@@ -84,6 +85,7 @@ var codeNames = [...]string{
 	CodeTooManyRegistrations: "too_many_registrations",
 	CodeBadHotkeyProof:       "bad_hotkey_proof",
 	CodeExpired:              "expired",
+	CodeUnknownMechanism:     "unknown_mechanism",
 }
 
 // String returns the code's stable name, e.g. "bad_nonce".

@@ -38,6 +38,18 @@ import (
 // stake threshold) it is not minted at all, and E shrinks by it.
 // Everything is paid to balances. The amounts credited sum to E exactly;
 // Minted and TotalSupply grow by E.
+//
+// Mechanisms: a subnet with several runs consensus.Epoch once per
+// mechanism, on the shared uids, stake and permits and that mechanism's
+// weights, bonds, last updates and commits, with R_m of R
+// (Hyperparams.mechanismShares: R·split_m/65535, remainder to mechanism
+// 0). A uid's server and validator emission are summed over the
+// mechanisms and paid as above; the flooring rule applies to each R_m.
+// The neuron stores each mechanism's results and bonds, and as its own
+// outputs the aggregate: emission summed, consensus, incentive, dividends
+// and validator trust floor(Σ_m split_m·x_m / 65535) under the split in
+// force (even when unset). With one mechanism all of this is the single
+// epoch above.
 
 // endBlock runs the epoch of every subnet whose tempo has elapsed and
 // returns the block events.
@@ -76,9 +88,9 @@ func (s *State) tempoEmission(sn Subnet, blk Block, totalShares uint64) uint64 {
 }
 
 // EpochInput returns the input consensus.Epoch would get if netuid's epoch
-// ran at block: the stored state, and the emission the epoch would pass on
-// after the owner's cut. It changes nothing; tools use it to time or check
-// the epoch's math alone.
+// ran at block, on mechanism 0: the stored state, and mechanism 0's share
+// of the emission the epoch would pass on after the owner's cut. It
+// changes nothing; tools use it to time or check the epoch's math alone.
 func (s *State) EpochInput(netuid uint16, block uint64) (*consensus.Input, error) {
 	sn, ok := s.subnets[netuid]
 	if !ok {
@@ -90,7 +102,7 @@ func (s *State) EpochInput(netuid uint16, block uint64) (*consensus.Input, error
 	}
 	blk := Block{Height: block}
 	e := s.tempoEmission(sn, blk, totalShares)
-	in, _ := s.epochInput(netuid, sn, blk, e-mulDiv(e, OwnerCut, 65535))
+	in, _ := s.epochInput(netuid, 0, sn, blk, sn.Params.mechanismShares(e - mulDiv(e, OwnerCut, 65535))[0])
 	return in, nil
 }
 
@@ -101,9 +113,11 @@ func mulDiv(a, b, c uint64) uint64 {
 	return q
 }
 
-// epochInput builds the consensus input of netuid's epoch at blk from the
-// stored state, with emission r.
-func (s *State) epochInput(netuid uint16, sn Subnet, blk Block, r uint64) (*consensus.Input, []*Neuron) {
+// epochInput builds the consensus input of mechanism m of netuid's epoch at
+// blk from the stored state, with emission r: the uids, stake and permits
+// the mechanisms share, and mechanism m's weights, bonds, last updates and
+// commits.
+func (s *State) epochInput(netuid uint16, m uint8, sn Subnet, blk Block, r uint64) (*consensus.Input, []*Neuron) {
 	n := int(sn.N)
 	in := &consensus.Input{
 		N: n, Block: blk.Height, Emission: r, Params: sn.Params.Consensus(),
@@ -117,7 +131,7 @@ func (s *State) epochInput(netuid uint16, sn Subnet, blk Block, r uint64) (*cons
 	if cr {
 		in.CommitBlocks = make([]uint64, n)
 	}
-	commits := s.commits[netuid]
+	commits := s.commits[mechKey{netuid, m}]
 	neurons := make([]*Neuron, n)
 	for uid := range n {
 		nr := s.neurons[neuronKey{netuid, uint16(uid)}]
@@ -125,10 +139,11 @@ func (s *State) epochInput(netuid uint16, sn Subnet, blk Block, r uint64) (*cons
 		hk := s.hotkeys[nr.Hotkey]
 		in.Stake[uid] = hk.Stake
 		in.Permits[uid] = nr.Permit
-		in.LastUpdate[uid] = nr.LastUpdate
+		st := nr.Mechanism(m)
+		in.LastUpdate[uid] = st.LastUpdate
 		in.BlockAtRegistration[uid] = nr.RegisteredAt
-		in.Weights[uid] = nr.Weights
-		in.Bonds[uid] = nr.Bonds
+		in.Weights[uid] = st.Weights
+		in.Bonds[uid] = st.Bonds
 		if in.OwnerUID == nil && hk.Owner == sn.Owner {
 			o := uint16(uid)
 			in.OwnerUID = &o
@@ -168,7 +183,8 @@ func pruningScores(em []uint64) []uint16 {
 	return out
 }
 
-// runEpoch runs netuid's epoch at blk and pays its emission.
+// runEpoch runs netuid's epoch at blk, once per mechanism, and pays its
+// emission.
 func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Event {
 	sn := s.subnets[netuid]
 	ev := abci.Event{Type: "epoch", Attributes: []abci.EventAttribute{
@@ -179,44 +195,39 @@ func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Even
 	e := s.tempoEmission(sn, blk, totalShares)
 	cut := mulDiv(e, OwnerCut, 65535)
 	r := e - cut
-	in, neurons := s.epochInput(netuid, sn, blk, r)
-	out, err := consensus.Epoch(in)
-	if err != nil {
-		// Stored state always makes a valid input; should it not, the
-		// epoch mints nothing rather than halt the chain.
-		e, cut, r = 0, 0, 0
-		out = nil
-		ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: "error", Value: err.Error()})
+	shares := sn.Params.mechanismShares(r)
+	outs := make([]*consensus.Output, len(shares))
+	var neurons []*Neuron
+	for m, rm := range shares {
+		in, ns := s.epochInput(netuid, uint8(m), sn, blk, rm)
+		out, err := consensus.Epoch(in)
+		if err != nil {
+			// Stored state always makes a valid input; should it not, the
+			// epoch mints nothing rather than halt the chain.
+			e, cut, r = 0, 0, 0
+			outs = nil
+			ev.Attributes = append(ev.Attributes, abci.EventAttribute{Key: "error", Value: err.Error()})
+			break
+		}
+		outs[m], neurons = out, ns
 	}
 	credits := map[AccountID]uint64{}
-	var server, validator uint64
-	if out != nil {
-		scores := pruningScores(out.Emission)
-		for uid, nr := range neurons {
-			nn := *nr
-			nn.Consensus, nn.Incentive, nn.Dividends = out.Consensus[uid], out.Incentive[uid], out.Dividends[uid]
-			nn.ValidatorTrust, nn.Emission, nn.Permit = out.ValidatorTrust[uid], out.Emission[uid], out.ValidatorPermits[uid]
-			nn.Bonds, nn.PruningScore = out.Bonds[uid], scores[uid]
-			s.setNeuron(netuid, uint16(uid), &nn)
-
-			hk := s.hotkeys[nr.Hotkey]
-			if v := out.ServerEmission[uid]; v > 0 {
-				credits[hk.Owner] += v
-				server += v
+	var server, validator, rem, unminted uint64
+	if outs != nil {
+		server, validator = s.storeEpoch(netuid, sn, outs, neurons, credits)
+		// What flooring left of each mechanism's share goes to the owner;
+		// a share consensus paid nobody of is not minted (see above).
+		for m, out := range outs {
+			left := shares[m]
+			for uid := range neurons {
+				left -= out.ServerEmission[uid] + out.ValidatorEmission[uid]
 			}
-			if d := out.ValidatorEmission[uid]; d > 0 {
-				validator += d
-				s.payDividends(credits, nr.Hotkey, hk, d, sn.LastEpoch)
+			if left > flooringDust(shares[m], sn.N) {
+				unminted += left
+			} else {
+				rem += left
 			}
 		}
-	}
-	rem := r - server - validator
-	var unminted uint64
-	if rem > flooringDust(r, sn.N) {
-		// Consensus paid nobody: no stake, or none at or above the
-		// threshold. That emission is not minted, rather than all of it
-		// going to the owner (who sets the threshold).
-		unminted, rem = rem, 0
 		e -= unminted
 	}
 	credits[sn.Owner] += cut + rem
@@ -240,9 +251,71 @@ func (s *State) runEpoch(netuid uint16, blk Block, totalShares uint64) abci.Even
 	sn.Epochs++
 	s.setSubnet(netuid, sn)
 	s.pruneCommits(netuid, sn)
-	return appendAttrs(ev,
+	ev = appendAttrs(ev,
 		"n", uint64(sn.N), "emission", e, "owner_cut", cut, "server", server,
 		"validator", validator, "remainder", rem, "unminted", unminted)
+	if len(shares) > 1 {
+		for m, rm := range shares {
+			ev = appendAttrs(ev, sprintf("mechanism_%d_emission", m), rm)
+		}
+	}
+	return ev
+}
+
+// storeEpoch stores each mechanism's outputs on the neurons (bonds per
+// mechanism; the aggregate in the neuron's own fields, and each
+// mechanism's results when there is more than one) and adds the emission
+// to credits: each uid's server and validator emission summed over the
+// mechanisms, paid as one. It returns the server and validator totals.
+func (s *State) storeEpoch(netuid uint16, sn Subnet, outs []*consensus.Output, neurons []*Neuron, credits map[AccountID]uint64) (server, validator uint64) {
+	em := slices.Clone(outs[0].Emission)
+	for _, out := range outs[1:] {
+		for uid, v := range out.Emission {
+			em[uid] += v
+		}
+	}
+	scores := pruningScores(em)
+	split := sn.Params.effectiveSplit()
+	for uid, nr := range neurons {
+		nn := *nr
+		o := outs[0]
+		nn.Consensus, nn.Incentive, nn.Dividends = o.Consensus[uid], o.Incentive[uid], o.Dividends[uid]
+		nn.ValidatorTrust, nn.Emission, nn.Permit = o.ValidatorTrust[uid], o.Emission[uid], o.ValidatorPermits[uid]
+		nn.Bonds, nn.PruningScore = o.Bonds[uid], scores[uid]
+		sv, dv := o.ServerEmission[uid], o.ValidatorEmission[uid]
+		if len(outs) > 1 {
+			nn.Mechanisms = slices.Clone(nn.Mechanisms)
+			nn.Results = make([]MechanismResult, len(outs))
+			var c, i, d, t uint64
+			for m, out := range outs {
+				r := MechanismResult{Consensus: out.Consensus[uid], Incentive: out.Incentive[uid], Dividends: out.Dividends[uid],
+					ValidatorTrust: out.ValidatorTrust[uid], Emission: out.Emission[uid]}
+				nn.Results[m] = r
+				w := uint64(split[m])
+				c, i, d, t = c+w*uint64(r.Consensus), i+w*uint64(r.Incentive), d+w*uint64(r.Dividends), t+w*uint64(r.ValidatorTrust)
+				if m > 0 {
+					nn.Mechanisms[m-1].Bonds = out.Bonds[uid]
+					sv += out.ServerEmission[uid]
+					dv += out.ValidatorEmission[uid]
+				}
+			}
+			// The split sums to 65535, so each weighted mean is a u16.
+			nn.Consensus, nn.Incentive, nn.Dividends = uint16(c/65535), uint16(i/65535), uint16(d/65535)
+			nn.ValidatorTrust, nn.Emission = uint16(t/65535), em[uid]
+		}
+		s.setNeuron(netuid, uint16(uid), &nn)
+
+		hk := s.hotkeys[nr.Hotkey]
+		if sv > 0 {
+			credits[hk.Owner] += sv
+			server += sv
+		}
+		if dv > 0 {
+			validator += dv
+			s.payDividends(credits, nr.Hotkey, hk, dv, sn.LastEpoch)
+		}
+	}
+	return server, validator
 }
 
 // flooringDust bounds what an epoch that pays its emission r over n uids
@@ -294,18 +367,23 @@ func (s *State) payDividends(credits map[AccountID]uint64, hotkey AccountID, hk 
 	}
 }
 
-// pruneCommits drops netuid's commits that can no longer be revealed.
+// pruneCommits drops netuid's commits that can no longer be revealed, on
+// every mechanism.
 func (s *State) pruneCommits(netuid uint16, sn Subnet) {
-	m := s.commits[netuid]
-	if len(m) == 0 {
-		return
-	}
-	for _, hk := range slices.SortedFunc(maps.Keys(m), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) }) {
-		cs := m[hk]
-		if kept := unexpired(cs, sn.Epochs, sn.Params.RevealPeriodEpochs); len(kept) != len(cs) {
-			s.setCommits(netuid, hk, kept)
+	for m := range sn.Params.MechanismCount {
+		mk := mechKey{netuid, m}
+		for _, hk := range s.commitHotkeys(mk) {
+			cs := s.commits[mk][hk]
+			if kept := unexpired(cs, sn.Epochs, sn.Params.RevealPeriodEpochs); len(kept) != len(cs) {
+				s.setCommits(mk, hk, kept)
+			}
 		}
 	}
+}
+
+// commitHotkeys lists the hotkeys with pending commits on mk, in order.
+func (s *State) commitHotkeys(mk mechKey) []AccountID {
+	return slices.SortedFunc(maps.Keys(s.commits[mk]), func(a, b AccountID) int { return bytes.Compare(a[:], b[:]) })
 }
 
 func appendAttrs(ev abci.Event, kv ...any) abci.Event {

@@ -102,7 +102,7 @@ func BenchmarkEpochBlock(b *testing.B) {
 		b.Run(name+"/consensus_epoch", func(b *testing.B) {
 			s := app.State()
 			sn := s.subnets[1]
-			in, _ := s.epochInput(1, sn, Block{Height: uint64(app.height) + 1}, Unit)
+			in, _ := s.epochInput(1, 0, sn, Block{Height: uint64(app.height) + 1}, Unit)
 			b.ResetTimer()
 			for range b.N {
 				if _, err := consensus.Epoch(in); err != nil {

@@ -83,7 +83,7 @@ func randomSubnet(c *testChain, rng *rand.Rand, n int, tempo uint64) {
 				for i := range cs {
 					cs[i].Epoch, cs[i].Block = epochs[i], blocks[i]
 				}
-				s.setCommits(1, hk, cs)
+				s.setCommits(mechKey{1, 0}, hk, cs)
 			}
 		}
 		g := s.global
@@ -94,9 +94,9 @@ func randomSubnet(c *testChain, rng *rand.Rand, n int, tempo uint64) {
 	})
 }
 
-// expectedInput builds subnet 1's epoch input at block h from the state's
-// public accessors, independently of epochInput.
-func expectedInput(s *State, h, emission uint64) *consensus.Input {
+// expectedInput builds subnet 1's epoch input for mechanism m at block h
+// from the state's public accessors, independently of epochInput.
+func expectedInput(s *State, m uint8, h, emission uint64) *consensus.Input {
 	sn, _ := s.Subnet(1)
 	n := int(sn.N)
 	in := &consensus.Input{N: n, Block: h, Emission: emission, Params: sn.Params.Consensus()}
@@ -111,17 +111,18 @@ func expectedInput(s *State, h, emission uint64) *consensus.Input {
 		hk, _ := s.Hotkey(nr.Hotkey)
 		in.Stake = append(in.Stake, hk.Stake)
 		in.Permits = append(in.Permits, nr.Permit)
-		in.LastUpdate = append(in.LastUpdate, nr.LastUpdate)
+		st := nr.Mechanism(m)
+		in.LastUpdate = append(in.LastUpdate, st.LastUpdate)
 		in.BlockAtRegistration = append(in.BlockAtRegistration, nr.RegisteredAt)
-		in.Weights = append(in.Weights, nr.Weights)
-		in.Bonds = append(in.Bonds, nr.Bonds)
+		in.Weights = append(in.Weights, st.Weights)
+		in.Bonds = append(in.Bonds, st.Bonds)
 		if hk.Owner == sn.Owner && in.OwnerUID == nil {
 			o := uid
 			in.OwnerUID = &o
 		}
 		if in.CommitBlocks != nil {
 			in.CommitBlocks[uid] = math.MaxUint64
-			for _, c := range s.Commits(1, nr.Hotkey) {
+			for _, c := range s.MechanismCommits(1, m, nr.Hotkey) {
 				if c.Epoch+sn.Params.RevealPeriodEpochs >= sn.Epochs && c.Block < in.CommitBlocks[uid] {
 					in.CommitBlocks[uid] = c.Block
 				}
@@ -131,19 +132,23 @@ func expectedInput(s *State, h, emission uint64) *consensus.Input {
 	return in
 }
 
-// expectedCredits is what each account should be paid for out, computed
-// with big integers: the rule of epoch.go restated.
-func expectedCredits(s *State, out *consensus.Output, e, cut uint64) map[AccountID]uint64 {
+// expectedCredits is what each account should be paid for the outputs of
+// each mechanism, which had the shares of the emission after the owner's
+// cut, computed with big integers: the rule of epoch.go restated.
+func expectedCredits(s *State, outs []*consensus.Output, shares []uint64, cut uint64) map[AccountID]uint64 {
 	sn, _ := s.Subnet(1)
 	want := map[AccountID]uint64{}
-	paid := cut
 	want[sn.Owner] += cut
+	left := slices.Clone(shares)
 	for uid := range uint16(sn.N) {
 		nr, _ := s.Neuron(1, uid)
 		hk, _ := s.Hotkey(nr.Hotkey)
-		want[hk.Owner] += out.ServerEmission[uid]
-		d := out.ValidatorEmission[uid]
-		paid += out.ServerEmission[uid] + d
+		var d uint64
+		for m, out := range outs {
+			want[hk.Owner] += out.ServerEmission[uid]
+			d += out.ValidatorEmission[uid]
+			left[m] -= out.ServerEmission[uid] + out.ValidatorEmission[uid]
+		}
 		take := new(big.Int).Div(new(big.Int).Mul(big.NewInt(0).SetUint64(d), big.NewInt(int64(hk.Take))), big.NewInt(65535)).Uint64()
 		want[hk.Owner] += take
 		rest := d - take
@@ -169,9 +174,11 @@ func expectedCredits(s *State, out *consensus.Output, e, cut uint64) map[Account
 			given++
 		}
 	}
-	if rem := e - paid; rem <= flooringDust(e-cut, sn.N) {
-		want[sn.Owner] += rem
-	} // else consensus paid nobody, and the rest is not minted
+	for m, rem := range left {
+		if rem <= flooringDust(shares[m], sn.N) {
+			want[sn.Owner] += rem
+		} // else consensus paid nobody, and the rest is not minted
+	}
 	for k, v := range want {
 		if v == 0 {
 			delete(want, k)
@@ -211,12 +218,12 @@ func TestEpochMatchesConsensus(t *testing.T) {
 		h := uint64(c.height) + 1
 		e := tempo * DefaultEmissionPerBlock
 		cut := e * OwnerCut / 65535
-		in := expectedInput(s, h, e-cut)
+		in := expectedInput(s, 0, h, e-cut)
 		want, err := consensus.Epoch(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		credits := expectedCredits(s, want, e, cut)
+		credits := expectedCredits(s, []*consensus.Output{want}, []uint64{e - cut}, cut)
 		before := map[AccountID]uint64{}
 		for id, a := range s.accounts {
 			before[id] = a.Balance

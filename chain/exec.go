@@ -59,7 +59,7 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	case *CreateSubnet:
 		attrs, err = s.createSubnet(tx.Signer, b, blk)
 	case *SetHyperparams:
-		attrs, err = s.setHyperparams(tx.Signer, b)
+		attrs, err = s.setHyperparams(tx.Signer, b, blk)
 	case *Register:
 		attrs, err = s.register(tx.Signer, b, blk)
 	case *ServeAxon:
@@ -176,7 +176,7 @@ func (s *State) ownedSubnet(signer AccountID, netuid uint16) (Subnet, *TxError) 
 	return sn, nil
 }
 
-func (s *State) setHyperparams(signer AccountID, b *SetHyperparams) ([]abci.EventAttribute, *TxError) {
+func (s *State) setHyperparams(signer AccountID, b *SetHyperparams, blk Block) ([]abci.EventAttribute, *TxError) {
 	sn, err := s.ownedSubnet(signer, b.Netuid)
 	if err != nil {
 		return nil, err
@@ -187,9 +187,13 @@ func (s *State) setHyperparams(signer AccountID, b *SetHyperparams) ([]abci.Even
 	if b.Params.MaxUIDs < sn.N {
 		return nil, reject(CodeBadParams, "max_uids %d is below the %d uids in use", b.Params.MaxUIDs, sn.N)
 	}
+	from := sn.Params.MechanismCount
 	sn.Params = b.Params
 	sn.Burn = min(max(sn.Burn, b.Params.MinBurn), b.Params.MaxBurn)
 	s.setSubnet(b.Netuid, sn)
+	if to := b.Params.MechanismCount; to != from {
+		s.resizeMechanisms(b.Netuid, sn, from, to, blk)
+	}
 	return []abci.EventAttribute{{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true}}, nil
 }
 
@@ -233,13 +237,57 @@ func (s *State) register(coldkey AccountID, b *Register, blk Block) ([]abci.Even
 	if !known {
 		s.setHotkey(b.Hotkey, Hotkey{Owner: coldkey, Take: DefaultTake})
 	}
-	s.setNeuron(b.Netuid, uid, &Neuron{Hotkey: b.Hotkey, RegisteredAt: blk.Height, LastUpdate: blk.Height})
+	s.setNeuron(b.Netuid, uid, newNeuron(b.Hotkey, sn.Params.MechanismCount, blk))
 	return []abci.EventAttribute{
 		{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true},
 		{Key: "uid", Value: u64s(uint64(uid))},
 		{Key: "hotkey", Value: b.Hotkey.String(), Index: true},
 		{Key: "burn", Value: u64s(sn.Burn)},
 	}, nil
+}
+
+// newNeuron is a neuron just registered at blk on a subnet with count
+// mechanisms: on each, no weights yet and last updated now.
+func newNeuron(hotkey AccountID, count uint8, blk Block) *Neuron {
+	n := &Neuron{Hotkey: hotkey, RegisteredAt: blk.Height, LastUpdate: blk.Height}
+	if count > 1 {
+		n.Mechanisms = make([]MechanismState, count-1)
+		for i := range n.Mechanisms {
+			n.Mechanisms[i].LastUpdate = blk.Height
+		}
+		n.Results = make([]MechanismResult, count)
+	}
+	return n
+}
+
+// resizeMechanisms changes netuid's neurons and commits from count
+// mechanisms to count to. Mechanisms that go are cleared: their weights,
+// bonds, last updates, results and commits. Mechanisms that come start as
+// on a neuron registered at blk. Going to one mechanism, the neurons keep
+// their outputs' last aggregate; leaving one, mechanism 0's results are
+// its last outputs.
+func (s *State) resizeMechanisms(netuid uint16, sn Subnet, from, to uint8, blk Block) {
+	for uid := range sn.N {
+		n := *s.neurons[neuronKey{netuid, uid}]
+		if to == 1 {
+			n.Mechanisms, n.Results = nil, nil
+		} else {
+			fresh := newNeuron(n.Hotkey, to, blk)
+			if from == 1 {
+				fresh.Results[0] = n.Result(0)
+			}
+			copy(fresh.Mechanisms, n.Mechanisms)
+			copy(fresh.Results, n.Results)
+			n.Mechanisms, n.Results = fresh.Mechanisms, fresh.Results
+		}
+		s.setNeuron(netuid, uid, &n)
+	}
+	for m := to; m < from; m++ {
+		mk := mechKey{netuid, m}
+		for _, hk := range s.commitHotkeys(mk) {
+			s.setCommits(mk, hk, nil)
+		}
+	}
 }
 
 // pruneCandidate picks the uid a new registration replaces on a full

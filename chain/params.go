@@ -47,6 +47,15 @@ type Hyperparams struct {
 	MaxBurn             uint64 `json:"max_burn"`
 	TargetRegistrations uint16 `json:"target_registrations"`
 	AdjustmentInterval  uint64 `json:"adjustment_interval"`
+
+	// Mechanisms (subtensor's sub-subnets): MechanismCount incentive
+	// mechanisms, 1 to MaxMechanisms, share the subnet's uids, each with
+	// its own weights, bonds and epoch. MechanismSplit, when set, has one
+	// proportion of 65535 per mechanism, summing to 65535: mechanism m
+	// gets emission·split[m]/65535 of each epoch's emission, the rounding
+	// remainder going to mechanism 0. Empty means an even split.
+	MechanismCount uint8    `json:"mechanism_count"`
+	MechanismSplit []uint16 `json:"mechanism_emission_split"`
 }
 
 // DefaultHyperparams returns subtensor's defaults where it has them, sized
@@ -74,8 +83,12 @@ func DefaultHyperparams() Hyperparams {
 		MaxBurn:               100 * 1_000_000_000,
 		TargetRegistrations:   2,
 		AdjustmentInterval:    360,
+		MechanismCount:        1,
 	}
 }
+
+// MaxMechanisms is the most incentive mechanisms a subnet may have.
+const MaxMechanisms = 8
 
 // Consensus returns the epoch's view of the hyperparameters.
 func (h Hyperparams) Consensus() consensus.Params {
@@ -120,6 +133,20 @@ func (h Hyperparams) Validate() error {
 		return fmt.Errorf("target_registrations must be at least 1")
 	case h.AdjustmentInterval == 0:
 		return fmt.Errorf("adjustment_interval must be at least 1 block")
+	case h.MechanismCount == 0 || h.MechanismCount > MaxMechanisms:
+		return fmt.Errorf("mechanism_count %d: want 1 to %d", h.MechanismCount, MaxMechanisms)
+	case len(h.MechanismSplit) != 0 && len(h.MechanismSplit) != int(h.MechanismCount):
+		return fmt.Errorf("mechanism_emission_split has %d entries, want one per mechanism (mechanism_count %d), or none for an even split",
+			len(h.MechanismSplit), h.MechanismCount)
+	}
+	if len(h.MechanismSplit) != 0 {
+		var sum uint64
+		for _, v := range h.MechanismSplit {
+			sum += uint64(v)
+		}
+		if sum != 65535 {
+			return fmt.Errorf("mechanism_emission_split %v sums to %d, want 65535", h.MechanismSplit, sum)
+		}
 	}
 	if err := h.Consensus().Validate(); err != nil {
 		return err
@@ -181,6 +208,69 @@ func (h *Hyperparams) decode(d *dec) {
 	h.AdjustmentInterval = d.u64()
 	h.WeightsVersion = d.u64()
 	h.ServingRateLimit = d.u64()
+}
+
+// mechanismsSet says whether h's mechanisms differ from one mechanism
+// with no split: only then do records and transaction bodies carry them
+// (encodeMechanisms), so a subnet with one mechanism encodes as before
+// mechanisms existed.
+func (h *Hyperparams) mechanismsSet() bool {
+	return h.MechanismCount != 1 || len(h.MechanismSplit) != 0
+}
+
+// encodeMechanisms appends the mechanism count and split when they are
+// set: the optional trailing section of the subnet record and of the
+// create_subnet and set_hyperparams bodies.
+func (h *Hyperparams) encodeMechanisms(e *enc) {
+	if h.mechanismsSet() {
+		e.u8(h.MechanismCount)
+		e.u16s(h.MechanismSplit)
+	}
+}
+
+// decodeMechanisms reads what encodeMechanisms wrote, as the last thing
+// in d: no bytes left means one mechanism and no split.
+func (h *Hyperparams) decodeMechanisms(d *dec) {
+	h.MechanismCount, h.MechanismSplit = 1, nil
+	if d.err != nil || len(d.b) == 0 {
+		return
+	}
+	h.MechanismCount, h.MechanismSplit = d.u8(), d.u16s()
+}
+
+// mechanismShares splits an epoch's emission r among the mechanisms:
+// r·split[m]/65535 in 128-bit arithmetic, or r/count each when no split is
+// set, the remainder to mechanism 0. The shares sum to r.
+func (h *Hyperparams) mechanismShares(r uint64) []uint64 {
+	c := max(int(h.MechanismCount), 1)
+	out := make([]uint64, c)
+	var sum uint64
+	for m := range out {
+		if len(h.MechanismSplit) == c {
+			out[m] = mulDiv(r, uint64(h.MechanismSplit[m]), 65535)
+		} else {
+			out[m] = r / uint64(c)
+		}
+		sum += out[m]
+	}
+	out[0] += r - sum
+	return out
+}
+
+// effectiveSplit is the split in force: MechanismSplit, or when empty
+// 65535/count each with the remainder to mechanism 0. It weighs each
+// mechanism's u16 outputs in a neuron's aggregate.
+func (h *Hyperparams) effectiveSplit() []uint16 {
+	c := max(int(h.MechanismCount), 1)
+	if len(h.MechanismSplit) == c {
+		return h.MechanismSplit
+	}
+	out := make([]uint16, c)
+	for m := range out {
+		out[m] = uint16(65535 / c)
+	}
+	out[0] += uint16(65535 % c)
+	return out
 }
 
 // Fees are the fixed fee of each transaction kind, in base units. Fees are

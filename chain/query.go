@@ -231,7 +231,7 @@ func (s *State) query(path string) (any, error) {
 			return nil, fmt.Errorf("no subnet %d", netuid)
 		}
 		v := CommitsView{Netuid: netuid, Hotkey: hk.String(), Epoch: sn.Epochs, RevealPeriod: sn.Params.RevealPeriodEpochs, Commits: []CommitView{}}
-		for _, c := range s.commits[netuid][hk] {
+		for _, c := range s.commits[mechKey{netuid, 0}][hk] {
 			v.Commits = append(v.Commits, CommitView{Hash: fmt.Sprintf("%x", c.Hash[:]), Epoch: c.Epoch, Block: c.Block,
 				RevealEpoch: c.Epoch + sn.Params.RevealPeriodEpochs})
 		}

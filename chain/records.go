@@ -73,6 +73,7 @@ func (s *State) encodeRecord(key string) []byte {
 		e.u64(sn.LastEpoch)
 		e.u64(sn.Epochs)
 		e.u64(sn.LastEmission)
+		sn.Params.encodeMechanisms(e)
 	case prefixNeuron:
 		n, ok := s.neurons[neuronKey{u16(key[1:]), u16(key[3:])}]
 		if !ok {
@@ -95,8 +96,9 @@ func (s *State) encodeRecord(key string) []byte {
 		e.bool(n.WeightsSet)
 		encodeEntries(e, n.Weights)
 		encodeEntries(e, n.Bonds)
+		encodeNeuronMechanisms(e, n)
 	case prefixCommits:
-		cs, ok := s.commits[u16(key[1:])][id(key[3:])]
+		cs, ok := s.commits[commitsMech(key)][id(key[3:35])]
 		if !ok {
 			return nil
 		}
@@ -123,6 +125,70 @@ func (s *State) encodeRecord(key string) []byte {
 		panic(fmt.Sprintf("chain: record key with unknown prefix %q", key[0]))
 	}
 	return e.b
+}
+
+// encodeNeuronMechanisms appends a neuron's state on mechanisms 1 and up
+// and every mechanism's results, on a subnet with more than one mechanism:
+// u8 count−1, then per mechanism u64 last update, bool weights set, the
+// weights and bonds rows; u8 count, then per mechanism the four u16
+// outputs and the u64 emission. With one mechanism it appends nothing, so
+// the record is as before mechanisms.
+func encodeNeuronMechanisms(e *enc, n *Neuron) {
+	if len(n.Mechanisms) == 0 && len(n.Results) == 0 {
+		return
+	}
+	e.u8(uint8(len(n.Mechanisms)))
+	for _, m := range n.Mechanisms {
+		e.u64(m.LastUpdate)
+		e.bool(m.WeightsSet)
+		encodeEntries(e, m.Weights)
+		encodeEntries(e, m.Bonds)
+	}
+	e.u8(uint8(len(n.Results)))
+	for _, r := range n.Results {
+		e.u16(r.Consensus)
+		e.u16(r.Incentive)
+		e.u16(r.Dividends)
+		e.u16(r.ValidatorTrust)
+		e.u64(r.Emission)
+	}
+}
+
+// decodeNeuronMechanisms reads what encodeNeuronMechanisms wrote, if
+// anything is left in d.
+func decodeNeuronMechanisms(d *dec, n *Neuron) {
+	if d.err != nil || len(d.b) == 0 {
+		return
+	}
+	c := d.u8()
+	if d.err == nil && (c == 0 || c >= MaxMechanisms) {
+		d.err = fmt.Errorf("%d mechanisms past the first, want 1 to %d", c, MaxMechanisms-1)
+		return
+	}
+	n.Mechanisms = make([]MechanismState, c)
+	for i := range n.Mechanisms {
+		m := &n.Mechanisms[i]
+		m.LastUpdate, m.WeightsSet = d.u64(), d.bool()
+		m.Weights, m.Bonds = decodeEntries(d), decodeEntries(d)
+	}
+	if r := d.u8(); d.err == nil && r != c+1 {
+		d.err = fmt.Errorf("results of %d mechanisms, want %d", r, c+1)
+		return
+	}
+	n.Results = make([]MechanismResult, c+1)
+	for i := range n.Results {
+		r := &n.Results[i]
+		r.Consensus, r.Incentive, r.Dividends, r.ValidatorTrust, r.Emission = d.u16(), d.u16(), d.u16(), d.u16(), d.u64()
+	}
+}
+
+// commitsMech is the mechanism a commits key is for (see keyCommits).
+func commitsMech(key string) mechKey {
+	mk := mechKey{netuid: uint16(key[1])<<8 | uint16(key[2])}
+	if len(key) > 35 {
+		mk.mechanism = key[35]
+	}
+	return mk
 }
 
 func encodeEntries(e *enc, row []consensus.Entry) {
@@ -205,6 +271,10 @@ func (s *State) loadRecord(key string, value []byte) error {
 		sn.Params.decode(d)
 		sn.Burn, sn.Regs, sn.RegsAt, sn.Created, sn.N = d.u64(), d.u16(), d.u64(), d.u64(), d.u16()
 		sn.Share, sn.LastEpoch, sn.Epochs, sn.LastEmission = d.u32(), d.u64(), d.u64(), d.u64()
+		trailing := d.err == nil && len(d.b) > 0
+		if sn.Params.decodeMechanisms(d); d.err == nil && trailing && !sn.Params.mechanismsSet() {
+			return fmt.Errorf("record %x: one mechanism with no split is stored, but it is stored as nothing", key)
+		}
 		s.subnets[u16(key[1:])] = sn
 	case prefixNeuron:
 		if len(key) != 5 {
@@ -216,6 +286,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		n.Consensus, n.Incentive, n.Dividends, n.ValidatorTrust = d.u16(), d.u16(), d.u16(), d.u16()
 		n.Emission, n.Permit, n.PruningScore, n.WeightsSet = d.u64(), d.bool(), d.u16(), d.bool()
 		n.Weights, n.Bonds = decodeEntries(d), decodeEntries(d)
+		decodeNeuronMechanisms(d, n)
 		netuid, uid := u16(key[1:]), u16(key[3:])
 		s.neurons[neuronKey{netuid, uid}] = n
 		if s.uidOf[netuid] == nil {
@@ -223,7 +294,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		}
 		s.uidOf[netuid][n.Hotkey] = uid
 	case prefixCommits:
-		if len(key) != 35 {
+		if len(key) != 35 && (len(key) != 36 || key[35] == 0 || key[35] >= MaxMechanisms) {
 			return bad("commits")
 		}
 		n := d.u32()
@@ -235,11 +306,11 @@ func (s *State) loadRecord(key string, value []byte) error {
 			copy(cs[i].Hash[:], d.take(32))
 			cs[i].Epoch, cs[i].Block = d.u64(), d.u64()
 		}
-		netuid := u16(key[1:])
-		if s.commits[netuid] == nil {
-			s.commits[netuid] = map[AccountID][]Commit{}
+		mk := commitsMech(key)
+		if s.commits[mk] == nil {
+			s.commits[mk] = map[AccountID][]Commit{}
 		}
-		s.commits[netuid][id(key[3:])] = cs
+		s.commits[mk][id(key[3:35])] = cs
 	case prefixDatasets:
 		if len(key) != 3 {
 			return bad("datasets")

@@ -30,7 +30,9 @@ type Axon struct {
 }
 
 // Neuron is one uid of a subnet: who holds it and what the last epoch said
-// about it.
+// about it. LastUpdate, WeightsSet, Weights and Bonds are its state on
+// mechanism 0; the epoch outputs are the aggregate over the subnet's
+// mechanisms (mechanism 0's alone on a subnet with one).
 type Neuron struct {
 	Hotkey       AccountID
 	RegisteredAt uint64
@@ -49,6 +51,63 @@ type Neuron struct {
 	WeightsSet bool
 	Weights    []consensus.Entry
 	Bonds      []consensus.Entry
+	// Mechanisms is the neuron's state on mechanisms 1 to count−1, by
+	// mechanism − 1; Results is what the last epoch of each mechanism
+	// computed, by mechanism. Both are empty on a subnet with one
+	// mechanism and have count−1 and count entries otherwise. Neither is
+	// changed in place: setters replace the slices.
+	Mechanisms []MechanismState
+	Results    []MechanismResult
+}
+
+// MechanismState is a neuron's weights state on one mechanism: when it
+// last set or committed weights there (the mechanism's rate limit and
+// activity), whether it has since registering, and its rows.
+type MechanismState struct {
+	LastUpdate uint64
+	WeightsSet bool
+	Weights    []consensus.Entry
+	Bonds      []consensus.Entry
+}
+
+// MechanismResult is what one mechanism's last epoch computed for a uid:
+// proportions of 65535 and emission in base units.
+type MechanismResult struct {
+	Consensus      uint16
+	Incentive      uint16
+	Dividends      uint16
+	ValidatorTrust uint16
+	Emission       uint64
+}
+
+// Mechanism returns the neuron's state on mechanism m, which its subnet
+// has.
+func (n Neuron) Mechanism(m uint8) MechanismState {
+	if m == 0 {
+		return MechanismState{LastUpdate: n.LastUpdate, WeightsSet: n.WeightsSet, Weights: n.Weights, Bonds: n.Bonds}
+	}
+	return n.Mechanisms[m-1]
+}
+
+// setMechanism stores st as the state on mechanism m of n, a copy the
+// caller is about to store: the Mechanisms slice is copied, not written.
+func (n *Neuron) setMechanism(m uint8, st MechanismState) {
+	if m == 0 {
+		n.LastUpdate, n.WeightsSet, n.Weights, n.Bonds = st.LastUpdate, st.WeightsSet, st.Weights, st.Bonds
+		return
+	}
+	n.Mechanisms = slices.Clone(n.Mechanisms)
+	n.Mechanisms[m-1] = st
+}
+
+// Result returns what mechanism m's last epoch computed for the neuron:
+// on a subnet with one mechanism, the neuron's own outputs.
+func (n Neuron) Result(m uint8) MechanismResult {
+	if len(n.Results) == 0 {
+		return MechanismResult{Consensus: n.Consensus, Incentive: n.Incentive, Dividends: n.Dividends,
+			ValidatorTrust: n.ValidatorTrust, Emission: n.Emission}
+	}
+	return n.Results[m]
 }
 
 // Subnet is a subnet's owner, settings and registration state. Its
@@ -92,7 +151,7 @@ type Global struct {
 	Governance AccountID
 }
 
-// Commit is one pending weight commit of a hotkey on a subnet.
+// Commit is one pending weight commit of a hotkey on a subnet's mechanism.
 type Commit struct {
 	Hash  [32]byte
 	Epoch uint64 // the subnet's epoch index at the commit
@@ -100,8 +159,15 @@ type Commit struct {
 }
 
 type commitKey struct {
-	netuid uint16
-	hotkey AccountID
+	netuid    uint16
+	mechanism uint8
+	hotkey    AccountID
+}
+
+// mechKey is one mechanism of a subnet.
+type mechKey struct {
+	netuid    uint16
+	mechanism uint8
 }
 
 type stakeKey struct{ hotkey, coldkey AccountID }
@@ -123,9 +189,9 @@ type State struct {
 	subnets  map[uint16]Subnet
 	neurons  map[neuronKey]*Neuron
 	uidOf    map[uint16]map[AccountID]uint16 // derived: netuid → hotkey → uid
-	// commits are the pending weight commits, netuid → hotkey → commits in
-	// the order they were made.
-	commits map[uint16]map[AccountID][]Commit
+	// commits are the pending weight commits, (netuid, mechanism) →
+	// hotkey → commits in the order they were made.
+	commits map[mechKey]map[AccountID][]Commit
 	// stakers is derived: hotkey → the coldkeys with stake on it.
 	stakers map[AccountID]map[AccountID]struct{}
 	// datasets are each subnet's committed dataset roots, oldest first, at
@@ -148,7 +214,7 @@ func NewState() *State {
 		subnets:  map[uint16]Subnet{},
 		neurons:  map[neuronKey]*Neuron{},
 		uidOf:    map[uint16]map[AccountID]uint16{},
-		commits:  map[uint16]map[AccountID][]Commit{},
+		commits:  map[mechKey]map[AccountID][]Commit{},
 		stakers:  map[AccountID]map[AccountID]struct{}{},
 		datasets: map[uint16][]DatasetRoot{},
 		dirty:    map[string]struct{}{},
@@ -179,8 +245,15 @@ func keySubnet(netuid uint16) string {
 func keyNeuron(k neuronKey) string {
 	return string([]byte{prefixNeuron, byte(k.netuid >> 8), byte(k.netuid), byte(k.uid >> 8), byte(k.uid)})
 }
+
+// keyCommits is the commits key; a mechanism other than 0 follows the
+// hotkey, so mechanism 0's keys are those from before mechanisms.
 func keyCommits(k commitKey) string {
-	return string(append([]byte{prefixCommits, byte(k.netuid >> 8), byte(k.netuid)}, k.hotkey[:]...))
+	b := append([]byte{prefixCommits, byte(k.netuid >> 8), byte(k.netuid)}, k.hotkey[:]...)
+	if k.mechanism != 0 {
+		b = append(b, k.mechanism)
+	}
+	return string(b)
 }
 func keyDatasets(netuid uint16) string {
 	return string([]byte{prefixDatasets, byte(netuid >> 8), byte(netuid)})
@@ -368,33 +441,40 @@ func (s *State) indexStake(k stakeKey, present bool) {
 	}
 }
 
-// Commits returns hotkey's pending weight commits on netuid, oldest first.
+// Commits returns hotkey's pending weight commits on netuid's mechanism 0,
+// oldest first.
 func (s *State) Commits(netuid uint16, hotkey AccountID) []Commit {
-	return slices.Clone(s.commits[netuid][hotkey])
+	return s.MechanismCommits(netuid, 0, hotkey)
 }
 
-// setCommits replaces hotkey's pending commits on netuid; the caller does
-// not change cs afterwards.
-func (s *State) setCommits(netuid uint16, hotkey AccountID, cs []Commit) {
-	old, had := s.commits[netuid][hotkey]
+// MechanismCommits returns hotkey's pending weight commits on mechanism m
+// of netuid, oldest first.
+func (s *State) MechanismCommits(netuid uint16, m uint8, hotkey AccountID) []Commit {
+	return slices.Clone(s.commits[mechKey{netuid, m}][hotkey])
+}
+
+// setCommits replaces hotkey's pending commits on mechanism mk; the caller
+// does not change cs afterwards.
+func (s *State) setCommits(mk mechKey, hotkey AccountID, cs []Commit) {
+	old, had := s.commits[mk][hotkey]
 	put := func(v []Commit, present bool) {
-		m := s.commits[netuid]
+		m := s.commits[mk]
 		if present {
 			if m == nil {
 				m = map[AccountID][]Commit{}
-				s.commits[netuid] = m
+				s.commits[mk] = m
 			}
 			m[hotkey] = v
 			return
 		}
 		delete(m, hotkey)
 		if len(m) == 0 {
-			delete(s.commits, netuid)
+			delete(s.commits, mk)
 		}
 	}
 	s.undo(func() { put(old, had) })
 	put(cs, len(cs) > 0)
-	s.touch(keyCommits(commitKey{netuid, hotkey}))
+	s.touch(keyCommits(commitKey{mk.netuid, mk.mechanism, hotkey}))
 }
 
 // DatasetRoots returns the dataset roots committed on netuid, oldest

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -212,30 +213,35 @@ type RemoveStake struct {
 
 // SetWeights sets the signer's (a registered hotkey's) weights on Netuid:
 // UIDs[i] gets Values[i]; only the ratios matter. VersionKey must be at
-// least the subnet's weights_version.
+// least the subnet's weights_version. Mechanism is which of the subnet's
+// incentive mechanisms the weights are for (0 on a subnet with one).
 type SetWeights struct {
 	Netuid     uint16
 	UIDs       []uint16
 	Values     []uint16
 	VersionKey uint64
+	Mechanism  uint8
 }
 
 // CommitWeights commits the signer (a registered hotkey) to weights it
-// reveals later: Hash is weights.CommitHash of the hotkey, Netuid and the
-// reveal's uids, values, salt and version key.
+// reveals later on the same mechanism: Hash is weights.CommitHashMechanism
+// of the hotkey, Netuid, Mechanism and the reveal's uids, values, salt and
+// version key (weights.CommitHash for mechanism 0).
 type CommitWeights struct {
-	Netuid uint16
-	Hash   [32]byte
+	Netuid    uint16
+	Hash      [32]byte
+	Mechanism uint8
 }
 
-// RevealWeights reveals weights committed earlier with CommitWeights, in
-// the commit's reveal epoch.
+// RevealWeights reveals weights committed earlier with CommitWeights on
+// Mechanism, in the commit's reveal epoch.
 type RevealWeights struct {
 	Netuid     uint16
 	UIDs       []uint16
 	Values     []uint16
 	Salt       []uint16
 	VersionKey uint64
+	Mechanism  uint8
 }
 
 // SetEmission is the governance key's: it sets the chain's emission per
@@ -277,12 +283,23 @@ func (AddStake) Kind() Kind          { return KindAddStake }
 func (RemoveStake) Kind() Kind       { return KindRemoveStake }
 func (CommitDatasetRoot) Kind() Kind { return KindCommitDatasetRoot }
 
-func (b *Transfer) encode(e *enc)       { e.id(b.To); e.u64(b.Amount) }
-func (b *Transfer) decode(d *dec)       { b.To = d.id(); b.Amount = d.u64() }
-func (b *CreateSubnet) encode(e *enc)   { b.Params.encode(e) }
-func (b *CreateSubnet) decode(d *dec)   { b.Params.decode(d) }
-func (b *SetHyperparams) encode(e *enc) { e.u16(b.Netuid); b.Params.encode(e) }
-func (b *SetHyperparams) decode(d *dec) { b.Netuid = d.u16(); b.Params.decode(d) }
+func (b *Transfer) encode(e *enc) { e.id(b.To); e.u64(b.Amount) }
+func (b *Transfer) decode(d *dec) { b.To = d.id(); b.Amount = d.u64() }
+
+// Hyperparameters end their bodies: the mechanisms' trailing section
+// (Hyperparams.encodeMechanisms) is there only when they are set.
+func (b *CreateSubnet) encode(e *enc) { b.Params.encode(e); b.Params.encodeMechanisms(e) }
+func (b *CreateSubnet) decode(d *dec) { b.Params.decode(d); b.Params.decodeMechanisms(d) }
+func (b *SetHyperparams) encode(e *enc) {
+	e.u16(b.Netuid)
+	b.Params.encode(e)
+	b.Params.encodeMechanisms(e)
+}
+func (b *SetHyperparams) decode(d *dec) {
+	b.Netuid = d.u16()
+	b.Params.decode(d)
+	b.Params.decodeMechanisms(d)
+}
 func (b *Register) encode(e *enc) {
 	e.u16(b.Netuid)
 	e.id(b.Hotkey)
@@ -310,26 +327,59 @@ func (b *AddStake) decode(d *dec)    { b.Hotkey = d.id(); b.Amount = d.u64() }
 func (b *RemoveStake) encode(e *enc) { e.id(b.Hotkey); e.u64(b.Amount) }
 func (b *RemoveStake) decode(d *dec) { b.Hotkey = d.id(); b.Amount = d.u64() }
 
+// The weights bodies end with their mechanism, a u8, only when it is not
+// 0: a mechanism-0 transaction has the bytes it had before mechanisms.
+func encodeMechanism(e *enc, m uint8) {
+	if m != 0 {
+		e.u8(m)
+	}
+}
+
+// decodeMechanism reads what encodeMechanism wrote, as the last thing in
+// d. An explicit 0 is malformed: mechanism 0 is written as nothing.
+func decodeMechanism(d *dec) uint8 {
+	if d.err != nil || len(d.b) == 0 {
+		return 0
+	}
+	m := d.u8()
+	if m == 0 && d.err == nil {
+		d.err = errors.New("mechanism 0 is encoded as no byte, not as a 0")
+	}
+	return m
+}
+
 func (b *SetWeights) encode(e *enc) {
 	e.u16(b.Netuid)
 	e.u16s(b.UIDs)
 	e.u16s(b.Values)
 	e.u64(b.VersionKey)
+	encodeMechanism(e, b.Mechanism)
 }
 func (b *SetWeights) decode(d *dec) {
 	b.Netuid, b.UIDs, b.Values, b.VersionKey = d.u16(), d.u16s(), d.u16s(), d.u64()
+	b.Mechanism = decodeMechanism(d)
 }
-func (b *CommitWeights) encode(e *enc) { e.u16(b.Netuid); e.b = append(e.b, b.Hash[:]...) }
-func (b *CommitWeights) decode(d *dec) { b.Netuid = d.u16(); copy(b.Hash[:], d.take(32)) }
+func (b *CommitWeights) encode(e *enc) {
+	e.u16(b.Netuid)
+	e.b = append(e.b, b.Hash[:]...)
+	encodeMechanism(e, b.Mechanism)
+}
+func (b *CommitWeights) decode(d *dec) {
+	b.Netuid = d.u16()
+	copy(b.Hash[:], d.take(32))
+	b.Mechanism = decodeMechanism(d)
+}
 func (b *RevealWeights) encode(e *enc) {
 	e.u16(b.Netuid)
 	e.u16s(b.UIDs)
 	e.u16s(b.Values)
 	e.u16s(b.Salt)
 	e.u64(b.VersionKey)
+	encodeMechanism(e, b.Mechanism)
 }
 func (b *RevealWeights) decode(d *dec) {
 	b.Netuid, b.UIDs, b.Values, b.Salt, b.VersionKey = d.u16(), d.u16s(), d.u16s(), d.u16s(), d.u64()
+	b.Mechanism = decodeMechanism(d)
 }
 func (b *SetEmission) encode(e *enc) {
 	e.u64(b.PerBlock)

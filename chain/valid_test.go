@@ -108,7 +108,7 @@ func TestValidCreateSubnet(t *testing.T) {
 	sn, ok := f.app.State().Subnet(3)
 	want := Subnet{Owner: alice, Params: p, Burn: 3 * Unit, RegsAt: uint64(f.height), Created: uint64(f.height),
 		Share: 0, LastEpoch: uint64(f.height)} // no emission until governance gives it a share
-	if !ok || sn != want {
+	if !ok || !reflect.DeepEqual(sn, want) {
 		t.Errorf("subnet 3 = %+v, want %+v", sn, want)
 	}
 	if g := f.global(); g.NextNetuid != 4 {
@@ -141,7 +141,7 @@ func TestValidSetHyperparams(t *testing.T) {
 				ev(KindSetHyperparams, alice, fee, attr("netuid", "1", true)))
 			want := sn0
 			want.Params, want.Burn = p, tc.wantBurn
-			if sn := f.subnet(1); sn != want {
+			if sn := f.subnet(1); !reflect.DeepEqual(sn, want) {
 				t.Errorf("subnet 1 = %+v, want %+v", sn, want)
 			}
 		})
@@ -164,7 +164,7 @@ func TestValidRegister(t *testing.T) {
 		}
 		want := sn0
 		want.N, want.Regs = 3, sn0.Regs+1
-		if sn := f.subnet(1); sn != want {
+		if sn := f.subnet(1); !reflect.DeepEqual(sn, want) {
 			t.Errorf("subnet %+v, want %+v", sn, want)
 		}
 		if h, ok := f.app.State().Hotkey(hkb); !ok || h != (Hotkey{Owner: carol, Take: DefaultTake}) {

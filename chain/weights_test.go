@@ -168,7 +168,7 @@ func weightsRejectCases() []txCase {
 			f.toEpoch(1)
 			// Put the expired commit back, as if pruning had not run.
 			f.mutateStaged(func(s *State) {
-				s.setCommits(1, f.id["hka"], []Commit{{Hash: commitOf(f, "hka", []uint16{1}, []uint16{1}, testSalt, 0).Hash, Epoch: 0, Block: 4}})
+				s.setCommits(mechKey{1, 0}, f.id["hka"], []Commit{{Hash: commitOf(f, "hka", []uint16{1}, []uint16{1}, testSalt, 0).Hash, Epoch: 0, Block: 4}})
 			})
 			return f.tx("hka", &RevealWeights{Netuid: 1, UIDs: []uint16{1}, Values: []uint16{1}, Salt: testSalt})
 		}, CodeRevealExpired, []string{"expired: the commit of epoch 0 could be revealed only in epoch 1; subnet 1 is in epoch 2"}},
@@ -275,7 +275,7 @@ func TestCommitBlocksMask(t *testing.T) {
 	f.block(f.tx("hke", commitOf(f, "hke", []uint16{1}, []uint16{2}, testSalt, 0)))
 	s := f.app.State()
 	sn, _ := s.Subnet(1)
-	in, _ := s.epochInput(1, sn, Block{Height: uint64(f.height)}, 0)
+	in, _ := s.epochInput(1, 0, sn, Block{Height: uint64(f.height)}, 0)
 	if want := []uint64{^uint64(0), h}; !slices.Equal(in.CommitBlocks, want) {
 		t.Errorf("commit blocks %v, want %v", in.CommitBlocks, want)
 	}

@@ -34,36 +34,74 @@ func (s *State) registeredNeuron(hotkey AccountID, netuid uint16) (Subnet, uint1
 	return sn, uid, s.neurons[neuronKey{netuid, uid}], nil
 }
 
-// checkRateLimit applies the subnet's weights rate limit: a neuron may set
-// or commit weights when block − last_update >= weights_rate_limit, and its
-// first time since registering always.
-func checkRateLimit(netuid uint16, sn Subnet, n *Neuron, blk Block) *TxError {
-	limit := sn.Params.WeightsRateLimit
-	if n.WeightsSet && blk.Height-n.LastUpdate < limit {
-		return reject(CodeRateLimited, "weights last updated at block %d; subnet %d allows one update every %d blocks, the next at block %d",
-			n.LastUpdate, netuid, limit, n.LastUpdate+limit)
+// checkMechanism rejects a weights transaction for a mechanism the subnet
+// does not have.
+func checkMechanism(netuid uint16, sn Subnet, m uint8) *TxError {
+	if m >= MaxMechanisms {
+		return reject(CodeUnknownMechanism, "mechanism %d is out of range: a subnet has at most %d mechanisms, 0 to %d", m, MaxMechanisms, MaxMechanisms-1)
+	}
+	if c := sn.Params.MechanismCount; m >= c {
+		return reject(CodeUnknownMechanism, "subnet %d has no mechanism %d: its mechanism_count is %d (mechanisms 0 to %d)", netuid, m, c, c-1)
 	}
 	return nil
 }
 
+// mechanismNeuron is registeredNeuron for a weights transaction on
+// mechanism m, which the subnet must have.
+func (s *State) mechanismNeuron(hotkey AccountID, netuid uint16, m uint8) (Subnet, uint16, *Neuron, *TxError) {
+	sn, uid, n, err := s.registeredNeuron(hotkey, netuid)
+	if err == nil {
+		err = checkMechanism(netuid, sn, m)
+	}
+	return sn, uid, n, err
+}
+
+// checkRateLimit applies the subnet's weights rate limit on mechanism m: a
+// neuron may set or commit weights there when block − its last update
+// there >= weights_rate_limit, and its first time since registering
+// always.
+func checkRateLimit(netuid uint16, m uint8, sn Subnet, n *Neuron, blk Block) *TxError {
+	limit := sn.Params.WeightsRateLimit
+	st := n.Mechanism(m)
+	if st.WeightsSet && blk.Height-st.LastUpdate < limit {
+		where := ""
+		if m != 0 {
+			where = sprintf(" on mechanism %d", m)
+		}
+		return reject(CodeRateLimited, "weights last updated%s at block %d; subnet %d allows one update every %d blocks, the next at block %d",
+			where, st.LastUpdate, netuid, limit, st.LastUpdate+limit)
+	}
+	return nil
+}
+
+// mechanismAttr is the event attribute naming a weights transaction's
+// mechanism; mechanism 0's events carry none, as before mechanisms.
+func mechanismAttr(attrs []abci.EventAttribute, m uint8) []abci.EventAttribute {
+	if m == 0 {
+		return attrs
+	}
+	return append(attrs, abci.EventAttribute{Key: "mechanism", Value: u64s(uint64(m))})
+}
+
 func (s *State) setWeightsTx(hotkey AccountID, b *SetWeights, blk Block) ([]abci.EventAttribute, *TxError) {
-	sn, uid, n, err := s.registeredNeuron(hotkey, b.Netuid)
+	sn, uid, n, err := s.mechanismNeuron(hotkey, b.Netuid, b.Mechanism)
 	if err != nil {
 		return nil, err
 	}
 	if sn.Params.CommitReveal {
 		return nil, reject(CodeCommitRevealOn, "subnet %d uses commit-reveal: commit the weights' hash with commit_weights, then reveal them with reveal_weights", b.Netuid)
 	}
-	if err := checkRateLimit(b.Netuid, sn, n, blk); err != nil {
+	if err := checkRateLimit(b.Netuid, b.Mechanism, sn, n, blk); err != nil {
 		return nil, err
 	}
-	return s.applyWeights(b.Netuid, uid, sn, n, b.UIDs, b.Values, b.VersionKey, blk)
+	attrs, err := s.applyWeights(b.Netuid, b.Mechanism, uid, sn, n, b.UIDs, b.Values, b.VersionKey, blk)
+	return mechanismAttr(attrs, b.Mechanism), err
 }
 
 // applyWeights runs set_weights' checks other than the rate limit and
-// stores the row: the version key, the stake threshold, the validator
-// permit (unless a self-weight), then weights.Prepare.
-func (s *State) applyWeights(netuid, uid uint16, sn Subnet, n *Neuron, uids, values []uint16, version uint64, blk Block) ([]abci.EventAttribute, *TxError) {
+// stores the row on mechanism m: the version key, the stake threshold, the
+// validator permit (unless a self-weight), then weights.Prepare.
+func (s *State) applyWeights(netuid uint16, m uint8, uid uint16, sn Subnet, n *Neuron, uids, values []uint16, version uint64, blk Block) ([]abci.EventAttribute, *TxError) {
 	p := sn.Params
 	if version < p.WeightsVersion {
 		return nil, reject(CodeOutdatedVersion, "version key %d is below subnet %d's weights_version %d: upgrade the validator", version, netuid, p.WeightsVersion)
@@ -88,7 +126,9 @@ func (s *State) applyWeights(netuid, uid uint16, sn Subnet, n *Neuron, uids, val
 		row[i] = consensus.Entry{UID: e.UID, Value: e.Weight}
 	}
 	nn := *n
-	nn.Weights, nn.LastUpdate, nn.WeightsSet = row, blk.Height, true
+	st := nn.Mechanism(m)
+	st.Weights, st.LastUpdate, st.WeightsSet = row, blk.Height, true
+	nn.setMechanism(m, st)
 	s.setNeuron(netuid, uid, &nn)
 	return []abci.EventAttribute{
 		{Key: "netuid", Value: u64s(uint64(netuid)), Index: true},
@@ -109,46 +149,50 @@ func unexpired(cs []Commit, cur, period uint64) []Commit {
 }
 
 func (s *State) commitWeights(hotkey AccountID, b *CommitWeights, blk Block) ([]abci.EventAttribute, *TxError) {
-	sn, uid, n, err := s.registeredNeuron(hotkey, b.Netuid)
+	sn, uid, n, err := s.mechanismNeuron(hotkey, b.Netuid, b.Mechanism)
 	if err != nil {
 		return nil, err
 	}
 	if !sn.Params.CommitReveal {
 		return nil, reject(CodeCommitRevealOff, "subnet %d does not use commit-reveal: set weights with set_weights", b.Netuid)
 	}
-	if err := checkRateLimit(b.Netuid, sn, n, blk); err != nil {
+	if err := checkRateLimit(b.Netuid, b.Mechanism, sn, n, blk); err != nil {
 		return nil, err
 	}
 	cur, period := sn.Epochs, sn.Params.RevealPeriodEpochs
-	cs := unexpired(s.commits[b.Netuid][hotkey], cur, period)
+	mk := mechKey{b.Netuid, b.Mechanism}
+	cs := unexpired(s.commits[mk][hotkey], cur, period)
 	if len(cs) >= MaxPendingCommits {
 		return nil, reject(CodeTooManyCommits, "hotkey %s has %d unrevealed commits on subnet %d, the most allowed: reveal or let them expire", hotkey, len(cs), b.Netuid)
 	}
 	cs = append(cs, Commit{Hash: b.Hash, Epoch: cur, Block: blk.Height})
-	s.setCommits(b.Netuid, hotkey, cs)
+	s.setCommits(mk, hotkey, cs)
 	nn := *n
-	nn.LastUpdate, nn.WeightsSet = blk.Height, true
+	st := nn.Mechanism(b.Mechanism)
+	st.LastUpdate, st.WeightsSet = blk.Height, true
+	nn.setMechanism(b.Mechanism, st)
 	s.setNeuron(b.Netuid, uid, &nn)
-	return []abci.EventAttribute{
+	return mechanismAttr([]abci.EventAttribute{
 		{Key: "netuid", Value: u64s(uint64(b.Netuid)), Index: true},
 		{Key: "uid", Value: u64s(uint64(uid))},
 		{Key: "hash", Value: hex.EncodeToString(b.Hash[:])},
 		{Key: "epoch", Value: u64s(cur)},
 		{Key: "reveal_epoch", Value: u64s(cur + period)},
-	}, nil
+	}, b.Mechanism), nil
 }
 
 func (s *State) revealWeights(hotkey AccountID, b *RevealWeights, blk Block) ([]abci.EventAttribute, *TxError) {
-	sn, uid, n, err := s.registeredNeuron(hotkey, b.Netuid)
+	sn, uid, n, err := s.mechanismNeuron(hotkey, b.Netuid, b.Mechanism)
 	if err != nil {
 		return nil, err
 	}
 	if !sn.Params.CommitReveal {
 		return nil, reject(CodeCommitRevealOff, "subnet %d does not use commit-reveal: set weights with set_weights", b.Netuid)
 	}
-	hash := weights.CommitHash(hotkey[:], b.Netuid, b.UIDs, b.Values, b.Salt, b.VersionKey)
+	hash := weights.CommitHashMechanism(hotkey[:], b.Netuid, b.Mechanism, b.UIDs, b.Values, b.Salt, b.VersionKey)
 	cur, period := sn.Epochs, sn.Params.RevealPeriodEpochs
-	cs := s.commits[b.Netuid][hotkey]
+	mk := mechKey{b.Netuid, b.Mechanism}
+	cs := s.commits[mk][hotkey]
 	found, first := -1, -1
 	for i, c := range cs {
 		if !bytes.Equal(c.Hash[:], hash[:]) {
@@ -165,7 +209,11 @@ func (s *State) revealWeights(hotkey AccountID, b *RevealWeights, blk Block) ([]
 	switch {
 	case found >= 0:
 	case first < 0:
-		return nil, reject(CodeNoMatchingCommit, "no pending commit of hotkey %s on subnet %d matches these uids, values, salt and version key", hotkey, b.Netuid)
+		where := ""
+		if b.Mechanism != 0 {
+			where = sprintf(" mechanism %d", b.Mechanism)
+		}
+		return nil, reject(CodeNoMatchingCommit, "no pending commit of hotkey %s on subnet %d%s matches these uids, values, salt and version key", hotkey, b.Netuid, where)
 	case cs[first].Epoch+period > cur:
 		return nil, reject(CodeRevealTooEarly, "too early: reveal in epoch %d (the commit is from epoch %d); subnet %d is in epoch %d, which ends at block %d",
 			cs[first].Epoch+period, cs[first].Epoch, b.Netuid, cur, sn.LastEpoch+sn.Params.Tempo)
@@ -173,12 +221,12 @@ func (s *State) revealWeights(hotkey AccountID, b *RevealWeights, blk Block) ([]
 		return nil, reject(CodeRevealExpired, "expired: the commit of epoch %d could be revealed only in epoch %d; subnet %d is in epoch %d",
 			cs[first].Epoch, cs[first].Epoch+period, b.Netuid, cur)
 	}
-	attrs, err := s.applyWeights(b.Netuid, uid, sn, n, b.UIDs, b.Values, b.VersionKey, blk)
+	attrs, err := s.applyWeights(b.Netuid, b.Mechanism, uid, sn, n, b.UIDs, b.Values, b.VersionKey, blk)
 	if err != nil {
 		return nil, err
 	}
-	s.setCommits(b.Netuid, hotkey, slices.Clone(cs[found+1:]))
-	return append(attrs, abci.EventAttribute{Key: "hash", Value: hex.EncodeToString(hash[:])}), nil
+	s.setCommits(mk, hotkey, slices.Clone(cs[found+1:]))
+	return mechanismAttr(append(attrs, abci.EventAttribute{Key: "hash", Value: hex.EncodeToString(hash[:])}), b.Mechanism), nil
 }
 
 // MaxEmissionPerBlock bounds set_emission's per-block amount (10^6 AGR).

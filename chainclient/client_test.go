@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +175,7 @@ func TestClientAgainstNode(t *testing.T) {
 		t.Fatalf("WaitTx: %+v, %v", r, err)
 	}
 	sn, err := c.Subnet(ctx, 1)
-	if err != nil || sn.Owner != aliceID.String() || sn.Params != chain.DefaultHyperparams() {
+	if err != nil || sn.Owner != aliceID.String() || !reflect.DeepEqual(sn.Params, chain.DefaultHyperparams()) {
 		t.Fatalf("Subnet = %+v, %v", sn, err)
 	}
 	mg, err := c.Metagraph(ctx, 1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestTxAndQuery(t *testing.T) {
 	sn := decodeJSON[chain.SubnetView](t, e.ok("query", "subnet", "1", "--output", "json"))
 	want := chain.DefaultHyperparams()
 	want.Tempo, want.MinBurn, want.MaxUIDs, want.MaxValidators = 120, chain.Unit, 16, 8
-	if sn.Owner != alice || sn.Params != want || sn.Burn != chain.Unit {
+	if sn.Owner != alice || !reflect.DeepEqual(sn.Params, want) || sn.Burn != chain.Unit {
 		t.Errorf("query subnet 1: %+v", sn)
 	}
 
@@ -211,7 +212,7 @@ func TestTxAndQuery(t *testing.T) {
 	e.ok("tx", "subnet", "set-params", "--wallet", "alice", "--netuid", "1", "--params", params)
 	sn = decodeJSON[chain.SubnetView](t, e.ok("query", "subnet", "1", "--output", "json"))
 	want.Tempo = 99
-	if sn.Params != want {
+	if !reflect.DeepEqual(sn.Params, want) {
 		t.Errorf("after set-params: %+v, want %+v", sn.Params, want)
 	}
 	r = e.ok("query", "subnet", "1")
