@@ -2,11 +2,13 @@ package chain
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/seed0ffb8d46/agora/consensus"
@@ -520,5 +522,70 @@ func TestMechanismTxEncoding(t *testing.T) {
 	e := &enc{}
 	if p.encodeMechanisms(e); len(e.b) != 0 {
 		t.Errorf("one mechanism encodes as %x", e.b)
+	}
+}
+
+// TestMechanismQueries: weights, bonds and commits are queried per
+// mechanism by a trailing /<mechanism>; neurons of a subnet with several
+// mechanisms list each one's results, and those of a subnet with one show
+// no mechanisms at all, as before.
+func TestMechanismQueries(t *testing.T) {
+	f := newFixture(t)
+	crFixture(f)
+	f.setMechanisms(1, 2, []uint16{60000, 5535})
+	hka := f.id["hka"]
+	h := weights.CommitHashMechanism(hka[:], 1, 1, []uint16{1}, []uint16{3}, testSalt, 0)
+	f.mustBlock(f.tx("hka", &CommitWeights{Netuid: 1, Hash: h, Mechanism: 1}))
+	f.toEpoch(1)
+	f.mustBlock(
+		f.tx("hka", &RevealWeights{Netuid: 1, UIDs: []uint16{1}, Values: []uint16{3}, Salt: testSalt, Mechanism: 1}),
+		f.tx("hka", &CommitWeights{Netuid: 1, Hash: h, Mechanism: 1}),
+	)
+	f.toEpoch(1)
+	n := f.neuron(1, 0)
+	s := f.app.State()
+	for path, want := range map[string]string{
+		"/weights/1/0/1":                    `{"netuid":1,"mechanism":1,"uid":0,"hotkey":"` + hka.String() + `","last_update":` + u64s(n.Mechanism(1).LastUpdate) + `,"row":[[1,65535]]}`,
+		"/weights/1/0/0":                    `{"netuid":1,"uid":0,"hotkey":"` + hka.String() + `","last_update":` + u64s(n.LastUpdate) + `,"row":[]}`,
+		"/bonds/1/0/1":                      `"mechanism":1,"uid":0`,
+		"/commits/1/" + hka.String() + "/1": `{"netuid":1,"mechanism":1,"hotkey":"` + hka.String() + `","epoch":2,"reveal_period_epochs":1,"commits":[{"hash":"` + hexOf(h[:]),
+		"/commits/1/" + hka.String():        `"commits":[]`,
+		"/neuron/1/0": fmt.Sprintf(`"mechanisms":[{"mechanism":0,"consensus":%d,"incentive":%d,"dividends":%d,"validator_trust":%d,"emission":%d,"last_update":%d},{"mechanism":1,`,
+			n.Result(0).Consensus, n.Result(0).Incentive, n.Result(0).Dividends, n.Result(0).ValidatorTrust, n.Result(0).Emission, n.LastUpdate),
+		"/metagraph/1": `"mechanism_count":2,"mechanism_emission_split":[60000,5535]`,
+	} {
+		v, err := s.query(path)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		raw, _ := json.Marshal(v)
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("%s: %s, want %s", path, raw, want)
+		}
+	}
+	if len(n.Mechanism(1).Bonds) == 0 {
+		t.Error("no bonds on mechanism 1: the bonds query shows nothing")
+	}
+	mg, _ := s.query("/metagraph/1")
+	for _, nv := range mg.(MetagraphView).Neurons {
+		if len(nv.Mechanisms) != 2 || nv.Mechanisms[1].Mechanism != 1 {
+			t.Errorf("uid %d: mechanisms %+v", nv.UID, nv.Mechanisms)
+		}
+	}
+	one, _ := s.query("/metagraph/2")
+	if raw, _ := json.Marshal(one); strings.Contains(string(raw), `"mechanisms"`) || !strings.Contains(string(raw), `"mechanism_count":1,"mechanism_emission_split":null`) {
+		t.Errorf("one-mechanism metagraph: %s", raw)
+	}
+	for path, want := range map[string]string{
+		"/weights/1/0/2":                    "subnet 1 has no mechanism 2: its mechanism_count is 2",
+		"/bonds/2/0/1":                      "subnet 2 has no mechanism 1: its mechanism_count is 1",
+		"/weights/1/0/x":                    `mechanism "x": want an integer in [0, 7]`,
+		"/commits/1/" + hka.String() + "/9": "subnet 1 has no mechanism 9",
+		"/commits/1/" + hka.String() + "/":  `mechanism ""`,
+	} {
+		if _, err := s.query(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", path, err, want)
+		}
 	}
 }

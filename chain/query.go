@@ -21,9 +21,11 @@ import (
 //	/neuron/<netuid>/<uid>    NeuronView
 //	/metagraph/<netuid>       MetagraphView
 //	/supply                   SupplyView
-//	/weights/<netuid>/<uid>   RowView (the uid's stored weights)
-//	/bonds/<netuid>/<uid>     RowView (the uid's bonds)
-//	/commits/<netuid>/<hex hotkey>  CommitsView (pending weight commits)
+//	/weights/<netuid>/<uid>[/<mechanism>]   RowView (the uid's stored weights)
+//	/bonds/<netuid>/<uid>[/<mechanism>]     RowView (the uid's bonds)
+//	/commits/<netuid>/<hex hotkey>[/<mechanism>]  CommitsView (pending weight commits)
+//
+// A path without a mechanism is about mechanism 0.
 //	/epoch/<netuid>           EpochView (the last epoch's outputs)
 //	/emission                 EmissionView
 //	/datasets/<netuid>        DatasetsView (committed dataset roots, newest last)
@@ -42,9 +44,33 @@ const (
 	QueryDatasets  = "/datasets/"
 )
 
+// RowPath is the query path of uid's weights (or bonds) row on mechanism
+// m of netuid; mechanism 0's has no mechanism part.
+func RowPath(bonds bool, netuid, uid uint16, m uint8) string {
+	kind := QueryWeights
+	if bonds {
+		kind = QueryBonds
+	}
+	return fmt.Sprintf("%s%d/%d", kind, netuid, uid) + mechanismSuffix(m)
+}
+
+// CommitsPath is the query path of hotkey's pending commits on mechanism m
+// of netuid; mechanism 0's has no mechanism part.
+func CommitsPath(netuid uint16, m uint8, hotkey AccountID) string {
+	return fmt.Sprintf("%s%d/%s", QueryCommits, netuid, hotkey) + mechanismSuffix(m)
+}
+
+func mechanismSuffix(m uint8) string {
+	if m == 0 {
+		return ""
+	}
+	return "/" + strconv.Itoa(int(m))
+}
+
 // RowView is one uid's weights or bonds row: u16 values by target uid.
 type RowView struct {
 	Netuid     uint16            `json:"netuid"`
+	Mechanism  uint8             `json:"mechanism,omitempty"`
 	UID        uint16            `json:"uid"`
 	Hotkey     string            `json:"hotkey"`
 	LastUpdate uint64            `json:"last_update"`
@@ -55,6 +81,7 @@ type RowView struct {
 // first, with the subnet's current epoch.
 type CommitsView struct {
 	Netuid       uint16       `json:"netuid"`
+	Mechanism    uint8        `json:"mechanism,omitempty"`
 	Hotkey       string       `json:"hotkey"`
 	Epoch        uint64       `json:"epoch"`
 	RevealPeriod uint64       `json:"reveal_period_epochs"`
@@ -147,6 +174,22 @@ type NeuronView struct {
 	Axon            *AxonView         `json:"axon"`
 	Weights         []consensus.Entry `json:"weights,omitempty"`
 	Bonds           []consensus.Entry `json:"bonds,omitempty"`
+	// Mechanisms has one entry per mechanism, in order, on a subnet with
+	// more than one; the fields above are then their aggregate (LastUpdate,
+	// Weights and Bonds are mechanism 0's). Absent with one mechanism.
+	Mechanisms []MechanismNeuronView `json:"mechanisms,omitempty"`
+}
+
+// MechanismNeuronView is what one mechanism's last epoch computed for a
+// uid, and when the uid last set weights there.
+type MechanismNeuronView struct {
+	Mechanism      uint8  `json:"mechanism"`
+	Consensus      uint16 `json:"consensus"`
+	Incentive      uint16 `json:"incentive"`
+	Dividends      uint16 `json:"dividends"`
+	ValidatorTrust uint16 `json:"validator_trust"`
+	Emission       uint64 `json:"emission"`
+	LastUpdate     uint64 `json:"last_update"`
 }
 
 // AxonView is a served endpoint.
@@ -201,22 +244,34 @@ func (s *State) query(path string) (any, error) {
 	case strings.HasPrefix(path, QueryWeights), strings.HasPrefix(path, QueryBonds):
 		bonds := strings.HasPrefix(path, QueryBonds)
 		rest := strings.TrimPrefix(strings.TrimPrefix(path, QueryWeights), QueryBonds)
+		rest, m, err := s.queryMechanism(path, rest, 2)
+		if err != nil {
+			return nil, err
+		}
 		netuid, uid, n, err := s.queryNeuron(path, rest)
 		if err != nil {
 			return nil, err
 		}
-		v := RowView{Netuid: netuid, UID: uid, Hotkey: n.Hotkey.String(), LastUpdate: n.LastUpdate, Row: n.Weights}
+		if err := s.hasMechanism(netuid, m); err != nil {
+			return nil, err
+		}
+		st := n.Mechanism(m)
+		v := RowView{Netuid: netuid, Mechanism: m, UID: uid, Hotkey: n.Hotkey.String(), LastUpdate: st.LastUpdate, Row: st.Weights}
 		if bonds {
-			v.Row = n.Bonds
+			v.Row = st.Bonds
 		}
 		if v.Row == nil {
 			v.Row = []consensus.Entry{}
 		}
 		return v, nil
 	case strings.HasPrefix(path, QueryCommits):
-		parts := strings.Split(strings.TrimPrefix(path, QueryCommits), "/")
+		rest, m, err := s.queryMechanism(path, strings.TrimPrefix(path, QueryCommits), 2)
+		if err != nil {
+			return nil, err
+		}
+		parts := strings.Split(rest, "/")
 		if len(parts) != 2 {
-			return nil, fmt.Errorf("query %s: want /commits/<netuid>/<hex hotkey>", path)
+			return nil, fmt.Errorf("query %s: want /commits/<netuid>/<hex hotkey>[/<mechanism>]", path)
 		}
 		netuid, err := parseNetuid(parts[0])
 		if err != nil {
@@ -226,12 +281,12 @@ func (s *State) query(path string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		sn, ok := s.subnets[netuid]
-		if !ok {
-			return nil, fmt.Errorf("no subnet %d", netuid)
+		if err := s.hasMechanism(netuid, m); err != nil {
+			return nil, err
 		}
-		v := CommitsView{Netuid: netuid, Hotkey: hk.String(), Epoch: sn.Epochs, RevealPeriod: sn.Params.RevealPeriodEpochs, Commits: []CommitView{}}
-		for _, c := range s.commits[mechKey{netuid, 0}][hk] {
+		sn := s.subnets[netuid]
+		v := CommitsView{Netuid: netuid, Mechanism: m, Hotkey: hk.String(), Epoch: sn.Epochs, RevealPeriod: sn.Params.RevealPeriodEpochs, Commits: []CommitView{}}
+		for _, c := range s.commits[mechKey{netuid, m}][hk] {
 			v.Commits = append(v.Commits, CommitView{Hash: fmt.Sprintf("%x", c.Hash[:]), Epoch: c.Epoch, Block: c.Block,
 				RevealEpoch: c.Epoch + sn.Params.RevealPeriodEpochs})
 		}
@@ -310,6 +365,32 @@ func (s *State) query(path string) (any, error) {
 	return nil, fmt.Errorf("unknown query path %q", path)
 }
 
+// queryMechanism splits an optional trailing "/<mechanism>" off rest, a
+// path's part after its kind, when rest has more than parts parts.
+func (s *State) queryMechanism(path, rest string, parts int) (string, uint8, error) {
+	if strings.Count(rest, "/") < parts {
+		return rest, 0, nil
+	}
+	i := strings.LastIndexByte(rest, '/')
+	m, err := strconv.ParseUint(rest[i+1:], 10, 8)
+	if err != nil {
+		return "", 0, fmt.Errorf("query %s: mechanism %q: want an integer in [0, %d]", path, rest[i+1:], MaxMechanisms-1)
+	}
+	return rest[:i], uint8(m), nil
+}
+
+// hasMechanism says, when netuid exists but lacks mechanism m, why.
+func (s *State) hasMechanism(netuid uint16, m uint8) error {
+	sn, ok := s.subnets[netuid]
+	if !ok {
+		return fmt.Errorf("no subnet %d", netuid)
+	}
+	if c := sn.Params.MechanismCount; m >= c {
+		return fmt.Errorf("subnet %d has no mechanism %d: its mechanism_count is %d", netuid, m, c)
+	}
+	return nil
+}
+
 // queryNeuron parses "<netuid>/<uid>" and finds the neuron.
 func (s *State) queryNeuron(path, rest string) (uint16, uint16, *Neuron, error) {
 	parts := strings.Split(rest, "/")
@@ -361,6 +442,14 @@ func (s *State) neuronView(uid uint16, n *Neuron, rows bool) NeuronView {
 	}
 	if rows {
 		v.Weights, v.Bonds = n.Weights, n.Bonds
+	}
+	if len(n.Results) > 0 {
+		v.Mechanisms = make([]MechanismNeuronView, len(n.Results))
+		for m := range v.Mechanisms {
+			r, st := n.Result(uint8(m)), n.Mechanism(uint8(m))
+			v.Mechanisms[m] = MechanismNeuronView{Mechanism: uint8(m), Consensus: r.Consensus, Incentive: r.Incentive,
+				Dividends: r.Dividends, ValidatorTrust: r.ValidatorTrust, Emission: r.Emission, LastUpdate: st.LastUpdate}
+		}
 	}
 	return v
 }

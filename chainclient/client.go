@@ -209,6 +209,29 @@ func (c *Client) Metagraph(ctx context.Context, netuid uint16) (chain.MetagraphV
 	return v, err
 }
 
+// Weights returns uid's stored weights on mechanism m of netuid (0 on a
+// subnet with one mechanism).
+func (c *Client) Weights(ctx context.Context, netuid, uid uint16, m uint8) (chain.RowView, error) {
+	var v chain.RowView
+	_, err := c.Query(ctx, chain.RowPath(false, netuid, uid, m), &v)
+	return v, err
+}
+
+// Bonds returns uid's bonds on mechanism m of netuid.
+func (c *Client) Bonds(ctx context.Context, netuid, uid uint16, m uint8) (chain.RowView, error) {
+	var v chain.RowView
+	_, err := c.Query(ctx, chain.RowPath(true, netuid, uid, m), &v)
+	return v, err
+}
+
+// Commits returns hotkey's pending weight commits on mechanism m of
+// netuid, oldest first, with the subnet's current epoch.
+func (c *Client) Commits(ctx context.Context, netuid uint16, m uint8, hotkey chain.AccountID) (chain.CommitsView, error) {
+	var v chain.CommitsView
+	_, err := c.Query(ctx, chain.CommitsPath(netuid, m, hotkey), &v)
+	return v, err
+}
+
 // Supply returns the supply ledger.
 func (c *Client) Supply(ctx context.Context) (chain.SupplyView, error) {
 	var v chain.SupplyView

@@ -183,6 +183,35 @@ func TestClientAgainstNode(t *testing.T) {
 		t.Fatalf("Metagraph = %+v, %v", mg, err)
 	}
 
+	// Weights, bonds and commits are per mechanism: the subnet has one
+	// until its owner sets two.
+	if cv, err := c.Commits(ctx, 1, 0, aliceID); err != nil || cv.Netuid != 1 || cv.Mechanism != 0 || len(cv.Commits) != 0 {
+		t.Fatalf("Commits(1, 0) = %+v, %v", cv, err)
+	}
+	if _, err := c.Commits(ctx, 1, 1, aliceID); err == nil || !strings.Contains(err.Error(), "subnet 1 has no mechanism 1") {
+		t.Fatalf("Commits(1, 1) on one mechanism: %v", err)
+	}
+	two := chain.DefaultHyperparams()
+	two.MechanismCount, two.MechanismSplit = 2, []uint16{65000, 535}
+	tx, _ = chain.SignTx(alice, id, 2, &chain.SetHyperparams{Netuid: 1, Params: two})
+	if r, err = c.BroadcastAndWait(ctx, tx); err != nil || !r.OK() {
+		t.Fatalf("set two mechanisms: %+v, %v", r, err)
+	}
+	if cv, err := c.Commits(ctx, 1, 1, aliceID); err != nil || cv.Mechanism != 1 || len(cv.Commits) != 0 {
+		t.Fatalf("Commits(1, 1) = %+v, %v", cv, err)
+	}
+	if sn, err := c.Subnet(ctx, 1); err != nil || !reflect.DeepEqual(sn.Params, two) {
+		t.Fatalf("Subnet after setting mechanisms = %+v, %v", sn, err)
+	}
+	for _, q := range []func() error{
+		func() error { _, err := c.Weights(ctx, 1, 0, 1); return err },
+		func() error { _, err := c.Bonds(ctx, 1, 0, 1); return err },
+	} {
+		if err := q(); err == nil || !strings.Contains(err.Error(), "subnet 1 has no uid 0") {
+			t.Errorf("row of a uid that does not exist: %v", err)
+		}
+	}
+
 	// Errors of queries are the node's words, as *QueryError.
 	_, err = c.Subnet(ctx, 9)
 	var qe *QueryError
