@@ -26,6 +26,7 @@ import (
 //	/commits/<netuid>/<hex hotkey>[/<mechanism>]  CommitsView (pending weight commits)
 //
 // A path without a mechanism is about mechanism 0.
+//
 //	/epoch/<netuid>           EpochView (the last epoch's outputs)
 //	/emission                 EmissionView
 //	/datasets/<netuid>        DatasetsView (committed dataset roots, newest last)
