@@ -24,12 +24,11 @@ import (
 //	/weights/<netuid>/<uid>[/<mechanism>]   RowView (the uid's stored weights)
 //	/bonds/<netuid>/<uid>[/<mechanism>]     RowView (the uid's bonds)
 //	/commits/<netuid>/<hex hotkey>[/<mechanism>]  CommitsView (pending weight commits)
-//
-// A path without a mechanism is about mechanism 0.
-//
 //	/epoch/<netuid>           EpochView (the last epoch's outputs)
 //	/emission                 EmissionView
 //	/datasets/<netuid>        DatasetsView (committed dataset roots, newest last)
+//
+// A weights, bonds or commits path without a mechanism is about mechanism 0.
 const (
 	QueryAccount   = "/account/"
 	QueryHotkey    = "/hotkey/"

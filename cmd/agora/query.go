@@ -81,8 +81,17 @@ func (f *queryFlags) run(ctx context.Context, op string, args []string, want int
 // command has, and a Run that takes want positional arguments, connects
 // and calls do (whose errors are prefixed "query <name>: ").
 func newQueryCmd(c *Command, want int, do func(ctx context.Context, rt *Runtime, f *queryFlags, cl *chainclient.Client, args []string) error) *Command {
+	return newQueryCmdFlags(c, want, nil, do)
+}
+
+// newQueryCmdFlags is newQueryCmd for a command with flags of its own,
+// which more defines on the command's flag set.
+func newQueryCmdFlags(c *Command, want int, more func(fs *flag.FlagSet), do func(ctx context.Context, rt *Runtime, f *queryFlags, cl *chainclient.Client, args []string) error) *Command {
 	fs := flag.NewFlagSet(c.Name, flag.ContinueOnError)
 	f := newQueryFlags(fs)
+	if more != nil {
+		more(fs)
+	}
 	c.Flags = fs
 	c.Run = func(ctx context.Context, rt *Runtime, args []string) error {
 		return f.run(ctx, "query "+c.Name, args, want, func(ctx context.Context, cl *chainclient.Client) error {
@@ -264,11 +273,56 @@ func printSubnet(w io.Writer, v *chain.SubnetView) {
 		{"max_weight_limit", p.MaxWeightLimit}, {"commit_reveal", p.CommitReveal},
 		{"reveal_period_epochs", p.RevealPeriodEpochs}, {"min_burn", formatAGR(p.MinBurn) + " AGR"},
 		{"max_burn", formatAGR(p.MaxBurn) + " AGR"}, {"target_registrations", p.TargetRegistrations},
-		{"adjustment_interval", p.AdjustmentInterval},
+		{"adjustment_interval", p.AdjustmentInterval}, {"mechanism_count", p.MechanismCount},
+		{"mechanism_emission_split", splitString(p)},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(w, "  %s:\t%v\n", r.k, r.v)
 	}
+}
+
+// splitString shows a subnet's mechanism emission split as proportions
+// of 65535, "even" when unset.
+func splitString(p chain.Hyperparams) string {
+	if len(p.MechanismSplit) == 0 {
+		return "even"
+	}
+	parts := make([]string, len(p.MechanismSplit))
+	for i, v := range p.MechanismSplit {
+		parts[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(parts, "/")
+}
+
+// mechanismValue is a --mechanism flag: a subnet's incentive mechanism,
+// 0 to chain.MaxMechanisms−1, that knows whether it was set.
+type mechanismValue struct {
+	v   uint8
+	set bool
+}
+
+func (m *mechanismValue) String() string {
+	if m == nil || !m.set {
+		return ""
+	}
+	return strconv.Itoa(int(m.v))
+}
+
+func (m *mechanismValue) Set(s string) error {
+	v, err := strconv.ParseUint(s, 10, 8)
+	if err != nil || v >= chain.MaxMechanisms {
+		return fmt.Errorf("want an integer from 0 to %d", chain.MaxMechanisms-1)
+	}
+	m.v, m.set = uint8(v), true
+	return nil
+}
+
+// mechanismFlag defines --mechanism with usage text that follows "the
+// subnet's incentive MECHANISM ".
+func mechanismFlag(fs *flag.FlagSet, usage string) *mechanismValue {
+	m := &mechanismValue{}
+	fs.Var(m, "mechanism", "the subnet's incentive `MECHANISM` "+usage)
+	return m
 }
 
 // neuronAddresses rewrites a neuron's accounts as addresses.
@@ -336,14 +390,22 @@ func entries(row []consensus.Entry) string {
 }
 
 func queryMetagraphCmd() *Command {
-	return newQueryCmd(&Command{
+	var mech *mechanismValue
+	return newQueryCmdFlags(&Command{
 		Name:  "metagraph",
 		Args:  "<netuid>",
 		Short: "Show a subnet's metagraph: every uid with its stake, scores and axon",
 		Long: `Prints one row per uid: the hotkey (abbreviated; --output json has every field
 in full), stake and emission in AGR, consensus, incentive, dividends and
-validator trust as fractions of 1, the validator permit, and the axon.`,
-	}, 1, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+validator trust as fractions of 1, the validator permit, and the axon.
+
+On a subnet with several incentive mechanisms the scores are their aggregate
+(emission summed, the rest weighted by the mechanism emission split), and
+--output json lists each mechanism's under "mechanisms". With --mechanism N
+the scores, emission and last update are mechanism N's alone.`,
+	}, 1, func(fs *flag.FlagSet) {
+		mech = mechanismFlag(fs, "whose scores to show (default: the aggregate over all of them)")
+	}, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
 		netuid, err := parseUint16Arg("netuid", args[0])
 		if err != nil {
 			return err
@@ -356,9 +418,23 @@ validator trust as fractions of 1, the validator permit, and the axon.`,
 		for i := range v.Neurons {
 			neuronAddresses(&v.Neurons[i])
 		}
-		return f.print(rt, v, func(w io.Writer) {
-			s := v.Subnet
-			fmt.Fprintf(w, "subnet %d: %d of %d uids, owner %s, burn %s AGR\n\n", s.Netuid, s.N, s.Params.MaxUIDs, s.Owner, formatAGR(s.Burn))
+		s := v.Subnet
+		what := ""
+		var out any = v
+		if mech.set {
+			if err := mechanismColumns(&v, mech.v); err != nil {
+				return err
+			}
+			what = fmt.Sprintf(", mechanism %d of %d (split %s)", mech.v, s.Params.MechanismCount, splitString(s.Params))
+			out = struct {
+				Mechanism uint8 `json:"mechanism"`
+				chain.MetagraphView
+			}{mech.v, v}
+		} else if s.Params.MechanismCount > 1 {
+			what = fmt.Sprintf(", %d mechanisms aggregated (split %s)", s.Params.MechanismCount, splitString(s.Params))
+		}
+		return f.print(rt, out, func(w io.Writer) {
+			fmt.Fprintf(w, "subnet %d: %d of %d uids, owner %s, burn %s AGR%s\n\n", s.Netuid, s.N, s.Params.MaxUIDs, s.Owner, formatAGR(s.Burn), what)
 			fmt.Fprintf(w, "UID\tHOTKEY\tSTAKE\tCONSENSUS\tINCENTIVE\tDIVIDENDS\tEMISSION\tVTRUST\tPERMIT\tAXON\n")
 			for _, n := range v.Neurons {
 				permit := "-"
@@ -371,6 +447,25 @@ validator trust as fractions of 1, the validator permit, and the axon.`,
 			}
 		})
 	})
+}
+
+// mechanismColumns replaces each neuron's scores, emission and last update
+// in v by mechanism m's, or says why the subnet has no mechanism m. On a
+// subnet with one mechanism, mechanism 0's are the neurons' own.
+func mechanismColumns(v *chain.MetagraphView, m uint8) error {
+	if c := v.Subnet.Params.MechanismCount; m >= c {
+		return fmt.Errorf("subnet %d has no mechanism %d: its mechanism_count is %d", v.Subnet.Netuid, m, c)
+	}
+	for i := range v.Neurons {
+		n := &v.Neurons[i]
+		if len(n.Mechanisms) > int(m) {
+			r := n.Mechanisms[m]
+			n.Consensus, n.Incentive, n.Dividends, n.ValidatorTrust = r.Consensus, r.Incentive, r.Dividends, r.ValidatorTrust
+			n.Emission, n.LastUpdate = r.Emission, r.LastUpdate
+		}
+		n.Mechanisms = nil
+	}
+	return nil
 }
 
 func querySupplyCmd() *Command {
@@ -391,11 +486,14 @@ func querySupplyCmd() *Command {
 
 // queryRowCmd is "agora query weights" or "agora query bonds".
 func queryRowCmd(kind string) *Command {
-	return newQueryCmd(&Command{
+	var mech *mechanismValue
+	return newQueryCmdFlags(&Command{
 		Name:  kind,
 		Args:  "<netuid> <uid>",
 		Short: "Show a uid's " + kind + " row: uid:value pairs, values out of 65535",
-	}, 2, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+	}, 2, func(fs *flag.FlagSet) {
+		mech = mechanismFlag(fs, "whose row to show (default 0)")
+	}, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
 		netuid, err := parseUint16Arg("netuid", args[0])
 		if err != nil {
 			return err
@@ -405,22 +503,25 @@ func queryRowCmd(kind string) *Command {
 			return err
 		}
 		var v chain.RowView
-		if _, err := c.Query(ctx, fmt.Sprintf("/%s/%d/%d", kind, netuid, uid), &v); err != nil {
+		if _, err := c.Query(ctx, chain.RowPath(kind == "bonds", netuid, uid, mech.v), &v); err != nil {
 			return err
 		}
 		v.Hotkey = address(v.Hotkey)
 		return f.print(rt, v, func(w io.Writer) {
-			fmt.Fprintf(w, "netuid:\t%d\nuid:\t%d\nhotkey:\t%s\nlast_update:\tblock %d\n%s:\t%s\n", v.Netuid, v.UID, v.Hotkey, v.LastUpdate, kind, entries(v.Row))
+			fmt.Fprintf(w, "netuid:\t%d\n%suid:\t%d\nhotkey:\t%s\nlast_update:\tblock %d\n%s:\t%s\n", v.Netuid, mechanismLine(mech), v.UID, v.Hotkey, v.LastUpdate, kind, entries(v.Row))
 		})
 	})
 }
 
 func queryCommitsCmd() *Command {
-	return newQueryCmd(&Command{
+	var mech *mechanismValue
+	return newQueryCmdFlags(&Command{
 		Name:  "commits",
 		Args:  "<netuid> <hotkey address>",
 		Short: "Show a hotkey's pending weight commits and the epoch each reveals in",
-	}, 2, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
+	}, 2, func(fs *flag.FlagSet) {
+		mech = mechanismFlag(fs, "whose commits to show (default 0)")
+	}, func(ctx context.Context, rt *Runtime, f *queryFlags, c *chainclient.Client, args []string) error {
 		netuid, err := parseUint16Arg("netuid", args[0])
 		if err != nil {
 			return err
@@ -429,13 +530,13 @@ func queryCommitsCmd() *Command {
 		if err != nil {
 			return err
 		}
-		var v chain.CommitsView
-		if _, err := c.Query(ctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, netuid, hk), &v); err != nil {
+		v, err := c.Commits(ctx, netuid, mech.v, hk)
+		if err != nil {
 			return err
 		}
 		v.Hotkey = address(v.Hotkey)
 		return f.print(rt, v, func(w io.Writer) {
-			fmt.Fprintf(w, "netuid:\t%d\nhotkey:\t%s\nepoch:\t%d\nreveal_period_epochs:\t%d\n", v.Netuid, v.Hotkey, v.Epoch, v.RevealPeriod)
+			fmt.Fprintf(w, "netuid:\t%d\n%shotkey:\t%s\nepoch:\t%d\nreveal_period_epochs:\t%d\n", v.Netuid, mechanismLine(mech), v.Hotkey, v.Epoch, v.RevealPeriod)
 			if len(v.Commits) == 0 {
 				fmt.Fprintf(w, "commits:\tnone\n")
 			}
@@ -444,6 +545,15 @@ func queryCommitsCmd() *Command {
 			}
 		})
 	})
+}
+
+// mechanismLine is the "mechanism:" line of a query's text output, when
+// --mechanism was given.
+func mechanismLine(m *mechanismValue) string {
+	if !m.set {
+		return ""
+	}
+	return fmt.Sprintf("mechanism:\t%d\n", m.v)
 }
 
 func queryEpochCmd() *Command {

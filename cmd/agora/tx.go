@@ -506,6 +506,12 @@ func readParams(rt *Runtime, file string, base chain.Hyperparams) (chain.Hyperpa
 	if _, err := dec.Token(); err != io.EOF {
 		return base, fmt.Errorf("--params %s: more than one JSON value", file)
 	}
+	if p.MechanismCount != base.MechanismCount && slices.Equal(p.MechanismSplit, base.MechanismSplit) {
+		// A new count with the old split (one entry per old mechanism):
+		// the split goes back to even, as the chain does when the count
+		// drops, unless the file gives one for the new count.
+		p.MechanismSplit = nil
+	}
 	if err := p.Validate(); err != nil {
 		return base, fmt.Errorf("--params %s: %w", file, err)
 	}
@@ -551,7 +557,15 @@ func txSubnetSetParamsCmd() *Command {
 		Name:  "set-params",
 		Short: "Change a subnet's hyperparameters (its owner's coldkey only)",
 		Long: `Reads the subnet's current hyperparameters from the node, applies the keys in
---params FILE over them (unknown keys are errors) and sends the result.`,
+--params FILE over them (unknown keys are errors) and sends the result.
+
+Incentive mechanisms: "mechanism_count" (1 to 8) sets how many the subnet
+runs on its uids, and "mechanism_emission_split" how the epoch's emission is
+shared among them, as integers out of 65535, one per mechanism, summing to
+65535 (null or [] for an even split), e.g.
+{"mechanism_count": 2, "mechanism_emission_split": [45875, 19660]}.
+A new count without a split resets the split to even. Lowering the count
+clears the removed mechanisms' weights, bonds, commits and results.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := f.check(args); err != nil {
@@ -831,6 +845,11 @@ func txWeightsOpCmd(op string) *Command {
 	netuid := netuidFlag(fs)
 	ws := fs.String("weights", "", "the weights, `UID:VALUE,...` (required)")
 	version := fs.Uint64("version-key", 0, "the validator's weights version `KEY` (at least the subnet's weights_version)")
+	mech := mechanismFlag(fs, map[string]string{
+		"set":    "the weights are for (default 0)",
+		"commit": "the weights are for (default 0); the reveal must name the same",
+		"reveal": "the commit was for (default 0)",
+	}[op])
 	var salt *string
 	if op != "set" {
 		salt = fs.String("salt", "", "the commit's salt, comma-separated u16 `VALUES` (commit: default 8 random values, printed; reveal: required)")
@@ -878,19 +897,22 @@ func txWeightsOpCmd(op string) *Command {
 			return runTx(ctx, rt, f, name, *hotkey, func(s *txSend) (chain.Body, error) {
 				switch op {
 				case "set":
-					return &chain.SetWeights{Netuid: n, UIDs: uids, Values: values, VersionKey: *version}, nil
+					return &chain.SetWeights{Netuid: n, UIDs: uids, Values: values, VersionKey: *version, Mechanism: mech.v}, nil
 				case "reveal":
-					return &chain.RevealWeights{Netuid: n, UIDs: uids, Values: values, Salt: sl, VersionKey: *version}, nil
+					return &chain.RevealWeights{Netuid: n, UIDs: uids, Values: values, Salt: sl, VersionKey: *version, Mechanism: mech.v}, nil
 				}
 				kf, err := keys.NewStore(rt.Config.Home).Hotkey(f.wallet, *hotkey)
 				if err != nil {
 					return nil, fmt.Errorf("%s: wallet %s: %w", name, f.wallet, err)
 				}
-				hash := weights.CommitHash(kf.PublicKey[:], n, uids, values, sl, *version)
-				s.extra = map[string]any{"salt": formatSalt(sl), "hash": hex.EncodeToString(hash[:]),
-					"reveal_with": fmt.Sprintf("agora tx weights reveal --wallet %s --hotkey %s --netuid %d --weights %s --salt %s --version-key %d",
-						f.wallet, *hotkey, n, *ws, formatSalt(sl), *version)}
-				return &chain.CommitWeights{Netuid: n, Hash: hash}, nil
+				hash := weights.CommitHashMechanism(kf.PublicKey[:], n, mech.v, uids, values, sl, *version)
+				revealWith := fmt.Sprintf("agora tx weights reveal --wallet %s --hotkey %s --netuid %d --weights %s --salt %s --version-key %d",
+					f.wallet, *hotkey, n, *ws, formatSalt(sl), *version)
+				if mech.v != 0 {
+					revealWith += fmt.Sprintf(" --mechanism %d", mech.v)
+				}
+				s.extra = map[string]any{"salt": formatSalt(sl), "hash": hex.EncodeToString(hash[:]), "reveal_with": revealWith}
+				return &chain.CommitWeights{Netuid: n, Hash: hash, Mechanism: mech.v}, nil
 			})
 		},
 	}
