@@ -18,7 +18,11 @@ import (
 // block is an epoch block): v validators with permits, stake from their
 // own coldkey and two nominators each, weighting every miner; miners with
 // no stake. It has run warm epochs, so bonds are populated.
-func epochApp(b *testing.B, n, v int) *App {
+func epochApp(b *testing.B, n, v int) *App { return mechanismsApp(b, n, v, 1) }
+
+// mechanismsApp is epochApp with mechs mechanisms, split evenly, on each
+// of which the validators weight every miner with weights of their own.
+func mechanismsApp(b *testing.B, n, v int, mechs uint8) *App {
 	app, err := NewApp(dbm.NewMemDB(), zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
@@ -27,6 +31,7 @@ func epochApp(b *testing.B, n, v int) *App {
 	s := app.State()
 	p := DefaultHyperparams()
 	p.Tempo, p.MaxUIDs, p.MaxValidators = 1, uint16(n), uint16(v)
+	p.MechanismCount = mechs
 	var owner AccountID
 	owner[0] = 'o'
 	s.setSubnet(1, Subnet{Owner: owner, Params: p, Burn: p.MinBurn, N: uint16(n), Share: 1})
@@ -37,7 +42,8 @@ func epochApp(b *testing.B, n, v int) *App {
 		ck[0], ck[1], ck[2] = 'c', byte(uid>>8), byte(uid)
 		s.setAccount(ck, Account{Balance: Unit})
 		supply += Unit
-		nr := &Neuron{Hotkey: hk, RegisteredAt: 0, LastUpdate: 1, Permit: uid < v}
+		nr := newNeuron(hk, mechs, Block{Height: 1})
+		nr.RegisteredAt, nr.Permit = 0, uid < v
 		h := Hotkey{Owner: ck, Take: DefaultTake}
 		if uid < v {
 			for k := range 3 {
@@ -50,11 +56,15 @@ func epochApp(b *testing.B, n, v int) *App {
 				h.Stake += amt
 				supply += amt
 			}
-			row := make([]consensus.Entry, 0, n-v)
-			for m := v; m < n; m++ {
-				row = append(row, consensus.Entry{UID: uint16(m), Value: uint16(rng.IntN(65536))})
+			for m := range mechs {
+				row := make([]consensus.Entry, 0, n-v)
+				for u := v; u < n; u++ {
+					row = append(row, consensus.Entry{UID: uint16(u), Value: uint16(rng.IntN(65536))})
+				}
+				st := nr.Mechanism(m)
+				st.Weights = row
+				nr.setMechanism(m, st)
 			}
-			nr.Weights = row
 		}
 		s.setHotkey(hk, h)
 		s.setNeuron(1, uint16(uid), nr)
@@ -108,6 +118,21 @@ func BenchmarkEpochBlock(b *testing.B) {
 				if _, err := consensus.Epoch(in); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkEpochBlockMechanisms times the epoch block of a 4096-uid subnet
+// with one mechanism and with two (each with its own full weights and
+// bonds). Two run consensus twice and store one record per neuron, so the
+// target is at most 2.2 times the one-mechanism block.
+func BenchmarkEpochBlockMechanisms(b *testing.B) {
+	for _, mechs := range []uint8{1, 2} {
+		app := mechanismsApp(b, 4096, 256, mechs)
+		b.Run(fmt.Sprintf("n=4096_v=256/mechanisms=%d", mechs), func(b *testing.B) {
+			for range b.N {
+				finalizeCommit(b, app)
 			}
 		})
 	}
