@@ -37,8 +37,22 @@
 //	    {"epoch": 1, "weights": {"0": [[3, 0], [4, 65535]]}},
 //	    {"epoch": 3, "stake": {"2": 500}, "params": {"kappa": 39321}},
 //	    {"epoch": 9, "stop": [1], "resume": [2], "comment": "..."}
-//	  ]
+//	  ],
+//	  "mechanisms": [                  // incentive mechanisms 1, 2, ... (optional)
+//	    {"weights": [...], "changes": [{"epoch": 2, "weights": {...}}]}
+//	  ],
+//	  "mechanism_emission_split": [45875, 19660] // per mechanism, sum 65535
+//	                                   // (optional; default even)
 //	}
+//
+// Mechanisms are the chain's (DESIGN.md section 3): the top-level weights
+// and changes are mechanism 0's, and each entry of "mechanisms" is the next
+// mechanism's own initial weights and weight changes (weights, copy, stop,
+// resume; stake and params are the subnet's, changed at the top level).
+// Each epoch runs once per mechanism on its share of the emission, split as
+// on chain, and the epoch's output is the aggregate the chain stores:
+// emission summed, consensus, incentive, dividends and validator trust
+// weighted by the split; each mechanism's own output is under "mechanisms".
 //
 // A weight row is a list of [uid, value] pairs with u16 values, as a
 // validator passes them to set_weights; the simulator stores the row

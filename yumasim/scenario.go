@@ -62,6 +62,27 @@ type Scenario struct {
 	// Changes are applied in order, each just before the epoch it names;
 	// their epochs are non-decreasing.
 	Changes []Change
+	// Mechanisms are the subnet's incentive mechanisms after mechanism 0
+	// (whose weights are Weights and Changes'), as the chain's
+	// mechanism_count: each has weights of its own and shares the uids,
+	// stake, hyperparameters and permits. Empty: one mechanism.
+	Mechanisms []Mechanism
+	// MechanismSplit shares each epoch's emission among the mechanisms,
+	// as the chain's mechanism_emission_split: one proportion of 65535
+	// per mechanism summing to 65535, or empty for an even split.
+	MechanismSplit []uint16
+}
+
+// MaxMechanisms is the most mechanisms a scenario may have, as on chain.
+const MaxMechanisms = 8
+
+// Mechanism is one incentive mechanism after the first: its initial
+// weight rows (length N, or nil for none) and the changes to its weights.
+// Its changes may only set weights, copy, stop and resume: stake and
+// hyperparameters are the subnet's, changed in Scenario.Changes.
+type Mechanism struct {
+	Weights [][]consensus.Entry
+	Changes []Change
 }
 
 // Change is what happens to the subnet just before one epoch. Its parts are
@@ -175,6 +196,14 @@ type scenarioJSON struct {
 	Names        []string            `json:"names"`
 	Changes      []json.RawMessage   `json:"changes"`
 	Comment      string              `json:"comment"`
+	Mechanisms   []json.RawMessage   `json:"mechanisms"`
+	Split        []uint16            `json:"mechanism_emission_split"`
+}
+
+// mechanismJSON is the wire form of a Mechanism.
+type mechanismJSON struct {
+	Weights [][]json.RawMessage `json:"weights"`
+	Changes []json.RawMessage   `json:"changes"`
 }
 
 type changeJSON struct {
@@ -235,31 +264,58 @@ func ParseScenario(data []byte) (*Scenario, error) {
 	if s.Stake == nil {
 		return nil, errors.New("stake: missing")
 	}
-	if raw.Weights != nil {
-		if len(raw.Weights) != s.N {
-			return nil, fmt.Errorf("weights: has %d rows, want n = %d", len(raw.Weights), s.N)
-		}
-		s.Weights = make([][]consensus.Entry, s.N)
-		for i, r := range raw.Weights {
-			row, err := parseRow(fmt.Sprintf("weights[%d]", i), r, s.N)
-			if err != nil {
-				return nil, err
-			}
-			s.Weights[i] = row
-		}
+	var err error
+	if s.Weights, s.Changes, err = parseWeights("", raw.Weights, raw.Changes, s.N); err != nil {
+		return nil, err
 	}
-	for k, rc := range raw.Changes {
-		c, err := parseChange(fmt.Sprintf("changes[%d]", k), rc, s.N)
-		if err != nil {
+	s.MechanismSplit = raw.Split
+	for k, rm := range raw.Mechanisms {
+		path := fmt.Sprintf("mechanisms[%d]", k)
+		var mj mechanismJSON
+		if err := decodeStrict(path, rm, &mj); err != nil {
 			return nil, err
 		}
-		s.Changes = append(s.Changes, c)
+		var m Mechanism
+		if m.Weights, m.Changes, err = parseWeights(path+".", mj.Weights, mj.Changes, s.N); err != nil {
+			return nil, err
+		}
+		if m.Weights == nil {
+			m.Weights = make([][]consensus.Entry, s.N)
+		}
+		s.Mechanisms = append(s.Mechanisms, m)
 	}
 	s.fillDefaults()
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// parseWeights decodes a mechanism's "weights" and "changes", under path.
+func parseWeights(path string, weights [][]json.RawMessage, changes []json.RawMessage, n int) ([][]consensus.Entry, []Change, error) {
+	var rows [][]consensus.Entry
+	if weights != nil {
+		if len(weights) != n {
+			return nil, nil, fmt.Errorf("%sweights: has %d rows, want n = %d", path, len(weights), n)
+		}
+		rows = make([][]consensus.Entry, n)
+		for i, r := range weights {
+			row, err := parseRow(fmt.Sprintf("%sweights[%d]", path, i), r, n)
+			if err != nil {
+				return nil, nil, err
+			}
+			rows[i] = row
+		}
+	}
+	var cs []Change
+	for k, rc := range changes {
+		c, err := parseChange(fmt.Sprintf("%schanges[%d]", path, k), rc, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		cs = append(cs, c)
+	}
+	return rows, cs, nil
 }
 
 // fillDefaults sets the optional per-uid fields a file left out: no
@@ -342,14 +398,56 @@ func (s *Scenario) Validate() error {
 			return fmt.Errorf("names[%d]: empty", i)
 		}
 	}
+	if err := s.checkChanges("", s.Changes, true); err != nil {
+		return err
+	}
+	if len(s.Mechanisms)+1 > MaxMechanisms {
+		return fmt.Errorf("mechanisms: %d after mechanism 0, want at most %d", len(s.Mechanisms), MaxMechanisms-1)
+	}
+	for k, m := range s.Mechanisms {
+		path := fmt.Sprintf("mechanisms[%d].", k)
+		if len(m.Weights) != s.N {
+			return fmt.Errorf("%sweights: has %d entries, want n = %d", path, len(m.Weights), s.N)
+		}
+		for i, row := range m.Weights {
+			if err := checkEntries(row, s.N); err != nil {
+				return fmt.Errorf("%sweights[%d]%w", path, i, err)
+			}
+		}
+		if err := s.checkChanges(path, m.Changes, false); err != nil {
+			return err
+		}
+	}
+	if c := len(s.Mechanisms) + 1; len(s.MechanismSplit) != 0 {
+		if len(s.MechanismSplit) != c {
+			return fmt.Errorf("mechanism_emission_split: has %d entries, want one per mechanism (%d), or none for an even split", len(s.MechanismSplit), c)
+		}
+		var sum int
+		for _, v := range s.MechanismSplit {
+			sum += int(v)
+		}
+		if sum != 65535 {
+			return fmt.Errorf("mechanism_emission_split: %v sums to %d, want 65535", s.MechanismSplit, sum)
+		}
+	}
+	return nil
+}
+
+// checkChanges validates one mechanism's changes, under path; shared says
+// whether they may change the subnet's stake and hyperparameters (only
+// mechanism 0's, the scenario's own, may).
+func (s *Scenario) checkChanges(path string, changes []Change, shared bool) error {
 	prev := 0
 	p := s.Params
-	for k, c := range s.Changes {
-		path := fmt.Sprintf("changes[%d]", k)
+	for k, c := range changes {
+		path := fmt.Sprintf("%schanges[%d]", path, k)
 		if c.Epoch < prev || c.Epoch >= s.Epochs {
 			return fmt.Errorf("%s.epoch: %d is out of range [%d, %d] (epochs are non-decreasing)", path, c.Epoch, prev, s.Epochs-1)
 		}
 		prev = c.Epoch
+		if !shared && (c.Params != nil || c.Stake != nil) {
+			return fmt.Errorf("%s: a mechanism's changes may set weights, copy, stop and resume; stake and params are the subnet's, in the top-level changes", path)
+		}
 		p = c.Params.Apply(p)
 		if err := checkParams(path+".params", p); err != nil {
 			return err

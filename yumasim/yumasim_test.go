@@ -615,3 +615,80 @@ func FuzzParseScenario(f *testing.F) {
 		}
 	})
 }
+
+// TestTwoMechanisms: each mechanism of testdata/two_mechanisms.json gets
+// its share of the emission (70/30, as the chain splits it) and computes
+// exactly what a one-mechanism scenario with its weights, changes and
+// share computes; each epoch's Output is their aggregate, emission summed
+// and the u16 terms weighted by the split. The copier copies mechanism 1
+// only, and earns less there than the honest validators.
+func TestTwoMechanisms(t *testing.T) {
+	s := load(t, "two_mechanisms.json")
+	res := run(t, s)
+	shares := []uint64{s.Emission * 45875 / 65535, s.Emission * 19660 / 65535}
+	shares[0] += s.Emission - shares[0] - shares[1]
+	alone := func(m int) []EpochResult {
+		one := *s
+		one.Mechanisms, one.MechanismSplit, one.Emission = nil, nil, shares[m]
+		if m > 0 {
+			one.Weights, one.Changes = s.Mechanisms[m-1].Weights, s.Mechanisms[m-1].Changes
+		}
+		return run(t, &one)
+	}
+	singles := [][]EpochResult{alone(0), alone(1)}
+	for e, r := range res {
+		if len(r.Mechanisms) != 2 {
+			t.Fatalf("epoch %d: %d mechanism results", e, len(r.Mechanisms))
+		}
+		for m, mr := range r.Mechanisms {
+			if mr.Mechanism != m || mr.Emission != shares[m] || !reflect.DeepEqual(mr.Output, singles[m][e].Output) || !slices.Equal(mr.Copying, singles[m][e].Copying) {
+				t.Fatalf("epoch %d mechanism %d: differs from the one-mechanism run of it", e, m)
+			}
+		}
+		o, a, b := r.Output, r.Mechanisms[0].Output, r.Mechanisms[1].Output
+		for u := range s.N {
+			if o.Emission[u] != a.Emission[u]+b.Emission[u] {
+				t.Fatalf("epoch %d uid %d: emission %d, mechanisms %d + %d", e, u, o.Emission[u], a.Emission[u], b.Emission[u])
+			}
+			if want := uint16((45875*uint64(a.Dividends[u]) + 19660*uint64(b.Dividends[u])) / 65535); o.Dividends[u] != want {
+				t.Fatalf("epoch %d uid %d: dividends %d, want %d", e, u, o.Dividends[u], want)
+			}
+			if want := uint16((45875*uint64(a.Incentive[u]) + 19660*uint64(b.Incentive[u])) / 65535); o.Incentive[u] != want {
+				t.Fatalf("epoch %d uid %d: incentive %d, want %d", e, u, o.Incentive[u], want)
+			}
+		}
+		if r.Copying[2] || (e > 0 && !r.Mechanisms[1].Copying[2]) {
+			t.Fatalf("epoch %d: the copier copies on mechanism 0 (%v) or not on 1 (%v)", e, r.Copying[2], r.Mechanisms[1].Copying[2])
+		}
+	}
+	var honest, copier uint64
+	for _, r := range res[6:] {
+		honest += uint64(r.Mechanisms[1].Output.Dividends[0])
+		copier += uint64(r.Mechanisms[1].Output.Dividends[2])
+	}
+	t.Logf("mechanism 1 dividends over epochs 6-11: V1 %d, Copier %d", honest, copier)
+	if copier*350 >= honest*300 { // per unit of stake
+		t.Errorf("on mechanism 1 the copier earns %d per 300 stake, V1 %d per 350", copier, honest)
+	}
+}
+
+// TestMechanismParseErrors: the mechanisms' keys are checked like the
+// rest, naming the field.
+func TestMechanismParseErrors(t *testing.T) {
+	base := `"n":3,"epochs":3,"stake":[1,1,0]`
+	for _, tc := range []struct{ in, want string }{
+		{`{` + base + `,"mechanisms":[{}],"mechanism_emission_split":[1,2]}`, `mechanism_emission_split: [1 2] sums to 3, want 65535`},
+		{`{` + base + `,"mechanisms":[{}],"mechanism_emission_split":[65535]}`, `mechanism_emission_split: has 1 entries, want one per mechanism (2)`},
+		{`{` + base + `,"mechanism_emission_split":[65535, 0]}`, `mechanism_emission_split: has 2 entries, want one per mechanism (1)`},
+		{`{` + base + `,"mechanisms":[{"wieghts":[]}]}`, `mechanisms[0]: unknown key "wieghts"`},
+		{`{` + base + `,"mechanisms":[{"weights":[[],[]]}]}`, `mechanisms[0].weights: has 2 rows, want n = 3`},
+		{`{` + base + `,"mechanisms":[{"weights":[[[5,1]],[],[]]}]}`, `mechanisms[0].weights[0][0]: uid 5 is out of range (n = 3)`},
+		{`{` + base + `,"mechanisms":[{"changes":[{"epoch":1,"stake":{"0":5}}]}]}`, `mechanisms[0].changes[0]: a mechanism's changes may set weights, copy, stop and resume`},
+		{`{` + base + `,"mechanisms":[{},{},{},{},{},{},{},{}]}`, `mechanisms: 8 after mechanism 0, want at most 7`},
+	} {
+		_, err := ParseScenario([]byte(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseScenario(%s)\n got error %v\nwant one containing %q", tc.in, err, tc.want)
+		}
+	}
+}

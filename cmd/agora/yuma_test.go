@@ -140,3 +140,28 @@ func TestYumaSimulate(t *testing.T) {
 		}
 	}
 }
+
+// TestYumaSimulateMechanisms: a scenario with two mechanisms prints the
+// aggregate table, and its JSON carries each mechanism's output per epoch.
+func TestYumaSimulateMechanisms(t *testing.T) {
+	scenario := "../../yumasim/testdata/two_mechanisms.json"
+	r, _ := runWith(t, "", "yuma", "simulate", scenario)
+	if r.code != 0 || !strings.Contains(r.stdout, "epoch 11") || !strings.Contains(r.stdout, "Copier") {
+		t.Fatalf("table: exit %d, stderr %s, stdout %.300s", r.code, r.stderr, r.stdout)
+	}
+	r, _ = runWith(t, "", "yuma", "simulate", scenario, "--output", "json")
+	var doc struct {
+		Epochs []struct {
+			Mechanisms []struct {
+				Mechanism int    `json:"mechanism"`
+				Emission  uint64 `json:"emission"`
+			} `json:"mechanisms"`
+		} `json:"epochs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Epochs) != 12 {
+		t.Fatalf("json output: %v (%d epochs)", err, len(doc.Epochs))
+	}
+	if m := doc.Epochs[0].Mechanisms; len(m) != 2 || m[1].Mechanism != 1 || m[0].Emission+m[1].Emission != 1_000_000_000 || m[1].Emission != 299_992_370 {
+		t.Errorf("epoch 0's mechanisms: %+v", m)
+	}
+}
