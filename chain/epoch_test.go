@@ -224,22 +224,12 @@ func TestEpochMatchesConsensus(t *testing.T) {
 			t.Fatal(err)
 		}
 		credits := expectedCredits(s, []*consensus.Output{want}, []uint64{e - cut}, cut)
-		before := map[AccountID]uint64{}
-		for id, a := range s.accounts {
-			before[id] = a.Balance
-		}
-		g0 := c.global()
-		resp := c.finalize()
-		c.commit()
+		resp := epochPays(t, c, iter, credits)
 		if len(resp.Events) != 1 || resp.Events[0].Type != "epoch" {
 			t.Fatalf("iter %d: events %v", iter, resp.Events)
 		}
-		minted := mintedFor(credits)
-		if n > 0 && minted != e && !allStakeBelow(s, in) {
+		if minted := mintedFor(credits); n > 0 && minted != e && !allStakeBelow(s, in) {
 			t.Fatalf("iter %d: %d of %d minted on a subnet with stake", iter, minted, e)
-		}
-		if got := epochEmission(t, resp.Events); got != minted {
-			t.Fatalf("iter %d: epoch event says %d, want %d", iter, got, minted)
 		}
 		for uid := range uint16(n) {
 			nr, _ := s.Neuron(1, uid)
@@ -249,21 +239,40 @@ func TestEpochMatchesConsensus(t *testing.T) {
 				t.Fatalf("iter %d uid %d: stored %v bonds %v, consensus %v bonds %v", iter, uid, got, nr.Bonds, exp, want.Bonds[uid])
 			}
 		}
-		var sum uint64
-		for id, a := range s.accounts {
-			if d := a.Balance - before[id]; d != credits[id] {
-				t.Fatalf("iter %d: account %s credited %d, want %d", iter, id, d, credits[id])
-			} else {
-				sum += d
-			}
-		}
-		g := c.global()
-		if sum != minted || g.Minted-g0.Minted != minted || g.TotalSupply-g0.TotalSupply != minted {
-			t.Fatalf("iter %d: credited %d, minted %d, want %d", iter, sum, g.Minted-g0.Minted, minted)
-		}
 		supplyInvariant(t, s)
 		c.checkConsistency(true)
 	}
+}
+
+// epochPays finalizes and commits the next block, an epoch block, and
+// checks that it credits each account exactly credits and mints, as its
+// epoch event says, exactly what they sum to.
+func epochPays(t *testing.T, c *testChain, iter int, credits map[AccountID]uint64) *abci.ResponseFinalizeBlock {
+	t.Helper()
+	s := c.app.State()
+	before := map[AccountID]uint64{}
+	for id, a := range s.accounts {
+		before[id] = a.Balance
+	}
+	g0 := c.global()
+	resp := c.finalize()
+	c.commit()
+	minted := mintedFor(credits)
+	if got := epochEmission(t, resp.Events); got != minted {
+		t.Fatalf("iter %d: epoch event says %d, want %d", iter, got, minted)
+	}
+	var sum uint64
+	for id, a := range s.accounts {
+		if d := a.Balance - before[id]; d != credits[id] {
+			t.Fatalf("iter %d: account %s credited %d, want %d", iter, id, d, credits[id])
+		}
+		sum += a.Balance - before[id]
+	}
+	g := c.global()
+	if sum != minted || g.Minted-g0.Minted != minted || g.TotalSupply-g0.TotalSupply != minted {
+		t.Fatalf("iter %d: credited %d, minted %d, want %d", iter, sum, g.Minted-g0.Minted, minted)
+	}
+	return resp
 }
 
 // TestPruningScores: the combined emission max-upscaled to u16, rounded.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,14 +13,7 @@ import (
 // queries read each mechanism back, in text and JSON.
 func TestTxMechanisms(t *testing.T) {
 	e, _, _, miner := newTxEnv(t)
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	e.fails(1, []string{"mechanism_emission_split [40000 20000] sums to 60000, want 65535"},
 		"tx", "subnet", "create", "--wallet", "alice", "--params", write("bad.json", `{"mechanism_count": 2, "mechanism_emission_split": [40000, 20000]}`))
 	e.ok("tx", "subnet", "create", "--wallet", "alice", "--params", write("p.json",

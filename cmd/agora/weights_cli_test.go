@@ -27,18 +27,25 @@ func (e *txEnv) waitEpoch(netuid string, want uint64) chain.EpochView {
 	}
 }
 
-// TestTxWeights drives set, commit and reveal through the CLI against a
-// node, and reads the results back with query weights, commits and epoch.
-func TestTxWeights(t *testing.T) {
-	e, _, _, miner := newTxEnv(t)
+// tempWriter returns a function that writes a file into a fresh temporary
+// folder and returns its path.
+func tempWriter(t *testing.T) func(name, body string) string {
 	dir := t.TempDir()
-	write := func(name, body string) string {
+	return func(name, body string) string {
+		t.Helper()
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+}
+
+// TestTxWeights drives set, commit and reveal through the CLI against a
+// node, and reads the results back with query weights, commits and epoch.
+func TestTxWeights(t *testing.T) {
+	e, _, _, miner := newTxEnv(t)
+	write := tempWriter(t)
 	e.ok("tx", "subnet", "create", "--wallet", "alice", "--params",
 		write("p.json", `{"tempo": 3, "min_burn": 1000000000, "max_uids": 4, "max_validators": 4, "weights_rate_limit": 1}`))
 	e.ok("tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1")
