@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -77,9 +78,10 @@ func TestLabelTrapShrinkage(t *testing.T) {
 		if math.Abs(q[0].TrapAccuracy-tc.wantAcc) > 1e-12 || math.Abs(q[0].TrapSkill-tc.wantSk) > 1e-12 {
 			t.Errorf("%d/%d: accuracy %v skill %v, want %v %v", tc.right, tc.n, q[0].TrapAccuracy, q[0].TrapSkill, tc.wantAcc, tc.wantSk)
 		}
-		// Only traps, no consensus: Skill is TrapSkill, and nothing else penalises.
-		if math.Abs(q[0].Skill-tc.wantSk) > 1e-12 || math.Abs(q[0].Score-tc.wantSk) > 1e-12 {
-			t.Errorf("%d/%d: skill %v score %v, want %v", tc.right, tc.n, q[0].Skill, q[0].Score, tc.wantSk)
+		// Only traps, no consensus: quality on real pairs is not shown yet, so Skill and
+		// Score are 0 and the reasons say why.
+		if q[0].Skill != 0 || q[0].Score != 0 || !slices.Contains(q[0].Reasons, "no consensus yet") {
+			t.Errorf("%d/%d: skill %v score %v reasons %q, want 0, 0 and no consensus", tc.right, tc.n, q[0].Skill, q[0].Score, q[0].Reasons)
 		}
 	}
 }
@@ -152,8 +154,21 @@ func TestLabelPositionBias(t *testing.T) {
 	}
 }
 
-// TestLabelConsensusLeaveOneOut: the consensus for a label is the plurality of the other
-// labelers' votes on the item, and with ConsensusOtherMiners only other miners' labelers count.
+// trapLabels is n right answers to traps by a labeler, on items of its own, at a plausible
+// pace and with no side shown: what gives its miner a full weight in the consensus.
+func trapLabels(miner, labeler string, n int) []LabelObs {
+	var obs []LabelObs
+	for i := range n {
+		obs = append(obs, LabelObs{Item: fmt.Sprintf("trap/%s/%s/%d", miner, labeler, i), Miner: miner, Labeler: labeler,
+			Choice: "a", Trap: true, TrapAnswer: "a", TimeOnTaskMs: 60000, TextLen: 100})
+	}
+	return obs
+}
+
+// TestLabelConsensusLeaveOneOut: the consensus for a label is the weighted distribution of the
+// other miners' votes on the item, each miner one vote (its labelers' plurality, split on a
+// tie); with ConsensusOtherMiners false only the labeler's own label is left out. All three
+// miners pass 10 traps of 10, so they weigh the same.
 func TestLabelConsensusLeaveOneOut(t *testing.T) {
 	obs := []LabelObs{
 		// item 1: x and y (miner m1) say a, z (m2) says b, w (m3) says both_bad (a tie).
@@ -166,38 +181,49 @@ func TestLabelConsensusLeaveOneOut(t *testing.T) {
 		{Item: "2", Miner: "m2", Labeler: "z", Choice: "b"},
 		{Item: "2", Miner: "m1", Labeler: "y", Choice: "a"},
 	}
-	type sa struct{ shared, agree int }
+	for i := range obs {
+		obs[i].TimeOnTaskMs, obs[i].TextLen = 60000, 100
+	}
+	obs = slices.Concat(obs, trapLabels("m1", "x", 5), trapLabels("m1", "y", 5), trapLabels("m2", "z", 10), trapLabels("m3", "w", 10))
+	type sa struct {
+		shared int
+		agree  float64
+	}
 	for _, tc := range []struct {
 		otherMiners bool
 		want        map[string]sa
 	}{
-		// Per labeler, leave only itself out:
-		// x: item 1 others {a, b, tie} → no plurality; item 2 others {b, a} → none.
-		// y: item 1 as x; item 2 others {b, b} → b, disagrees.
-		// z: item 1 others {a, a, tie} → a, disagrees; item 2 others {b, a} → none.
-		// w: item 1 others {a, a, b} → a, disagrees.
-		{false, map[string]sa{"x": {0, 0}, "y": {1, 0}, "z": {1, 0}, "w": {1, 0}}},
+		// Leave only the label itself out; m1's vote is then its other labeler's. A label
+		// agrees by the share of the (equal) weight that voted the same:
+		// x: item 1 m1 a (y), m2 b, m3 tie: 1/3; item 2 m1 a (y), m2 b: 1/2.
+		// y: item 1 as x, 1/3; item 2 m1 b (x), m2 b: 0.
+		// z: item 1 m1 a, m3 tie: 0; item 2 m1 split a/b: 1/2.
+		// w: item 1 m1 a, m2 b: 0.
+		{false, map[string]sa{"x": {2, 1.0/3 + 0.5}, "y": {2, 1.0 / 3}, "z": {2, 0.5}, "w": {1, 0}}},
 		// Leave the whole miner out:
-		// x, y (m1): item 1 others {b, tie} → none; item 2 others {b} → b: x agrees, y not.
-		// z (m2): item 1 {a, a, tie} → a; item 2 {b, a} → none.  w (m3): item 1 {a, a, b} → a.
-		{true, map[string]sa{"x": {1, 1}, "y": {1, 0}, "z": {1, 0}, "w": {1, 0}}},
+		// x (m1): item 1 m2 b, m3 tie: 0; item 2 m2 b: 1.  y: 0 and 0.
+		// z (m2): item 1 m1 a (x and y are one vote), m3 tie: 0; item 2 m1 split: 1/2.
+		// w (m3): item 1 m1 a, m2 b: 0.
+		{true, map[string]sa{"x": {2, 1}, "y": {2, 0}, "z": {2, 0.5}, "w": {1, 0}}},
 	} {
 		opts := DefaultLabelOptions()
 		opts.ConsensusOtherMiners = tc.otherMiners
+		opts.ConsensusRounds = 1 // weights from traps alone, which are equal here
 		q, err := LabelerQualities(obs, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, g := range q {
-			if w := tc.want[g.Labeler]; g.Shared != w.shared || g.Agree != w.agree {
-				t.Errorf("otherMiners=%v %s: shared %d agree %d, want %d %d", tc.otherMiners, g.Labeler, g.Shared, g.Agree, w.shared, w.agree)
+			if w := tc.want[g.Labeler]; g.Shared != w.shared || math.Abs(g.Agree-w.agree) > 1e-12 {
+				t.Errorf("otherMiners=%v %s: shared %d agree %v, want %d %v", tc.otherMiners, g.Labeler, g.Shared, g.Agree, w.shared, w.agree)
 			}
 		}
 	}
 }
 
-// TestLabelKappa: a labeler who copies the consensus has κ = 1; one who always says the
-// opposite has κ < 0 and no consensus skill.
+// TestLabelKappa: a labeler who copies the consensus has κ = 1 and, with 10 traps of 10,
+// Skill = TrapSkill·ConsensusSkill = (5/6)·(20/22); one who always says the opposite has
+// κ < 0, no consensus skill and a zero score whatever its traps.
 func TestLabelKappa(t *testing.T) {
 	var obs []LabelObs
 	for i := range 20 {
@@ -212,6 +238,12 @@ func TestLabelKappa(t *testing.T) {
 		obs = append(obs, LabelObs{Item: item, Miner: "good", Labeler: "g", Choice: truth},
 			LabelObs{Item: item, Miner: "bad", Labeler: "b", Choice: opposite})
 	}
+	for i := range obs {
+		obs[i].TimeOnTaskMs, obs[i].TextLen = 60000, 100
+	}
+	for _, m := range []string{"crowd0", "crowd1", "crowd2", "good", "bad"} {
+		obs = append(obs, trapLabels(m, m[:1], 10)...)
+	}
 	q, err := LabelerQualities(obs, DefaultLabelOptions())
 	if err != nil {
 		t.Fatal(err)
@@ -220,15 +252,17 @@ func TestLabelKappa(t *testing.T) {
 	for _, g := range q {
 		byName[g.Miner] = g
 	}
-	if g := byName["good"]; g.Kappa != 1 || math.Abs(g.ConsensusSkill-20.0/22) > 1e-12 {
-		t.Errorf("copier: kappa %v skill %v, want 1 and 20/22", g.Kappa, g.ConsensusSkill)
+	if g := byName["good"]; g.Kappa != 1 || math.Abs(g.ConsensusSkill-20.0/22) > 1e-12 ||
+		math.Abs(g.Skill-5.0/6*20/22) > 1e-12 || g.Score != g.Skill || len(g.Reasons) != 0 {
+		t.Errorf("copier: kappa %v skill %v/%v score %v reasons %q, want 1, 20/22, 5/6·20/22", g.Kappa, g.ConsensusSkill, g.Skill, g.Score, g.Reasons)
 	}
-	if b := byName["bad"]; !(b.Kappa < 0) || b.ConsensusSkill != 0 || !b.Outlier || b.Score != 0 {
-		t.Errorf("contrarian: kappa %v skill %v outlier %v score %v", b.Kappa, b.ConsensusSkill, b.Outlier, b.Score)
+	if b := byName["bad"]; !(b.Kappa < 0) || b.ConsensusSkill != 0 || !b.Outlier || b.Score != 0 ||
+		!slices.Contains(b.Reasons, fmt.Sprintf("agreement kappa %.2f", b.Kappa)) {
+		t.Errorf("contrarian: kappa %v skill %v outlier %v score %v reasons %q", b.Kappa, b.ConsensusSkill, b.Outlier, b.Score, b.Reasons)
 	}
 }
 
-// TestLabelOutlierSequential follows the Arena statistic by hand: others on the item voted
+// TestLabelOutlierSequential follows the Arena statistic by hand: three other miners voted
 // b, b, b (smoothed p = (0.5, 0.5, 3.5)/4.5), so a vote a multiplies M⁺ by
 // 1/(2·0.5/4.5) = 4.5, and a vote b multiplies M⁺ by 1/2 and M⁻ by 1/(2·3.5/4.5) = 9/14.
 func TestLabelOutlierSequential(t *testing.T) {
@@ -237,9 +271,12 @@ func TestLabelOutlierSequential(t *testing.T) {
 		for i, c := range choices {
 			item := fmt.Sprint(i)
 			for j := range 3 {
-				obs = append(obs, LabelObs{Item: item, Miner: "crowd", Labeler: fmt.Sprint(j), Choice: "b"})
+				obs = append(obs, LabelObs{Item: item, Miner: fmt.Sprint("crowd", j), Labeler: "c", Choice: "b", TimeOnTaskMs: 60000, TextLen: 100})
 			}
 			obs = append(obs, LabelObs{Item: item, Miner: "x", Labeler: "x", Choice: string(c)})
+		}
+		for j := range 3 {
+			obs = append(obs, trapLabels(fmt.Sprint("crowd", j), "c", 10)...)
 		}
 		return obs
 	}
@@ -255,6 +292,7 @@ func TestLabelOutlierSequential(t *testing.T) {
 	opts := DefaultLabelOptions()
 	opts.OutlierAlpha = 0.05     // Chatbot Arena's level: flag above 20
 	opts.OutlierAgreementZ = 1e9 // isolate the sequential test
+	opts.ConsensusRounds = 1     // the crowd, unanimous, has no κ to weigh it by
 	for _, tc := range []struct {
 		choices string
 		maxE    float64
@@ -343,7 +381,7 @@ func TestLabelAssessReport(t *testing.T) {
 	}
 	// Deterministic: the same input gives the same report.
 	r2, _ := AssessLabels(obs, DefaultLabelOptions())
-	if !slices.Equal(r.Labelers, r2.Labelers) || !slices.Equal(r.Miners, r2.Miners) {
+	if !reflect.DeepEqual(r.Labelers, r2.Labelers) || !slices.Equal(r.Miners, r2.Miners) {
 		t.Error("two runs differ")
 	}
 	// A mix of careful and bad labelers agrees somewhat, but far from perfectly.
@@ -463,13 +501,17 @@ func voteButton(r *rand.Rand, v Vote) string {
 
 // TestLabelQualitySeparatesLabelers: over many seeds, careful labelers score well above random
 // clickers (fast or slow) and always-left clickers, individually and on average, and miners
-// are ranked by their labelers.
+// are ranked by their labelers: every careful miner above every bad one in every seed, and the
+// miner with one careful labeler of two at about half a careful miner on average (in a single
+// seed, with some 20 traps per labeler, a product of two skills is too noisy to order a miner
+// against one worth half of it).
 func TestLabelQualitySeparatesLabelers(t *testing.T) {
 	const seeds = 40
 	var sum [kindCount]float64
 	var cnt [kindCount]int
 	var minCareful, maxBad = 1.0, 0.0
 	misordered := 0
+	var carefulMiners, mixedMiner float64
 	for seed := range uint64(seeds) {
 		obs, kinds := simulateLabels(rand.New(rand.NewPCG(seed, 99)), labelSim{items: 300, perItem: 5})
 		r, err := AssessLabels(obs, DefaultLabelOptions())
@@ -496,12 +538,14 @@ func TestLabelQualitySeparatesLabelers(t *testing.T) {
 			ms[m.Miner] = m.Score
 		}
 		for _, good := range []string{"m-careful-1", "m-careful-2", "m-careful-3"} {
-			for _, bad := range []string{"m-random", "m-left", "m-slowrandom", "m-mixed"} {
+			carefulMiners += ms[good] / 3 / seeds
+			for _, bad := range []string{"m-random", "m-left", "m-slowrandom"} {
 				if !(ms[good] > ms[bad]) {
 					t.Errorf("seed %d: miner %s %.3f not above %s %.3f", seed, good, ms[good], bad, ms[bad])
 				}
 			}
 		}
+		mixedMiner += ms["m-mixed"] / seeds
 		if !(ms["m-mixed"] > ms["m-random"]) {
 			t.Errorf("seed %d: mixed miner %.3f not above random %.3f", seed, ms["m-mixed"], ms["m-random"])
 		}
@@ -512,8 +556,13 @@ func TestLabelQualitySeparatesLabelers(t *testing.T) {
 		t.Logf("%-10s mean score %.3f over %d labelers", kindNames[k], mean[k], cnt[k])
 	}
 	t.Logf("lowest careful %.3f, highest bad %.3f, seeds with overlap %d/%d", minCareful, maxBad, misordered, seeds)
-	if mean[kindCareful] < 0.5 {
-		t.Errorf("careful labelers mean %.3f, want ≥ 0.5", mean[kindCareful])
+	t.Logf("careful miners mean %.3f, mixed miner mean %.3f", carefulMiners, mixedMiner)
+	if !(mixedMiner > 0.3*carefulMiners && mixedMiner < 0.7*carefulMiners) {
+		t.Errorf("mixed miner mean %.3f, want about half the careful miners' %.3f", mixedMiner, carefulMiners)
+	}
+	// Skill is a product of trap skill (about 0.75 here) and κ against the crowd (about 0.6).
+	if mean[kindCareful] < 0.4 {
+		t.Errorf("careful labelers mean %.3f, want ≥ 0.4", mean[kindCareful])
 	}
 	for k := kindRandom; k < kindCount; k++ {
 		if mean[k] > mean[kindCareful]/3 {
@@ -522,5 +571,109 @@ func TestLabelQualitySeparatesLabelers(t *testing.T) {
 	}
 	if misordered > 0 {
 		t.Errorf("in %d of %d seeds some bad labeler scored at least as high as some careful one", misordered, seeds)
+	}
+}
+
+// TestLabelConsensusCap: a miner counts for at most max(MaxMinerConsensusShare, 1/k) of the
+// total weight W of the k miners in an item's consensus; what is cut abstains, so equal
+// weights are never cut and a heavy miner's excess does not go to the light ones.
+func TestLabelConsensusCap(t *testing.T) {
+	opts := DefaultLabelOptions()
+	// Miner 0 ("ring", ten labelers voting b, weight 1), miners 1–4 (one labeler each voting
+	// a, weight 0.2), miner 5 the labeler's own.
+	item := []lqVotes{{miner: 0, n: [3]int32{0, 0, 10}}, {miner: 5, n: [3]int32{1, 0, 0}}}
+	for m := 1; m <= 4; m++ {
+		item = append(item, lqVotes{miner: m, n: [3]int32{1, 0, 0}})
+	}
+	weights := []float64{1, 0.2, 0.2, 0.2, 0.2, 0.5}
+	var c lqConsensus
+	for _, tc := range []struct {
+		miners int     // how many of miners 1–4 are in the item
+		limit  float64 // MaxMinerConsensusShare
+		ringB  float64 // the ring's share of the consensus
+	}{
+		{4, 0.25, 0.45 / 1.25}, // k = 5, W = 1.8: the ring is cut to 0.45
+		{4, 1, 1 / 1.8},        // no cap: the ring outweighs the four together
+		{1, 0.25, 0.6 / 0.8},   // k = 2: the cap is 1/2, W = 1.2: cut to 0.6
+		{3, 0.25, 0.4 / 1.0},   // k = 4, W = 1.6: cut to 0.4
+	} {
+		o := opts
+		o.MaxMinerConsensusShare = tc.limit
+		dist, k := c.of(item[:2+tc.miners], 5, VoteA, weights, o)
+		if k != 1+tc.miners || math.Abs(dist[VoteB]-tc.ringB) > 1e-12 || math.Abs(dist[VoteA]+dist[VoteB]-1) > 1e-12 {
+			t.Errorf("%d honest miners, cap %v: k %d consensus %v, want ring share %v", tc.miners, tc.limit, k, dist, tc.ringB)
+		}
+	}
+	// Equal weights are never cut, whatever k.
+	equal := []float64{0.3, 0.3, 0.3, 0.3, 0.3, 0.3}
+	if dist, _ := c.of(item[:3], 5, VoteA, equal, opts); dist != [3]float64{0.5, 0, 0.5} {
+		t.Errorf("two equal miners: %v", dist)
+	}
+	// Whatever the weights, no miner's capped weight exceeds the cap times the total.
+	r := rand.New(rand.NewPCG(3, 3))
+	for range 1000 {
+		k := 1 + r.IntN(8)
+		w, share := make([]float64, k), make([]float64, k)
+		for j := range w {
+			w[j] = r.ExpFloat64()
+		}
+		limit := max(opts.MaxMinerConsensusShare, 1/float64(k))
+		lqCap(w, share, limit)
+		for j := range share {
+			if share[j] > limit+1e-12 || share[j] > w[j]/sumOf(w)+1e-12 {
+				t.Fatalf("weights %v: share %v above %v", w, share, limit)
+			}
+		}
+	}
+}
+
+func sumOf(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// TestLabelRingMajorityCapped: a miner whose six labelers hold most of the labels on every item
+// and vote against four honest miners is one vote among five; an honest labeler, judged
+// against it and three honest miners, still agrees with three quarters of the consensus.
+func TestLabelRingMajorityCapped(t *testing.T) {
+	var obs []LabelObs
+	for i := range 40 {
+		item := fmt.Sprint(i)
+		right, wrong := "a", "b"
+		if i%2 == 1 {
+			right, wrong = "b", "a"
+		}
+		for l := range 6 {
+			obs = append(obs, LabelObs{Item: item, Miner: "ring", Labeler: fmt.Sprint(l), Choice: wrong})
+		}
+		for m := range 4 {
+			obs = append(obs, LabelObs{Item: item, Miner: fmt.Sprint("honest", m), Labeler: "h", Choice: right})
+		}
+	}
+	for i := range obs {
+		obs[i].TimeOnTaskMs, obs[i].TextLen = 60000, 100
+	}
+	obs = append(obs, trapLabels("ring", "0", 10)...) // the same traps as each honest miner: the same weight
+	for m := range 4 {
+		obs = append(obs, trapLabels(fmt.Sprint("honest", m), "h", 10)...)
+	}
+	opts := DefaultLabelOptions()
+	opts.ConsensusRounds = 1 // weights from traps alone: the ring weighs as much as each honest miner
+	for _, g := range mustQualities(t, obs, opts) {
+		if g.Miner == "honest0" && math.Abs(g.Agreement-0.75) > 1e-12 {
+			t.Errorf("honest labeler agreement %v, want 3/4", g.Agreement)
+		}
+	}
+	// With later rounds the ring, which agrees with no one, loses its weight altogether.
+	for _, g := range mustQualities(t, obs, DefaultLabelOptions()) {
+		if g.Miner == "honest0" && g.Agreement != 1 {
+			t.Errorf("after reweighing: honest labeler agreement %v, want 1", g.Agreement)
+		}
+		if g.Miner == "ring" && g.Score != 0 {
+			t.Errorf("ring labeler %s scores %v", g.Labeler, g.Score)
+		}
 	}
 }

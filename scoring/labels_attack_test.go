@@ -1,0 +1,258 @@
+package scoring
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// This file pits careful labelers against labelers written the way their authors would write
+// them: the cheapest way to be paid. A validator measures time on task itself, so every cheat
+// waits out a plausible reading time; what it saves is the reading.
+
+// mktItem is one simulated comparison. The validator knows Trap and the answer; labelers see
+// only the texts (lengths, and a hash a ring can agree on) unless they are oracles.
+type mktItem struct {
+	id         string
+	trap       bool
+	better     Vote    // VoteA or VoteB
+	gap        float64 // how much better, in logits of a careful labeler's accuracy
+	lenA, lenB int     // completion lengths: uncorrelated with quality, as the validator makes them
+	promptLen  int
+}
+
+func (it *mktItem) longer() string {
+	switch {
+	case it.lenA > it.lenB:
+		return "a"
+	case it.lenB > it.lenA:
+		return "b"
+	}
+	return ""
+}
+
+// mktView is what a labeler sees of one task.
+type mktView struct {
+	item      *mktItem
+	shownLeft string
+	r         *rand.Rand
+	floorMs   int64 // the least time the validator finds plausible for this text
+}
+
+// A mktPolicy answers a task and says how long it took (ms).
+type mktPolicy func(v mktView) (choice string, ms int64)
+
+func coin(r *rand.Rand) string { return [2]string{"a", "b"}[r.IntN(2)] }
+
+// slowly is the cheat's time: just above the plausibility floor.
+func slowly(v mktView) int64 { return v.floorMs + 200 + v.r.Int64N(v.floorMs/2+1) }
+
+// careful reads (5–20 chars/s) and picks the better side with probability σ(gap), a tie now
+// and then on close real pairs; no side or length preference.
+func careful(v mktView) (string, int64) {
+	it := v.item
+	textLen := it.promptLen + it.lenA + it.lenB
+	ms := int64(float64(textLen) / (5 + 15*v.r.Float64()) * 1000)
+	if !it.trap && v.r.Float64() < 0.05 {
+		return "tie", ms
+	}
+	right := v.r.Float64() < 1/(1+math.Exp(-it.gap))
+	if (it.better == VoteA) == right {
+		return "a", ms
+	}
+	return "b", ms
+}
+
+func randomClicker(v mktView) (string, int64) { return coin(v.r), slowly(v) }
+func alwaysLeft(v mktView) (string, int64)    { return v.shownLeft, slowly(v) }
+func alwaysTie(v mktView) (string, int64)     { return "tie", slowly(v) }
+
+func alwaysLonger(v mktView) (string, int64) {
+	if l := v.item.longer(); l != "" {
+		return l, slowly(v)
+	}
+	return coin(v.r), slowly(v)
+}
+
+// hashRule is a ring's shared deterministic rule: the side whose text hashes lower.
+func hashRule(v mktView) (string, int64) {
+	h := func(side string) uint64 {
+		f := fnv.New64a()
+		f.Write([]byte(v.item.id + "/" + side))
+		return f.Sum64()
+	}
+	if h("a") < h("b") {
+		return "a", slowly(v)
+	}
+	return "b", slowly(v)
+}
+
+// oracle answers traps right (it knows which they are) and otherwise does what rest does.
+func oracle(rest mktPolicy) mktPolicy {
+	return func(v mktView) (string, int64) {
+		if v.item.trap {
+			return [3]string{"a", "", "b"}[v.item.better], slowly(v)
+		}
+		return rest(v)
+	}
+}
+
+// mktMiner is a miner and its labelers; copies means all its labelers label every task the
+// miner gets, copying one choice (the copy ring of sock puppets); onlyTraps means it labels
+// only the tasks it recognises as traps.
+type mktMiner struct {
+	name      string
+	labelers  int
+	policy    mktPolicy
+	copies    bool
+	onlyTraps bool
+}
+
+// simulateMarket labels items: each is a trap with probability 0.2 (gap 3: a careful labeler is
+// right 95% of the time) or a real pair (gap uniform in [0.85, 1.75]: 70–85%), and is given to
+// 4–6 of the miners, each choosing one of its labelers (all of them if copies).
+func simulateMarket(r *rand.Rand, miners []mktMiner, items int) []LabelObs {
+	opts := DefaultLabelOptions()
+	var obs []LabelObs
+	for n := range items {
+		it := &mktItem{id: fmt.Sprint("item-", n), trap: r.IntN(5) == 0, better: Vote(2 * r.IntN(2)),
+			lenA: 200 + r.IntN(1500), lenB: 200 + r.IntN(1500), promptLen: 50 + r.IntN(300)}
+		it.gap = 0.85 + 0.9*r.Float64()
+		if it.trap {
+			it.gap = 3
+		}
+		textLen := it.promptLen + it.lenA + it.lenB
+		floor := max(opts.MinTimeMs, int64(1000*float64(textLen)/opts.MaxCharsPerSec))
+		k := 4 + r.IntN(3)
+		for _, mi := range r.Perm(len(miners))[:min(k, len(miners))] {
+			m := miners[mi]
+			if m.onlyTraps && !it.trap {
+				continue
+			}
+			who := []int{r.IntN(m.labelers)}
+			if m.copies {
+				who = who[:0]
+				for l := range m.labelers {
+					who = append(who, l)
+				}
+			}
+			var choice string
+			for j, l := range who {
+				v := mktView{item: it, shownLeft: coin(r), r: r, floorMs: floor}
+				c, ms := m.policy(v)
+				if j == 0 {
+					choice = c
+				}
+				if m.copies {
+					ms = slowly(v)
+				}
+				ob := LabelObs{Item: it.id, Miner: m.name, Labeler: fmt.Sprint("l", l), Choice: choice,
+					ShownLeft: v.shownLeft, Longer: it.longer(), TimeOnTaskMs: ms, TextLen: textLen, Trap: it.trap}
+				if it.trap {
+					ob.TrapAnswer = [3]string{"a", "", "b"}[it.better]
+				}
+				obs = append(obs, ob)
+			}
+		}
+	}
+	return obs
+}
+
+// carefulMiners are five careful miners with 1–3 labelers.
+func carefulMiners() []mktMiner {
+	var ms []mktMiner
+	for i, n := range []int{1, 2, 3, 2, 1} {
+		ms = append(ms, mktMiner{name: fmt.Sprint("careful-", i), labelers: n, policy: careful})
+	}
+	return ms
+}
+
+// attackScenarios are the markets: five careful miners with up to five attacking ones each
+// (6–10 miners, as a young subnet).
+func attackScenarios() map[string][]mktMiner {
+	ring := func(prefix string, p mktPolicy) []mktMiner {
+		var ms []mktMiner
+		for i := range 3 {
+			ms = append(ms, mktMiner{name: fmt.Sprint(prefix, i), labelers: 2, policy: p})
+		}
+		return ms
+	}
+	return map[string][]mktMiner{
+		"clickers": append(carefulMiners(),
+			mktMiner{name: "x-random", labelers: 2, policy: randomClicker},
+			mktMiner{name: "x-left", labelers: 2, policy: alwaysLeft},
+			mktMiner{name: "x-longer", labelers: 2, policy: alwaysLonger},
+			mktMiner{name: "x-tie", labelers: 1, policy: alwaysTie},
+			mktMiner{name: "x-copy5", labelers: 5, policy: randomClicker, copies: true}),
+		"spotters": append(carefulMiners(),
+			mktMiner{name: "x-oracle", labelers: 2, policy: oracle(randomClicker)},
+			mktMiner{name: "x-oracle-longer", labelers: 2, policy: oracle(alwaysLonger)},
+			mktMiner{name: "x-oracle-traps-only", labelers: 2, policy: oracle(randomClicker), onlyTraps: true},
+			mktMiner{name: "x-oracle-hash", labelers: 1, policy: oracle(hashRule)}),
+		"hash-ring":   append(carefulMiners(), ring("x-ring-", hashRule)...),
+		"oracle-ring": append(carefulMiners(), ring("x-oring-", oracle(hashRule))...),
+	}
+}
+
+// TestLabelAttacks: over several seeds and in every market, each attacking miner's label score
+// is at most a third of the mean careful miner's, and every careful miner is well above that
+// bar (at least half the careful mean: one careful labeler's score varies by about ±20% from
+// seed to seed with a few hundred labels).
+func TestLabelAttacks(t *testing.T) {
+	const seeds = 8
+	type tally struct{ sum, max float64 }
+	for _, name := range []string{"clickers", "spotters", "hash-ring", "oracle-ring"} {
+		miners := attackScenarios()[name]
+		stats := map[string]*tally{}
+		carefulSum, carefulMin := 0.0, math.Inf(1)
+		for seed := range uint64(seeds) {
+			obs := simulateMarket(rand.New(rand.NewPCG(seed, 0xa77ac)), miners, 900)
+			r, err := AssessLabels(obs, DefaultLabelOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mean, n := 0.0, 0
+			for _, m := range r.Miners {
+				if strings.HasPrefix(m.Miner, "careful-") {
+					mean += m.Score
+					n++
+				}
+			}
+			mean /= float64(n)
+			carefulSum += mean
+			for _, m := range r.Miners {
+				if strings.HasPrefix(m.Miner, "careful-") {
+					carefulMin = min(carefulMin, m.Score/mean)
+					if m.Score < mean/2 {
+						t.Errorf("%s seed %d: careful %s %.3f below half the careful mean %.3f", name, seed, m.Miner, m.Score, mean)
+					}
+					continue
+				}
+				s := stats[m.Miner]
+				if s == nil {
+					s = &tally{}
+					stats[m.Miner] = s
+				}
+				s.sum += m.Score / mean
+				s.max = max(s.max, m.Score/mean)
+				if m.Score > mean/3 {
+					t.Errorf("%s seed %d: %s scores %.3f, above a third of the careful mean %.3f", name, seed, m.Miner, m.Score, mean)
+				}
+			}
+			if seed == 0 {
+				for _, g := range r.Labelers {
+					if !strings.HasPrefix(g.Miner, "careful-") {
+						t.Logf("%s: %s/%s score %.3f reasons %q", name, g.Miner, g.Labeler, g.Score, g.Reasons)
+					}
+				}
+			}
+		}
+		t.Logf("%s: careful mean score %.3f (lowest careful miner %.2f of its seed's mean)", name, carefulSum/seeds, carefulMin)
+		for m, s := range stats {
+			t.Logf("%s: %-22s score / careful mean: mean %.3f max %.3f", name, m, s.sum/seeds, s.max)
+		}
+	}
+}
