@@ -62,6 +62,21 @@ type Policy struct {
 	// best keeps 0.66 of its pay, at 0.75 keeps 0.32, at half keeps 0.06.
 	// 1 is linear.
 	Sharpen float64
+
+	// KindMechanism is the incentive mechanism each kind pays through on
+	// a subnet with more than one (kinds not named pay through mechanism
+	// 0): labels are their own market. On a subnet with one mechanism
+	// every kind weighs into its one vector by KindWeights.
+	KindMechanism map[string]uint8
+
+	// TrapTemperature is the temperature of the validator's own sample
+	// that is the worse side of a trap (top_p 1): the same model, same
+	// length and style, but a worse answer. TrapMargin is how much lower
+	// (in nats per token, under the model at temperature 1) its mean
+	// log-probability must be than the good side's for the pair to be a
+	// trap with a known answer. On the demo model, samples at 1.3 are
+	// 0.6-0.9 nats per token below samples at 0.8, top_p 0.9.
+	TrapTemperature, TrapMargin float64
 }
 
 // ReplayPolicy tunes CheckReplay, the exact check of answers from the
@@ -98,6 +113,9 @@ func DefaultPolicy() Policy {
 		KindWeights:           map[string]float64{KindInference: 0.65, KindReference: 0.2, KindPreference: 0.15},
 		Alpha:                 0.1,
 		Sharpen:               4,
+		KindMechanism:         map[string]uint8{KindPreference: 1},
+		TrapTemperature:       1.3,
+		TrapMargin:            0.2,
 	}
 }
 
@@ -153,6 +171,17 @@ func (p Policy) Validate() error {
 	if !(p.Sharpen >= 1 && p.Sharpen <= 16) {
 		bad("sharpen %v is not in [1, 16]", p.Sharpen)
 	}
+	if !(p.TrapTemperature > p.Temperature && p.TrapTemperature <= 4) {
+		bad("trap temperature %v must be above the tasks' temperature %v (a hotter sample is the worse side) and at most 4", p.TrapTemperature, p.Temperature)
+	}
+	if !(p.TrapMargin >= 0) || math.IsInf(p.TrapMargin, 0) {
+		bad("trap margin %v is not a number of nats at least 0", p.TrapMargin)
+	}
+	for k, m := range p.KindMechanism {
+		if m >= MaxMechanisms {
+			bad("kind %q pays through mechanism %d; a subnet has at most %d", k, m, MaxMechanisms)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -182,6 +211,29 @@ func (p Policy) Weights(scores []float64) []float64 {
 	for i, s := range scores {
 		if s > 0 {
 			out[i] = math.Pow(s/best, p.Sharpen)
+		}
+	}
+	return out
+}
+
+// MaxMechanisms is the most incentive mechanisms a subnet has (as the
+// chain's mechanism_count).
+const MaxMechanisms = 8
+
+// MechanismKinds is the kind weights of mechanism mech on a subnet with
+// count mechanisms: every kind for the one mechanism of a subnet with one;
+// else the kinds KindMechanism sends to mech (a kind bound for a mechanism
+// the subnet does not have pays through mechanism 0). Empty when no kind
+// pays through mech.
+func (p Policy) MechanismKinds(mech, count uint8) map[string]float64 {
+	out := map[string]float64{}
+	for k, w := range p.KindWeights {
+		m := p.KindMechanism[k]
+		if count <= 1 || m >= count {
+			m = 0
+		}
+		if m == mech && w > 0 {
+			out[k] = w
 		}
 	}
 	return out
