@@ -27,7 +27,7 @@ func forge(ctx context.Context, lm *llm.Llama, name string, req *miner.Request, 
 	if err != nil {
 		return nil, fmt.Errorf("cheat: encode the prompt: %w", err)
 	}
-	ids, err := continuation(lm, prompt, text)
+	ids, err := lm.Continuation(prompt, text)
 	if err != nil {
 		return nil, err
 	}
@@ -64,38 +64,6 @@ func limitOf(lm *llm.Llama, pids []int, maxTokens int) int {
 	return max(n, 0)
 }
 
-// continuation returns token ids that spell text exactly when they follow
-// prompt, as the model decodes them (lm.Text). The tokenizer's dummy
-// prefix puts a space before what it encodes, so a text that starts with
-// one is encoded without it, and a lone leading space is dropped.
-func continuation(lm *llm.Llama, prompt, text string) ([]int, error) {
-	tok := lm.Tokenizer()
-	try := func(s string, drop int) ([]int, bool) {
-		ids, err := tok.Encode(s, false)
-		if err != nil || len(ids) < drop {
-			return nil, false
-		}
-		ids = ids[drop:]
-		got, err := lm.Text(prompt, ids)
-		return ids, err == nil && got == text
-	}
-	if ids, ok := try(text, 0); ok {
-		return ids, nil
-	}
-	if rest, ok := strings.CutPrefix(text, " "); ok {
-		if ids, ok := try(rest, 0); ok {
-			return ids, nil
-		}
-	}
-	if ids, ok := try(text, 1); ok {
-		return ids, nil
-	}
-	if _, err := tok.Encode(text, false); err != nil {
-		return nil, fmt.Errorf("cheat: encode the answer: %w", err)
-	}
-	return nil, fmt.Errorf("cheat: no token ids spell %q after the prompt", text)
-}
-
 // Canned answers every story prompt with story text from templates (the
 // request's seed picks the names and events), never running the model:
 // what it hands in is the text's token ids under the declared model's
@@ -120,7 +88,7 @@ func (c *Canned) Generate(ctx context.Context, req *miner.Request, fn llm.Stream
 	limit := limitOf(c.LM, pids, req.Options.MaxTokens)
 	story := CannedStory(req.Options.Seed, limit)
 	for chars := limit; chars < 16*c.LM.Config().SeqLen; {
-		if ids, err := continuation(c.LM, promptOf(req), story); err != nil || len(ids) >= limit {
+		if ids, err := c.LM.Continuation(promptOf(req), story); err != nil || len(ids) >= limit {
 			break
 		}
 		chars *= 2
