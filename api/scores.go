@@ -48,4 +48,22 @@ type UIDScore struct {
 	// epoch); or why no answer came ("timeout", "unreachable",
 	// "status_503", "bad_signature", ...).
 	Reasons map[string]uint64 `json:"reasons,omitempty"`
+	// Labelers is how the validator last judged each of the uid's
+	// labelers: the quality of their labels and what held it down.
+	Labelers []LabelerScore `json:"labelers,omitempty"`
+}
+
+// LabelerScore is a validator's judgement of one labeler of a miner.
+type LabelerScore struct {
+	// Labeler is the labeler's name on its miner's page.
+	Labeler string `json:"labeler"`
+	// Labels is how many of its labels the judgement rests on.
+	Labels int `json:"labels"`
+	// Score is the quality of its labels in [0, 1]; the miner's label
+	// score is the label-weighted mean of its labelers'.
+	Score float64 `json:"score"`
+	// Reasons say what held Score down, most important first, such as
+	// "traps 4/12" or "position bias 0.95 left"; none for a labeler
+	// judged fully careful.
+	Reasons []string `json:"reasons,omitempty"`
 }

@@ -7,15 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -27,11 +29,17 @@ const KindPreference = "preference"
 
 // Limits of the preference side.
 const (
-	maxRecent       = 64   // good answers kept to build tasks from
+	maxRecent       = 128  // good answers kept to build tasks from
 	maxObservations = 4096 // labels kept for label-quality statistics
 	maxOutstanding  = 1024 // tasks awaiting labels
 	prefTasksPerJob = 4    // tasks sent to a miner per preference step
 	prefTaskTTL     = 10 * time.Minute
+	// trapShare is the share of preference tasks that are traps; the rest
+	// compare two miners' answers to one prompt.
+	trapShare = 0.5
+	// trapTries is how many hot samples a trap may take to find a good
+	// side that fits (TrapPair).
+	trapTries = 3
 )
 
 // completion is a good answer a miner gave to a story prompt: material for
@@ -42,6 +50,9 @@ type completion struct {
 	// since miners on one model still differ (and the leaderboard ranks
 	// them).
 	Model string
+	// MeanLogprob is the declared model's mean log-probability per token
+	// of the answer, from its verification.
+	MeanLogprob float64
 }
 
 // prefTask is a preference task the validator sent, with what only it
@@ -50,8 +61,20 @@ type prefTask struct {
 	Task       rlhf.Task `json:"task"`
 	Trap       bool      `json:"trap"`
 	TrapAnswer string    `json:"trap_answer,omitempty"`
-	// Miners are the hotkeys (hex) it was sent to.
+	// Miners are the hotkeys (hex) it was sent to; SentMs when, by the
+	// validator's clock (Unix ms; 0 in a state from before it was kept).
 	Miners []string `json:"miners"`
+	SentMs []int64  `json:"sent_ms,omitempty"`
+}
+
+// sentAt is when the task went to miner (hex), 0 if unknown.
+func (p prefTask) sentAt(miner string) int64 {
+	for i, m := range p.Miners {
+		if m == miner && i < len(p.SentMs) {
+			return p.SentMs[i]
+		}
+	}
+	return 0
 }
 
 // remember keeps a good answer for preference tasks.
@@ -64,52 +87,96 @@ func (v *Validator) remember(c completion) {
 	}
 }
 
-// degrade spoils a completion so that the other one is clearly better:
-// its words shuffled and cut to half. A trap with a known answer.
-func degrade(text string, r *rand.Rand) string {
-	w := strings.Fields(text)
-	r.Shuffle(len(w), func(i, j int) { w[i], w[j] = w[j], w[i] })
-	return strings.Join(w[:max(1, len(w)/2)], " ")
-}
-
-// newPrefTasks makes n tasks from recent good answers: traps (one side
-// degraded) and, when two miners answered one prompt, real comparisons.
-func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
+// newPrefTasks makes up to n tasks from recent good answers, all alike in
+// form: two answers of the declared model to one prompt, of the same
+// number of tokens, in random order. Half are real comparisons of two
+// miners' answers; half are traps, whose worse side is the validator's own
+// hotter sample (scoring.TrapPair). Without a model to sample traps with,
+// or when no good side fits, fewer traps are made.
+func (v *Validator) newPrefTasks(ctx context.Context, n int, now time.Time) []prefTask {
 	v.mu.Lock()
-	recent := append([]completion(nil), v.recent...)
+	byPrompt := map[string][]completion{}
+	var prompts []string
+	for _, c := range v.recent {
+		if _, ok := byPrompt[c.Prompt]; !ok {
+			prompts = append(prompts, c.Prompt)
+		}
+		byPrompt[c.Prompt] = append(byPrompt[c.Prompt], c)
+	}
 	v.mu.Unlock()
-	if len(recent) == 0 {
+	if len(prompts) == 0 {
 		return nil
 	}
 	prefix := api.TaskPrefix(v.self)
 	var out []prefTask
 	for range n {
-		c := recent[v.rng.IntN(len(recent))]
+		prompt := prompts[v.rng.IntN(len(prompts))]
+		group := byPrompt[prompt]
 		// A random id: nothing in it tells a trap from a comparison.
 		id := fmt.Sprintf("%s%016x%016x", prefix, v.rng.Uint64(), v.rng.Uint64())
-		t := rlhf.Task{ID: id, Prompt: c.Prompt, Validator: v.self, Deadline: now.Add(prefTaskTTL), CreatedAt: now}
-		var other *completion
-		for j := range recent {
-			if recent[j].Prompt == c.Prompt && recent[j].Text != c.Text {
-				other = &recent[j]
-				break
+		t := rlhf.Task{ID: id, Prompt: prompt, Validator: v.self, Deadline: now.Add(prefTaskTTL), CreatedAt: now}
+		var p prefTask
+		if len(group) < 2 || v.rng.Float64() < trapShare {
+			trap, ok := v.trap(ctx, t, group)
+			if !ok {
+				continue
 			}
-		}
-		if other != nil && v.rng.IntN(2) == 1 {
-			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = c.Text, c.Model, other.Text, other.Model
-			out = append(out, prefTask{Task: t})
-			continue
-		}
-		bad := degrade(c.Text, v.rng)
-		if v.rng.IntN(2) == 0 {
-			t.CompletionA, t.CompletionB, t.ModelA = c.Text, bad, c.Model
-			out = append(out, prefTask{Task: t, Trap: true, TrapAnswer: "a"})
+			p = trap
 		} else {
-			t.CompletionA, t.CompletionB, t.ModelB = bad, c.Text, c.Model
-			out = append(out, prefTask{Task: t, Trap: true, TrapAnswer: "b"})
+			i := v.rng.IntN(len(group))
+			j := (i + 1 + v.rng.IntN(len(group)-1)) % len(group)
+			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = group[i].Text, group[i].Model, group[j].Text, group[j].Model
+			p = prefTask{Task: t}
 		}
+		out = append(out, p)
 	}
 	return out
+}
+
+// trap makes t a trap from the good answers to its prompt: the validator
+// samples the prompt hotter with the declared model and sets the sample
+// against a good answer that the model rates higher, the longer side
+// decided by a coin and the sides' order by another.
+func (v *Validator) trap(ctx context.Context, t rlhf.Task, goods []completion) (prefTask, bool) {
+	gen := v.cfg.TrapModel
+	if gen == nil {
+		return prefTask{}, false
+	}
+	pol := v.cfg.Policy
+	sides := make([]scoring.TrapSide, len(goods))
+	for i, g := range goods {
+		sides[i] = scoring.TrapSide{Text: g.Text, MeanLogprob: g.MeanLogprob}
+	}
+	worseLonger := v.rng.IntN(2) == 0
+	for range trapTries {
+		g, err := gen.Generate(ctx, t.Prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.TrapTemperature), TopP: 1, Seed: v.rng.Uint64()})
+		if err != nil {
+			if ctx.Err() == nil {
+				v.log.Warn("trap sample", zap.Error(err))
+			}
+			return prefTask{}, false
+		}
+		if len(g.Tokens) == 0 {
+			continue
+		}
+		var sum float64
+		for _, tk := range g.Tokens {
+			sum += tk.Logprob
+		}
+		worse := scoring.TrapSide{Text: g.Text, MeanLogprob: sum / float64(len(g.Tokens))}
+		i := pol.TrapPair(sides, worse, worseLonger, v.rng)
+		if i < 0 {
+			continue
+		}
+		hot := v.cfg.VerifyModel + "@validator-t" + strconv.FormatFloat(pol.TrapTemperature, 'f', -1, 64)
+		if v.rng.IntN(2) == 0 {
+			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = goods[i].Text, goods[i].Model, worse.Text, hot
+			return prefTask{Task: t, Trap: true, TrapAnswer: "a"}, true
+		}
+		t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = worse.Text, hot, goods[i].Text, goods[i].Model
+		return prefTask{Task: t, Trap: true, TrapAnswer: "b"}, true
+	}
+	return prefTask{}, false
 }
 
 // blind is a task in the form miners receive it: without model names (see
@@ -159,28 +226,36 @@ func (v *Validator) signedJSON(ctx context.Context, t target, path string, body,
 // sendPreference sends each miner in sample the same new tasks, so that
 // labelers of different miners label the same items.
 func (v *Validator) sendPreference(ctx context.Context, sample []target) {
-	tasks := v.newPrefTasks(prefTasksPerJob, time.Now())
+	tasks := v.newPrefTasks(ctx, prefTasksPerJob, time.Now())
 	if len(tasks) == 0 {
 		return
 	}
 	// Miners and their labelers see the tasks blind: no model names,
-	// which would tell a trap (one side written by no model) from a real
-	// comparison. The validator keeps them for its dataset.
+	// which would tell a trap (one side written by the validator) from a
+	// real comparison. The validator keeps them for its dataset.
 	body := api.PreferenceTasks{}
 	for _, t := range tasks {
 		body.Tasks = append(body.Tasks, blind(t.Task))
 	}
-	for _, t := range sample {
+	sent := make([]int64, len(sample)) // when each miner took the tasks; 0 if it did not
+	v.fanOut(ctx, sample, func(i int, t target) {
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
+		defer cancel()
+		at := time.Now().UnixMilli()
 		var ack map[string]int
-		err := v.signedJSON(qctx, t, api.PathPreferenceTasks, body, &ack)
-		cancel()
-		if err != nil {
+		if err := v.signedJSON(qctx, t, api.PathPreferenceTasks, body, &ack); err != nil {
 			v.log.Debug("preference tasks", zap.Uint16("uid", t.uid), zap.Error(err))
+			return
+		}
+		sent[i] = at
+	})
+	for i, t := range sample {
+		if sent[i] == 0 {
 			continue
 		}
-		for i := range tasks {
-			tasks[i].Miners = append(tasks[i].Miners, t.hotkey.Hex())
+		for j := range tasks {
+			tasks[j].Miners = append(tasks[j].Miners, t.hotkey.Hex())
+			tasks[j].SentMs = append(tasks[j].SentMs, sent[i])
 		}
 	}
 	v.mu.Lock()
@@ -193,6 +268,26 @@ func (v *Validator) sendPreference(ctx context.Context, sample []target) {
 	if n := len(v.st.Prefs); n > maxOutstanding {
 		v.st.Prefs = v.st.Prefs[n-maxOutstanding:]
 	}
+}
+
+// fanOut calls fn for each miner of sample, at most PreferenceParallel at
+// once, and returns when all are done.
+func (v *Validator) fanOut(ctx context.Context, sample []target, fn func(i int, t target)) {
+	sem := make(chan struct{}, v.cfg.PreferenceParallel)
+	var wg sync.WaitGroup
+	for i, t := range sample {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i, t)
+		})
+	}
+	wg.Wait()
 }
 
 // collectPreference asks each miner in sample for the labels of the tasks
@@ -217,27 +312,34 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 	v.st.Prefs = keep
 	v.mu.Unlock()
 
-	got := map[keys.PublicKey][]rlhf.Label{}
-	for _, t := range sample {
+	labels := make([][]rlhf.Label, len(sample))
+	gotAt := make([]int64, len(sample))
+	v.fanOut(ctx, sample, func(i int, t target) {
 		ids := byMiner[t.hotkey.Hex()]
 		if len(ids) == 0 {
-			continue
+			return
 		}
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
+		defer cancel()
 		var out api.PreferenceLabels
-		err := v.signedJSON(qctx, t, api.PathPreferenceLabels, api.PreferenceLabelsRequest{TaskIDs: ids}, &out)
-		cancel()
-		if err != nil {
+		if err := v.signedJSON(qctx, t, api.PathPreferenceLabels, api.PreferenceLabelsRequest{TaskIDs: ids}, &out); err != nil {
 			v.log.Debug("preference labels", zap.Uint16("uid", t.uid), zap.Error(err))
-			continue
+			return
 		}
-		labels := make([]rlhf.Label, len(out.Labels))
-		for i, l := range out.Labels {
-			labels[i] = labelOf(l)
+		gotAt[i] = time.Now().UnixMilli()
+		ls := make([]rlhf.Label, len(out.Labels))
+		for j, l := range out.Labels {
+			ls[j] = labelOf(l)
 		}
-		got[t.hotkey] = labels
+		labels[i] = ls
+	})
+	asked := map[keys.PublicKey]bool{}
+	for i, t := range sample {
+		if gotAt[i] != 0 {
+			asked[t.hotkey] = true
+		}
 	}
-	if len(got) == 0 {
+	if len(asked) == 0 {
 		return
 	}
 	v.mu.Lock()
@@ -246,9 +348,12 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		seen[o.Miner+"\x00"+o.Labeler+"\x00"+o.Item] = true
 	}
 	var fresh []accepted
+	var timings []scoring.LabelTiming
+	first := len(v.st.LabelObs)
 	traps := map[keys.PublicKey][]api.TrapResult{}
-	for hk, labels := range got {
-		for _, l := range labels {
+	for i, t := range sample {
+		hk := t.hotkey
+		for _, l := range labels[i] {
 			p, ok := tasks[l.TaskID]
 			key := hk.Hex() + "\x00" + hk.Hex() + "/" + l.LabelerID + "\x00" + l.TaskID
 			if !ok || seen[key] || l.Validate() != nil {
@@ -259,10 +364,19 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			if l.ShownALeft {
 				shown = "a"
 			}
+			labeler := hk.Hex() + "/" + l.LabelerID
+			var received int64
+			if !l.ReceivedAt.IsZero() {
+				received = l.ReceivedAt.UnixMilli()
+			}
+			// Time on task as the validator's own clock allows it
+			// (scoring.ServerTimes), filled in below.
+			timings = append(timings, scoring.LabelTiming{Labeler: labeler, SentMs: p.sentAt(hk.Hex()), GotMs: gotAt[i],
+				ClaimedMs: l.TimeOnTaskMs, ReceivedMs: received})
 			v.st.LabelObs = append(v.st.LabelObs, scoring.LabelObs{
-				Item: l.TaskID, Labeler: hk.Hex() + "/" + l.LabelerID, Miner: hk.Hex(), Choice: string(l.Choice), ShownLeft: shown,
-				TimeOnTaskMs: l.TimeOnTaskMs, TextLen: len(p.Task.Prompt) + len(p.Task.CompletionA) + len(p.Task.CompletionB),
-				Trap: p.Trap, TrapAnswer: p.TrapAnswer,
+				Item: l.TaskID, Labeler: labeler, Miner: hk.Hex(), Choice: string(l.Choice), ShownLeft: shown,
+				TextLen: len(p.Task.Prompt) + len(p.Task.CompletionA) + len(p.Task.CompletionB),
+				Trap:    p.Trap, TrapAnswer: p.TrapAnswer,
 			})
 			if !p.Trap {
 				fresh = append(fresh, accepted{miner: hk.Hex(), label: l})
@@ -271,27 +385,36 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			}
 		}
 	}
+	for j, ms := range scoring.ServerTimes(timings, v.labelBusy) {
+		v.st.LabelObs[first+j].TimeOnTaskMs = ms
+	}
 	if n := len(v.st.LabelObs); n > maxObservations {
 		v.st.LabelObs = v.st.LabelObs[n-maxObservations:]
 	}
 	obs := append([]scoring.LabelObs(nil), v.st.LabelObs...)
 	v.mu.Unlock()
 
-	report, err := scoring.AssessLabels(obs, scoring.DefaultLabelOptions())
+	report, err := scoring.AssessLabels(obs, v.cfg.LabelOptions)
 	if err != nil {
 		v.log.Warn("label quality", zap.Error(err))
 		return
 	}
 	quality := map[string]float64{}
+	labelers := map[string][]api.LabelerScore{}
 	for _, q := range report.Labelers {
 		quality[q.Labeler] = q.Score
+		name := strings.TrimPrefix(q.Labeler, q.Miner+"/")
+		labelers[q.Miner] = append(labelers[q.Miner], api.LabelerScore{Labeler: name, Labels: q.Labels, Score: q.Score, Reasons: q.Reasons})
 	}
+	v.mu.Lock()
+	v.labelers = labelers
+	v.mu.Unlock()
 	scores := map[string]float64{}
 	for _, ms := range report.Miners {
 		scores[ms.Miner] = ms.Score
 	}
 	for _, t := range sample {
-		if _, asked := got[t.hotkey]; !asked {
+		if !asked[t.hotkey] {
 			continue
 		}
 		score := scores[t.hotkey.Hex()]
@@ -303,16 +426,30 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 	v.acceptLabels(fresh, tasks, quality)
 	// Tell the miners how their labelers did on the traps, for the
 	// labelers' own accuracy on their pages.
-	for _, t := range sample {
-		if rs := traps[t.hotkey]; len(rs) > 0 {
-			qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
-			var ack map[string]int
-			if err := v.signedJSON(qctx, t, api.PathPreferenceResults, api.PreferenceResults{Results: rs}, &ack); err != nil {
-				v.log.Debug("preference results", zap.Uint16("uid", t.uid), zap.Error(err))
-			}
-			cancel()
+	v.fanOut(ctx, sample, func(_ int, t target) {
+		rs := traps[t.hotkey]
+		if len(rs) == 0 {
+			return
 		}
+		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
+		defer cancel()
+		var ack map[string]int
+		if err := v.signedJSON(qctx, t, api.PathPreferenceResults, api.PreferenceResults{Results: rs}, &ack); err != nil {
+			v.log.Debug("preference results", zap.Uint16("uid", t.uid), zap.Error(err))
+		}
+	})
+}
+
+// longer is the completion of t ("a" or "b") longer in characters, "" if
+// they are as long.
+func longer(t rlhf.Task) string {
+	switch la, lb := len(t.CompletionA), len(t.CompletionB); {
+	case la > lb:
+		return "a"
+	case lb > la:
+		return "b"
 	}
+	return ""
 }
 
 // preferred is the chosen and the rejected completion of task by choice;

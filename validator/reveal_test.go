@@ -96,7 +96,7 @@ func TestRevealSaysWhatHappened(t *testing.T) {
 		if logs.Len() != 0 || v.st.Pending == nil {
 			t.Fatalf("just after a restart: warnings %v, pending %v; want it waited for", logs.All(), v.st.Pending)
 		}
-		v.committedAt = time.Now().Add(-2 * time.Minute)
+		v.committedAt[0] = time.Now().Add(-2 * time.Minute)
 		reveal(v)
 		if msg := warned(t, logs); strings.Contains(msg, "expired") || !strings.Contains(msg, "never") {
 			t.Fatalf("a commit that never reached the chain: %q", msg)
@@ -116,7 +116,7 @@ func TestRevealSaysWhatHappened(t *testing.T) {
 		// The validator was away during epoch 12; the chain pruned the
 		// commit.
 		ch.set(chain.CommitsView{Epoch: 13, RevealPeriod: 1, Commits: []chain.CommitView{}})
-		v.committedAt = time.Now().Add(-2 * time.Minute)
+		v.committedAt[0] = time.Now().Add(-2 * time.Minute)
 		reveal(v)
 		if msg := warned(t, logs); !strings.Contains(msg, "expired") {
 			t.Fatalf("a commit seen on chain, gone after its reveal epoch: %q", msg)
@@ -138,7 +138,7 @@ func TestRevealSaysWhatHappened(t *testing.T) {
 	t.Run("unseen, past any reveal epoch", func(t *testing.T) {
 		ch := &commitsChain{cv: chain.CommitsView{Epoch: 20, RevealPeriod: 1, Commits: []chain.CommitView{}}}
 		v, logs := newValidator(t, ch)
-		v.committedAt = time.Now().Add(-2 * time.Minute)
+		v.committedAt[0] = time.Now().Add(-2 * time.Minute)
 		reveal(v)
 		if msg := warned(t, logs); !strings.Contains(msg, "never") || !strings.Contains(msg, "expired") {
 			t.Fatalf("a commit never seen, its reveal epoch long past: %q", msg)

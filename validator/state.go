@@ -26,10 +26,12 @@ type state struct {
 	// Useful is the p(useful) classifier (scoring.Useful's binary form).
 	Useful []byte `json:"useful,omitempty"`
 	// LastWeights is the block height of the last weights set or
-	// committed.
-	LastWeights int64 `json:"last_weights"`
-	// Pending is a commit awaiting its reveal.
-	Pending *pendingCommit `json:"pending,omitempty"`
+	// committed on mechanism 0, Pending its commit awaiting a reveal;
+	// Mechanisms[m-1] are mechanism m's (a subnet's mechanisms share its
+	// uids, but each has its own weights, rate limit and commits).
+	LastWeights int64          `json:"last_weights"`
+	Pending     *pendingCommit `json:"pending,omitempty"`
+	Mechanisms  []mechState    `json:"mechanisms,omitempty"`
 	// Prefs are the preference tasks awaiting labels, with their trap
 	// answers; LabelObs the labels seen, for label-quality statistics.
 	Prefs    []prefTask         `json:"prefs,omitempty"`
@@ -42,6 +44,25 @@ type state struct {
 	DatasetRoot   string `json:"dataset_root,omitempty"`
 }
 
+// mechState is a mechanism's weights record beyond mechanism 0.
+type mechState struct {
+	LastWeights int64          `json:"last_weights"`
+	Pending     *pendingCommit `json:"pending,omitempty"`
+}
+
+// mech returns mechanism m's record, mechanism 0's being the state's own
+// fields: last weights and pending commit.
+func (s *state) mech(m uint8) (last *int64, pending **pendingCommit) {
+	if m == 0 {
+		return &s.LastWeights, &s.Pending
+	}
+	for len(s.Mechanisms) < int(m) {
+		s.Mechanisms = append(s.Mechanisms, mechState{})
+	}
+	ms := &s.Mechanisms[m-1]
+	return &ms.LastWeights, &ms.Pending
+}
+
 // pendingCommit is what a reveal needs: the exact vector and salt
 // committed, and the epoch it was committed in.
 type pendingCommit struct {
@@ -51,6 +72,8 @@ type pendingCommit struct {
 	Salt       []uint16 `json:"salt"`
 	VersionKey uint64   `json:"version_key"`
 	Hash       string   `json:"hash"`
+	// Mechanism is the incentive mechanism the weights are for.
+	Mechanism uint8 `json:"mechanism,omitempty"`
 	// RevealEpoch is the epoch the chain said the commit is to be revealed
 	// in, once the validator has seen it on chain; 0 until then. It tells
 	// a commit that expired from one that never reached a block.

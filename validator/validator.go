@@ -90,6 +90,17 @@ type Config struct {
 	// miners sampled; the shares add up to at most 1. Labels are collected
 	// from the miners sampled at every step.
 	PreferenceShare float64
+	// TrapModel samples the worse side of trap tasks (the declared model
+	// at a higher temperature); default Exact. Without one, preference
+	// tasks are real comparisons only, and labels are judged by agreement
+	// alone.
+	TrapModel llm.Generator
+	// LabelOptions tune the label-quality scoring; the zero value is
+	// scoring.DefaultLabelOptions() (a network of human labelers).
+	LabelOptions scoring.LabelOptions
+	// PreferenceParallel bounds the preference calls in flight at once;
+	// default 8.
+	PreferenceParallel int
 	// DatasetDir, when set, receives the labels accepted from good
 	// labelers (DatasetLabels, DatasetTasks) for `agora labels export`.
 	DatasetDir string
@@ -127,14 +138,22 @@ type Validator struct {
 	verifyKey [32]byte
 	self      string // the hotkey, as the chain's views spell it
 
-	weightsMu   sync.Mutex // one weights transaction at a time
-	committedAt time.Time  // when the pending commit was sent, or loaded at start
+	weightsMu sync.Mutex // one weights transaction at a time
+	// committedAt is when each mechanism's pending commit was sent, or
+	// loaded at start.
+	committedAt [scoring.MaxMechanisms]time.Time
 	mu          sync.Mutex // guards st, queried, reasons and updated
 	st          *state
 	queried     map[string]uint64     // hotkey → step last queried
 	reasons     map[string]*reasonLog // hotkey → why its answers scored as they did
 	updated     time.Time
 	recent      []completion // good answers, for preference tasks
+	// labelBusy is when each labeler (miner/labeler) was last done with a
+	// label, by the validator's clock (scoring.ServerTimes).
+	labelBusy map[string]int64
+	// labelers is the last judgement of each miner's labelers (by hotkey
+	// hex), for /scores.
+	labelers map[string][]api.LabelerScore
 
 	dataset *dataset       // nil without DatasetDir
 	judgeq  chan judgeItem // nil without a Judge
@@ -313,6 +332,15 @@ func New(cfg Config) (*Validator, error) {
 	if len(cfg.Policy.KindWeights) == 0 {
 		return nil, errors.New("validator: no task kind is both sent and weighed")
 	}
+	if cfg.TrapModel == nil && cfg.Exact != nil {
+		cfg.TrapModel = cfg.Exact
+	}
+	if cfg.LabelOptions == (scoring.LabelOptions{}) {
+		cfg.LabelOptions = scoring.DefaultLabelOptions()
+	}
+	if cfg.PreferenceParallel <= 0 {
+		cfg.PreferenceParallel = 8
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons)
 	}
@@ -326,14 +354,15 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Seed = rand.Uint64()
 	}
 	v := &Validator{
-		cfg:     cfg,
-		log:     cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
-		metrics: newMetrics(cfg.Registry),
-		signer:  &protocol.Signer{Key: cfg.Key},
-		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
-		self:    chain.AccountID(cfg.Key.PublicKey()).String(),
-		queried: map[string]uint64{},
-		reasons: map[string]*reasonLog{},
+		cfg:       cfg,
+		log:       cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
+		metrics:   newMetrics(cfg.Registry),
+		signer:    &protocol.Signer{Key: cfg.Key},
+		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
+		self:      chain.AccountID(cfg.Key.PublicKey()).String(),
+		queried:   map[string]uint64{},
+		labelBusy: map[string]int64{},
+		reasons:   map[string]*reasonLog{},
 	}
 	if _, err := cryptorand.Read(v.verifyKey[:]); err != nil {
 		return nil, fmt.Errorf("validator: %w", err)
@@ -370,10 +399,10 @@ func New(cfg Config) (*Validator, error) {
 	if cfg.Judge != nil && cfg.JudgeShare > 0 {
 		v.judgeq = make(chan judgeItem, judgeQueue)
 	}
-	if st.Pending != nil {
-		// When the commit was sent is not known: it may have been just
-		// before the restart, and still be in the mempool.
-		v.committedAt = time.Now()
+	// When a pending commit was sent is not known: it may have been just
+	// before the restart, and still be in the mempool.
+	for m := range v.committedAt {
+		v.committedAt[m] = time.Now()
 	}
 	if cfg.DatasetDir != "" {
 		if v.dataset, err = openDataset(cfg.DatasetDir); err != nil {
@@ -424,6 +453,7 @@ func (v *Validator) Report() api.ValidatorScores {
 		if rl := v.reasons[hk]; rl != nil {
 			u.LastReason, u.Reasons = rl.last, maps.Clone(rl.counts)
 		}
+		u.Labelers = slices.Clone(v.labelers[hk])
 		r.Scores = append(r.Scores, u)
 	}
 	return r
@@ -676,9 +706,6 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 			continue
 		}
 		v.record(kind, a, verdict, detail)
-		if verdict.Reason == scoring.ReasonScored && kind == KindInference {
-			v.remember(completion{Prompt: prompts[i], Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID)})
-		}
 	}
 }
 
@@ -726,6 +753,9 @@ func (v *Validator) judge(ctx context.Context, kind, prompt string, params scori
 	}
 	if verdict.Reason == scoring.ReasonScored && kind == KindInference {
 		v.askJudge(in, a.Hotkey.Hex())
+		if in.HasLogprob {
+			v.remember(completion{Prompt: prompt, Text: a.Text, Model: fmt.Sprintf("%s@uid%d", a.Model, a.UID), MeanLogprob: in.MeanLogprob})
+		}
 	}
 	return verdict, detail, nil
 }
@@ -794,27 +824,64 @@ func (v *Validator) selfUID(view *chain.MetagraphView) int {
 	return -1
 }
 
-// weights sets, commits or reveals weights when due: it gathers what Next
-// decides from and carries its decision out. One call at a time: each sends
-// at most one transaction at the account's next nonce.
+// weights sets, commits or reveals weights when due, on each of the
+// subnet's mechanisms: it gathers what Next decides from and carries its
+// decision out. One call at a time: each sends at most one transaction per
+// mechanism, one after the other, at the account's next nonce.
 func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16) {
 	v.weightsMu.Lock()
 	defer v.weightsMu.Unlock()
+	for m := range mechanisms(view.Subnet) {
+		if ctx.Err() != nil {
+			return
+		}
+		v.mechWeights(ctx, view, height, selfUID, m)
+	}
+}
+
+// mechanisms is how many incentive mechanisms the subnet has (at least 1).
+func mechanisms(sn chain.SubnetView) uint8 {
+	return max(sn.Params.MechanismCount, 1)
+}
+
+// mechWeights is weights for mechanism m.
+func (v *Validator) mechWeights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16, m uint8) {
 	sn := view.Subnet
+	kinds := v.cfg.Policy.MechanismKinds(m, mechanisms(sn))
 	v.mu.Lock()
-	pending, last := v.st.Pending, v.st.LastWeights
+	lastp, pendingp := v.st.mech(m)
+	pending, last := *pendingp, *lastp
+	var scores []float64
+	if len(kinds) > 0 {
+		scores = v.st.Scores.Combined(kinds)
+	}
 	v.mu.Unlock()
 	if pending != nil {
 		v.reveal(ctx, sn, pending)
 		return
 	}
-	_, combined := v.Scores()
-	// Scores become weights through the policy's sharpening step.
-	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: v.cfg.Policy.Weights(combined)}
-	if int(selfUID) < len(view.Neurons) {
-		in.LastUpdate = view.Neurons[selfUID].LastUpdate
+	if len(kinds) == 0 {
+		return // no kind of task pays through this mechanism
 	}
-	v.act(ctx, sn, nil, Next(in, nil, chain.CommitsView{}, time.Now()))
+	// Scores become weights through the policy's sharpening step.
+	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: v.cfg.Policy.Weights(scores)}
+	if int(selfUID) < len(view.Neurons) {
+		in.LastUpdate = mechLastUpdate(view.Neurons[selfUID], m)
+	}
+	v.act(ctx, sn, m, nil, Next(in, nil, chain.CommitsView{}, time.Now()))
+}
+
+// mechLastUpdate is n's last update on mechanism m, as the chain keeps it.
+func mechLastUpdate(n chain.NeuronView, m uint8) uint64 {
+	for _, mv := range n.Mechanisms {
+		if mv.Mechanism == m {
+			return mv.LastUpdate
+		}
+	}
+	if m == 0 {
+		return n.LastUpdate
+	}
+	return 0
 }
 
 // reveal asks the chain for its record of the pending commit p, and
@@ -823,18 +890,18 @@ func (v *Validator) reveal(ctx context.Context, sn chain.SubnetView, p *pendingC
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var cv chain.CommitsView
-	if _, err := v.cfg.Chain.Query(tctx, fmt.Sprintf("%s%d/%s", chain.QueryCommits, v.cfg.Netuid, v.self), &cv); err != nil {
+	if _, err := v.cfg.Chain.Query(tctx, chain.CommitsPath(v.cfg.Netuid, p.Mechanism, chain.AccountID(v.cfg.Key.PublicKey())), &cv); err != nil {
 		if ctx.Err() == nil {
-			v.log.Warn("reveal weights: commits", zap.Error(err))
+			v.log.Warn("reveal weights: commits", zap.Uint8("mechanism", p.Mechanism), zap.Error(err))
 		}
 		return
 	}
-	v.act(ctx, sn, p, Next(WeightsView{Subnet: sn, PendingSince: v.committedAt}, p, cv, time.Now()))
+	v.act(ctx, sn, p.Mechanism, p, Next(WeightsView{Subnet: sn, PendingSince: v.committedAt[p.Mechanism]}, p, cv, time.Now()))
 }
 
-// act carries out a weights decision a about the pending commit p (nil if
-// there is none).
-func (v *Validator) act(ctx context.Context, sn chain.SubnetView, p *pendingCommit, a Action) {
+// act carries out a weights decision a about mechanism m and its pending
+// commit p (nil if there is none).
+func (v *Validator) act(ctx context.Context, sn chain.SubnetView, m uint8, p *pendingCommit, a Action) {
 	if p != nil && a.OnChain && p.RevealEpoch != a.RevealEpoch {
 		v.mu.Lock()
 		p.RevealEpoch = a.RevealEpoch
@@ -843,55 +910,56 @@ func (v *Validator) act(ctx context.Context, sn chain.SubnetView, p *pendingComm
 			v.log.Error("reveal weights: save", zap.Error(err))
 		}
 	}
+	log := v.log.With(zap.Uint8("mechanism", m))
 	switch a.Act {
 	case ActWait:
 		switch a.Why {
 		case WhyNoScores:
 			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
-			v.log.Info("no miner has scored yet; not setting weights")
+			log.Info("no miner has scored yet; not setting weights")
 		case WhyInvalid:
 			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
-			v.log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(a.Err))
+			log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(a.Err))
 		}
 	case ActSet:
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.SetWeights{Netuid: v.cfg.Netuid, UIDs: a.UIDs, Values: a.Values, VersionKey: sn.Params.WeightsVersion})
-		v.recordWeights("set", r, err, len(a.UIDs))
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.SetWeights{Netuid: v.cfg.Netuid, UIDs: a.UIDs, Values: a.Values, VersionKey: sn.Params.WeightsVersion, Mechanism: m})
+		v.recordWeights("set", m, r, err, len(a.UIDs))
 	case ActCommit:
-		v.commit(ctx, sn, a.UIDs, a.Values)
+		v.commit(ctx, sn, m, a.UIDs, a.Values)
 	case ActReveal:
 		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey})
-		v.recordWeights("reveal", r, err, len(p.UIDs))
+		r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.RevealWeights{Netuid: v.cfg.Netuid, UIDs: p.UIDs, Values: p.Values, Salt: p.Salt, VersionKey: p.VersionKey, Mechanism: m})
+		v.recordWeights("reveal", m, r, err, len(p.UIDs))
 		if err != nil && ctx.Err() == nil && (r == nil || !r.Included()) {
 			return // not in a block: try again next step
 		}
-		v.dropPending()
+		v.dropPending(m)
 	case ActDrop:
 		fields := []zap.Field{zap.Uint64("commit_epoch", p.Epoch), zap.Uint64("epoch", a.Epoch)}
 		switch a.Why {
 		case WhyExpired:
-			v.log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", a.RevealEpoch))...)
+			log.Warn("a weights commit expired before it was revealed", append(fields, zap.Uint64("reveal_epoch", a.RevealEpoch))...)
 		case WhyRevealed:
-			v.log.Info("a weights commit is no longer pending: it was revealed", fields...)
+			log.Info("a weights commit is no longer pending: it was revealed", fields...)
 		case WhyMissing:
-			v.log.Warn("a weights commit is not on chain: it never reached a block, or it expired unrevealed before this validator saw it; committing afresh", fields...)
+			log.Warn("a weights commit is not on chain: it never reached a block, or it expired unrevealed before this validator saw it; committing afresh", fields...)
 		case WhyLost:
-			v.log.Warn("a weights commit is not on chain: it never reached a block (its transaction was lost, as at a shutdown before it was included); committing afresh", fields...)
+			log.Warn("a weights commit is not on chain: it never reached a block (its transaction was lost, as at a shutdown before it was included); committing afresh", fields...)
 		}
 		if a.Why != WhyRevealed {
 			v.metrics.weightSets.WithLabelValues("reveal", string(a.Why)).Inc()
 		}
-		v.dropPending()
+		v.dropPending(m)
 	}
 }
 
-// commit commits the vector for the chain's current epoch. The commit is
-// saved before it is sent: a crash after sending must still be able to
-// reveal it.
-func (v *Validator) commit(ctx context.Context, sn chain.SubnetView, uids, values []uint16) {
+// commit commits the vector for mechanism m in the chain's current epoch.
+// The commit is saved before it is sent: a crash after sending must still
+// be able to reveal it.
+func (v *Validator) commit(ctx context.Context, sn chain.SubnetView, m uint8, uids, values []uint16) {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var ep chain.EpochView
@@ -903,14 +971,15 @@ func (v *Validator) commit(ctx context.Context, sn chain.SubnetView, uids, value
 		return
 	}
 	pk := v.cfg.Key.PublicKey()
-	c, err := newCommit(pk[:], v.cfg.Netuid, ep.Epoch, uids, values, sn.Params.WeightsVersion)
+	c, err := newCommit(pk[:], v.cfg.Netuid, m, ep.Epoch, uids, values, sn.Params.WeightsVersion)
 	if err != nil {
 		v.log.Error("commit weights", zap.Error(err))
 		return
 	}
 	v.mu.Lock()
-	v.st.Pending = c
-	v.committedAt = time.Now()
+	_, pending := v.st.mech(m)
+	*pending = c
+	v.committedAt[m] = time.Now()
 	v.mu.Unlock()
 	if err := v.save(); err != nil {
 		v.log.Error("commit weights: save", zap.Error(err))
@@ -919,28 +988,30 @@ func (v *Validator) commit(ctx context.Context, sn chain.SubnetView, uids, value
 	var hash [32]byte
 	raw, _ := hex.DecodeString(c.Hash)
 	copy(hash[:], raw)
-	r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.CommitWeights{Netuid: v.cfg.Netuid, Hash: hash})
+	r, err := v.cfg.Chain.SendTx(tctx, v.cfg.Key, &chain.CommitWeights{Netuid: v.cfg.Netuid, Hash: hash, Mechanism: m})
 	if err != nil && r != nil {
 		// Rejected, or failed in its block: nothing to reveal. (With no
 		// answer at all, the commit may have landed: keep it.)
 		v.mu.Lock()
-		v.st.Pending = nil
+		*pending = nil
 		v.mu.Unlock()
 	}
-	v.recordWeights("commit", r, err, len(uids))
+	v.recordWeights("commit", m, r, err, len(uids))
 }
 
-// dropPending forgets the pending commit and saves the state.
-func (v *Validator) dropPending() {
+// dropPending forgets mechanism m's pending commit and saves the state.
+func (v *Validator) dropPending(m uint8) {
 	v.mu.Lock()
-	v.st.Pending = nil
+	_, pending := v.st.mech(m)
+	*pending = nil
 	v.mu.Unlock()
 	if err := v.save(); err != nil {
 		v.log.Error("reveal weights: save", zap.Error(err))
 	}
 }
 
-func (v *Validator) recordWeights(action string, r *chainclient.Result, err error, n int) {
+func (v *Validator) recordWeights(action string, m uint8, r *chainclient.Result, err error, n int) {
+	log := v.log.With(zap.Uint8("mechanism", m))
 	if err != nil {
 		v.metrics.weightSets.WithLabelValues(action, "failed").Inc()
 		switch {
@@ -948,17 +1019,18 @@ func (v *Validator) recordWeights(action string, r *chainclient.Result, err erro
 		case r != nil && r.Code == chain.CodeRateLimited:
 			// The metagraph had not yet shown our last update: retried
 			// once the limit passes.
-			v.log.Debug(action+" weights", zap.Error(err))
+			log.Debug(action+" weights", zap.Error(err))
 		default:
-			v.log.Warn(action+" weights", zap.Error(err))
+			log.Warn(action+" weights", zap.Error(err))
 		}
 		return
 	}
 	v.metrics.weightSets.WithLabelValues(action, "ok").Inc()
-	v.log.Info(action+" weights", zap.Int("uids", n), zap.Int64("height", r.Height))
+	log.Info(action+" weights", zap.Int("uids", n), zap.Int64("height", r.Height))
 	if action != "reveal" {
 		v.mu.Lock()
-		v.st.LastWeights = r.Height
+		last, _ := v.st.mech(m)
+		*last = r.Height
 		v.mu.Unlock()
 		if err := v.save(); err != nil {
 			v.log.Error("save", zap.Error(err))

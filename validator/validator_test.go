@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,6 +146,7 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 			{"truncate", &cheat.Truncate{Backend: builtin}},
 			// Honest models whose labelers differ: careful and random.
 			{"careful_labels", miner.NewBuiltin(verifier, "babyllama105")},
+			{"careful_labels2", miner.NewBuiltin(verifier, "babyllama105")},
 			{"random_labels", miner.NewBuiltin(verifier, "babyllama105")},
 		}
 		if len(names) > 0 {
@@ -377,16 +379,25 @@ func TestValidatorCommitReveal(t *testing.T) {
 	}
 }
 
-// Preference tasks: the validator sends pairs (traps among them) to miners
-// whose labelers label them on the miners' hubs; it collects the signed
-// labels, and the miner with a careful labeler earns more than three times
-// the preference score of the one with a random clicker. Accepted labels
-// reach the dataset, which exports.
+// Preference tasks, on a subnet whose labels are their own mechanism: the
+// validator sends pairs (traps among them, sampled hotter by its own
+// model) to miners whose labelers label them on the miners' hubs; it
+// collects the signed labels, and each miner with a careful labeler (who
+// judges by how well a side reads to the model) earns more than three
+// times the label score of the one with a random clicker, and its weight
+// on mechanism 1. Accepted labels reach the dataset, which exports.
 func TestValidatorPreferenceLabels(t *testing.T) {
-	tn := startTestnet(t, nil, "careful_labels", "random_labels")
+	tn := startTestnet(t, func(p *chain.Hyperparams) { p.MechanismCount = 2 }, "careful_labels", "careful_labels2", "random_labels")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": rlhf.CarefulPolicy, "random_labels": rlhf.RandomPolicy} {
+	careful := rlhf.QualityPolicy(func(prompt, completion string) float64 {
+		lp, err := tn.verifier.MeanLogprob(ctx, prompt, completion)
+		if err != nil {
+			return math.Inf(-1)
+		}
+		return lp
+	})
+	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": careful, "careful_labels2": careful, "random_labels": rlhf.RandomPolicy} {
 		tokens, err := rlhf.OpenTokens(filepath.Join(tn.labelDirs[name], miner.LabelersFile))
 		if err != nil {
 			t.Fatal(err)
@@ -396,52 +407,84 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _, _ := tn.meta.Snapshot()
-		sim := &rlhf.SimLabeler{URL: "ws://" + v.Neurons[tn.uids[name]].Axon.Addr + "/label/ws", Token: token, Policy: policy, Seed: uint64(tn.uids[name])}
+		// Pace: the labelers take a twentieth of the time they report, as
+		// the demo's do, and the validator reads at program speed.
+		sim := &rlhf.SimLabeler{URL: "ws://" + v.Neurons[tn.uids[name]].Axon.Addr + "/label/ws", Token: token, Policy: policy, Seed: uint64(tn.uids[name]), Pace: 0.05}
 		go func() { _ = sim.Run(ctx) }()
 	}
+	fast := scoring.DefaultLabelOptions()
+	fast.MaxCharsPerSec, fast.MinTimeMs = 2000, 100
 	dir := t.TempDir()
 	v, err := New(Config{
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
 		Exact: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t), Policy: testPolicy(),
-		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7,
+		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7, LabelOptions: fast,
 		AllowPrivateAxons: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	// Story prompts first, to have good answers (both miners' to the
-	// same prompts) to build tasks from.
+	// Story prompts first, to have good answers (the miners' to the same
+	// prompts) to build tasks from.
 	for range 3 {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	v.cfg.PreferenceShare = 1
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
+	var pref []float64
 	for {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
 		v.mu.Lock()
 		n := len(v.st.LabelObs)
+		pref = slices.Clone(v.st.Scores.Kinds[KindPreference])
 		v.mu.Unlock()
-		if n >= 60 {
+		c1, c2, r := pref[tn.uids["careful_labels"]], pref[tn.uids["careful_labels2"]], pref[tn.uids["random_labels"]]
+		if n >= 90 && c1 > 0 && c2 > 0 && r < min(c1, c2)/3 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d labels within 90s", n)
+			t.Fatalf("after %d labels: label scores careful %.3f and %.3f, random %.3f: want random under a third of each careful one", n, c1, c2, r)
 		}
 	}
-	v.mu.Lock()
-	pref := v.st.Scores.Kinds[KindPreference]
-	v.mu.Unlock()
-	careful, random := pref[tn.uids["careful_labels"]], pref[tn.uids["random_labels"]]
-	t.Logf("preference scores: careful labeler's miner %.3f, random labeler's miner %.3f", careful, random)
-	if careful <= 0 || random >= careful/3 {
-		t.Fatalf("preference scores: careful %.3f, random %.3f: want random under a third of careful", careful, random)
+	t.Logf("label scores: careful %.3f and %.3f, random %.3f", pref[tn.uids["careful_labels"]], pref[tn.uids["careful_labels2"]], pref[tn.uids["random_labels"]])
+	rep := v.Report()
+	for _, s := range rep.Scores {
+		if s.UID == tn.uids["random_labels"] && (len(s.Labelers) != 1 || len(s.Labelers[0].Reasons) == 0) {
+			t.Errorf("/scores says nothing of why the random labeler scores low: %+v", s.Labelers)
+		}
 	}
-	// The careful labeler's real comparisons are in the dataset.
+
+	// Mechanism 1's weights are the label scores: the careful labelers'
+	// miners above the random one's.
+	var row chain.RowView
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, err := tn.client.Query(ctx, chain.RowPath(false, 1, 0, 1), &row); err != nil {
+			t.Fatal(err)
+		}
+		if len(row.Row) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no weights on mechanism 1 within 60s")
+		}
+		if err := v.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := map[uint16]uint16{}
+	for _, e := range row.Row {
+		w[e.UID] = e.Value
+	}
+	if c, r := min(w[tn.uids["careful_labels"]], w[tn.uids["careful_labels2"]]), w[tn.uids["random_labels"]]; c == 0 || r >= c/3 {
+		t.Errorf("mechanism 1 weights %v: careful labelers' miners %d, random %d", row.Row, c, r)
+	}
+
+	// The careful labelers' real comparisons are in the dataset.
 	v.dataset.mu.Lock()
 	tasks := len(v.dataset.have)
 	v.dataset.mu.Unlock()

@@ -102,8 +102,9 @@ func checkVector(uid uint16, uids, values []uint16, sn chain.SubnetView) error {
 	return err
 }
 
-// newCommit makes a commit of the vector with a random salt.
-func newCommit(hotkey []byte, netuid uint16, epoch uint64, uids, values []uint16, version uint64) (*pendingCommit, error) {
+// newCommit makes a commit of the vector for mechanism mech with a random
+// salt.
+func newCommit(hotkey []byte, netuid uint16, mech uint8, epoch uint64, uids, values []uint16, version uint64) (*pendingCommit, error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, fmt.Errorf("validator: salt: %w", err)
@@ -112,6 +113,6 @@ func newCommit(hotkey []byte, netuid uint16, epoch uint64, uids, values []uint16
 	for i := range salt {
 		salt[i] = binary.BigEndian.Uint16(raw[2*i:])
 	}
-	h := weights.CommitHash(hotkey, netuid, uids, values, salt, version)
-	return &pendingCommit{Epoch: epoch, UIDs: uids, Values: values, Salt: salt, VersionKey: version, Hash: hex.EncodeToString(h[:])}, nil
+	h := weights.CommitHashMechanism(hotkey, netuid, mech, uids, values, salt, version)
+	return &pendingCommit{Epoch: epoch, UIDs: uids, Values: values, Salt: salt, VersionKey: version, Hash: hex.EncodeToString(h[:]), Mechanism: mech}, nil
 }
