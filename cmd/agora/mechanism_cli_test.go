@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,4 +96,16 @@ func TestTxMechanisms(t *testing.T) {
 	if cm := decodeJSON[chain.CommitsView](t, e.ok("query", "commits", "1", miner, "--mechanism", "1", "--output", "json")); len(cm.Commits) != 1 {
 		t.Errorf("raising the count dropped mechanism 1's commit: %+v", cm)
 	}
+
+	// tx subnet hyperparams sets them inline; bad values say what is wrong
+	// and send nothing.
+	e.ok("tx", "subnet", "hyperparams", "--wallet", "alice", "--netuid", "1", "--set", "mechanism_count=2", "--set", "mechanism_emission_split=39321,26214")
+	if sn := decodeJSON[chain.SubnetView](t, e.ok("query", "subnet", "1", "--output", "json")); sn.Params.MechanismCount != 2 || !slices.Equal(sn.Params.MechanismSplit, []uint16{39321, 26214}) {
+		t.Errorf("after hyperparams --set: %+v", sn.Params)
+	}
+	e.fails(1, []string{"mechanism_emission_split [39321 26213] sums to 65534, want 65535"},
+		"tx", "subnet", "hyperparams", "--wallet", "alice", "--netuid", "1", "--set", "mechanism_emission_split=39321,26213")
+	e.fails(1, []string{"unknown field \"mechanism_cnt\""}, "tx", "subnet", "hyperparams", "--wallet", "alice", "--netuid", "1", "--set", "mechanism_cnt=2")
+	e.fails(2, []string{"give --params FILE or --set KEY=VALUE"}, "tx", "subnet", "hyperparams", "--wallet", "alice", "--netuid", "1")
+	e.fails(2, []string{"want KEY=VALUE"}, "tx", "subnet", "hyperparams", "--wallet", "alice", "--netuid", "1", "--set", "tempo")
 }

@@ -486,7 +486,7 @@ func txSubnetCmd() *Command {
 	return &Command{
 		Name:        "subnet",
 		Short:       "Create a subnet, or change its hyperparameters",
-		Subcommands: []*Command{txSubnetCreateCmd(), txSubnetSetParamsCmd()},
+		Subcommands: []*Command{txSubnetCreateCmd(), txSubnetHyperparamsCmd("hyperparams"), txSubnetHyperparamsCmd("set-params")},
 	}
 }
 
@@ -497,14 +497,21 @@ func readParams(rt *Runtime, file string, base chain.Hyperparams) (chain.Hyperpa
 	if err != nil {
 		return base, fmt.Errorf("--params: %w", err)
 	}
+	return applyParams(base, data, "--params "+file)
+}
+
+// applyParams applies the JSON object data (from where, for errors) over
+// base: unknown keys are errors, a new mechanism count without a split
+// resets the split to even, and the result must validate.
+func applyParams(base chain.Hyperparams, data []byte, where string) (chain.Hyperparams, error) {
 	p := base
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return base, fmt.Errorf("--params %s: %w", file, err)
+		return base, fmt.Errorf("%s: %w", where, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return base, fmt.Errorf("--params %s: more than one JSON value", file)
+		return base, fmt.Errorf("%s: more than one JSON value", where)
 	}
 	if p.MechanismCount != base.MechanismCount && slices.Equal(p.MechanismSplit, base.MechanismSplit) {
 		// A new count with the old split (one entry per old mechanism):
@@ -513,9 +520,41 @@ func readParams(rt *Runtime, file string, base chain.Hyperparams) (chain.Hyperpa
 		p.MechanismSplit = nil
 	}
 	if err := p.Validate(); err != nil {
-		return base, fmt.Errorf("--params %s: %w", file, err)
+		return base, fmt.Errorf("%s: %w", where, err)
 	}
 	return p, nil
+}
+
+// setParams is the --set KEY=VALUE pairs of tx subnet hyperparams, as one
+// JSON object: a value is JSON (a number, true, false, null, an array),
+// and a comma-separated list of numbers is an array, so
+// mechanism_emission_split=39321,26214 works as it reads.
+type setParams []string
+
+func (s *setParams) String() string { return strings.Join(*s, " ") }
+func (s *setParams) Set(v string) error {
+	key, val, ok := strings.Cut(v, "=")
+	if !ok || key == "" || val == "" {
+		return fmt.Errorf("%q: want KEY=VALUE, such as tempo=360 or mechanism_emission_split=39321,26214", v)
+	}
+	*s = append(*s, v)
+	return nil
+}
+
+// object encodes the pairs as a JSON object; a later key wins.
+func (s setParams) object() ([]byte, error) {
+	obj := map[string]json.RawMessage{}
+	for _, kv := range s {
+		key, val, _ := strings.Cut(kv, "=")
+		if strings.Contains(val, ",") && !strings.HasPrefix(strings.TrimSpace(val), "[") {
+			val = "[" + val + "]"
+		}
+		if !json.Valid([]byte(val)) {
+			return nil, fmt.Errorf("--set %s: %q is not a number, true, false, null or a list of numbers", key, val)
+		}
+		obj[key] = json.RawMessage(val)
+	}
+	return json.Marshal(obj)
 }
 
 func txSubnetCreateCmd() *Command {
@@ -548,22 +587,29 @@ unknown keys are errors. The new subnet's netuid is in the event printed.`,
 	}
 }
 
-func txSubnetSetParamsCmd() *Command {
-	fs := flag.NewFlagSet("set-params", flag.ContinueOnError)
+// txSubnetHyperparamsCmd is tx subnet hyperparams, also known by its
+// first name, set-params.
+func txSubnetHyperparamsCmd(name string) *Command {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	f := newTxFlags(fs)
 	netuid := netuidFlag(fs)
-	params := fs.String("params", "", "hyperparameters as a JSON `FILE` (required; missing keys keep the subnet's current values)")
+	params := fs.String("params", "", "hyperparameters as a JSON `FILE` (missing keys keep the subnet's current values)")
+	var set setParams
+	fs.Var(&set, "set", "set one hyperparameter, `KEY=VALUE` (repeat it; applied after --params), e.g. --set mechanism_count=2 --set mechanism_emission_split=39321,26214")
 	return &Command{
-		Name:  "set-params",
+		Name:  name,
 		Short: "Change a subnet's hyperparameters (its owner's coldkey only)",
 		Long: `Reads the subnet's current hyperparameters from the node, applies the keys in
---params FILE over them (unknown keys are errors) and sends the result.
+--params FILE and then each --set KEY=VALUE over them (unknown keys are
+errors), and sends the result. Keys are as in agora query subnet --output json.
 
 Incentive mechanisms: "mechanism_count" (1 to 8) sets how many the subnet
 runs on its uids, and "mechanism_emission_split" how the epoch's emission is
 shared among them, as integers out of 65535, one per mechanism, summing to
 65535 (null or [] for an even split), e.g.
-{"mechanism_count": 2, "mechanism_emission_split": [45875, 19660]}.
+  agora tx subnet hyperparams --wallet owner --netuid 1 \
+      --set mechanism_count=2 --set mechanism_emission_split=39321,26214
+or {"mechanism_count": 2, "mechanism_emission_split": [45875, 19660]} in a file.
 A new count without a split resets the split to even. Lowering the count
 clears the removed mechanisms' weights, bonds, commits and results.`,
 		Flags: fs,
@@ -575,18 +621,29 @@ clears the removed mechanisms' weights, bonds, commits and results.`,
 			if err != nil {
 				return err
 			}
-			if *params == "" {
-				return usageErrorf("--params is required")
+			if *params == "" && len(set) == 0 {
+				return usageErrorf("nothing to change: give --params FILE or --set KEY=VALUE")
 			}
-			const op = "tx subnet set-params"
+			inline, err := set.object()
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			op := "tx subnet " + name
 			return runTx(ctx, rt, f, op, "", func(s *txSend) (chain.Body, error) {
 				sn, err := s.client.Subnet(s.ctx, n)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
 				}
-				p, err := readParams(rt, *params, sn.Params)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", op, err)
+				p := sn.Params
+				if *params != "" {
+					if p, err = readParams(rt, *params, p); err != nil {
+						return nil, fmt.Errorf("%s: %w", op, err)
+					}
+				}
+				if len(set) > 0 {
+					if p, err = applyParams(p, inline, "--set"); err != nil {
+						return nil, fmt.Errorf("%s: %w", op, err)
+					}
 				}
 				return &chain.SetHyperparams{Netuid: n, Params: p}, nil
 			})
