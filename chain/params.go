@@ -273,6 +273,14 @@ func (h *Hyperparams) effectiveSplit() []uint16 {
 	return out
 }
 
+// EffectiveSplit is the emission split in force, for readers of a
+// SubnetView: one u16 proportion of 65535 per mechanism, summing to
+// 65535 (MechanismSplit, or the even split when it is empty, remainder to
+// mechanism 0). The slice is the caller's.
+func (h *Hyperparams) EffectiveSplit() []uint16 {
+	return append([]uint16(nil), h.effectiveSplit()...)
+}
+
 // Fees are the fixed fee of each transaction kind, in base units. Fees are
 // burned.
 type Fees struct {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,6 +165,15 @@ func testBrowser(t *testing.T, tn *testNet) {
 		`/^\d+\.\d\d%$/.test(document.querySelector('#metagraph tbody tr[data-uid="2"] td:nth-child(4)').textContent) &&
 		 document.querySelector('#metagraph tbody tr[data-uid="2"] td:nth-child(4)').textContent !== '0.00%'`)
 
+	// One mechanism: no mechanism stat, no mechanism columns.
+	if got := headerKeys(t, tab); got != oneMechanismHeader {
+		t.Errorf("table header: %s, want %s", got, oneMechanismHeader)
+	}
+	if hidden := step(t, tab, 5*time.Second, "read the mechanisms stat", chromedp.Evaluate[bool](
+		`document.getElementById('mechanisms-stat').hidden`)); !hidden {
+		t.Errorf("the mechanisms stat shows on a one-mechanism subnet")
+	}
+
 	// Sort by stake (largest first): uid 1 (100 AGR), uid 0 (50), then
 	// the unstaked miners by uid.
 	step(t, tab, 5*time.Second, "click the stake header", chromedp.Click(`#metagraph th[data-key="stake"] button`))
@@ -215,4 +225,102 @@ func testBrowser(t *testing.T, tn *testNet) {
 	if ex := exceptions(); len(ex) > 0 {
 		t.Errorf("the page logged errors:\n%s", strings.Join(ex, "\n"))
 	}
+}
+
+// oneMechanismHeader is the metagraph table's columns (their data-key) on
+// a subnet with one mechanism.
+const oneMechanismHeader = "uid,hotkey,stake,incentive,dividends,emission,validator_trust,last_update"
+
+// headerKeys reads the metagraph table's columns, by data-key.
+func headerKeys(t *testing.T, tab context.Context) string {
+	t.Helper()
+	return step(t, tab, 5*time.Second, "read the table's header", chromedp.Evaluate[string](
+		`[...document.querySelectorAll('#metagraph thead th')].map(th => th.dataset.key).join(',')`))
+}
+
+// testBrowserMechanisms drives the page of a two-mechanism subnet, after
+// both mechanisms paid: the header names the
+// mechanisms and their shares, the table has a sortable incentive column
+// per mechanism after the aggregate's, with the raw value on hover.
+func testBrowserMechanisms(t *testing.T, tn *testNet) {
+	tab, exceptions := newBrowser(t)
+	step(t, tab, 20*time.Second, "open the dashboard", chromedp.Navigate(tn.srv.URL+"/"))
+	pollJS(t, tab, 15*time.Second, "the table's 4 rows", `document.querySelectorAll('#metagraph tbody tr').length === 4`)
+
+	stat := step(t, tab, 5*time.Second, "read the mechanisms stat", chromedp.Evaluate[[]string](
+		`(() => { const d = document.getElementById('mechanisms'); return [String(document.getElementById('mechanisms-stat').hidden), d.textContent, d.title]; })()`))
+	if stat[0] != "false" || stat[1] != "inference 60% · labels 40%" || !strings.Contains(stat[2], "(labels) 26214 / 65535") {
+		t.Errorf("mechanisms stat: hidden %s, %q (title %q), want inference 60%% · labels 40%%", stat[0], stat[1], stat[2])
+	}
+
+	if got, want := headerKeys(t, tab), strings.Replace(oneMechanismHeader, "incentive,", "incentive,incentive:0,incentive:1,", 1); got != want {
+		t.Errorf("table header: %s, want %s", got, want)
+	}
+	heads := step(t, tab, 5*time.Second, "read the mechanism headers", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('#metagraph th[data-mechanism]')].flatMap(th => [th.textContent, th.title, th.getAttribute('aria-sort')])`))
+	if len(heads) != 6 || heads[0] != "inference 60%" || heads[3] != "labels 40%" || !strings.Contains(heads[1], "mechanism 0 (inference)") ||
+		!strings.Contains(heads[4], "26214 / 65535") || heads[2] != "none" || heads[5] != "none" {
+		t.Errorf("mechanism headers (text, title, aria-sort): %q", heads)
+	}
+
+	// uid 3 has all of mechanism 1's incentive, uid 2 none of it; each
+	// cell has the raw value on hover.
+	cells := step(t, tab, 5*time.Second, "read the mechanism cells", chromedp.Evaluate[[]string](
+		`['2', '3'].flatMap(uid => [...document.querySelectorAll('#metagraph tbody tr[data-uid="' + uid + '"] td[data-mechanism]')].flatMap(td => [td.textContent, td.title]))`))
+	// Mechanism 0's incentive moves a little as stakes grow: check it
+	// against its own title; mechanism 1's is fixed by the weights.
+	if len(cells) != 8 {
+		t.Fatalf("mechanism cells of uids 2 and 3 (text, title): %q", cells)
+	}
+	for _, c := range [][]string{cells[0:2], cells[4:6]} {
+		var v uint16
+		if _, err := fmt.Sscanf(c[1], "%d / 65535 from inference", &v); err != nil || v == 0 || c[0] != pctOf(v) {
+			t.Errorf("inference cell %q (title %q): want a percentage of a positive incentive, the raw value on hover", c[0], c[1])
+		}
+	}
+	if want := []string{"0.00%", "0 / 65535 from labels", "100.00%", "65535 / 65535 from labels"}; !slices.Equal([]string{cells[2], cells[3], cells[6], cells[7]}, want) {
+		t.Errorf("labels cells of uids 2 and 3 (text, title): %q, want %q", cells, want)
+	}
+
+	// Sorting by labels: uid 3 first, then the rest by uid; aria-sort
+	// follows.
+	uids := func() string {
+		return step(t, tab, 5*time.Second, "read the table's uids",
+			chromedp.Evaluate[string](`[...document.querySelectorAll('#metagraph tbody tr')].map(r => r.dataset.uid).join(',')`))
+	}
+	step(t, tab, 5*time.Second, "click the labels header", chromedp.Click(`#metagraph th[data-key="incentive:1"] button`))
+	if got := uids(); got != "3,0,1,2" {
+		t.Errorf("after sorting by labels: %s, want 3,0,1,2", got)
+	}
+	sorts := step(t, tab, 5*time.Second, "read aria-sort", chromedp.Evaluate[string](
+		`[...document.querySelectorAll('#metagraph thead th')].map(th => th.getAttribute('aria-sort')).join(',')`))
+	if sorts != "none,none,none,none,none,descending,none,none,none,none" {
+		t.Errorf("aria-sort after sorting by labels: %s", sorts)
+	}
+	// The sort holds across live updates.
+	h0 := step(t, tab, 5*time.Second, "read the height", chromedp.Evaluate[string](`document.getElementById('height').textContent`))
+	pollJS(t, tab, 15*time.Second, "the height to move", fmt.Sprintf(`document.getElementById('height').textContent !== %q`, h0))
+	if got := uids(); got != "3,0,1,2" {
+		t.Errorf("after an update, sorted by labels: %s, want 3,0,1,2", got)
+	}
+
+	png := step(t, tab, 20*time.Second, "screenshot", chromedp.FullScreenshot(100))
+	saveScreenshot(t, "dashboard-mechanisms.png", png)
+
+	// A phone: the extra columns stay inside the table's scroller, and
+	// the mechanisms stat inside the header.
+	step(t, tab, 5*time.Second, "narrow the viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	pollJS(t, tab, 10*time.Second, "the page to fit 390px",
+		`document.documentElement.scrollWidth <= window.innerWidth + 1 &&
+		 document.getElementById('mechanisms').getBoundingClientRect().right <= window.innerWidth`)
+	png = step(t, tab, 20*time.Second, "narrow screenshot", chromedp.FullScreenshot(100))
+	saveScreenshot(t, "dashboard-mechanisms-narrow.png", png)
+	if ex := exceptions(); len(ex) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(ex, "\n"))
+	}
+}
+
+// pctOf is the page's percentage of a u16 fraction: two decimals.
+func pctOf(u16 uint16) string {
+	return fmt.Sprintf("%.2f%%", float64(u16)/65535*100)
 }

@@ -73,6 +73,10 @@ type Config struct {
 	Heartbeat time.Duration
 	// Metagraph tunes the metagraph cache that follows the chain.
 	Metagraph chainclient.MetagraphOptions
+	// MechanismNames names the subnet's incentive mechanisms, by index
+	// (for example "inference", "labels"); a mechanism without a name is
+	// "mechanism N". Optional; at most chain.MaxMechanisms, none empty.
+	MechanismNames []string
 }
 
 // Dashboard follows a subnet and serves its page. Create it with New,
@@ -135,9 +139,43 @@ type Status struct {
 	Updated time.Time `json:"updated"`
 	// Recorded is how many epochs the history holds.
 	Recorded int `json:"recorded"`
-	// Subnet and Neurons are the metagraph, neurons by uid.
+	// Mechanisms are the subnet's incentive mechanisms, by index: one
+	// entry per mechanism, at least one.
+	Mechanisms []Mechanism `json:"mechanisms"`
+	// Subnet and Neurons are the metagraph, neurons by uid. With more
+	// than one mechanism, each neuron's Mechanisms has one entry per
+	// mechanism, in the order of Status.Mechanisms, and its top-level
+	// fields are the aggregate; with one, the top-level fields are
+	// mechanism 0's and the neuron has no Mechanisms.
 	Subnet  chain.SubnetView   `json:"subnet"`
 	Neurons []chain.NeuronView `json:"neurons"`
+}
+
+// Mechanism is one of the subnet's incentive mechanisms, as Status lists
+// them.
+type Mechanism struct {
+	// Mechanism is its index, 0 to count-1.
+	Mechanism uint8 `json:"mechanism"`
+	// Name is Config.MechanismNames[Mechanism], or "mechanism N".
+	Name string `json:"name"`
+	// Split is its share of each epoch's emission, a u16 proportion of
+	// 65535: the split in force, which is the even one when the subnet
+	// stores none. The splits of a subnet sum to 65535.
+	Split uint16 `json:"split"`
+}
+
+// mechanisms lists a subnet's mechanisms with the split in force and
+// their names.
+func mechanisms(p *chain.Hyperparams, names []string) []Mechanism {
+	split := p.EffectiveSplit()
+	out := make([]Mechanism, len(split))
+	for m, v := range split {
+		out[m] = Mechanism{Mechanism: uint8(m), Name: fmt.Sprintf("mechanism %d", m), Split: v}
+		if m < len(names) {
+			out[m].Name = names[m]
+		}
+	}
+	return out
 }
 
 // EpochRecord is what one epoch of the subnet paid, as /api/history
@@ -204,6 +242,15 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
+	if len(cfg.MechanismNames) > chain.MaxMechanisms {
+		return nil, fmt.Errorf("dashboard: %d mechanism names: a subnet has at most %d mechanisms", len(cfg.MechanismNames), chain.MaxMechanisms)
+	}
+	for m, name := range cfg.MechanismNames {
+		if strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("dashboard: mechanism %d: empty name", m)
+		}
+	}
+	cfg.MechanismNames = append([]string(nil), cfg.MechanismNames...)
 	validators := make([]string, 0, len(cfg.Validators))
 	seen := map[string]bool{}
 	for _, v := range cfg.Validators {
@@ -346,13 +393,14 @@ func (d *Dashboard) refresh(ctx context.Context) {
 	}
 
 	st := Status{
-		Netuid:  d.cfg.Netuid,
-		Height:  height,
-		Stale:   stale || epErr != nil || supErr != nil,
-		Error:   strings.Join(errs, "; "),
-		Updated: d.now(),
-		Subnet:  view.Subnet,
-		Neurons: view.Neurons,
+		Netuid:     d.cfg.Netuid,
+		Height:     height,
+		Stale:      stale || epErr != nil || supErr != nil,
+		Error:      strings.Join(errs, "; "),
+		Updated:    d.now(),
+		Mechanisms: mechanisms(&view.Subnet.Params, d.cfg.MechanismNames),
+		Subnet:     view.Subnet,
+		Neurons:    view.Neurons,
 	}
 	if d.haveEpoch {
 		e := d.lastEpoch

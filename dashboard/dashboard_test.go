@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,8 @@ func TestNewChecksConfig(t *testing.T) {
 		{Config{Client: c, Validators: []string{"http://"}}, `want http://host:port`},
 		{Config{Client: c, Validators: []string{"http://a:1/?q=1"}}, `want http://host:port`},
 		{Config{Client: c, Validators: []string{"http://a:1", "http://a:1/"}}, "listed twice"},
+		{Config{Client: c, MechanismNames: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"}}, "9 mechanism names"},
+		{Config{Client: c, MechanismNames: []string{"inference", " "}}, "mechanism 1: empty name"},
 	} {
 		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v): %v, want an error containing %q", tc.cfg, err, tc.want)
@@ -177,6 +180,35 @@ func TestNewChecksConfig(t *testing.T) {
 	}
 	if d.cfg.History != DefaultHistory || d.history.cap() != DefaultHistory || d.validators[0] != "http://127.0.0.1:9/status" {
 		t.Errorf("defaults: history %d, validators %v", d.cfg.History, d.validators)
+	}
+}
+
+// TestMechanisms checks the mechanisms a Status lists: the split in
+// force (the even one, remainder to mechanism 0, when none is stored) and
+// the configured names, "mechanism N" for the rest.
+func TestMechanisms(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		count uint8
+		split []uint16
+		names []string
+		want  []Mechanism
+	}{
+		{"one", 1, nil, nil, []Mechanism{{0, "mechanism 0", 65535}}},
+		{"one named", 1, nil, []string{"inference", "labels"}, []Mechanism{{0, "inference", 65535}}},
+		{"stored split", 2, []uint16{39321, 26214}, []string{"inference", "labels"},
+			[]Mechanism{{0, "inference", 39321}, {1, "labels", 26214}}},
+		{"even, remainder to 0", 4, nil, []string{"a"},
+			[]Mechanism{{0, "a", 16386}, {1, "mechanism 1", 16383}, {2, "mechanism 2", 16383}, {3, "mechanism 3", 16383}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := chain.DefaultHyperparams()
+			p.MechanismCount, p.MechanismSplit = tc.count, tc.split
+			got := mechanisms(&p, tc.names)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("mechanisms: %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
 

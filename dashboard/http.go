@@ -42,6 +42,33 @@ const eventWriteTimeout = 10 * time.Second
 //	                    "scores" (a ScoresView) after each round of fetches
 //	GET /healthz        200 while the process serves
 //	GET /readyz         200 once a fresh metagraph is held, else 503
+//
+// The Status of /api/metagraph is a JSON object: netuid, height, epoch,
+// last_epoch_block, next_epoch_block, epoch_emission, supply, stale,
+// error, updated, recorded (see Status), and
+//
+//	mechanisms  the subnet's incentive mechanisms, by index, at least one:
+//	            {"mechanism": m, "name": "inference", "split": 39321},
+//	            split being the mechanism's share of each epoch's emission
+//	            in force, of 65535 (the even split when none is stored;
+//	            the splits sum to 65535)
+//	subnet      the chain's SubnetView: owner, burn, n, created, and the
+//	            hyperparameters as stored in params (mechanism_count,
+//	            mechanism_emission_split: null when even)
+//	neurons     the chain's NeuronViews, by uid: uid, hotkey, coldkey,
+//	            stake, consensus, incentive, dividends, emission,
+//	            validator_trust, validator_permit, last_update, ... With
+//	            more than one mechanism these are the aggregate over the
+//	            mechanisms, and "mechanisms" holds each mechanism's own,
+//	            in the order of the top-level mechanisms:
+//	            {"mechanism": m, "consensus", "incentive", "dividends",
+//	            "validator_trust", "emission", "last_update"}; with one
+//	            mechanism a neuron has no "mechanisms" and its fields are
+//	            mechanism 0's.
+//
+// Fractions (consensus, incentive, dividends, validator_trust, split)
+// are u16 proportions of 65535; stakes and emissions are base units
+// (1 AGR = 10^9).
 func (d *Dashboard) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { d.serveStatic(w, "index.html") })

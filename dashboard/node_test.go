@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,9 @@ func (s *sender) send(ctx context.Context, body chain.Body) {
 // testNet is a node with subnet 1 (tempo 10, a share of the emission):
 // uids 0 and 1 are validators (stakes 50 and 100 AGR) weighting the
 // miners, uids 2 and 3; and a dashboard of it with two validator
-// endpoints, one of them down.
+// endpoints, one of them down. With two mechanisms (split 60/40, named
+// "inference" and "labels"), the validators weight both miners on
+// mechanism 0 as with one, and only uid 3 on mechanism 1.
 type testNet struct {
 	client  *chainclient.Client
 	hotkeys []string // by uid
@@ -82,13 +85,19 @@ type testNet struct {
 	downURL string
 }
 
+// The two-mechanism subnet's split: 60% and 40% of 65535.
+const (
+	split0 = 39321
+	split1 = 26214
+)
+
 const (
 	testTempo = 10
 	stake0    = 50 * chain.Unit
 	stake1    = 100 * chain.Unit
 )
 
-func newTestNet(t *testing.T) *testNet {
+func newTestNet(t *testing.T, mechanisms uint8) *testNet {
 	t.Helper()
 	alice, aliceID := testKey(1)
 	addr := startNode(t, aliceID, map[chain.AccountID]uint64{aliceID: 10_000 * chain.Unit})
@@ -121,7 +130,11 @@ func newTestNet(t *testing.T) *testNet {
 	tn.goodURL, tn.downURL = good.URL, downURL(t)
 
 	// The dashboard follows the chain from before the subnet exists.
-	d, err := New(Config{Client: c, Netuid: 1, Validators: []string{tn.goodURL, tn.downURL}, History: 50,
+	var names []string
+	if mechanisms > 1 {
+		names = []string{"inference", "labels"}
+	}
+	d, err := New(Config{Client: c, Netuid: 1, Validators: []string{tn.goodURL, tn.downURL}, History: 50, MechanismNames: names,
 		Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), ScoresTimeout: time.Second, Heartbeat: time.Second,
 		Metagraph: chainclient.MetagraphOptions{RefreshTimeout: 2 * time.Second, BackoffMin: 20 * time.Millisecond,
 			BackoffMax: 200 * time.Millisecond, StallTimeout: 2 * time.Second}})
@@ -148,6 +161,9 @@ func newTestNet(t *testing.T) *testNet {
 
 	p := chain.DefaultHyperparams()
 	p.Tempo, p.MaxUIDs, p.MaxValidators, p.WeightsRateLimit = testTempo, 16, 2, 1
+	if mechanisms > 1 {
+		p.MechanismCount, p.MechanismSplit = 2, []uint16{split0, split1}
+	}
 	owner := &sender{t: t, c: c, key: alice}
 	owner.send(ctx, &chain.CreateSubnet{Params: p})
 	owner.send(ctx, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
@@ -169,15 +185,20 @@ func newTestNet(t *testing.T) *testNet {
 		mg, err := c.Metagraph(qctx, 1)
 		return err == nil && len(mg.Neurons) == 4 && mg.Neurons[0].ValidatorPermit && mg.Neurons[1].ValidatorPermit
 	})
-	(&sender{t: t, c: c, key: hot[0]}).send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{2, 3}, Values: []uint16{65535, 20000}})
-	(&sender{t: t, c: c, key: hot[1]}).send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{2, 3}, Values: []uint16{30000, 65535}})
+	v0, v1 := &sender{t: t, c: c, key: hot[0]}, &sender{t: t, c: c, key: hot[1]}
+	v0.send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{2, 3}, Values: []uint16{65535, 20000}})
+	v1.send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{2, 3}, Values: []uint16{30000, 65535}})
+	if mechanisms > 1 {
+		v0.send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{3}, Values: []uint16{65535}, Mechanism: 1})
+		v1.send(ctx, &chain.SetWeights{Netuid: 1, UIDs: []uint16{3}, Values: []uint16{65535}, Mechanism: 1})
+	}
 	return tn
 }
 
 // TestDashboardAgainstNode runs the dashboard against a real node and
 // checks its API, its event stream and (in a real browser) its page.
 func TestDashboardAgainstNode(t *testing.T) {
-	tn := newTestNet(t)
+	tn := newTestNet(t, 1)
 	base := tn.srv.URL
 
 	// The history fills as epochs run: wait for two epochs that paid the
@@ -216,6 +237,9 @@ func TestDashboardAgainstNode(t *testing.T) {
 		}
 		if st.Stale || st.Error != "" || st.Recorded < 2 || st.Updated.IsZero() {
 			t.Errorf("status: stale %v, error %q, recorded %d, updated %v", st.Stale, st.Error, st.Recorded, st.Updated)
+		}
+		if len(st.Mechanisms) != 1 || st.Mechanisms[0] != (Mechanism{0, "mechanism 0", 65535}) || st.Neurons[2].Mechanisms != nil {
+			t.Errorf("one mechanism: %+v, uid 2's %+v", st.Mechanisms, st.Neurons[2].Mechanisms)
 		}
 		if code, _, b := get(t, base+"/readyz"); code != http.StatusOK {
 			t.Errorf("/readyz: %d %s", code, b)
@@ -295,4 +319,65 @@ func TestDashboardAgainstNode(t *testing.T) {
 	})
 
 	t.Run("browser", func(t *testing.T) { testBrowser(t, tn) })
+}
+
+// TestDashboardMechanismsAgainstNode runs the dashboard against a real
+// node whose subnet has two mechanisms with weights on both, and checks
+// that /api/metagraph and the page show each mechanism's incentive and
+// the split.
+func TestDashboardMechanismsAgainstNode(t *testing.T) {
+	tn := newTestNet(t, 2)
+	base := tn.srv.URL
+
+	// Wait for epochs of both mechanisms that paid by the weights.
+	var st Status
+	waitFor(t, 60*time.Second, "both mechanisms paying the miners", func() bool {
+		code, _, b := get(t, base+"/api/metagraph")
+		if code != http.StatusOK {
+			return false
+		}
+		st = Status{}
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatalf("/api/metagraph: %v: %s", err, b)
+		}
+		if len(st.Neurons) != 4 {
+			return false
+		}
+		m2, m3 := st.Neurons[2].Mechanisms, st.Neurons[3].Mechanisms
+		return len(m2) == 2 && len(m3) == 2 && m2[0].Incentive > 0 && m3[0].Incentive > 0 && m3[1].Incentive > 0
+	})
+
+	want := []Mechanism{{0, "inference", split0}, {1, "labels", split1}}
+	if !slices.Equal(st.Mechanisms, want) || st.Subnet.Params.MechanismCount != 2 {
+		t.Errorf("mechanisms: %+v (count %d), want %+v", st.Mechanisms, st.Subnet.Params.MechanismCount, want)
+	}
+	for uid, n := range st.Neurons {
+		if len(n.Mechanisms) != 2 || n.Mechanisms[0].Mechanism != 0 || n.Mechanisms[1].Mechanism != 1 {
+			t.Fatalf("uid %d: mechanisms %+v", uid, n.Mechanisms)
+		}
+		// The top-level incentive is the aggregate: each mechanism's
+		// weighed by its split.
+		agg := (uint64(split0)*uint64(n.Mechanisms[0].Incentive) + uint64(split1)*uint64(n.Mechanisms[1].Incentive)) / 65535
+		if uint64(n.Incentive) != agg {
+			t.Errorf("uid %d: incentive %d, want %d from mechanisms %+v", uid, n.Incentive, agg, n.Mechanisms)
+		}
+	}
+	// Mechanism 1's weights name only uid 3.
+	if m := st.Neurons[2].Mechanisms[1]; m.Incentive != 0 {
+		t.Errorf("uid 2 on mechanism 1 (no weight): %+v", m)
+	}
+	if m := st.Neurons[3].Mechanisms[1]; m.Incentive != 65535 {
+		t.Errorf("uid 3 on mechanism 1 (all the weight): %+v", m)
+	}
+
+	// The raw JSON has the names a script reads.
+	_, _, b := get(t, base+"/api/metagraph")
+	for _, key := range []string{`"mechanisms":[{"mechanism":0,"name":"inference","split":39321},{"mechanism":1,"name":"labels","split":26214}]`,
+		`"mechanism_emission_split":[39321,26214]`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("/api/metagraph lacks %s", key)
+		}
+	}
+
+	t.Run("browser", func(t *testing.T) { testBrowserMechanisms(t, tn) })
 }

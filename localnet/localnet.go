@@ -479,7 +479,8 @@ func Run(ctx context.Context, cfg Config) error {
 		})
 	}
 	vready.Wait()
-	dash, err := dashboard.New(dashboard.Config{Client: client, Netuid: Netuid, Validators: validatorURLs, Logger: cfg.Logger.Named("dashboard")})
+	dash, err := dashboard.New(dashboard.Config{Client: client, Netuid: Netuid, Validators: validatorURLs, Logger: cfg.Logger.Named("dashboard"),
+		MechanismNames: []string{"inference", "labels"}})
 	if err != nil {
 		return fmt.Errorf("localnet: %w", err)
 	}

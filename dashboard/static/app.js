@@ -31,6 +31,8 @@
     return v.toExponential(2);
   }
   function pct(u16) { return (Number(u16) / U16 * 100).toFixed(2) + '%'; }
+  // share is a mechanism's split as a short percentage: 60%, 33.33%.
+  function share(u16) { return nf2.format(Number(u16) / U16 * 100) + '%'; }
   function shortKey(k) { return k && k.length > 14 ? k.slice(0, 6) + '…' + k.slice(-4) : (k || '–'); }
   function color(uid) {
     return uid < PALETTE.length ? PALETTE[uid] : 'hsl(' + ((uid * 137.508) % 360).toFixed(1) + ' 62% 48%)';
@@ -104,6 +106,11 @@
     $('supply').title = nf0.format(s.supply.total) + ' base units (genesis ' + agr(s.supply.genesis) +
       ', minted ' + agr(s.supply.minted) + ', burned ' + agr(s.supply.burned) + ' AGR)';
     $('neurons').textContent = s.neurons.length + ' / ' + s.subnet.params.max_uids;
+    const mechs = s.mechanisms || [];
+    $('mechanisms-stat').hidden = mechs.length < 2;
+    $('mechanisms').textContent = mechs.map((m) => m.name + ' ' + share(m.split)).join(' · ');
+    $('mechanisms').title = 'share of each epoch\'s emission: ' +
+      mechs.map((m) => 'mechanism ' + m.mechanism + ' (' + m.name + ') ' + m.split + ' / 65535').join(', ');
     document.title = 'Agora · subnet ' + s.netuid + ' · ' + nf0.format(s.height);
     const banner = $('banner');
     if (s.error) {
@@ -116,14 +123,40 @@
   }
 
   // ---- metagraph table ----
-  const COLS = ['uid', 'hotkey', 'stake', 'incentive', 'dividends', 'emission', 'validator_trust', 'last_update'];
+  // With more than one mechanism, the table has a column of each one's
+  // incentive after the aggregate's, keyed "incentive:<mechanism>".
+  function mechIncentive(n, m) {
+    const x = n.mechanisms && n.mechanisms[m];
+    return x ? x.incentive : null;
+  }
   function sortValue(n, key) {
-    return key === 'hotkey' ? n.hotkey : Number(n[key]);
+    if (key === 'hotkey') return n.hotkey;
+    if (key.startsWith('incentive:')) return Number(mechIncentive(n, Number(key.slice(10))) ?? -1);
+    return Number(n[key]);
+  }
+  let mechColumns = ''; // the mechanisms the header shows, as JSON
+  function renderMechColumns(mechs) {
+    const shown = mechs.length > 1 ? mechs : [];
+    const sig = JSON.stringify(shown);
+    if (sig === mechColumns) return;
+    mechColumns = sig;
+    for (const th of document.querySelectorAll('#metagraph th[data-mechanism]')) th.remove();
+    const after = document.querySelector('#metagraph th[data-key="incentive"]');
+    after.after(...shown.map((m) => el('th', {
+      'data-key': 'incentive:' + m.mechanism, 'data-type': 'num', 'data-mechanism': m.mechanism, 'aria-sort': 'none',
+      title: 'incentive from mechanism ' + m.mechanism + ' (' + m.name + '), which gets ' + share(m.split) +
+        ' of the emission (' + m.split + ' / 65535)',
+    }, el('button', { type: 'button' }, m.name + ' ', el('small', {}, share(m.split))))));
+    if (state.sort.key.startsWith('incentive:') && !shown.some((m) => 'incentive:' + m.mechanism === state.sort.key)) {
+      state.sort = { key: 'uid', dir: 1 };
+    }
   }
   function renderTable() {
     const s = state.status;
     const body = document.querySelector('#metagraph tbody');
     if (!s) return;
+    const mechs = (s.mechanisms || []).length > 1 ? s.mechanisms : [];
+    renderMechColumns(mechs);
     const { key, dir } = state.sort;
     const rows = s.neurons.slice().sort((a, b) => {
       const x = sortValue(a, key), y = sortValue(b, key);
@@ -142,6 +175,11 @@
         hot,
         el('td', { title: nf0.format(n.stake) + ' base units' }, agr(n.stake)),
         el('td', { title: n.incentive + ' / 65535' }, pct(n.incentive)),
+        ...mechs.map((m) => {
+          const v = mechIncentive(n, m.mechanism);
+          return v === null ? el('td', { 'data-mechanism': m.mechanism }, '–')
+            : el('td', { 'data-mechanism': m.mechanism, title: v + ' / 65535 from ' + m.name }, pct(v));
+        }),
         el('td', { title: n.dividends + ' / 65535' }, pct(n.dividends)),
         el('td', { title: nf0.format(n.emission) + ' base units' }, agr(n.emission)),
         el('td', { title: n.validator_trust + ' / 65535' }, pct(n.validator_trust)),
