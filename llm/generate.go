@@ -157,6 +157,48 @@ func (m *Llama) Score(ctx context.Context, prompt string, continuation []int) ([
 	return out, nil
 }
 
+// MeanLogprob is the mean log-probability per token of text following
+// prompt (text encoded without a BOS, cut to what fits in the context
+// after the prompt): how natural the model finds text as an answer, a
+// quality signal that does not grow with length. Text the tokenizer cannot
+// encode is an *UnencodableError; empty text, or a prompt that leaves no
+// room, is an error. Safe for concurrent use.
+func (m *Llama) MeanLogprob(ctx context.Context, prompt, text string) (float64, error) {
+	ids, err := m.tok.Encode(text, false)
+	if err != nil {
+		return 0, err
+	}
+	head, err := m.tok.Encode(prompt, true)
+	if err != nil {
+		return 0, err
+	}
+	ids = ids[:max(0, min(len(ids), m.cfg.SeqLen+1-len(head)))]
+	if len(ids) == 0 {
+		return 0, fmt.Errorf("llm: mean log-probability: no tokens of the text fit after the prompt")
+	}
+	lps, err := m.Score(ctx, prompt, ids)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, lp := range lps {
+		sum += lp
+	}
+	return sum / float64(len(lps)), nil
+}
+
+// AnswerQuality is MeanLogprob as a plain quality function of an answer to
+// a prompt, higher being better, as a simulated careful labeler takes it
+// (rlhf.QualityPolicy): −Inf when MeanLogprob fails. It is not
+// cancellable; a call costs one forward pass over prompt and answer.
+func (m *Llama) AnswerQuality(prompt, answer string) float64 {
+	lp, err := m.MeanLogprob(context.Background(), prompt, answer)
+	if err != nil {
+		return math.Inf(-1)
+	}
+	return lp
+}
+
 // logprob is log softmax(logits)[id] in float64, summing in id order.
 func logprob(logits []float32, id int) float64 {
 	maxv, logSum := logNorm(logits)

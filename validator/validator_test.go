@@ -386,7 +386,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	tn := startTestnet(t, nil, "careful_labels", "random_labels")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": rlhf.CarefulPolicy, "random_labels": rlhf.RandomPolicy} {
+	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": rlhf.QualityPolicy(tn.verifier.AnswerQuality), "random_labels": rlhf.RandomPolicy} {
 		tokens, err := rlhf.OpenTokens(filepath.Join(tn.labelDirs[name], miner.LabelersFile))
 		if err != nil {
 			t.Fatal(err)
