@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -39,15 +40,22 @@ func (m *Llama) Continuation(prompt, text string) ([]int, error) {
 }
 
 // MeanLogprob is the model's mean log-probability per token of text
-// following prompt (temperature 1; see Score): how likely the model finds
-// it, a plain measure of how well it reads.
+// following prompt (temperature 1; see Score), over the tokens that fit in
+// the context after the prompt: how natural the model finds text as an
+// answer, a quality signal that does not grow with length. Empty text, or
+// a prompt that leaves no room, is an error. Safe for concurrent use.
 func (m *Llama) MeanLogprob(ctx context.Context, prompt, text string) (float64, error) {
 	ids, err := m.Continuation(prompt, text)
 	if err != nil {
 		return 0, err
 	}
+	head, err := m.tok.Encode(prompt, true)
+	if err != nil {
+		return 0, err
+	}
+	ids = ids[:max(0, min(len(ids), m.cfg.SeqLen+1-len(head)))]
 	if len(ids) == 0 {
-		return 0, errors.New("llm: mean log-probability of an empty text")
+		return 0, errors.New("llm: mean log-probability: no tokens of the text (or none that fit after the prompt)")
 	}
 	lps, err := m.Score(ctx, prompt, ids)
 	if err != nil {
@@ -58,4 +66,16 @@ func (m *Llama) MeanLogprob(ctx context.Context, prompt, text string) (float64, 
 		sum += lp
 	}
 	return sum / float64(len(lps)), nil
+}
+
+// AnswerQuality is MeanLogprob as a plain quality function of an answer to
+// a prompt, higher being better, as a simulated careful labeler takes it
+// (rlhf.QualityPolicy): −Inf when MeanLogprob fails. It is not
+// cancellable; a call costs one forward pass over prompt and answer.
+func (m *Llama) AnswerQuality(prompt, answer string) float64 {
+	lp, err := m.MeanLogprob(context.Background(), prompt, answer)
+	if err != nil {
+		return math.Inf(-1)
+	}
+	return lp
 }

@@ -7,7 +7,7 @@ import (
 
 // TestMeanLogprob: a text the model sampled hotter reads worse to it than
 // one sampled as the tasks ask, and Continuation's ids spell the text back.
-func TestMeanLogprob(t *testing.T) {
+func TestMeanLogprobHotter(t *testing.T) {
 	m := testModel(t)
 	ctx := context.Background()
 	prompts := []string{"Once upon a time, there was a little girl named Lily.", "Tom had a red ball.", "The sun was hot and the dog was sad."}

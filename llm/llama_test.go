@@ -359,3 +359,56 @@ func TestGenerateStream(t *testing.T) {
 		t.Fatalf("callback error: %v with %d tokens, want %v with 3", err, len(g.Tokens), stop)
 	}
 }
+
+// TestMeanLogprob: the mean of Score over the tokens that spell the text after the prompt; the model's own continuation is
+// more natural to it than the same words shuffled; text too long for the context is cut.
+func TestMeanLogprob(t *testing.T) {
+	t.Parallel()
+	m := testModel(t)
+	ctx := context.Background()
+	g, err := m.Generate(ctx, goldenPrompt, GenOptions{MaxTokens: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.MeanLogprob(ctx, goldenPrompt, g.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := m.Continuation(goldenPrompt, g.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, err := m.Score(ctx, goldenPrompt, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	for _, lp := range scores {
+		want += lp / float64(len(scores))
+	}
+	if math.Abs(got-want) > 1e-9 {
+		t.Errorf("mean log-probability %v, want %v", got, want)
+	}
+	words := strings.Fields(g.Text)
+	for i := range words {
+		j := (i*7 + 3) % len(words)
+		words[i], words[j] = words[j], words[i]
+	}
+	shuffled, err := m.MeanLogprob(ctx, goldenPrompt, strings.Join(words, " "))
+	if err != nil || !(shuffled < got) {
+		t.Errorf("shuffled %v (%v), want below the model's own %v", shuffled, err, got)
+	}
+	long := strings.Repeat(g.Text+" ", 4*m.Config().SeqLen/len(ids)+1)
+	if _, err := m.MeanLogprob(ctx, goldenPrompt, long); err != nil {
+		t.Errorf("text longer than the context: %v", err)
+	}
+	if _, err := m.MeanLogprob(ctx, goldenPrompt, ""); err == nil {
+		t.Error("empty text: no error")
+	}
+	if q := m.AnswerQuality(goldenPrompt, g.Text); q != got {
+		t.Errorf("AnswerQuality %v, want MeanLogprob's %v", q, got)
+	}
+	if q := m.AnswerQuality(goldenPrompt, ""); !math.IsInf(q, -1) {
+		t.Errorf("AnswerQuality of nothing %v, want −Inf", q)
+	}
+}

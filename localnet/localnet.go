@@ -251,7 +251,7 @@ func Run(ctx context.Context, cfg Config) error {
 	honest := make([]*cheat.Recorder, cfg.Miners)
 	for i := range cfg.Miners {
 		honest[i] = cheat.NewRecorder(miner.NewBuiltin(model, modelName))
-		members = append(members, &member{name: "miner" + strconv.Itoa(i), role: "honest", backend: honest[i], labels: rlhf.CarefulPolicy})
+		members = append(members, &member{name: "miner" + strconv.Itoa(i), role: "honest", backend: honest[i], labels: careful})
 	}
 	if cfg.Adversaries {
 		wrong, err := llm.ParseLlama(cheat.Perturb(raw), tok)

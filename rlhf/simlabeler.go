@@ -15,33 +15,39 @@ import (
 // long it pretends to have looked at it.
 type SimPolicy func(t WireTask, r *rand.Rand) (Verdict, time.Duration)
 
-// CarefulPolicy reads both completions and picks the better one by
-// plain signs of quality (the one with more distinct words in order that
-// form sentences), with a reading time that fits the texts' length.
-func CarefulPolicy(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
-	read := time.Duration(len(t.Prompt)+len(t.Left)+len(t.Right)) * 20 * time.Millisecond // 50 chars/s
-	read += time.Duration(r.IntN(2000)) * time.Millisecond
-	l, rt := fluency(t.Left), fluency(t.Right)
-	switch {
-	case l > rt:
-		return VerdictLeft, read
-	case rt > l:
-		return VerdictRight, read
-	}
-	return VerdictTie, read
+// QualityEpsilon is the difference in quality under which QualityPolicy
+// calls a tie.
+const QualityEpsilon = 1e-3
+
+// readingTime is how long a careful reader takes over a task: 20 ms a
+// character (50 characters a second, the fastest reading a validator finds
+// plausible) plus up to 2 s to decide.
+func readingTime(t WireTask, r *rand.Rand) time.Duration {
+	read := time.Duration(len(t.Prompt)+len(t.Left)+len(t.Right)) * 20 * time.Millisecond
+	return read + time.Duration(r.IntN(2000))*time.Millisecond
 }
 
-// fluency is a crude quality score: words that end sentences well, ordered
-// as written, and length.
-func fluency(s string) float64 {
-	words := strings.Fields(s)
-	score := float64(len(words))
-	for i, w := range words {
-		if strings.HasSuffix(w, ".") && i+1 < len(words) && len(words[i+1]) > 0 && words[i+1][0] >= 'A' && words[i+1][0] <= 'Z' {
-			score += 3 // a sentence boundary where one belongs
+// QualityPolicy is a careful labeler: it reads both completions (taking
+// readingTime) and picks the one quality rates higher, a tie when the two
+// are within QualityEpsilon. quality(prompt, completion) is any real
+// signal of how good completion is as an answer to prompt, higher being
+// better (the local network passes the declared model's mean
+// log-probability per token); it is called from the labeler's goroutine
+// and must be safe for that. Length is not a quality: a quality that
+// grows with length makes a length-biased labeler, which validators
+// penalise.
+func QualityPolicy(quality func(prompt, completion string) float64) SimPolicy {
+	return func(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
+		read := readingTime(t, r)
+		l, rt := quality(t.Prompt, t.Left), quality(t.Prompt, t.Right)
+		switch {
+		case l > rt+QualityEpsilon:
+			return VerdictLeft, read
+		case rt > l+QualityEpsilon:
+			return VerdictRight, read
 		}
+		return VerdictTie, read
 	}
-	return score
 }
 
 // RandomPolicy clicks at random, fast: the labeler validators must catch.
@@ -50,10 +56,38 @@ func RandomPolicy(_ WireTask, r *rand.Rand) (Verdict, time.Duration) {
 	return vs[r.IntN(len(vs))], time.Duration(200+r.IntN(400)) * time.Millisecond
 }
 
-// AlwaysLeftPolicy always picks the left completion.
+// AlwaysLeftPolicy always picks the left completion, taking a careful
+// reader's time so that only its position bias gives it away.
 func AlwaysLeftPolicy(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
-	_, d := CarefulPolicy(t, r)
-	return VerdictLeft, d
+	return VerdictLeft, readingTime(t, r)
+}
+
+// LongerPolicy picks the longer completion (in bytes; a tie when equal),
+// taking a careful reader's time: the cheapest labeler that looks like it
+// judges content, caught by its length bias.
+func LongerPolicy(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
+	read := readingTime(t, r)
+	switch {
+	case len(t.Left) > len(t.Right):
+		return VerdictLeft, read
+	case len(t.Right) > len(t.Left):
+		return VerdictRight, read
+	}
+	return VerdictTie, read
+}
+
+// TrapSpotterPolicy answers what spot says when spot recognises the task
+// as a trap (true), taking a careful reader's time, and otherwise clicks
+// at random like RandomPolicy: the labeler that games traps without doing
+// the work, which validators catch by its disagreement with other miners
+// on real comparisons.
+func TrapSpotterPolicy(spot func(t WireTask) (Verdict, bool)) SimPolicy {
+	return func(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
+		if v, ok := spot(t); ok {
+			return v, readingTime(t, r)
+		}
+		return RandomPolicy(t, r)
+	}
 }
 
 // SimLabeler is a program that labels on a miner's page over its
