@@ -11,6 +11,7 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
+	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/weights"
 )
 
@@ -88,5 +89,27 @@ func copyWeights(ctx context.Context, client *chainclient.Client, key *keys.Priv
 		if err != nil && ctx.Err() == nil {
 			log.Debug("weight copier", zap.Error(err))
 		}
+	}
+}
+
+// spotGap is the difference in mean log-probability per token above which
+// the trap spotter takes a pair for a trap.
+const spotGap = 0.35
+
+// spotGaps is the trap spotter's test: a pair whose sides differ clearly in
+// how well they read is a trap, answered with the better side; anything
+// closer is not worth its labeler's time (and is clicked at random). It is
+// what a labeler that learnt what traps look like would do: work only
+// where it is checked.
+func spotGaps(quality func(prompt, completion string) float64) func(rlhf.WireTask) (rlhf.Verdict, bool) {
+	return func(t rlhf.WireTask) (rlhf.Verdict, bool) {
+		l, r := quality(t.Prompt, t.Left), quality(t.Prompt, t.Right)
+		switch {
+		case l-r > spotGap:
+			return rlhf.VerdictLeft, true
+		case r-l > spotGap:
+			return rlhf.VerdictRight, true
+		}
+		return "", false
 	}
 }

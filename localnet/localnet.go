@@ -1,12 +1,14 @@
 // Package localnet runs the whole network on one machine: a chain of one
-// or more CometBFT validators, a subnet with a fast tempo, miners on the
-// built-in model with simulated labelers, validators, and the dashboard,
-// all in one process (DESIGN.md section 10). With Adversaries it adds the
-// cheats the network must not pay (package miner/cheat): junk, lazy and
-// wrong-model miners; copiers whole, cut short and paraphrased; canned text
-// dressed in the model's log-probabilities; the honest model truncated, or
-// greedy when sampling was asked; five sybil hotkeys sharing one model run;
-// a random labeler; and a weight-copying validator.
+// or more CometBFT validators, a subnet with a fast tempo and two
+// incentive mechanisms (inference and labels), miners on the built-in
+// model with simulated labelers, validators, and the dashboard, all in one
+// process (DESIGN.md section 10). With Adversaries it adds the cheats the
+// network must not pay (package miner/cheat): junk, lazy and wrong-model
+// miners; copiers whole, cut short and paraphrased; canned text dressed in
+// the model's log-probabilities; the honest model truncated, or greedy when
+// sampling was asked; five sybil hotkeys sharing one model run; labelers
+// that click at random, always left, the longer side, or only where the
+// gap is clear; and a weight-copying validator.
 //
 // Everything lives in Config.Dir: the chain's homes, the keys of every
 // participant, the miners' labels and the validators' state. Running again
@@ -42,6 +44,7 @@ import (
 	"github.com/seed0ffb8d46/agora/miner/cheat"
 	"github.com/seed0ffb8d46/agora/node"
 	"github.com/seed0ffb8d46/agora/rlhf"
+	"github.com/seed0ffb8d46/agora/scoring"
 	"github.com/seed0ffb8d46/agora/validator"
 )
 
@@ -159,6 +162,21 @@ func keyOf(seedHex string) *keys.PrivateKey {
 	return k
 }
 
+// MechanismSplit is the demo subnet's emission split between its two
+// incentive mechanisms: 60% to inference (mechanism 0), 40% to labels
+// (mechanism 1), as proportions of 65535.
+var MechanismSplit = []uint16{39321, 26214}
+
+// programLabelers are the label-quality options of the demo's validators:
+// the defaults, but for reading speed, since the demo's labelers are
+// programs that take a fraction of a second per pair (a network of people
+// keeps the defaults, 50 characters a second).
+func programLabelers() scoring.LabelOptions {
+	o := scoring.DefaultLabelOptions()
+	o.MaxCharsPerSec, o.MinTimeMs = 2000, 100
+	return o
+}
+
 // member is a participant being set up.
 type member struct {
 	name, role string
@@ -248,6 +266,10 @@ func Run(ctx context.Context, cfg Config) error {
 	for i := range cfg.Validators {
 		members = append(members, &member{name: "validator" + strconv.Itoa(i), role: "validator", validator: true})
 	}
+	// Careful labelers judge a pair by how well each side reads to the
+	// declared model (its mean log-probability per token): a real quality
+	// signal, which the hotter side of a trap fails.
+	careful := rlhf.QualityPolicy(model.AnswerQuality)
 	honest := make([]*cheat.Recorder, cfg.Miners)
 	for i := range cfg.Miners {
 		honest[i] = cheat.NewRecorder(miner.NewBuiltin(model, modelName))
@@ -272,6 +294,9 @@ func Run(ctx context.Context, cfg Config) error {
 			&member{name: "copier", role: "copier of " + copiedName, backend: &cheat.Copier{Backend: base, From: copied}},
 			&member{name: "wrong_model", role: "wrong model", backend: miner.NewBuiltin(wrong, modelName)},
 			&member{name: "random_labeler", role: "honest model, random labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.RandomPolicy},
+			&member{name: "left_labeler", role: "honest model, always-left labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.AlwaysLeftPolicy},
+			&member{name: "longer_labeler", role: "honest model, longer-side labeler", backend: miner.NewBuiltin(model, modelName), labels: rlhf.LongerPolicy},
+			&member{name: "trap_spotter", role: "honest model, labels only clear gaps", backend: miner.NewBuiltin(model, modelName), labels: rlhf.TrapSpotterPolicy(spotGaps(model.AnswerQuality))},
 			&member{name: "canned", role: "canned text, model's logprobs", backend: &cheat.Canned{Backend: base, LM: model}},
 			&member{name: "truncate", role: "model cut to 10 tokens", backend: &cheat.Truncate{Backend: miner.NewBuiltin(model, modelName)}},
 			&member{name: "short_copier", role: "short copy of " + cutName, backend: &cheat.ShortCopier{Backend: base, From: cut}},
@@ -461,7 +486,8 @@ func Run(ctx context.Context, cfg Config) error {
 					Key: m.key, Netuid: Netuid, StatePath: filepath.Join(vdir, "state.json"), DatasetDir: filepath.Join(vdir, "dataset"),
 					Exact: model, VerifyModel: modelName,
 					SampleSize: sampleSize, StepInterval: cfg.StepInterval, QueryTimeout: cfg.QueryTimeout,
-					ReferenceShare: 0.2, PreferenceShare: 0.2, Seed: uint64(i + 1), DatasetEvery: 5,
+					ReferenceShare: 0.2, PreferenceShare: 0.3, Seed: uint64(i + 1), DatasetEvery: 5,
+					LabelOptions:      programLabelers(),
 					AllowPrivateAxons: true, // every miner is on loopback
 					Logger:            cfg.Logger.Named(m.name),
 				},
@@ -505,6 +531,8 @@ func Run(ctx context.Context, cfg Config) error {
 	say("Agora is running (started in %s). Ctrl-C stops it; %s keeps its data.", time.Since(start).Round(100*time.Millisecond), cfg.Dir)
 	say("  dashboard:  %s", info.Dashboard)
 	say("  chain rpc:  %s", nodes[0].RPCURL())
+	say("  subnet %d:  two markets: mechanism 0 pays inference (%.0f%% of the emission), mechanism 1 pays labels (%.0f%%)", Netuid,
+		float64(MechanismSplit[0])/655.35, float64(MechanismSplit[1])/655.35)
 	for _, p := range info.Miners {
 		say("  miner %-17s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
 	}
@@ -571,6 +599,8 @@ func setup(ctx context.Context, client *chainclient.Client, owner, gov *keys.Pri
 		// Commit-reveal: a weight copier only sees weights once revealed,
 		// an epoch after the validators chose them.
 		p.CommitReveal, p.RevealPeriodEpochs = true, 1
+		// Two markets: mechanism 0 pays inference, mechanism 1 labels.
+		p.MechanismCount, p.MechanismSplit = 2, MechanismSplit
 		if err := send("create subnet", owner, &chain.CreateSubnet{Params: p}); err != nil {
 			return err
 		}

@@ -31,12 +31,15 @@ import (
 
 const model = "../../shared/models/babyllama105/babyllama105.bin"
 
-// The whole network with its adversaries, for a bounded number of epochs:
-// every honest miner is paid, every cheating miner earns at most a fifth of
-// the honest mean and the five sybils together at most one honest miner's
-// mean, the careful labeler out-scores the random one, the weight copier
-// earns less than the validator it copies, and every minted unit is
-// accounted for.
+// The whole network with its adversaries, for a bounded number of epochs,
+// on a subnet with two mechanisms. Inference (mechanism 0): every honest
+// miner is paid, every cheating miner earns at most a fifth of the honest
+// mean and the five sybils together at most one honest miner's mean.
+// Labels (mechanism 1): the honest miners' careful labelers are paid, and a
+// random clicker, an always-left labeler, a longer-side labeler and a trap
+// spotter (random where the gap is not clear) each earn at most a third of
+// their mean. The weight copier earns less than the validator it copies,
+// and every minted unit is accounted for.
 func TestLocalnetHonestWorkWins(t *testing.T) {
 	if _, err := os.Stat(model); err != nil {
 		t.Fatalf("the demo model is missing: %v", err)
@@ -81,6 +84,9 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		byName[p.UID], role[p.Name] = p.Name, p.UID
 	}
 	incentive := map[uint16]float64{}
+	// byMech[m][uid] sums mechanism m's incentive: 0 pays inference, 1
+	// labels.
+	byMech := [2]map[uint16]float64{{}, {}}
 	dividends := map[uint16]float64{}
 	var lastEpoch uint64
 	seen := 0
@@ -106,9 +112,15 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if mg.Subnet.Params.MechanismCount != 2 {
+			t.Fatalf("subnet 1 has %d mechanisms, want 2 (inference and labels)", mg.Subnet.Params.MechanismCount)
+		}
 		for _, n := range mg.Neurons {
 			incentive[n.UID] += float64(n.Incentive) / 65535
 			dividends[n.UID] += float64(n.Dividends) / 65535
+			for _, mv := range n.Mechanisms {
+				byMech[mv.Mechanism][n.UID] += float64(mv.Incentive) / 65535
+			}
 		}
 	}
 	t.Logf("%d epochs in %s", seen, time.Since(start).Round(time.Second))
@@ -133,54 +145,79 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		reports[v.Name] = rep
 	}
 
-	// The table of what was observed: pay is the incentive over the
-	// honest miners' mean.
-	var total, honestSum float64
+	// The tables of what was observed, one per mechanism: pay is the
+	// mechanism's incentive over the honest miners' mean (their labelers
+	// are the careful ones).
 	var honest []string
-	for _, v := range incentive {
-		total += v
-	}
 	for _, p := range info.Miners {
 		if p.Role == "honest" {
 			honest = append(honest, p.Name)
-			honestSum += incentive[p.UID]
 		}
 	}
-	honestMean := honestSum / float64(max(len(honest), 1))
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "uid\tname\trole\tincentive share\tpay vs honest\tdividends\treasons (validator0)")
 	roleOf := map[uint16]string{}
 	for _, p := range append(append([]Participant(nil), info.Miners...), info.Validators...) {
 		roleOf[p.UID] = p.Role
 	}
 	reasons := map[uint16]map[string]uint64{}
+	labelers := map[uint16][]api.LabelerScore{}
 	for _, s := range reports["validator0"].Scores {
 		reasons[s.UID] = s.Reasons
+		labelers[s.UID] = s.Labelers
 	}
-	for uid := range uint16(len(byName)) {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%.2f\t%.3f\t%v\n", uid, byName[uid], roleOf[uid], incentive[uid]/max(total, 1e-9),
-			incentive[uid]/max(honestMean, 1e-12), dividends[uid]/measured, reasons[uid])
+	var honestMean [2]float64
+	for m, inc := range byMech {
+		var total, honestSum float64
+		for _, v := range inc {
+			total += v
+		}
+		for _, name := range honest {
+			honestSum += inc[role[name]]
+		}
+		honestMean[m] = honestSum / float64(max(len(honest), 1))
+		var b strings.Builder
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		what := "reasons (validator0)"
+		if m == 1 {
+			what = "labelers (validator0)"
+		}
+		fmt.Fprintf(tw, "uid\tname\trole\tincentive share\tpay vs honest\tdividends (all)\t%s\n", what)
+		for uid := range uint16(len(byName)) {
+			var why any = reasons[uid]
+			if m == 1 {
+				why = labelerSummary(labelers[uid])
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%.2f\t%.3f\t%v\n", uid, byName[uid], roleOf[uid], inc[uid]/max(total, 1e-9),
+				inc[uid]/max(honestMean[m], 1e-12), dividends[uid]/measured, why)
+		}
+		tw.Flush()
+		t.Logf("mechanism %d (%s), incentive over %d epochs (honest mean share %.3f):\n%s", m, []string{"inference", "labels"}[m], measured, honestMean[m]/max(total, 1e-9), b.String())
 	}
-	tw.Flush()
-	t.Logf("incentive over %d epochs (honest mean share %.3f):\n%s", measured, honestMean/max(total, 1e-9), b.String())
 
 	for _, name := range honest {
-		if incentive[role[name]] <= 0 {
-			t.Errorf("honest %s is not paid", name)
+		if byMech[0][role[name]] <= 0 || byMech[1][role[name]] <= 0 {
+			t.Errorf("honest %s with its careful labeler is not paid on both mechanisms: inference %.3f, labels %.3f", name, byMech[0][role[name]], byMech[1][role[name]])
 		}
 	}
 	for _, cheat := range []string{"junk", "lazy", "copier", "wrong_model", "canned", "truncate", "short_copier", "paraphraser", "greedy"} {
-		if pay := incentive[role[cheat]] / max(honestMean, 1e-12); pay > 0.2 {
-			t.Errorf("%s earns %.2f of the honest mean; a cheat may earn at most 0.2", cheat, pay)
+		if pay := byMech[0][role[cheat]] / max(honestMean[0], 1e-12); pay > 0.2 {
+			t.Errorf("%s earns %.2f of the honest mean for inference; a cheat may earn at most 0.2", cheat, pay)
 		}
 	}
 	var sybils float64
 	for i := range 5 {
-		sybils += incentive[role["sybil"+strconv.Itoa(i)]]
+		sybils += byMech[0][role["sybil"+strconv.Itoa(i)]]
 	}
-	if pay := sybils / max(honestMean, 1e-12); pay > 1 {
+	if pay := sybils / max(honestMean[0], 1e-12); pay > 1 {
 		t.Errorf("the five sybils, sharing one model run, earn %.2f of the honest mean together; at most one honest miner's", pay)
+	}
+	// The labels market pays careful labelers: a random clicker, an
+	// always-left one, one that picks the longer side and one that labels
+	// only where the gap is clear (traps) each earn at most a third of a
+	// careful labeler's miner.
+	for _, cheat := range []string{"random_labeler", "left_labeler", "longer_labeler", "trap_spotter"} {
+		if pay := byMech[1][role[cheat]] / max(honestMean[1], 1e-12); pay > 1.0/3 {
+			t.Errorf("%s earns %.2f of the careful labelers' mean for labels; at most 1/3", cheat, pay)
+		}
 	}
 	if dividends[role["weight_copier"]] >= dividends[role["validator0"]] {
 		t.Errorf("weight copier's dividends %.3f are not below those of validator0, which it copies (%.3f)", dividends[role["weight_copier"]], dividends[role["validator0"]])
@@ -203,32 +240,6 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 				t.Errorf("%s scored %s %d times, another miner %d; every miner is queried at every step", vname, p.Name, asked[p.UID], most)
 			}
 		}
-	}
-
-	// The random labeler's miner scores under a third of a careful one's
-	// for labels, by every validator that has scored labels yet (preference
-	// steps are a fifth of the steps, drawn at random).
-	judged := 0
-	for vname, rep := range reports {
-		pref := map[string]float64{}
-		for _, s := range rep.Scores {
-			pref[byName[s.UID]] = s.ByKind["preference"]
-		}
-		careful := 0.0
-		for _, name := range honest {
-			careful = max(careful, pref[name])
-		}
-		t.Logf("%s: preference scores %v", vname, pref)
-		if careful == 0 && pref["random_labeler"] == 0 {
-			continue
-		}
-		judged++
-		if pref["random_labeler"]*3 >= careful {
-			t.Errorf("%s: random labeler's miner scores %.3f for labels, careful ones up to %.3f", vname, pref["random_labeler"], careful)
-		}
-	}
-	if judged == 0 {
-		t.Error("no validator has scored any labels")
 	}
 
 	// Every unit minted is somewhere: the ledger adds up, and the
@@ -297,6 +308,20 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("localnet did not stop within 30s of cancel")
 	}
+}
+
+// labelerSummary is a miner's labelers as a validator judged them: each
+// one's score and what held it down.
+func labelerSummary(ls []api.LabelerScore) string {
+	var parts []string
+	for _, l := range ls {
+		p := fmt.Sprintf("%s %.2f", l.Labeler, l.Score)
+		if len(l.Reasons) > 0 {
+			p += " (" + strings.Join(l.Reasons, "; ") + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func values(m map[string]string) []string {

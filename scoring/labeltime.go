@@ -22,43 +22,61 @@ type LabelTiming struct {
 const ClockSkewMs = 5_000
 
 // ServerTimes returns, for each label, the time on task the validator
-// accepts: the page's claim, capped by what the validator's own clock
-// allows. One labeler works on one task at a time, so its labels, in the
-// order the validator got them (then by the miner's receipt times), are
-// laid end to end: label i starts when both its task was sent and the
-// labeler's previous label was done, and ends by the time the validator
-// held it. A claim longer than that window is cut to it; a labeler that
-// clicks through tasks in a blink has little time left per label however
-// long its page says it took. A label whose receipt time lies outside
-// [SentMs, GotMs] (beyond ClockSkewMs) is the miner's false word: 0.
+// accepts: the page's claim, cut to what the validator's own clock allows.
+// One labeler works on one task at a time, so its labels are laid end to
+// end: those the validator got together (one collection) share the time
+// from when the first of them was sent, or the labeler was done with its
+// previous ones, to when the validator held them, in proportion to their
+// claims. A labeler that clicks through tasks in a blink has little time
+// per label however long its page says it took. A label whose receipt
+// time lies outside [SentMs, GotMs] (beyond ClockSkewMs) is the miner's
+// false word: 0.
 //
 // busy carries each labeler's end of work across calls (the end of its
-// last label) and is updated; nil starts everyone idle.
+// last collection) and is updated; nil starts everyone idle.
 func ServerTimes(ts []LabelTiming, busy map[string]int64) []int64 {
 	if busy == nil {
 		busy = map[string]int64{}
 	}
 	out := make([]int64, len(ts))
-	order := make([]int, len(ts))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ta, tb := ts[a], ts[b]
-		return cmp.Or(cmp.Compare(ta.Labeler, tb.Labeler), cmp.Compare(ta.GotMs, tb.GotMs), cmp.Compare(ta.ReceivedMs, tb.ReceivedMs))
-	})
-	for _, i := range order {
-		t := ts[i]
+	order := make([]int, 0, len(ts))
+	for i, t := range ts {
 		if t.ReceivedMs != 0 && (t.ReceivedMs < t.SentMs-ClockSkewMs || t.ReceivedMs > t.GotMs+ClockSkewMs) {
 			continue // out[i] = 0: the miner's receipt time is false
 		}
-		start := max(t.SentMs, busy[t.Labeler])
-		end := min(start+max(t.ClaimedMs, 0), t.GotMs)
-		if end < start {
-			end = start
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ta, tb := ts[a], ts[b]
+		return cmp.Or(cmp.Compare(ta.Labeler, tb.Labeler), cmp.Compare(ta.GotMs, tb.GotMs))
+	})
+	for len(order) > 0 {
+		// One collection of one labeler: the same labeler, got together.
+		n := 1
+		for n < len(order) && ts[order[n]].Labeler == ts[order[0]].Labeler && ts[order[n]].GotMs == ts[order[0]].GotMs {
+			n++
 		}
-		out[i] = end - start
-		busy[t.Labeler] = end
+		group := order[:n]
+		order = order[n:]
+		first, got := ts[group[0]].SentMs, ts[group[0]].GotMs
+		var claimed int64
+		for _, i := range group {
+			first = min(first, ts[i].SentMs)
+			claimed += max(ts[i].ClaimedMs, 0)
+		}
+		who := ts[group[0]].Labeler
+		start := max(first, busy[who])
+		window := max(got-start, 0)
+		var used int64
+		for _, i := range group {
+			c := max(ts[i].ClaimedMs, 0)
+			if claimed > window {
+				c = c * window / claimed // in proportion to the claims
+			}
+			out[i] = c
+			used += c
+		}
+		busy[who] = start + used
 	}
 	return out
 }

@@ -48,14 +48,14 @@ func TestTrapPair(t *testing.T) {
 	}
 }
 
-// TestServerTimes: claims are capped by the validator's own clock, a
+// TestServerTimes: claims are cut to the validator's own clock, a
 // labeler's labels are laid end to end, and a receipt time outside the
 // window is the miner's false word.
 func TestServerTimes(t *testing.T) {
 	busy := map[string]int64{}
 	ts := []LabelTiming{
-		// Four tasks sent at 0 and collected at 5 s, each claimed 6 s: the
-		// first gets the whole window, the rest none.
+		// Four tasks sent at 0 and collected at 5 s, each claimed 6 s:
+		// they share the 5 s.
 		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1000},
 		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1100},
 		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1200},
@@ -67,7 +67,7 @@ func TestServerTimes(t *testing.T) {
 		{Labeler: "liar", SentMs: 60000, GotMs: 90000, ClaimedMs: 6000, ReceivedMs: 1000},
 	}
 	got := ServerTimes(ts, busy)
-	want := []int64{5000, 0, 0, 0, 6000, 6000, 0}
+	want := []int64{1250, 1250, 1250, 1250, 6000, 6000, 0}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("label %d (%s): %d ms, want %d", i, ts[i].Labeler, got[i], want[i])
@@ -76,10 +76,14 @@ func TestServerTimes(t *testing.T) {
 	if busy["careful"] != 12000 || busy["fast"] != 5000 {
 		t.Errorf("busy = %v", busy)
 	}
-	// The next batch starts where the last one ended.
+	// The next collection starts where the last one ended.
 	next := ServerTimes([]LabelTiming{{Labeler: "fast", SentMs: 4000, GotMs: 7000, ClaimedMs: 6000}}, busy)
 	if next[0] != 2000 {
 		t.Errorf("carried over: %d ms, want 2000", next[0])
+	}
+	// Claims that fit are kept as they are.
+	if got := ServerTimes([]LabelTiming{{Labeler: "x", SentMs: 0, GotMs: 9000, ClaimedMs: 3000}, {Labeler: "x", SentMs: 0, GotMs: 9000, ClaimedMs: 4000}}, nil); got[0] != 3000 || got[1] != 4000 {
+		t.Errorf("claims that fit: %v", got)
 	}
 }
 

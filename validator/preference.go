@@ -464,9 +464,28 @@ func preferred(task rlhf.Task, choice rlhf.Choice) (chosen, rejected string, ok 
 	return "", "", false
 }
 
-// minLabelerQuality is the labeler score below which a label does not
-// enter the dataset.
-const minLabelerQuality = 0.25
+// The bar a labeler must clear for its labels to enter the dataset (and
+// teach p(useful)): a score of at least labelBarShare of the best
+// labeler's, and above labelBarFloor. Label scores are products of
+// chance-corrected skills (scoring.LabelerQuality), whose scale depends on
+// how hard the traps are and how much the crowd agrees, so the bar is
+// relative to the best labeler the validator sees, as the labels market
+// pays (a labeler at a third of the best earns a small fraction of its
+// pay); the floor keeps a network of careless labelers out altogether.
+const (
+	labelBarShare = 1.0 / 3
+	labelBarFloor = 0.01
+)
+
+// labelBar is the least score a labeler needs for its labels to be kept,
+// given every labeler's score.
+func labelBar(scores map[string]float64) float64 {
+	best := 0.0
+	for _, s := range scores {
+		best = max(best, s)
+	}
+	return max(labelBarFloor, labelBarShare*best)
+}
 
 // accepted is a label on a real comparison and the miner (hex) it came
 // from.
@@ -483,9 +502,10 @@ type accepted struct {
 // good enough to trust decided, the chosen completion is useful and the
 // other is not (a usefulness outcome, unlike passing verification).
 func (v *Validator) acceptLabels(labels []accepted, tasks map[string]prefTask, quality map[string]float64) {
+	bar := labelBar(quality)
 	for _, a := range labels {
 		labeler := a.miner + "/" + a.label.LabelerID
-		if quality[labeler] < minLabelerQuality {
+		if quality[labeler] < bar {
 			continue
 		}
 		task := tasks[a.label.TaskID].Task

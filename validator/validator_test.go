@@ -146,7 +146,7 @@ func startTestnet(t *testing.T, params func(*chain.Hyperparams), names ...string
 			{"truncate", &cheat.Truncate{Backend: builtin}},
 			// Honest models whose labelers differ: careful and random.
 			{"careful_labels", miner.NewBuiltin(verifier, "babyllama105")},
-			{"careful_labels2", miner.NewBuiltin(verifier, "babyllama105")},
+			{"careful2_labels", miner.NewBuiltin(verifier, "babyllama105")},
 			{"random_labels", miner.NewBuiltin(verifier, "babyllama105")},
 		}
 		if len(names) > 0 {
@@ -387,7 +387,7 @@ func TestValidatorCommitReveal(t *testing.T) {
 // times the label score of the one with a random clicker, and its weight
 // on mechanism 1. Accepted labels reach the dataset, which exports.
 func TestValidatorPreferenceLabels(t *testing.T) {
-	tn := startTestnet(t, func(p *chain.Hyperparams) { p.MechanismCount = 2 }, "careful_labels", "careful_labels2", "random_labels")
+	tn := startTestnet(t, func(p *chain.Hyperparams) { p.MechanismCount = 2 }, "careful_labels", "careful2_labels", "random_labels")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	careful := rlhf.QualityPolicy(func(prompt, completion string) float64 {
@@ -397,7 +397,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		}
 		return lp
 	})
-	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": careful, "careful_labels2": careful, "random_labels": rlhf.RandomPolicy} {
+	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": careful, "careful2_labels": careful, "random_labels": rlhf.RandomPolicy} {
 		tokens, err := rlhf.OpenTokens(filepath.Join(tn.labelDirs[name], miner.LabelersFile))
 		if err != nil {
 			t.Fatal(err)
@@ -418,7 +418,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	v, err := New(Config{
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
 		Exact: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t), Policy: testPolicy(),
-		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7, LabelOptions: fast,
+		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7, LabelOptions: fast, PreferenceShare: 0.2,
 		AllowPrivateAxons: true,
 	})
 	if err != nil {
@@ -443,15 +443,18 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		n := len(v.st.LabelObs)
 		pref = slices.Clone(v.st.Scores.Kinds[KindPreference])
 		v.mu.Unlock()
-		c1, c2, r := pref[tn.uids["careful_labels"]], pref[tn.uids["careful_labels2"]], pref[tn.uids["random_labels"]]
+		c1, c2, r := pref[tn.uids["careful_labels"]], pref[tn.uids["careful2_labels"]], pref[tn.uids["random_labels"]]
 		if n >= 90 && c1 > 0 && c2 > 0 && r < min(c1, c2)/3 {
 			break
 		}
 		if time.Now().After(deadline) {
+			for _, s := range v.Report().Scores {
+				t.Logf("uid %d labelers %+v", s.UID, s.Labelers)
+			}
 			t.Fatalf("after %d labels: label scores careful %.3f and %.3f, random %.3f: want random under a third of each careful one", n, c1, c2, r)
 		}
 	}
-	t.Logf("label scores: careful %.3f and %.3f, random %.3f", pref[tn.uids["careful_labels"]], pref[tn.uids["careful_labels2"]], pref[tn.uids["random_labels"]])
+	t.Logf("label scores: careful %.3f and %.3f, random %.3f", pref[tn.uids["careful_labels"]], pref[tn.uids["careful2_labels"]], pref[tn.uids["random_labels"]])
 	rep := v.Report()
 	for _, s := range rep.Scores {
 		if s.UID == tn.uids["random_labels"] && (len(s.Labelers) != 1 || len(s.Labelers[0].Reasons) == 0) {
@@ -480,7 +483,7 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	for _, e := range row.Row {
 		w[e.UID] = e.Value
 	}
-	if c, r := min(w[tn.uids["careful_labels"]], w[tn.uids["careful_labels2"]]), w[tn.uids["random_labels"]]; c == 0 || r >= c/3 {
+	if c, r := min(w[tn.uids["careful_labels"]], w[tn.uids["careful2_labels"]]), w[tn.uids["random_labels"]]; c == 0 || r >= c/3 {
 		t.Errorf("mechanism 1 weights %v: careful labelers' miners %d, random %d", row.Row, c, r)
 	}
 
@@ -491,9 +494,14 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	if v.dataset.store.Len() == 0 || tasks == 0 {
 		t.Fatalf("dataset: %d labels, %d tasks", v.dataset.store.Len(), tasks)
 	}
+	// None of the random labeler's labels is: it is below the bar.
+	random := testKey(t, byte(10+tn.uids["random_labels"]-1)).PublicKey().Hex()[:16]
 	for _, l := range v.dataset.store.Labels() {
 		if !strings.Contains(l.LabelerID, "/sim") || strings.HasPrefix(l.LabelerID, tn.val.PublicKey().Hex()[:16]) {
 			t.Fatalf("dataset label %+v", l)
+		}
+		if strings.HasPrefix(l.LabelerID, random) {
+			t.Fatalf("a label of the random labeler is in the dataset: %+v", l)
 		}
 	}
 
