@@ -18,8 +18,9 @@
 //     log-probability and topicality), trained only from usefulness
 //     outcomes (preferences of good labelers, reference results, an LLM
 //     judge's verdicts) with a cap per miner (Useful, FeatureExtractor);
-//   - label quality: trap accuracy, agreement, time on task, position bias,
-//     outlier voters and Krippendorff's alpha (AssessLabels);
+//   - label quality: trap accuracy times agreement with other miners on real
+//     pairs (weighted, capped, robust to rings), time on task, position and
+//     length bias, outlier voters and Krippendorff's alpha (AssessLabels);
 //   - the moving averages a validator keeps per uid and task kind, and the
 //     hard failures that zero them for the window (Scores).
 //
