@@ -375,8 +375,8 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 				ClaimedMs: l.TimeOnTaskMs, ReceivedMs: received})
 			v.st.LabelObs = append(v.st.LabelObs, scoring.LabelObs{
 				Item: l.TaskID, Labeler: labeler, Miner: hk.Hex(), Choice: string(l.Choice), ShownLeft: shown,
-				TextLen: len(p.Task.Prompt) + len(p.Task.CompletionA) + len(p.Task.CompletionB),
-				Trap:    p.Trap, TrapAnswer: p.TrapAnswer,
+				Longer: longer(p.Task), TextLen: len(p.Task.Prompt) + len(p.Task.CompletionA) + len(p.Task.CompletionB),
+				Trap: p.Trap, TrapAnswer: p.TrapAnswer,
 			})
 			if !p.Trap {
 				fresh = append(fresh, accepted{miner: hk.Hex(), label: l})

@@ -401,7 +401,7 @@ func TestTxUsageErrors(t *testing.T) {
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "0.0.0.0", "--port", "1"}, "want a specific address"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3.4"}, "--port 0: want 1 to 65535"},
 		{[]string{"tx", "serve-axon", "--wallet", "a", "--hotkey", "h", "--netuid", "1", "--ip", "1.2.3.4", "--port", "1", "--protocol", "udp"}, `"udp" is not one of http, https, grpc, ws`},
-		{[]string{"tx", "subnet", "set-params", "--wallet", "a", "--netuid", "1"}, "--params is required"},
+		{[]string{"tx", "subnet", "set-params", "--wallet", "a", "--netuid", "1"}, "nothing to change: give --params FILE or --set KEY=VALUE"},
 		{[]string{"query", "account"}, "want 1 argument(s), got 0"},
 		{[]string{"query", "neuron", "1", "x"}, `uid "x": want an integer`},
 		{[]string{"query", "metagraph", "1", "2"}, `unexpected argument "2"`},
