@@ -28,9 +28,7 @@ const ClockSkewMs = 5_000
 // from when the first of them was sent, or the labeler was done with its
 // previous ones, to when the validator held them, in proportion to their
 // claims. A labeler that clicks through tasks in a blink has little time
-// per label however long its page says it took. A label whose receipt
-// time lies outside [SentMs, GotMs] (beyond ClockSkewMs) is the miner's
-// false word: 0.
+// per label however long its page says it took.
 //
 // busy carries each labeler's end of work across calls (the end of its
 // last collection) and is updated; nil starts everyone idle.
@@ -39,12 +37,9 @@ func ServerTimes(ts []LabelTiming, busy map[string]int64) []int64 {
 		busy = map[string]int64{}
 	}
 	out := make([]int64, len(ts))
-	order := make([]int, 0, len(ts))
-	for i, t := range ts {
-		if t.ReceivedMs != 0 && (t.ReceivedMs < t.SentMs-ClockSkewMs || t.ReceivedMs > t.GotMs+ClockSkewMs) {
-			continue // out[i] = 0: the miner's receipt time is false
-		}
-		order = append(order, i)
+	order := make([]int, len(ts))
+	for i := range order {
+		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
 		ta, tb := ts[a], ts[b]

@@ -69,14 +69,12 @@ type Policy struct {
 	// every kind weighs into its one vector by KindWeights.
 	KindMechanism map[string]uint8
 
-	// TrapTemperature is the temperature of the validator's own sample
-	// that is the worse side of a trap (top_p 1): the same model, same
-	// length and style, but a worse answer. TrapMargin is how much lower
-	// (in nats per token, under the model at temperature 1) its mean
-	// log-probability must be than the good side's for the pair to be a
-	// trap with a known answer. On the demo model, samples at 1.3 are
-	// 0.6-0.9 nats per token below samples at 0.8, top_p 0.9.
-	TrapTemperature, TrapMargin float64
+	// TrapMargin is how much more likely (in nats per token, under the
+	// declared model at temperature 1) one verified answer to a prompt must
+	// be than another for the pair to be a trap with a known answer
+	// (PrefPair). Between two of the demo model's 64-token samples at the
+	// tasks' temperature, 18% of pairs are 0.2 apart or more.
+	TrapMargin float64
 }
 
 // ReplayPolicy tunes CheckReplay, the exact check of answers from the
@@ -114,7 +112,6 @@ func DefaultPolicy() Policy {
 		Alpha:                 0.1,
 		Sharpen:               4,
 		KindMechanism:         map[string]uint8{KindPreference: 1},
-		TrapTemperature:       1.3,
 		TrapMargin:            0.2,
 	}
 }
@@ -171,11 +168,8 @@ func (p Policy) Validate() error {
 	if !(p.Sharpen >= 1 && p.Sharpen <= 16) {
 		bad("sharpen %v is not in [1, 16]", p.Sharpen)
 	}
-	if !(p.TrapTemperature > p.Temperature && p.TrapTemperature <= 4) {
-		bad("trap temperature %v must be above the tasks' temperature %v (a hotter sample is the worse side) and at most 4", p.TrapTemperature, p.Temperature)
-	}
-	if !(p.TrapMargin >= 0) || math.IsInf(p.TrapMargin, 0) {
-		bad("trap margin %v is not a number of nats at least 0", p.TrapMargin)
+	if !(p.TrapMargin > 0) || math.IsInf(p.TrapMargin, 0) {
+		bad("trap margin %v is not a number of nats above 0", p.TrapMargin)
 	}
 	for k, m := range p.KindMechanism {
 		if m >= MaxMechanisms {

@@ -2,41 +2,57 @@ package scoring
 
 import "math/rand/v2"
 
-// Traps: preference tasks whose answer the validator knows. A trap must
-// look like every other task (research/integrity.md section 4): both sides
-// are the declared model's samples of the same prompt, of the same number
-// of tokens; the worse side is the validator's own sample at a higher
-// temperature (Policy.TrapTemperature), which the model itself rates lower.
-// Nothing of its form tells it apart: which side is longer is a coin flip,
-// as in a real comparison, and the sides are shown in random order.
+// Preference tasks: every one is two verified answers of the declared
+// model to one prompt, of the same number of tokens, shown in random
+// order. A trap is a pair whose order the validator knows: the model
+// itself rates one side at least TrapMargin nats per token more likely
+// than the other (both are its own samples at the tasks' temperature and
+// top_p, so no token of either falls outside the nucleus, and both are
+// miners' answers, which come back in other tasks alike). Which side of a
+// trap is longer is a coin flip. A real comparison is a pair the model
+// rates within the margin: its answer is the crowd's.
+//
+// research/integrity.md section 4: a trap must look like every other task,
+// its worse side a real but worse answer.
 
-// TrapSide is one candidate side of a trap: its text and the declared
-// model's mean log-probability per token of it (temperature 1).
-type TrapSide struct {
+// PairSide is one candidate side of a preference task: its text and the
+// declared model's mean log-probability per token of it (temperature 1).
+type PairSide struct {
 	Text        string
 	MeanLogprob float64
 }
 
-// TrapPair picks, among good answers to one prompt (verified samples), the
-// one to set against worse, the validator's hotter sample, so that the pair
-// is a trap with a known answer that its form does not give away: the good
-// side is at least TrapMargin nats per token more likely under the model,
-// and worse is longer in characters exactly when worseLonger (the caller's
-// coin flip), the good side being chosen at random among those that fit.
-// It returns -1 when none fits (the caller samples again or makes no
-// trap).
-func (p Policy) TrapPair(goods []TrapSide, worse TrapSide, worseLonger bool, r *rand.Rand) int {
-	var fit []int
-	for i, g := range goods {
-		if g.MeanLogprob-worse.MeanLogprob < p.TrapMargin || len(g.Text) == len(worse.Text) || g.Text == worse.Text {
-			continue
-		}
-		if (len(worse.Text) > len(g.Text)) == worseLonger {
-			fit = append(fit, i)
+// PrefPair picks two answers to one prompt for a preference task: for a
+// trap, a pair the model rates at least TrapMargin apart, the worse side
+// longer in characters exactly when worseLonger (the caller's coin flip)
+// unless the two are as long,
+// returned as (better, worse); for a real comparison, a pair rated within
+// the margin, in random order. Pairs are drawn at random among those that
+// fit, never two equal texts; ok is false when none fits.
+func (p Policy) PrefPair(sides []PairSide, trap, worseLonger bool, r *rand.Rand) (a, b int, ok bool) {
+	type pair struct{ a, b int }
+	var fit []pair
+	for i := range sides {
+		for j := range sides {
+			si, sj := sides[i], sides[j]
+			if i == j || si.Text == sj.Text {
+				continue
+			}
+			gap := si.MeanLogprob - sj.MeanLogprob
+			switch {
+			case trap && gap >= p.TrapMargin && (len(sj.Text) == len(si.Text) || (len(sj.Text) > len(si.Text)) == worseLonger):
+				fit = append(fit, pair{i, j})
+			case !trap && i < j && gap < p.TrapMargin && -gap < p.TrapMargin:
+				fit = append(fit, pair{i, j})
+			}
 		}
 	}
 	if len(fit) == 0 {
-		return -1
+		return 0, 0, false
 	}
-	return fit[r.IntN(len(fit))]
+	f := fit[r.IntN(len(fit))]
+	if !trap && r.IntN(2) == 0 {
+		f.a, f.b = f.b, f.a
+	}
+	return f.a, f.b, true
 }

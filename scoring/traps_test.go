@@ -6,68 +6,83 @@ import (
 	"testing"
 )
 
-// TestTrapPair: the good side is picked only when the model rates it
-// TrapMargin above the worse one, and the coin decides which side is
-// longer: over many traps, "pick the longer side" is right half the time.
-func TestTrapPair(t *testing.T) {
+// TestPrefPair: a trap is a pair the model rates TrapMargin apart, with
+// the coin deciding which side is longer, so over many traps "pick the
+// longer side" is right half the time; a real comparison is a pair rated
+// within the margin; equal texts never pair.
+func TestPrefPair(t *testing.T) {
 	p := DefaultPolicy()
 	r := rand.New(rand.NewPCG(1, 2))
-	goods := []TrapSide{
+	sides := []PairSide{
 		{Text: strings.Repeat("a", 40), MeanLogprob: -0.5},
-		{Text: strings.Repeat("b", 60), MeanLogprob: -0.6},
-		{Text: strings.Repeat("c", 50), MeanLogprob: -1.0}, // too close to the worse side
-		{Text: strings.Repeat("d", 70), MeanLogprob: -0.4},
+		{Text: strings.Repeat("b", 60), MeanLogprob: -0.45},
+		{Text: strings.Repeat("c", 50), MeanLogprob: -0.95},
+		{Text: strings.Repeat("d", 70), MeanLogprob: -0.9},
+		{Text: strings.Repeat("a", 40), MeanLogprob: -1.5}, // the same text as 0
 	}
-	worse := TrapSide{Text: strings.Repeat("z", 55), MeanLogprob: -1.1}
-	longerRight, n := 0, 0
+	longerBetter := 0
 	for i := range 400 {
 		wl := i%2 == 0
-		j := p.TrapPair(goods, worse, wl, r)
-		if j < 0 {
-			t.Fatalf("no good side for worseLonger=%v", wl)
+		a, b, ok := p.PrefPair(sides, true, wl, r)
+		if !ok {
+			t.Fatalf("no trap for worseLonger=%v", wl)
 		}
-		if j == 2 {
-			t.Fatalf("picked a good side within the margin")
+		if sides[a].MeanLogprob-sides[b].MeanLogprob < p.TrapMargin || sides[a].Text == sides[b].Text {
+			t.Fatalf("trap %d over %d: not %v apart, or equal texts", a, b, p.TrapMargin)
 		}
-		if (len(worse.Text) > len(goods[j].Text)) != wl {
-			t.Fatalf("worseLonger=%v but picked %d (len %d vs %d)", wl, j, len(goods[j].Text), len(worse.Text))
+		if (len(sides[b].Text) > len(sides[a].Text)) != wl {
+			t.Fatalf("worseLonger=%v but got lengths %d (better) and %d", wl, len(sides[a].Text), len(sides[b].Text))
 		}
-		n++
-		if len(goods[j].Text) > len(worse.Text) {
-			longerRight++
+		if len(sides[a].Text) > len(sides[b].Text) {
+			longerBetter++
 		}
 	}
-	if longerRight != n/2 {
-		t.Errorf("the longer side was the good one %d of %d times, want half", longerRight, n)
+	if longerBetter != 200 {
+		t.Errorf("the longer side was the better one in %d of 400 traps, want half", longerBetter)
 	}
-	if j := p.TrapPair(goods[:1], worse, false, r); j != -1 {
-		t.Errorf("worse shorter asked, only a shorter good side: got %d, want -1", j)
+	firstA := 0
+	for range 400 {
+		a, b, ok := p.PrefPair(sides, false, false, r)
+		if !ok {
+			t.Fatal("no real pair")
+		}
+		if d := sides[a].MeanLogprob - sides[b].MeanLogprob; d >= p.TrapMargin || -d >= p.TrapMargin {
+			t.Fatalf("real pair %d, %d is %v apart", a, b, d)
+		}
+		if a < b {
+			firstA++
+		}
 	}
-	if j := p.TrapPair([]TrapSide{{Text: "x", MeanLogprob: -1.05}}, worse, true, r); j != -1 {
-		t.Errorf("good side within the margin: got %d, want -1", j)
+	if firstA < 150 || firstA > 250 {
+		t.Errorf("real pairs in index order %d of 400 times: the order is not random", firstA)
+	}
+	if _, _, ok := p.PrefPair(sides[:2], true, true, r); ok {
+		t.Error("a trap from two answers within the margin")
+	}
+	if _, _, ok := p.PrefPair([]PairSide{sides[0], sides[4]}, false, false, r); ok {
+		t.Error("a pair of equal texts")
 	}
 }
 
-// TestServerTimes: claims are cut to the validator's own clock, a
-// labeler's labels are laid end to end, and a receipt time outside the
-// window is the miner's false word.
+// TestServerTimes: claims are cut to the validator's own clock, and a
+// labeler's labels are laid end to end.
 func TestServerTimes(t *testing.T) {
 	busy := map[string]int64{}
 	ts := []LabelTiming{
 		// Four tasks sent at 0 and collected at 5 s, each claimed 6 s:
 		// they share the 5 s.
-		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1000},
-		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1100},
-		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1200},
-		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000, ReceivedMs: 1300},
+		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000},
+		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000},
+		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000},
+		{Labeler: "fast", SentMs: 0, GotMs: 5000, ClaimedMs: 6000},
 		// A careful labeler whose claims fit.
-		{Labeler: "careful", SentMs: 0, GotMs: 20000, ClaimedMs: 6000, ReceivedMs: 6000},
-		{Labeler: "careful", SentMs: 0, GotMs: 20000, ClaimedMs: 6000, ReceivedMs: 12000},
-		// A receipt time before the task was sent.
-		{Labeler: "liar", SentMs: 60000, GotMs: 90000, ClaimedMs: 6000, ReceivedMs: 1000},
+		{Labeler: "careful", SentMs: 0, GotMs: 20000, ClaimedMs: 6000},
+		{Labeler: "careful", SentMs: 0, GotMs: 20000, ClaimedMs: 6000},
+		// Collected a second after it was sent: a claim of 6 s is cut to 1.
+		{Labeler: "quick", SentMs: 60000, GotMs: 61000, ClaimedMs: 6000},
 	}
 	got := ServerTimes(ts, busy)
-	want := []int64{1250, 1250, 1250, 1250, 6000, 6000, 0}
+	want := []int64{1250, 1250, 1250, 1250, 6000, 6000, 1000}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("label %d (%s): %d ms, want %d", i, ts[i].Labeler, got[i], want[i])
@@ -107,8 +122,8 @@ func TestMechanismKinds(t *testing.T) {
 	}
 	bad := DefaultPolicy()
 	bad.KindMechanism = map[string]uint8{KindPreference: 9}
-	bad.TrapTemperature = 0.5
-	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "mechanism 9") || !strings.Contains(err.Error(), "trap temperature") {
+	bad.TrapMargin = 0
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "mechanism 9") || !strings.Contains(err.Error(), "trap margin") {
 		t.Errorf("Validate = %v", err)
 	}
 }

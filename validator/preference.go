@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/keys"
-	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/protocol"
 	"github.com/seed0ffb8d46/agora/rlhf"
 	"github.com/seed0ffb8d46/agora/scoring"
@@ -35,11 +33,8 @@ const (
 	prefTasksPerJob = 4    // tasks sent to a miner per preference step
 	prefTaskTTL     = 10 * time.Minute
 	// trapShare is the share of preference tasks that are traps; the rest
-	// compare two miners' answers to one prompt.
+	// are real comparisons.
 	trapShare = 0.5
-	// trapTries is how many hot samples a trap may take to find a good
-	// side that fits (TrapPair).
-	trapTries = 3
 )
 
 // completion is a good answer a miner gave to a story prompt: material for
@@ -88,12 +83,11 @@ func (v *Validator) remember(c completion) {
 }
 
 // newPrefTasks makes up to n tasks from recent good answers, all alike in
-// form: two answers of the declared model to one prompt, of the same
-// number of tokens, in random order. Half are real comparisons of two
-// miners' answers; half are traps, whose worse side is the validator's own
-// hotter sample (scoring.TrapPair). Without a model to sample traps with,
-// or when no good side fits, fewer traps are made.
-func (v *Validator) newPrefTasks(ctx context.Context, n int, now time.Time) []prefTask {
+// form: two verified answers of the declared model to one prompt, in
+// random order. Half are traps, pairs the model itself rates far apart
+// (scoring.PrefPair: the longer side a coin flip); the rest are real
+// comparisons, pairs it rates close, whose answer is the crowd's.
+func (v *Validator) newPrefTasks(n int, now time.Time) []prefTask {
 	v.mu.Lock()
 	byPrompt := map[string][]completion{}
 	var prompts []string
@@ -108,75 +102,36 @@ func (v *Validator) newPrefTasks(ctx context.Context, n int, now time.Time) []pr
 		return nil
 	}
 	prefix := api.TaskPrefix(v.self)
+	pol := v.cfg.Policy
 	var out []prefTask
 	for range n {
-		prompt := prompts[v.rng.IntN(len(prompts))]
-		group := byPrompt[prompt]
-		// A random id: nothing in it tells a trap from a comparison.
-		id := fmt.Sprintf("%s%016x%016x", prefix, v.rng.Uint64(), v.rng.Uint64())
-		t := rlhf.Task{ID: id, Prompt: prompt, Validator: v.self, Deadline: now.Add(prefTaskTTL), CreatedAt: now}
-		var p prefTask
-		if len(group) < 2 || v.rng.Float64() < trapShare {
-			trap, ok := v.trap(ctx, t, group)
-			if !ok {
+		group := byPrompt[prompts[v.rng.IntN(len(prompts))]]
+		sides := make([]scoring.PairSide, len(group))
+		for i, c := range group {
+			sides[i] = scoring.PairSide{Text: c.Text, MeanLogprob: c.MeanLogprob}
+		}
+		trap := v.rng.Float64() < trapShare
+		a, b, ok := pol.PrefPair(sides, trap, v.rng.IntN(2) == 0, v.rng)
+		if !ok {
+			trap = !trap // take the other kind rather than nothing
+			if a, b, ok = pol.PrefPair(sides, trap, v.rng.IntN(2) == 0, v.rng); !ok {
 				continue
 			}
-			p = trap
-		} else {
-			i := v.rng.IntN(len(group))
-			j := (i + 1 + v.rng.IntN(len(group)-1)) % len(group)
-			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = group[i].Text, group[i].Model, group[j].Text, group[j].Model
-			p = prefTask{Task: t}
 		}
+		// A random id: nothing in it tells a trap from a comparison.
+		id := fmt.Sprintf("%s%016x%016x", prefix, v.rng.Uint64(), v.rng.Uint64())
+		t := rlhf.Task{ID: id, Prompt: group[a].Prompt, Validator: v.self, Deadline: now.Add(prefTaskTTL), CreatedAt: now}
+		p := prefTask{Task: t, Trap: trap}
+		if trap && v.rng.IntN(2) == 0 {
+			a, b = b, a // the better side second
+			p.TrapAnswer = "b"
+		} else if trap {
+			p.TrapAnswer = "a"
+		}
+		p.Task.CompletionA, p.Task.ModelA, p.Task.CompletionB, p.Task.ModelB = group[a].Text, group[a].Model, group[b].Text, group[b].Model
 		out = append(out, p)
 	}
 	return out
-}
-
-// trap makes t a trap from the good answers to its prompt: the validator
-// samples the prompt hotter with the declared model and sets the sample
-// against a good answer that the model rates higher, the longer side
-// decided by a coin and the sides' order by another.
-func (v *Validator) trap(ctx context.Context, t rlhf.Task, goods []completion) (prefTask, bool) {
-	gen := v.cfg.TrapModel
-	if gen == nil {
-		return prefTask{}, false
-	}
-	pol := v.cfg.Policy
-	sides := make([]scoring.TrapSide, len(goods))
-	for i, g := range goods {
-		sides[i] = scoring.TrapSide{Text: g.Text, MeanLogprob: g.MeanLogprob}
-	}
-	worseLonger := v.rng.IntN(2) == 0
-	for range trapTries {
-		g, err := gen.Generate(ctx, t.Prompt, llm.GenOptions{MaxTokens: pol.MaxTokens, Temperature: float32(pol.TrapTemperature), TopP: 1, Seed: v.rng.Uint64()})
-		if err != nil {
-			if ctx.Err() == nil {
-				v.log.Warn("trap sample", zap.Error(err))
-			}
-			return prefTask{}, false
-		}
-		if len(g.Tokens) == 0 {
-			continue
-		}
-		var sum float64
-		for _, tk := range g.Tokens {
-			sum += tk.Logprob
-		}
-		worse := scoring.TrapSide{Text: g.Text, MeanLogprob: sum / float64(len(g.Tokens))}
-		i := pol.TrapPair(sides, worse, worseLonger, v.rng)
-		if i < 0 {
-			continue
-		}
-		hot := v.cfg.VerifyModel + "@validator-t" + strconv.FormatFloat(pol.TrapTemperature, 'f', -1, 64)
-		if v.rng.IntN(2) == 0 {
-			t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = goods[i].Text, goods[i].Model, worse.Text, hot
-			return prefTask{Task: t, Trap: true, TrapAnswer: "a"}, true
-		}
-		t.CompletionA, t.ModelA, t.CompletionB, t.ModelB = worse.Text, hot, goods[i].Text, goods[i].Model
-		return prefTask{Task: t, Trap: true, TrapAnswer: "b"}, true
-	}
-	return prefTask{}, false
 }
 
 // blind is a task in the form miners receive it: without model names (see
@@ -226,13 +181,13 @@ func (v *Validator) signedJSON(ctx context.Context, t target, path string, body,
 // sendPreference sends each miner in sample the same new tasks, so that
 // labelers of different miners label the same items.
 func (v *Validator) sendPreference(ctx context.Context, sample []target) {
-	tasks := v.newPrefTasks(ctx, prefTasksPerJob, time.Now())
+	tasks := v.newPrefTasks(prefTasksPerJob, time.Now())
 	if len(tasks) == 0 {
 		return
 	}
 	// Miners and their labelers see the tasks blind: no model names,
-	// which would tell a trap (one side written by the validator) from a
-	// real comparison. The validator keeps them for its dataset.
+	// which would tell which miners' answers a task sets side by side.
+	// The validator keeps them for its dataset.
 	body := api.PreferenceTasks{}
 	for _, t := range tasks {
 		body.Tasks = append(body.Tasks, blind(t.Task))
@@ -350,7 +305,6 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 	var fresh []accepted
 	var timings []scoring.LabelTiming
 	first := len(v.st.LabelObs)
-	traps := map[keys.PublicKey][]api.TrapResult{}
 	for i, t := range sample {
 		hk := t.hotkey
 		for _, l := range labels[i] {
@@ -381,11 +335,17 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 			if !p.Trap {
 				fresh = append(fresh, accepted{miner: hk.Hex(), label: l})
 			} else {
-				traps[hk] = append(traps[hk], api.TrapResult{TaskID: l.TaskID, LabelerID: l.LabelerID, Correct: string(l.Choice) == p.TrapAnswer})
+				// Told only once the task has expired: a verdict on a live
+				// task would tell the miner's other labelers (and anyone
+				// it shares the task with) which tasks are traps.
+				rs := append(v.trapResults[hk.Hex()], dueResult{due: p.Task.Deadline,
+					r: api.TrapResult{TaskID: l.TaskID, LabelerID: l.LabelerID, Correct: string(l.Choice) == p.TrapAnswer}})
+				v.trapResults[hk.Hex()] = rs[max(0, len(rs)-maxOutstanding):]
 			}
 		}
 	}
 	for j, ms := range scoring.ServerTimes(timings, v.labelBusy) {
+
 		v.st.LabelObs[first+j].TimeOnTaskMs = ms
 	}
 	if n := len(v.st.LabelObs); n > maxObservations {
@@ -424,17 +384,43 @@ func (v *Validator) collectPreference(ctx context.Context, sample []target) {
 		v.mu.Unlock()
 	}
 	v.acceptLabels(fresh, tasks, quality)
-	// Tell the miners how their labelers did on the traps, for the
-	// labelers' own accuracy on their pages.
-	v.fanOut(ctx, sample, func(_ int, t target) {
-		rs := traps[t.hotkey]
-		if len(rs) == 0 {
+	v.sendTrapResults(ctx, sample, now)
+}
+
+// dueResult is a trap verdict to tell a miner once its task has expired.
+type dueResult struct {
+	due time.Time
+	r   api.TrapResult
+}
+
+// sendTrapResults tells the miners in sample how their labelers did on
+// traps whose tasks have expired, for the labelers' own accuracy on their
+// pages. A verdict that cannot be delivered is dropped: it is shown to
+// labelers, never paid on.
+func (v *Validator) sendTrapResults(ctx context.Context, sample []target, now time.Time) {
+	due := make([][]api.TrapResult, len(sample))
+	v.mu.Lock()
+	for i, t := range sample {
+		pending := v.trapResults[t.hotkey.Hex()]
+		keep := pending[:0]
+		for _, d := range pending {
+			if now.After(d.due) {
+				due[i] = append(due[i], d.r)
+			} else {
+				keep = append(keep, d)
+			}
+		}
+		v.trapResults[t.hotkey.Hex()] = keep
+	}
+	v.mu.Unlock()
+	v.fanOut(ctx, sample, func(i int, t target) {
+		if len(due[i]) == 0 {
 			return
 		}
 		qctx, cancel := context.WithTimeout(ctx, v.cfg.QueryTimeout)
 		defer cancel()
 		var ack map[string]int
-		if err := v.signedJSON(qctx, t, api.PathPreferenceResults, api.PreferenceResults{Results: rs}, &ack); err != nil {
+		if err := v.signedJSON(qctx, t, api.PathPreferenceResults, api.PreferenceResults{Results: due[i]}, &ack); err != nil {
 			v.log.Debug("preference results", zap.Uint16("uid", t.uid), zap.Error(err))
 		}
 	})

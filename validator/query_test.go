@@ -166,7 +166,7 @@ func TestPreferenceTasksAreBlind(t *testing.T) {
 	}
 	defer v.Close()
 	for i := range 8 {
-		v.remember(completion{Prompt: "p", Text: "the cat sat on the warm mat " + strings.Repeat("x", i), Model: "m@uid" + string(rune('0'+i))})
+		v.remember(completion{Prompt: "p", Text: "the cat sat on the warm mat " + strings.Repeat("x", i), Model: "m@uid" + string(rune('0'+i)), MeanLogprob: -0.1 * float64(i%4)})
 	}
 	var sent []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

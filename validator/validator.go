@@ -90,11 +90,6 @@ type Config struct {
 	// miners sampled; the shares add up to at most 1. Labels are collected
 	// from the miners sampled at every step.
 	PreferenceShare float64
-	// TrapModel samples the worse side of trap tasks (the declared model
-	// at a higher temperature); default Exact. Without one, preference
-	// tasks are real comparisons only, and labels are judged by agreement
-	// alone.
-	TrapModel llm.Generator
 	// LabelOptions tune the label-quality scoring; the zero value is
 	// scoring.DefaultLabelOptions() (a network of human labelers).
 	LabelOptions scoring.LabelOptions
@@ -154,6 +149,9 @@ type Validator struct {
 	// labelers is the last judgement of each miner's labelers (by hotkey
 	// hex), for /scores.
 	labelers map[string][]api.LabelerScore
+	// trapResults are trap verdicts to tell each miner (hotkey hex) once
+	// their tasks have expired.
+	trapResults map[string][]dueResult
 
 	dataset *dataset       // nil without DatasetDir
 	judgeq  chan judgeItem // nil without a Judge
@@ -332,9 +330,6 @@ func New(cfg Config) (*Validator, error) {
 	if len(cfg.Policy.KindWeights) == 0 {
 		return nil, errors.New("validator: no task kind is both sent and weighed")
 	}
-	if cfg.TrapModel == nil && cfg.Exact != nil {
-		cfg.TrapModel = cfg.Exact
-	}
 	if cfg.LabelOptions == (scoring.LabelOptions{}) {
 		cfg.LabelOptions = scoring.DefaultLabelOptions()
 	}
@@ -354,15 +349,16 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Seed = rand.Uint64()
 	}
 	v := &Validator{
-		cfg:       cfg,
-		log:       cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
-		metrics:   newMetrics(cfg.Registry),
-		signer:    &protocol.Signer{Key: cfg.Key},
-		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
-		self:      chain.AccountID(cfg.Key.PublicKey()).String(),
-		queried:   map[string]uint64{},
-		labelBusy: map[string]int64{},
-		reasons:   map[string]*reasonLog{},
+		cfg:         cfg,
+		log:         cfg.Logger.With(zap.String("component", "validator"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid)),
+		metrics:     newMetrics(cfg.Registry),
+		signer:      &protocol.Signer{Key: cfg.Key},
+		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xa5a5)),
+		self:        chain.AccountID(cfg.Key.PublicKey()).String(),
+		queried:     map[string]uint64{},
+		labelBusy:   map[string]int64{},
+		trapResults: map[string][]dueResult{},
+		reasons:     map[string]*reasonLog{},
 	}
 	if _, err := cryptorand.Read(v.verifyKey[:]); err != nil {
 		return nil, fmt.Errorf("validator: %w", err)

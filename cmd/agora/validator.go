@@ -115,7 +115,6 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					VerifyModel:       verify.name,
 					Exact:             verify.exact,
 					Stat:              verify.stat,
-					TrapModel:         verify.trapModel(),
 					SampleSize:        c.SampleSize,
 					StepInterval:      c.StepInterval,
 					QueryTimeout:      c.QueryTimeout,
@@ -151,18 +150,6 @@ type verification struct {
 	stat  scoring.TokenModel
 	// server is the model server behind stat, probed at start.
 	server *llm.OpenAI
-}
-
-// trapModel is what samples the worse side of trap tasks: the model
-// answers are verified with.
-func (v verification) trapModel() llm.Generator {
-	if v.exact != nil {
-		return v.exact
-	}
-	if v.server != nil {
-		return v.server
-	}
-	return nil
 }
 
 // probeServer asks the verifying model server for the prompt
