@@ -3,8 +3,10 @@ package scoring
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,12 +105,21 @@ func oracle(rest mktPolicy) mktPolicy {
 // mktMiner is a miner and its labelers; copies means all its labelers label every task the
 // miner gets, copying one choice (the copy ring of sock puppets); onlyTraps means it labels
 // only the tasks it recognises as traps.
+//
+// source names a person whose labels several miners submit (sybils): each item that any of
+// them gets is judged once by that person, with policy, and every such miner submits that
+// choice, except that each flips a fraction flip of its copies to the other side (or a tie to
+// a random side) to dodge a duplicate check. sameLeft makes a miner show the completions in
+// the order the person saw them (an exact duplicate); otherwise it shuffles its own.
 type mktMiner struct {
 	name      string
 	labelers  int
 	policy    mktPolicy
 	copies    bool
 	onlyTraps bool
+	source    string
+	flip      float64
+	sameLeft  bool
 }
 
 // simulateMarket labels items: each is a trap with probability 0.2 (gap 3: a careful labeler is
@@ -127,6 +138,11 @@ func simulateMarket(r *rand.Rand, miners []mktMiner, items int) []LabelObs {
 		textLen := it.promptLen + it.lenA + it.lenB
 		floor := max(opts.MinTimeMs, int64(1000*float64(textLen)/opts.MaxCharsPerSec))
 		k := 4 + r.IntN(3)
+		type judged struct {
+			choice, left string
+			ms           int64
+		}
+		persons := map[string]judged{} // what each source person chose on this item
 		for _, mi := range r.Perm(len(miners))[:min(k, len(miners))] {
 			m := miners[mi]
 			if m.onlyTraps && !it.trap {
@@ -143,6 +159,22 @@ func simulateMarket(r *rand.Rand, miners []mktMiner, items int) []LabelObs {
 			for j, l := range who {
 				v := mktView{item: it, shownLeft: coin(r), r: r, floorMs: floor}
 				c, ms := m.policy(v)
+				if m.source != "" {
+					p, ok := persons[m.source]
+					if !ok {
+						p = judged{c, v.shownLeft, ms}
+						persons[m.source] = p
+					} else {
+						ms = slowly(v) // the copy waits out a plausible time
+					}
+					c = p.choice
+					if m.sameLeft {
+						v.shownLeft = p.left
+					}
+					if r.Float64() < m.flip {
+						c = map[string]string{"a": "b", "b": "a", "tie": coin(r)}[c]
+					}
+				}
 				if j == 0 {
 					choice = c
 				}
@@ -170,6 +202,22 @@ func carefulMiners() []mktMiner {
 	return ms
 }
 
+// sybils are n miners submitting one careful person's labels (see mktMiner.source), the i-th
+// flipping flip·(1 + i/(n−1)) of them (flip to 2·flip); withSource adds the person's own
+// miner, <prefix>src, which submits the person's labels unchanged (it colludes: it is paid
+// by the same person's work, so it is an attacker too).
+func sybils(prefix string, n int, flip float64, sameLeft, withSource bool) []mktMiner {
+	var ms []mktMiner
+	if withSource {
+		ms = append(ms, mktMiner{name: prefix + "src", labelers: 1, policy: careful, source: "person"})
+	}
+	for i := range n {
+		f := flip * (1 + float64(i)/float64(max(1, n-1)))
+		ms = append(ms, mktMiner{name: fmt.Sprint(prefix, i), labelers: 1, policy: careful, source: "person", flip: f, sameLeft: sameLeft})
+	}
+	return ms
+}
+
 // attackScenarios are the markets: five careful miners with up to five attacking ones each
 // (6–10 miners, as a young subnet).
 func attackScenarios() map[string][]mktMiner {
@@ -192,8 +240,16 @@ func attackScenarios() map[string][]mktMiner {
 			mktMiner{name: "x-oracle-longer", labelers: 2, policy: oracle(alwaysLonger)},
 			mktMiner{name: "x-oracle-traps-only", labelers: 2, policy: oracle(randomClicker), onlyTraps: true},
 			mktMiner{name: "x-oracle-hash", labelers: 1, policy: oracle(hashRule)}),
-		"hash-ring":   append(carefulMiners(), ring("x-ring-", hashRule)...),
-		"oracle-ring": append(carefulMiners(), ring("x-oring-", oracle(hashRule))...),
+		"hash-ring": append(carefulMiners(), ring("x-ring-", hashRule)...),
+		// One careful person's labels submitted by several miners: three sybils copying exactly
+		// (same choice, same side shown left) with the person's own miner in the market, or
+		// without it; three that each flip 5–10% of their copies; and a careful miner relaying
+		// its labels to two more miners that shuffle the sides themselves.
+		"sybil-copy":       append(carefulMiners(), sybils("x-syb-", 3, 0, true, true)...),
+		"sybil-copy-alone": append(carefulMiners(), sybils("x-syb-", 3, 0, true, false)...),
+		"sybil-flip":       append(carefulMiners(), sybils("x-syb-", 3, 0.05, true, true)...),
+		"relay":            append(carefulMiners(), sybils("x-relay-", 2, 0, false, true)...),
+		"oracle-ring":      append(carefulMiners(), ring("x-oring-", oracle(hashRule))...),
 	}
 }
 
@@ -204,10 +260,11 @@ func attackScenarios() map[string][]mktMiner {
 func TestLabelAttacks(t *testing.T) {
 	const seeds = 8
 	type tally struct{ sum, max float64 }
-	for _, name := range []string{"clickers", "spotters", "hash-ring", "oracle-ring"} {
+	for _, name := range []string{"clickers", "spotters", "hash-ring", "oracle-ring", "sybil-copy", "sybil-copy-alone", "sybil-flip", "relay"} {
 		miners := attackScenarios()[name]
 		stats := map[string]*tally{}
 		carefulSum, carefulMin := 0.0, math.Inf(1)
+		sourceSum := &tally{}
 		for seed := range uint64(seeds) {
 			obs := simulateMarket(rand.New(rand.NewPCG(seed, 0xa77ac)), miners, 900)
 			r, err := AssessLabels(obs, DefaultLabelOptions())
@@ -223,6 +280,21 @@ func TestLabelAttacks(t *testing.T) {
 			}
 			mean /= float64(n)
 			carefulSum += mean
+			// Miners paid for one person's labels earn together about what one careful
+			// miner earns, at most.
+			source := 0.0
+			for _, m := range r.Miners {
+				if strings.HasPrefix(m.Miner, "x-syb-") || strings.HasPrefix(m.Miner, "x-relay-") {
+					source += m.Score
+				}
+			}
+			if source > 0 {
+				sourceSum.sum += source / mean
+				sourceSum.max = max(sourceSum.max, source/mean)
+			}
+			if source > 1.25*mean {
+				t.Errorf("%s seed %d: miners relaying one person earn %.3f together, above one careful miner (mean %.3f)", name, seed, source, mean)
+			}
 			for _, m := range r.Miners {
 				if strings.HasPrefix(m.Miner, "careful-") {
 					carefulMin = min(carefulMin, m.Score/mean)
@@ -251,8 +323,12 @@ func TestLabelAttacks(t *testing.T) {
 			}
 		}
 		t.Logf("%s: careful mean score %.3f (lowest careful miner %.2f of its seed's mean)", name, carefulSum/seeds, carefulMin)
-		for m, s := range stats {
+		for _, m := range slices.Sorted(maps.Keys(stats)) {
+			s := stats[m]
 			t.Logf("%s: %-22s score / careful mean: mean %.3f max %.3f", name, m, s.sum/seeds, s.max)
+		}
+		if sourceSum.max > 0 {
+			t.Logf("%s: %-22s score / careful mean: mean %.3f max %.3f", name, "one person's miners, sum", sourceSum.sum/seeds, sourceSum.max)
 		}
 	}
 }
