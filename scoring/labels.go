@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Vote is a pairwise preference on the ordinal scale A better < tie < B better, the scale on
@@ -130,6 +131,22 @@ type LabelOptions struct {
 	// OutlierPenalty multiplies the Score of a flagged labeler. Default 0.5; must be in
 	// [0, 1].
 	OutlierPenalty float64
+
+	// CopyMinShared, CopyDisagreementRatio and CopyZ set the test for miners whose labels
+	// were not made independently (one person's labels submitted by several miners; see
+	// LabelerQuality.CopyMates): two miners are copies when they shared at least
+	// CopyMinShared real pairs and disagreed on them CopyZ standard errors less often than
+	// CopyDisagreementRatio times the population's typical disagreement. Defaults 30, 0.75
+	// and 3.5. CopyMinShared at least 1, CopyDisagreementRatio in (0, 1], CopyZ positive.
+	CopyMinShared         int
+	CopyDisagreementRatio float64
+	CopyZ                 float64
+	// CopyPenalty multiplies the Score of a labeler whose miner has copy mates, before
+	// MinerLabelScores shares the cluster's score among them. Default 0.5; must be in [0, 1]. Sharing alone would make copying free to try: caught,
+	// the cluster earns what the person would have earned alone, and any miss is profit. The
+	// penalty makes an attempt cost, as OutlierPenalty does for an outlier; it falls on the
+	// original too, since its labels cannot be copied before submission without its consent.
+	CopyPenalty float64
 }
 
 // DefaultLabelOptions returns the defaults documented on LabelOptions.
@@ -150,6 +167,10 @@ func DefaultLabelOptions() LabelOptions {
 		OutlierMaxVotes:        100,
 		OutlierAgreementZ:      3,
 		OutlierPenalty:         0.5,
+		CopyMinShared:          30,
+		CopyDisagreementRatio:  0.75,
+		CopyZ:                  3.5,
+		CopyPenalty:            0.5,
 	}
 }
 
@@ -184,6 +205,14 @@ func (o LabelOptions) validate() error {
 		return bad("OutlierAgreementZ", o.OutlierAgreementZ)
 	case !(o.OutlierPenalty >= 0 && o.OutlierPenalty <= 1):
 		return bad("OutlierPenalty", o.OutlierPenalty)
+	case o.CopyMinShared < 1:
+		return bad("CopyMinShared", o.CopyMinShared)
+	case !(o.CopyDisagreementRatio > 0 && o.CopyDisagreementRatio <= 1):
+		return bad("CopyDisagreementRatio", o.CopyDisagreementRatio)
+	case !(o.CopyZ > 0) || math.IsInf(o.CopyZ, 0):
+		return bad("CopyZ", o.CopyZ)
+	case !(o.CopyPenalty >= 0 && o.CopyPenalty <= 1):
+		return bad("CopyPenalty", o.CopyPenalty)
 	}
 	return nil
 }
@@ -194,6 +223,7 @@ func (o LabelOptions) validate() error {
 //
 //	Skill = TrapSkill · ConsensusSkill·min(1, KappaZ⁺/SkillZ)
 //	Score = Skill · PlausibleFrac · PositionFactor · LengthFactor · (OutlierPenalty if Outlier)
+//	        · (CopyPenalty if CopyMates)
 //
 // with z⁺ = max(0, z). Both skills are chance-corrected (0 = no better than blind clicking,
 // 1 = perfect) and shrunk towards 0 by n/(n + PriorStrength); consensus skill counts in full
@@ -239,7 +269,55 @@ func (o LabelOptions) validate() error {
 // weight; an honest labeler agrees moderately with every honest miner. Each round the ring's
 // weight shrinks, and with it its say in its members' medians. The median is noisy
 // (few items per pair) and so only decides whose votes count; the score uses the κ against
-// the item consensus.
+// the item consensus. A round that would leave fewer than two miners of positive weight (of
+// those with a positive trap-based weight) is skipped, keeping the weights of the round
+// before: with one weighted miner left no one else has a consensus, and in a small network
+// (two careful miners with few items, whose PeerLower is below 0 for want of items) every
+// score would fall to 0.
+//
+// A lone labelling miner (or one whose only peers weigh 0) has no consensus and scores 0,
+// however good its traps: quality must be shown on real pairs too, and on traps alone a
+// miner that spots traps and clicks at random on the rest cannot be told from a careful
+// one. No fallback to trap skill is made for it.
+//
+// Labels not made independently. One person's labels submitted by several miners (sybils,
+// or a miner relaying its labels to others, each showing the sides in its own order) would
+// count in full in each other's consensus and PeerKappa, agree perfectly there, and be paid
+// once per miner. So, before the rounds, every pair of miners is compared on the real pairs
+// both labelled (each miner's vote its labelers' plurality, split on a tie): with n such
+// pairs and D the summed disagreement (for each, the share of the two votes that differ),
+// the two are copies when n ≥ CopyMinShared and
+//
+//	D < n·θ − CopyZ·√(n·θ·(1 − θ)),   θ = CopyDisagreementRatio·Dref,
+//
+// a one-sided binomial test that they disagree less often than independent labelers
+// could. Dref, the population's typical disagreement rate, is the median of D/n over the
+// tested pairs whose miners both have a positive trap-based weight (over all tested pairs
+// when there are none), taken again without the pairs the first pass flagged so that a
+// cluster of copies does not pull it towards its own agreement. Copies are joined
+// transitively into clusters; in a cluster each miner's mates never count in its
+// consensus or its PeerKappa, in everyone else's the members share one miner's weight
+// (each has its weight divided by the cluster's size), every member lists its mates in
+// CopyMates (and reads "copies labels of …"), its labelers' Scores are multiplied by
+// CopyPenalty, and MinerLabelScores shares the cluster's score among its members. The
+// test cannot tell the original from a copy, and does not try: copying a label needs it
+// before it is submitted, which needs the original's consent.
+//
+// Why these thresholds: people judging two answers to the same prompt disagree often. In
+// simulation (TestLabelCopyFalsePositives) a careful labeler is right on 70–85% of real
+// pairs (78–93% for a sharper one), two careful miners disagree on 28–50% of the pairs they
+// share (about 200 in 900 items) and Dref is 0.35–0.43, so θ ≈ 0.3. Over 30 seeds careful
+// pairs fell between 0.1 standard errors below θ and 6 above, far from the line at −3.5,
+// while copies that flip 5–10% of their labels disagreed on 3–23% of their shared pairs,
+// 2–9 standard errors below θ; a pair of copies that is missed (between −2 and −3.5) is
+// still joined to its cluster through a mate it is closer to. CopyMinShared = 30 keeps
+// the normal approximation honest; with 30 shared pairs an independent pair would need
+// almost no disagreement at all to be flagged. In 60 seeds of 7 markets (2 820 careful miners, some of
+// them sharper than the rest) no careful miner was flagged, and every copying sybil was. The
+// rule misjudges two cases: two independent labelers that disagree with each other less
+// than 0.75 times as often as the typical pair (experts in a crowd of novices) are taken for
+// copies; and when copies hold more than half of the tested pairs the median is theirs and
+// the test finds nothing.
 type LabelerQuality struct {
 	// Miner and Labeler identify the labeler (labeler names are scoped to their miner).
 	Miner, Labeler string
@@ -347,6 +425,10 @@ type LabelerQuality struct {
 	// exceeds 1/OutlierAlpha.
 	Outlier bool
 
+	// CopyMates are the other miners whose labels are copies of this labeler's miner's, or
+	// it of theirs (see above), sorted; nil when there are none.
+	CopyMates []string
+
 	// Skill is the product of the trap and the evidence-scaled consensus skill described above.
 	Skill float64
 	// Score is the combined quality in [0, 1] described above.
@@ -356,7 +438,8 @@ type LabelerQuality struct {
 	// "agreement kappa 0.02" (consensus part of Skill under 1/5), "implausibly
 	// fast 80%" (PlausibleFrac under
 	// 0.9), "position bias 0.95 left", "longer side 0.90" or "shorter side 0.90" (factor
-	// under 0.9), "outlier voter". Empty when nothing did.
+	// under 0.9), "outlier voter", "copies labels of m1, m2" (CopyMates; the miner's score
+	// is shared with them). Empty when nothing did.
 	Reasons []string
 }
 
@@ -366,9 +449,17 @@ type MinerLabelScore struct {
 	Miner string
 	// Labelers and Labels count the miner's labelers and their labels.
 	Labelers, Labels int
-	// Score is the label-weighted mean of the labelers' scores, Σ Labels·Score / Σ Labels, in
-	// [0, 1]: the expected quality of one of the miner's labels. Volume is not rewarded here.
+	// Score is SoloScore for a miner with no copy mates. For a cluster of N miners whose
+	// labels are copies of each other's (see LabelerQuality.CopyMates) it is the mean of
+	// their SoloScores divided by N: together they earn what one of them would alone.
 	Score float64
+	// SoloScore is the label-weighted mean of the labelers' scores, Σ Labels·Score /
+	// Σ Labels, in [0, 1]: the expected quality of one of the miner's labels. Volume is not
+	// rewarded here.
+	SoloScore float64
+	// CopyMates is the miner's copy mates (LabelerQuality.CopyMates), sorted and joined by
+	// ", "; empty when it has none.
+	CopyMates string
 }
 
 // LabelReport is everything AssessLabels computes.
@@ -452,8 +543,14 @@ type lqTable struct {
 	votes     []Vote
 	itemOf    []int
 	itemVotes [][]lqVotes // per item, one entry per miner that labelled it
+	itemTrap  []bool      // per item, whether it is a trap
 	accs      []*lqAcc
 	miners    int
+	// minerNames[m] is miner m's name; cluster[m] its copy cluster (the least miner index
+	// in it) and mates[m] the names of the other miners in it (see findCopies).
+	minerNames []string
+	cluster    []int
+	mates      [][]string
 }
 
 // newLQTable parses and indexes obs; see LabelerQualities for the errors.
@@ -489,12 +586,15 @@ func newLQTable(obs []LabelObs) (*lqTable, error) {
 			it = len(t.itemVotes)
 			items[ob.Item] = it
 			t.itemVotes = append(t.itemVotes, nil)
+			t.itemTrap = append(t.itemTrap, false)
 		}
+		t.itemTrap[it] = t.itemTrap[it] || ob.Trap
 		t.itemOf[i] = it
 		m, ok := miners[ob.Miner]
 		if !ok {
 			m = len(miners)
 			miners[ob.Miner] = m
+			t.minerNames = append(t.minerNames, ob.Miner)
 		}
 		iv := t.itemVotes[it]
 		j := slices.IndexFunc(iv, func(e lqVotes) bool { return e.miner == m })
@@ -534,14 +634,28 @@ func LabelerQualities(obs []LabelObs, opts LabelOptions) ([]LabelerQuality, erro
 	// The first round weighs miners by their traps and conduct alone, each later one also by
 	// how well they agreed with the others in the round before (see LabelerQuality).
 	base := t.minerWeights(opts)
+	t.findCopies(base, opts)
+	for _, a := range t.accs {
+		a.q.CopyMates = t.mates[a.miner]
+	}
 	weights := slices.Clone(base)
-	var cons lqConsensus
+	// A copy cluster is one labeling source: in the consensus and PeerKappa of the miners
+	// outside it, its members share one miner's weight.
+	size := make([]int, t.miners)
+	for m := range size {
+		size[t.cluster[m]]++
+	}
+	shared := make([]float64, t.miners)
+	cons := lqConsensus{cluster: t.cluster}
 	for round := range opts.ConsensusRounds {
 		if round > 0 {
 			t.reweigh(base, weights, opts)
 		}
+		for m := range shared {
+			shared[m] = weights[m] / float64(size[t.cluster[m]])
+		}
 		for _, a := range t.accs {
-			a.agreement(obs, t, weights, &cons, opts)
+			a.agreement(obs, t, shared, &cons, opts)
 		}
 	}
 
@@ -633,7 +747,9 @@ func (t *lqTable) minerWeights(opts LabelOptions) []float64 {
 }
 
 // reweigh sets each miner's consensus weight to its trap-based weight in base times its
-// labelers' standing in the last agreement pass (see LabelerQuality.PeerLower).
+// labelers' standing in the last agreement pass (see LabelerQuality.PeerLower), unless that
+// would leave fewer than two miners (of those with a positive base weight) with a positive
+// weight; then it leaves weights as they are.
 func (t *lqTable) reweigh(base, weights []float64, opts LabelOptions) {
 	labels := make([]int, t.miners)
 	cons := make([]float64, t.miners)
@@ -642,8 +758,119 @@ func (t *lqTable) reweigh(base, weights []float64, opts LabelOptions) {
 		labels[a.miner] += q.Labels
 		cons[a.miner] += float64(q.Labels) * max(0, q.PeerLower)
 	}
-	for m := range weights {
-		weights[m] = base[m] * cons[m] / float64(labels[m])
+	next := make([]float64, len(weights))
+	had, have := 0, 0
+	for m := range next {
+		next[m] = base[m] * cons[m] / float64(labels[m])
+		if base[m] > 0 {
+			had++
+		}
+		if next[m] > 0 {
+			have++
+		}
+	}
+	if have < min(2, had) {
+		return
+	}
+	copy(weights, next)
+}
+
+// findCopies sets t.cluster and t.mates: miners whose labels were not made independently
+// share a cluster (see LabelerQuality). base is each miner's trap-based weight.
+func (t *lqTable) findCopies(base []float64, opts LabelOptions) {
+	m := t.miners
+	t.cluster = make([]int, m)
+	t.mates = make([][]string, m)
+	for i := range m {
+		t.cluster[i] = i
+	}
+	// Shared real pairs and summed disagreement of each pair of miners a < b, at a·m + b.
+	n := make([]float64, m*m)
+	d := make([]float64, m*m)
+	var vs [][3]float64
+	for it, item := range t.itemVotes {
+		if t.itemTrap[it] || len(item) < 2 {
+			continue
+		}
+		vs = vs[:0]
+		for _, e := range item {
+			v, _ := lqSplit(e.n)
+			vs = append(vs, v)
+		}
+		for x := range item {
+			for y := x + 1; y < len(item); y++ {
+				a, b := item[x].miner, item[y].miner
+				if a > b {
+					a, b = b, a
+				}
+				same := vs[x][0]*vs[y][0] + vs[x][1]*vs[y][1] + vs[x][2]*vs[y][2]
+				n[a*m+b]++
+				d[a*m+b] += 1 - same
+			}
+		}
+	}
+	type pair struct {
+		a, b    int
+		n, d    float64
+		trusted bool
+		copies  bool
+	}
+	var pairs []pair
+	for a := range m {
+		for b := a + 1; b < m; b++ {
+			if k := n[a*m+b]; k >= float64(opts.CopyMinShared) {
+				pairs = append(pairs, pair{a: a, b: b, n: k, d: d[a*m+b], trusted: base[a] > 0 && base[b] > 0})
+			}
+		}
+	}
+	var rates []float64
+	for range 2 {
+		rates = rates[:0]
+		for _, p := range pairs {
+			if p.trusted && !p.copies {
+				rates = append(rates, p.d/p.n)
+			}
+		}
+		if len(rates) == 0 {
+			for _, p := range pairs {
+				if !p.copies {
+					rates = append(rates, p.d/p.n)
+				}
+			}
+		}
+		if len(rates) == 0 {
+			break
+		}
+		theta := opts.CopyDisagreementRatio * lqMedian(rates)
+		for j := range pairs {
+			p := &pairs[j]
+			p.copies = p.d < p.n*theta-opts.CopyZ*math.Sqrt(p.n*theta*(1-theta))
+		}
+	}
+	root := func(i int) int {
+		for t.cluster[i] != i {
+			t.cluster[i] = t.cluster[t.cluster[i]]
+			i = t.cluster[i]
+		}
+		return i
+	}
+	for _, p := range pairs {
+		if p.copies {
+			if ra, rb := root(p.a), root(p.b); ra != rb {
+				t.cluster[max(ra, rb)] = min(ra, rb)
+			}
+		}
+	}
+	for i := range m {
+		t.cluster[i] = root(i)
+	}
+	for i := range m {
+		for j := range m {
+			if j != i && t.cluster[j] == t.cluster[i] {
+				t.mates[i] = append(t.mates[i], t.minerNames[j])
+			}
+		}
+		slices.Sort(t.mates[i])
 	}
 }
 
@@ -743,6 +970,9 @@ func (a *lqAcc) finish(allAgree float64, allShared int, opts LabelOptions) {
 	if q.Outlier {
 		q.Score *= opts.OutlierPenalty
 	}
+	if len(q.CopyMates) > 0 {
+		q.Score *= opts.CopyPenalty
+	}
 	q.Score = min(1, max(0, q.Score))
 	q.Reasons = q.reasons(trapPart, consPart)
 }
@@ -750,6 +980,9 @@ func (a *lqAcc) finish(allAgree float64, allShared int, opts LabelOptions) {
 // reasons lists what held the score down, as documented on LabelerQuality.Reasons.
 func (q *LabelerQuality) reasons(trapPart, consPart float64) []string {
 	var rs []string
+	if len(q.CopyMates) > 0 {
+		rs = append(rs, "copies labels of "+strings.Join(q.CopyMates, ", "))
+	}
 	switch {
 	case q.Traps == 0:
 		rs = append(rs, "no traps yet")
@@ -788,6 +1021,9 @@ func (q *LabelerQuality) reasons(trapPart, consPart float64) []string {
 // lqConsensus computes an item's consensus for one label; its slices are scratch space
 // reused between calls.
 type lqConsensus struct {
+	// cluster is each miner's copy cluster (see lqTable); nil when no miner has mates.
+	cluster []int
+
 	w, share []float64
 	v        [][3]float64
 	miners   []int // the miner of each entry of w, share and v
@@ -900,6 +1136,9 @@ func (c *lqConsensus) of(item []lqVotes, miner int, own Vote, weights []float64,
 				continue
 			}
 			n[own]--
+		}
+		if e.miner != miner && c.cluster != nil && c.cluster[e.miner] == c.cluster[miner] {
+			continue // a copy mate (see LabelerQuality): not an independent vote
 		}
 		if weights[e.miner] <= 0 {
 			continue
@@ -1021,10 +1260,31 @@ func MinerLabelScores(q []LabelerQuality) []MinerLabelScore {
 		out[i].Labels += lq.Labels
 		sums[i] += float64(lq.Labels) * lq.Score
 	}
+	mates := make([][]string, len(out))
+	for _, lq := range q {
+		if len(lq.CopyMates) > 0 {
+			mates[idx[lq.Miner]] = lq.CopyMates
+		}
+	}
 	for i := range out {
 		if out[i].Labels > 0 {
-			out[i].Score = min(1, max(0, sums[i]/float64(out[i].Labels)))
+			out[i].SoloScore = min(1, max(0, sums[i]/float64(out[i].Labels)))
 		}
+		out[i].Score = out[i].SoloScore
+		out[i].CopyMates = strings.Join(mates[i], ", ")
+	}
+	// A copy cluster shares one score: the mean of its members' solo scores, split evenly.
+	for i := range out {
+		if len(mates[i]) == 0 {
+			continue
+		}
+		total, members := out[i].SoloScore, 1+len(mates[i])
+		for _, mate := range mates[i] {
+			if j, ok := idx[mate]; ok {
+				total += out[j].SoloScore
+			}
+		}
+		out[i].Score = total / float64(members) / float64(members)
 	}
 	slices.SortFunc(out, func(x, y MinerLabelScore) int { return cmp.Compare(x.Miner, y.Miner) })
 	return out
