@@ -267,9 +267,11 @@ func Run(ctx context.Context, cfg Config) error {
 		members = append(members, &member{name: "validator" + strconv.Itoa(i), role: "validator", validator: true})
 	}
 	// Careful labelers judge a pair by how well each side reads to the
-	// declared model (its mean log-probability per token): a real quality
-	// signal, which the hotter side of a trap fails.
-	careful := rlhf.QualityPolicy(model.AnswerQuality)
+	// declared model (its mean log-probability per token), a real quality
+	// signal, and err on close calls as people do (each independently):
+	// a difference of 0.05 nats per token is called right 73% of the
+	// time, a trap's 0.2 98%.
+	careful := rlhf.HumanPolicy(model.AnswerQuality, 0.05)
 	honest := make([]*cheat.Recorder, cfg.Miners)
 	for i := range cfg.Miners {
 		honest[i] = cheat.NewRecorder(miner.NewBuiltin(model, modelName))

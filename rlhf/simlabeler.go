@@ -3,6 +3,7 @@ package rlhf
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -47,6 +48,27 @@ func QualityPolicy(quality func(prompt, completion string) float64) SimPolicy {
 			return VerdictRight, read
 		}
 		return VerdictTie, read
+	}
+}
+
+// HumanPolicy is a careful but fallible labeler, as people are: it reads
+// both completions (taking readingTime) and picks the left one with
+// probability σ((quality(left) − quality(right))/noise), Bradley–Terry's
+// choice model, so a clear difference is judged right nearly always and a
+// slight one not much better than a coin. Independent people disagree on
+// close calls; simulated labelers that never did would look to a
+// validator like one labeler copied across miners. noise must be above 0.
+func HumanPolicy(quality func(prompt, completion string) float64, noise float64) SimPolicy {
+	return func(t WireTask, r *rand.Rand) (Verdict, time.Duration) {
+		read := readingTime(t, r)
+		d := (quality(t.Prompt, t.Left) - quality(t.Prompt, t.Right)) / noise
+		if math.IsNaN(d) {
+			return VerdictTie, read
+		}
+		if r.Float64() < 1/(1+math.Exp(-d)) {
+			return VerdictLeft, read
+		}
+		return VerdictRight, read
 	}
 }
 

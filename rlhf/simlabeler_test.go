@@ -130,3 +130,37 @@ func TestTrapSpotterPolicy(t *testing.T) {
 		t.Errorf("on real tasks it chose only %v", seen)
 	}
 }
+
+// TestHumanPolicy: a clear difference is judged right nearly always, an
+// even one is a coin, and the choice follows Bradley–Terry in between.
+func TestHumanPolicy(t *testing.T) {
+	quality := map[string]float64{"good": -0.3, "bad": -0.6, "a": -0.45, "b": -0.45, "slightly better": -0.40}
+	p := HumanPolicy(func(_, completion string) float64 { return quality[completion] }, 0.05)
+	r := rand.New(rand.NewPCG(3, 4))
+	left := func(l, rt string) float64 {
+		n := 0
+		for range 4000 {
+			task := WireTask{ID: "t", Prompt: "p", Left: l, Right: rt}
+			v, took := p(task, r)
+			checkReadingTime(t, "human", task, took)
+			if v == VerdictLeft {
+				n++
+			}
+		}
+		return float64(n) / 4000
+	}
+	for _, c := range []struct {
+		l, r     string
+		lo, hi   float64
+		describe string
+	}{
+		{"good", "bad", 0.99, 1, "a clear difference, better on the left"},
+		{"bad", "good", 0, 0.01, "a clear difference, better on the right"},
+		{"a", "b", 0.46, 0.54, "no difference"},
+		{"slightly better", "a", 0.69, 0.77, "σ(1) = 0.73"},
+	} {
+		if f := left(c.l, c.r); f < c.lo || f > c.hi {
+			t.Errorf("%s: left %.3f of the time, want [%v, %v]", c.describe, f, c.lo, c.hi)
+		}
+	}
+}

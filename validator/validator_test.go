@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -390,13 +389,8 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	tn := startTestnet(t, func(p *chain.Hyperparams) { p.MechanismCount = 2 }, "careful_labels", "careful2_labels", "random_labels")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	careful := rlhf.QualityPolicy(func(prompt, completion string) float64 {
-		lp, err := tn.verifier.MeanLogprob(ctx, prompt, completion)
-		if err != nil {
-			return math.Inf(-1)
-		}
-		return lp
-	})
+	// Careful labelers, each erring independently on close calls.
+	careful := rlhf.HumanPolicy(tn.verifier.AnswerQuality, 0.05)
 	for name, policy := range map[string]rlhf.SimPolicy{"careful_labels": careful, "careful2_labels": careful, "random_labels": rlhf.RandomPolicy} {
 		tokens, err := rlhf.OpenTokens(filepath.Join(tn.labelDirs[name], miner.LabelersFile))
 		if err != nil {
