@@ -68,6 +68,14 @@ type Policy struct {
 	// 0): labels are their own market. On a subnet with one mechanism
 	// every kind weighs into its one vector by KindWeights.
 	KindMechanism map[string]uint8
+	// MechanismSharpen is the sharpening exponent of a mechanism, on a
+	// subnet with more than one, where it is not Sharpen. Labels' default
+	// is 2: a label score is an estimate from a few dozen labels, noisy
+	// between careful labelers, and label cheats already score near 0 (the
+	// product of skills), so the steep curve that makes a partly cheating
+	// inference miner lose its pay would mostly pay careful labelers by
+	// luck.
+	MechanismSharpen map[uint8]float64
 
 	// TrapMargin is how much more likely (in nats per token, under the
 	// declared model at temperature 1) one verified answer to a prompt must
@@ -112,6 +120,7 @@ func DefaultPolicy() Policy {
 		Alpha:                 0.1,
 		Sharpen:               4,
 		KindMechanism:         map[string]uint8{KindPreference: 1},
+		MechanismSharpen:      map[uint8]float64{1: 2},
 		TrapMargin:            0.2,
 	}
 }
@@ -171,6 +180,11 @@ func (p Policy) Validate() error {
 	if !(p.TrapMargin > 0) || math.IsInf(p.TrapMargin, 0) {
 		bad("trap margin %v is not a number of nats above 0", p.TrapMargin)
 	}
+	for m, x := range p.MechanismSharpen {
+		if m >= MaxMechanisms || !(x >= 1 && x <= 16) {
+			bad("mechanism %d's sharpen %v: want a mechanism below %d and an exponent in [1, 16]", m, x, MaxMechanisms)
+		}
+	}
 	for k, m := range p.KindMechanism {
 		if m >= MaxMechanisms {
 			bad("kind %q pays through mechanism %d; a subnet has at most %d", k, m, MaxMechanisms)
@@ -192,6 +206,21 @@ func (p Policy) Quality(useful, latency float64) float64 {
 // sets, before quantisation: (score / best)^Sharpen, 0 where the score is
 // 0 or not a number. All zero when nothing scores.
 func (p Policy) Weights(scores []float64) []float64 {
+	return sharpen(scores, p.Sharpen)
+}
+
+// MechanismWeights is Weights for mechanism mech of a subnet with count
+// mechanisms: with its own exponent (MechanismSharpen) when it has one and
+// the subnet more than one mechanism.
+func (p Policy) MechanismWeights(mech, count uint8, scores []float64) []float64 {
+	if x, ok := p.MechanismSharpen[mech]; ok && count > 1 {
+		return sharpen(scores, x)
+	}
+	return p.Weights(scores)
+}
+
+// sharpen is (score / best)^x, 0 where the score is 0 or not a number.
+func sharpen(scores []float64, x float64) []float64 {
 	out := make([]float64, len(scores))
 	best := 0.0
 	for _, s := range scores {
@@ -204,7 +233,7 @@ func (p Policy) Weights(scores []float64) []float64 {
 	}
 	for i, s := range scores {
 		if s > 0 {
-			out[i] = math.Pow(s/best, p.Sharpen)
+			out[i] = math.Pow(s/best, x)
 		}
 	}
 	return out

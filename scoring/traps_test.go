@@ -120,6 +120,16 @@ func TestMechanismKinds(t *testing.T) {
 	if m2 := p.MechanismKinds(2, 3); len(m2) != 0 {
 		t.Errorf("mechanism 2 of 3: %v", m2)
 	}
+	scores := []float64{0.4, 0.2, 0}
+	if w := p.MechanismWeights(1, 2, scores); w[1] != 0.25 || w[0] != 1 || w[2] != 0 {
+		t.Errorf("labels' weights of %v: %v, want squared", scores, w)
+	}
+	if w := p.MechanismWeights(1, 1, scores); w[1] != 1.0/16 {
+		t.Errorf("one mechanism's weights of %v: %v, want the policy's ^4", scores, w)
+	}
+	if w := p.MechanismWeights(0, 2, scores); w[1] != 1.0/16 {
+		t.Errorf("inference's weights of %v: %v, want ^4", scores, w)
+	}
 	bad := DefaultPolicy()
 	bad.KindMechanism = map[string]uint8{KindPreference: 9}
 	bad.TrapMargin = 0

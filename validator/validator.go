@@ -860,7 +860,7 @@ func (v *Validator) mechWeights(ctx context.Context, view *chain.MetagraphView, 
 		return // no kind of task pays through this mechanism
 	}
 	// Scores become weights through the policy's sharpening step.
-	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: v.cfg.Policy.Weights(scores)}
+	in := WeightsView{Height: height, Subnet: sn, SelfUID: selfUID, LastWeights: last, Interval: v.cfg.WeightsInterval, Scores: v.cfg.Policy.MechanismWeights(m, mechanisms(sn), scores)}
 	if int(selfUID) < len(view.Neurons) {
 		in.LastUpdate = mechLastUpdate(view.Neurons[selfUID], m)
 	}
