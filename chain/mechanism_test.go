@@ -501,6 +501,19 @@ func TestMechanismTxEncoding(t *testing.T) {
 	if p.encodeMechanisms(e); len(e.b) != 0 {
 		t.Errorf("one mechanism encodes as %x", e.b)
 	}
+	// Nor may a body say "one mechanism, no split" in a section: every
+	// value has one encoding.
+	for _, b := range []Body{&CreateSubnet{Params: p}, &SetHyperparams{Netuid: 3, Params: p}} {
+		x := &enc{}
+		b.encode(x)
+		x.u8(1)
+		x.u16s(nil)
+		d := &dec{b: x.b}
+		newBody(b.Kind()).decode(d)
+		if err := d.done(); err == nil || !strings.Contains(err.Error(), "written as nothing") {
+			t.Errorf("%s with an explicit one-mechanism section: %v", b.Kind(), err)
+		}
+	}
 }
 
 // TestMechanismQueries: weights, bonds and commits are queried per

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/seed0ffb8d46/agora/consensus"
@@ -229,13 +230,17 @@ func (h *Hyperparams) encodeMechanisms(e *enc) {
 }
 
 // decodeMechanisms reads what encodeMechanisms wrote, as the last thing
-// in d: no bytes left means one mechanism and no split.
+// in d: no bytes left means one mechanism and no split. A section that
+// says so explicitly is refused, so that every value has one encoding.
 func (h *Hyperparams) decodeMechanisms(d *dec) {
 	h.MechanismCount, h.MechanismSplit = 1, nil
 	if d.err != nil || len(d.b) == 0 {
 		return
 	}
 	h.MechanismCount, h.MechanismSplit = d.u8(), d.u16s()
+	if d.err == nil && !h.mechanismsSet() {
+		d.err = errors.New("a mechanisms section for one mechanism with no split, which is written as nothing")
+	}
 }
 
 // mechanismShares splits an epoch's emission r among the mechanisms:

@@ -271,10 +271,7 @@ func (s *State) loadRecord(key string, value []byte) error {
 		sn.Params.decode(d)
 		sn.Burn, sn.Regs, sn.RegsAt, sn.Created, sn.N = d.u64(), d.u16(), d.u64(), d.u64(), d.u16()
 		sn.Share, sn.LastEpoch, sn.Epochs, sn.LastEmission = d.u32(), d.u64(), d.u64(), d.u64()
-		trailing := d.err == nil && len(d.b) > 0
-		if sn.Params.decodeMechanisms(d); d.err == nil && trailing && !sn.Params.mechanismsSet() {
-			return fmt.Errorf("record %x: one mechanism with no split is stored, but it is stored as nothing", key)
-		}
+		sn.Params.decodeMechanisms(d)
 		s.subnets[u16(key[1:])] = sn
 	case prefixNeuron:
 		if len(key) != 5 {
