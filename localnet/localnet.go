@@ -167,13 +167,17 @@ func keyOf(seedHex string) *keys.PrivateKey {
 // (mechanism 1), as proportions of 65535.
 var MechanismSplit = []uint16{39321, 26214}
 
+// labelPace is the share of the reading time they report that the demo's
+// simulated labelers wait: a fiftieth, about a fifth of a second a pair.
+const labelPace = 0.02
+
 // programLabelers are the label-quality options of the demo's validators:
 // the defaults, but for reading speed, since the demo's labelers are
 // programs that take a fraction of a second per pair (a network of people
 // keeps the defaults, 50 characters a second).
 func programLabelers() scoring.LabelOptions {
 	o := scoring.DefaultLabelOptions()
-	o.MaxCharsPerSec, o.MinTimeMs = 2000, 100
+	o.MaxCharsPerSec, o.MinTimeMs = 5000, 50
 	return o
 }
 
@@ -446,7 +450,7 @@ func Run(ctx context.Context, cfg Config) error {
 					info.Miners = append(info.Miners, p)
 					infoMu.Unlock()
 					if m.labels != nil {
-						sim := &rlhf.SimLabeler{URL: "ws://" + a.String() + "/label/ws", Token: simToken, Policy: m.labels, Seed: uint64(m.uid) + 1, Pace: 0.05}
+						sim := &rlhf.SimLabeler{URL: "ws://" + a.String() + "/label/ws", Token: simToken, Policy: m.labels, Seed: uint64(m.uid) + 1, Pace: labelPace}
 						wg.Add(1)
 						go func() { // a labeler that fails does not stop the network
 							defer wg.Done()

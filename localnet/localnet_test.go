@@ -158,6 +158,17 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	for _, p := range append(append([]Participant(nil), info.Miners...), info.Validators...) {
 		roleOf[p.UID] = p.Role
 	}
+	// Each validator's label score of each uid, for the labels table.
+	labelScores := map[uint16][]string{}
+	for _, vn := range []string{"validator0", "validator1"} {
+		got := map[uint16]float64{}
+		for _, s := range reports[vn].Scores {
+			got[s.UID] = s.ByKind["preference"]
+		}
+		for uid := range uint16(len(byName)) {
+			labelScores[uid] = append(labelScores[uid], fmt.Sprintf("%.2f", got[uid]))
+		}
+	}
 	reasons := map[uint16]map[string]uint64{}
 	labelers := map[uint16][]api.LabelerScore{}
 	for _, s := range reports["validator0"].Scores {
@@ -178,13 +189,13 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		what := "reasons (validator0)"
 		if m == 1 {
-			what = "labelers (validator0)"
+			what = "label score (validator0/1); labelers (validator0)"
 		}
 		fmt.Fprintf(tw, "uid\tname\trole\tincentive share\tpay vs honest\tdividends (all)\t%s\n", what)
 		for uid := range uint16(len(byName)) {
 			var why any = reasons[uid]
 			if m == 1 {
-				why = labelerSummary(labelers[uid])
+				why = strings.Join(labelScores[uid], "/") + "; " + labelerSummary(labelers[uid])
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%.2f\t%.3f\t%v\n", uid, byName[uid], roleOf[uid], inc[uid]/max(total, 1e-9),
 				inc[uid]/max(honestMean[m], 1e-12), dividends[uid]/measured, why)
