@@ -12,6 +12,7 @@ import (
 	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/rlhf"
+	"github.com/seed0ffb8d46/agora/scoring"
 	"github.com/seed0ffb8d46/agora/weights"
 )
 
@@ -93,8 +94,9 @@ func copyWeights(ctx context.Context, client *chainclient.Client, key *keys.Priv
 }
 
 // spotGap is the difference in mean log-probability per token above which
-// the trap spotter takes a pair for a trap.
-const spotGap = 0.35
+// the trap spotter takes a pair for a trap: the validators' own trap
+// margin, which anyone can read in the code.
+var spotGap = scoring.DefaultPolicy().TrapMargin
 
 // spotGaps is the trap spotter's test: a pair whose sides differ clearly in
 // how well they read is a trap, answered with the better side; anything
