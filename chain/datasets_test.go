@@ -357,7 +357,7 @@ func TestDatasetFee(t *testing.T) {
 	b := &CommitDatasetRoot{Netuid: 1, Root: root(1), Records: 3, Chunks: 1}
 	res := c.block(sign(t, hka, 0, b), sign(t, hke, 0, b))
 	if res[0].Code != 0 || Code(res[1].Code) != CodeInsufficientBalance ||
-		!strings.Contains(res[1].Log, "balance 0 cannot pay the commit_dataset_root fee of 7000000") {
+		!strings.Contains(res[1].Log, "balance 0.000000000 AGR (0 base units) cannot pay the commit_dataset_root fee of 0.007000000 AGR (7000000 base units)") {
 		t.Fatalf("results %v", res)
 	}
 	if got := c.global().Burned - g0.Burned; got != fees.CommitDatasetRoot || c.balance(hkaID) != Unit-fees.CommitDatasetRoot {

@@ -43,7 +43,7 @@ func (s *State) applyTx(tx *Tx, blk Block) ([]abci.Event, *TxError) {
 	}
 	fee := g.Fees.Of(tx.Kind)
 	if acct.Balance < fee {
-		return nil, reject(CodeInsufficientBalance, "balance %d cannot pay the %s fee of %d", acct.Balance, tx.Kind, fee)
+		return nil, reject(CodeInsufficientBalance, "balance %s cannot pay the %s fee of %s", inAGR(acct.Balance), tx.Kind, inAGR(fee))
 	}
 	acct.Balance -= fee
 	acct.Nonce++
@@ -117,7 +117,7 @@ func (s *State) burn(amount uint64) {
 func (s *State) debit(id AccountID, amount uint64, what string) *TxError {
 	a := s.accounts[id]
 	if a.Balance < amount {
-		return reject(CodeInsufficientBalance, "balance %d is less than the %d needed to %s", a.Balance, amount, what)
+		return reject(CodeInsufficientBalance, "balance %s is less than the %s needed to %s", inAGR(a.Balance), inAGR(amount), what)
 	}
 	a.Balance -= amount
 	s.setAccount(id, a)
@@ -214,7 +214,7 @@ func (s *State) register(coldkey AccountID, b *Register, blk Block) ([]abci.Even
 			b.Netuid, sn.Regs, MaxRegistrationsPerTarget, sn.Params.TargetRegistrations, sn.RegsAt+sn.Params.AdjustmentInterval)
 	}
 	if sn.Burn > b.MaxBurn {
-		return nil, reject(CodeBurnTooHigh, "registration costs %d, above the %d you allowed", sn.Burn, b.MaxBurn)
+		return nil, reject(CodeBurnTooHigh, "registration costs %s, above the %s you allowed", inAGR(sn.Burn), inAGR(b.MaxBurn))
 	}
 	uid := sn.N
 	if sn.N >= sn.Params.MaxUIDs {
@@ -364,7 +364,7 @@ func (s *State) removeStake(coldkey AccountID, b *RemoveStake) ([]abci.EventAttr
 	}
 	have := s.Stake(b.Hotkey, coldkey)
 	if have < b.Amount {
-		return nil, reject(CodeInsufficientStake, "stake on %s is %d, less than the %d to remove", b.Hotkey, have, b.Amount)
+		return nil, reject(CodeInsufficientStake, "stake on %s is %s, less than the %s to remove", b.Hotkey, inAGR(have), inAGR(b.Amount))
 	}
 	hk := s.hotkeys[b.Hotkey]
 	hk.Stake -= b.Amount

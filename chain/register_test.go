@@ -339,7 +339,7 @@ func TestMaxBurnProtectsRegistrant(t *testing.T) {
 	if c.subnet(1).Burn != newBurn {
 		t.Fatalf("burn %d, want %d", c.subnet(1).Burn, newBurn)
 	}
-	if Code(res[0].Code) != CodeBurnTooHigh || !strings.Contains(res[0].Log, "registration costs 1750000000, above the 1000000000 you allowed") {
+	if Code(res[0].Code) != CodeBurnTooHigh || !strings.Contains(res[0].Log, "registration costs 1.750000000 AGR (1750000000 base units), above the 1.000000000 AGR (1000000000 base units) you allowed") {
 		t.Fatalf("%s %s", Code(res[0].Code), res[0].Log)
 	}
 	after := c.snap()

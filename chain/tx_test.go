@@ -157,12 +157,12 @@ func rejectCases() []txCase {
 		{"nonce of an account that never sent", func(f *fixture) []byte { return f.txAt("carol", 1, transfer(f)) },
 			CodeBadNonce, []string{"nonce 1, want 0"}},
 		{"balance below the fee", func(f *fixture) []byte { return f.tx("poor", &Transfer{To: f.id["bob"], Amount: 1}) },
-			CodeInsufficientBalance, []string{"balance 50000 cannot pay the transfer fee of 100000"}},
+			CodeInsufficientBalance, []string{"balance 0.000050000 AGR (50000 base units) cannot pay the transfer fee of 0.000100000 AGR (100000 base units)"}},
 		{"no account pays a fee", func(f *fixture) []byte { return f.tx("hkd", &Transfer{To: f.id["bob"], Amount: 1}) },
-			CodeInsufficientBalance, []string{"balance 0 cannot pay the transfer fee"}},
+			CodeInsufficientBalance, []string{"balance 0.000000000 AGR (0 base units) cannot pay the transfer fee"}},
 		{"balance below fee+amount", func(f *fixture) []byte {
 			return f.tx("hkb", &Transfer{To: f.id["bob"], Amount: 10 * Unit})
-		}, CodeInsufficientBalance, []string{"balance 9999900000 is less than the 10000000000 needed to transfer"}},
+		}, CodeInsufficientBalance, []string{"balance 9.999900000 AGR (9999900000 base units) is less than the 10.000000000 AGR (10000000000 base units) needed to transfer"}},
 		{"signature of another key", func(f *fixture) []byte {
 			raw := f.tx("alice", transfer(f))
 			u := unsigned(raw)
@@ -244,7 +244,7 @@ func rejectCases() []txCase {
 		// create_subnet
 		{"create subnet without the fee", func(f *fixture) []byte {
 			return f.tx("hkb", &CreateSubnet{Params: subnet1Params()})
-		}, CodeInsufficientBalance, []string{"cannot pay the create_subnet fee of 100000000000"}},
+		}, CodeInsufficientBalance, []string{"cannot pay the create_subnet fee of 100.000000000 AGR (100000000000 base units)"}},
 
 		// set_hyperparams
 		{"set hyperparams of an unknown subnet", func(f *fixture) []byte {
@@ -261,7 +261,7 @@ func rejectCases() []txCase {
 		}, CodeBadParams, []string{"max_uids 1 is below the 2 uids in use"}},
 		{"set hyperparams without the fee", func(f *fixture) []byte {
 			return f.tx("poor", &SetHyperparams{Netuid: 1, Params: subnet1Params()})
-		}, CodeInsufficientBalance, []string{"balance 50000 cannot pay the set_hyperparams fee of 1000000"}},
+		}, CodeInsufficientBalance, []string{"balance 0.000050000 AGR (50000 base units) cannot pay the set_hyperparams fee of 0.001000000 AGR (1000000 base units)"}},
 
 		// register
 		{"register on an unknown subnet", func(f *fixture) []byte {
@@ -275,13 +275,13 @@ func rejectCases() []txCase {
 		}, CodeHotkeyOwnedElsewhere, []string{"belongs to coldkey"}},
 		{"register with the burn above max_burn", func(f *fixture) []byte {
 			return f.tx("carol", &Register{Netuid: 1, Hotkey: f.id["hkb"], MaxBurn: Unit - 1})
-		}, CodeBurnTooHigh, []string{"registration costs 1000000000, above the 999999999 you allowed"}},
+		}, CodeBurnTooHigh, []string{"registration costs 1.000000000 AGR (1000000000 base units), above the 0.999999999 AGR (999999999 base units) you allowed"}},
 		{"register on a full subnet with every neuron immune", func(f *fixture) []byte {
 			return f.tx("carol", &Register{Netuid: 2, Hotkey: f.id["hkb"], MaxBurn: 10 * Unit})
 		}, CodeSubnetFull, []string{"subnet 2 has all 1 uids taken and every neuron is immune"}},
 		{"register without the burn", func(f *fixture) []byte {
 			return f.tx("scant", &Register{Netuid: 1, Hotkey: f.id["hkd"], MaxBurn: 10 * Unit})
-		}, CodeInsufficientBalance, []string{"balance 499900000 is less than the 1000000000 needed to register"}},
+		}, CodeInsufficientBalance, []string{"balance 0.499900000 AGR (499900000 base units) is less than the 1.000000000 AGR (1000000000 base units) needed to register"}},
 		{"register without the fee", func(f *fixture) []byte {
 			return f.tx("poor", &Register{Netuid: 1, Hotkey: f.id["hkd"], MaxBurn: 10 * Unit})
 		}, CodeInsufficientBalance, []string{"cannot pay the register fee"}},
@@ -340,7 +340,7 @@ func rejectCases() []txCase {
 		}, CodeNotRegistered, []string{"is not registered on any subnet"}},
 		{"stake more than the balance", func(f *fixture) []byte {
 			return f.tx("hkb", &AddStake{Hotkey: f.id["hka"], Amount: 10 * Unit})
-		}, CodeInsufficientBalance, []string{"balance 9999900000 is less than the 10000000000 needed to stake"}},
+		}, CodeInsufficientBalance, []string{"balance 9.999900000 AGR (9999900000 base units) is less than the 10.000000000 AGR (10000000000 base units) needed to stake"}},
 
 		{"stake without the fee", func(f *fixture) []byte { return f.tx("poor", &AddStake{Hotkey: f.id["hka"], Amount: 1}) },
 			CodeInsufficientBalance, []string{"cannot pay the add_stake fee"}},
@@ -352,10 +352,10 @@ func rejectCases() []txCase {
 			CodeBadAmount, []string{"unstake of 0"}},
 		{"unstake more than staked", func(f *fixture) []byte {
 			return f.tx("bob", &RemoveStake{Hotkey: f.id["hka"], Amount: 5*Unit + 1})
-		}, CodeInsufficientStake, []string{"is 5000000000, less than the 5000000001 to remove"}},
+		}, CodeInsufficientStake, []string{"is 5.000000000 AGR (5000000000 base units), less than the 5.000000001 AGR (5000000001 base units) to remove"}},
 		{"unstake without a stake", func(f *fixture) []byte {
 			return f.tx("carol", &RemoveStake{Hotkey: f.id["hka"], Amount: 1})
-		}, CodeInsufficientStake, []string{"is 0, less than the 1 to remove"}},
+		}, CodeInsufficientStake, []string{"is 0.000000000 AGR (0 base units), less than the 0.000000001 AGR (1 base unit) to remove"}},
 		{"unstake from an unregistered hotkey", func(f *fixture) []byte {
 			return f.tx("carol", &RemoveStake{Hotkey: f.id["hkb"], Amount: 1})
 		}, CodeInsufficientStake, []string{"is 0"}},

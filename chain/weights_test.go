@@ -88,7 +88,7 @@ func weightsRejectCases() []txCase {
 			permit(f)
 			f.setParams(1, func(p *Hyperparams) { p.StakeThreshold = 6 * Unit })
 			return f.tx("hka", set([]uint16{1}, []uint16{1}))
-		}, CodeInsufficientStake, []string{"hotkey stake 5000000000 is below subnet 1's stake_threshold 6000000000"}},
+		}, CodeInsufficientStake, []string{"hotkey stake 5.000000000 AGR (5000000000 base units) is below subnet 1's stake_threshold 6.000000000 AGR (6000000000 base units)"}},
 		{"set: rate limited", func(f *fixture) []byte {
 			permit(f)
 			f.mustBlock(f.tx("hka", set([]uint16{1}, []uint16{1})))

@@ -107,7 +107,7 @@ func (s *State) applyWeights(netuid uint16, m uint8, uid uint16, sn Subnet, n *N
 		return nil, reject(CodeOutdatedVersion, "version key %d is below subnet %d's weights_version %d: upgrade the validator", version, netuid, p.WeightsVersion)
 	}
 	if stake := s.hotkeys[n.Hotkey].Stake; stake < p.StakeThreshold {
-		return nil, reject(CodeInsufficientStake, "hotkey stake %d is below subnet %d's stake_threshold %d for setting weights", stake, netuid, p.StakeThreshold)
+		return nil, reject(CodeInsufficientStake, "hotkey stake %s is below subnet %d's stake_threshold %s for setting weights", inAGR(stake), netuid, inAGR(p.StakeThreshold))
 	}
 	req := weights.Request{UID: uid, UIDs: uids, Values: values}
 	if !n.Permit && !req.IsSelfWeight() {

@@ -246,9 +246,7 @@ func parseAGR(s string) (uint64, error) {
 }
 
 // formatAGR shows base units as AGR with all 9 decimals.
-func formatAGR(v uint64) string {
-	return fmt.Sprintf("%d.%09d", v/chain.Unit, v%chain.Unit)
-}
+func formatAGR(v uint64) string { return chain.FormatAGR(v) }
 
 // amountFlag is a required AGR amount flag, parsed in Run.
 func checkAmount(name, s string, required bool) (uint64, bool, error) {

@@ -281,7 +281,7 @@ func TestTxAndQuery(t *testing.T) {
 		if offline := e.ok("wallet", "prove-hotkey", "--name", "bob", "--hotkey", "far", "--coldkey-address", bob, "--chain-id", "txquery-test"); !strings.Contains(offline.stdout, "proof:   "+pj["proof"]) {
 			t.Errorf("wallet prove-hotkey --chain-id: not the proof the node's chain id gave:\n%s", offline.stdout)
 		}
-		e.fails(exitError, []string{"code 13 (burn_too_high)", "above the 100000000 you allowed"},
+		e.fails(exitError, []string{"code 13 (burn_too_high)", "above the 0.100000000 AGR (100000000 base units) you allowed"},
 			"tx", "register", "--wallet", "bob", "--hotkey-address", far, "--hotkey-proof", pj["proof"], "--netuid", "1", "--max-burn", "0.1")
 		e.fails(exitError, []string{"--hotkey-proof is not hotkey " + far + "'s proof that coldkey " + alice + " may own it on chain txquery-test",
 			"agora wallet prove-hotkey --coldkey-address " + alice + " --chain-id txquery-test"},
