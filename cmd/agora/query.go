@@ -137,6 +137,15 @@ func parseAccount(s string) (chain.AccountID, error) {
 	case isHex && len(s) == 2*keys.PublicKeySize:
 		b, _ := hex.DecodeString(s)
 		return chain.AccountID(b), nil
+	case strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X"):
+		what := "a 0x-prefixed hex string"
+		if len(s) == 42 {
+			what = "an Ethereum-style 0x address (20 bytes)"
+		}
+		return chain.AccountID{}, fmt.Errorf("%q is %s; Agora takes an agora1... address, or the %d hex characters of an ed25519 public key without 0x (agora wallet show prints both)",
+			s, what, 2*keys.PublicKeySize)
+	case looksSS58(s):
+		return chain.AccountID{}, fmt.Errorf("%q looks like a Bittensor (SS58) address; Agora accounts are agora1... addresses of its own ed25519 keys: make one with agora wallet new, and give its address (agora wallet show prints it)", s)
 	case isHex:
 		return chain.AccountID{}, fmt.Errorf("%q: a hex public key has %d characters, this has %d; or give its agora1... address (agora wallet show prints both)",
 			s, 2*keys.PublicKeySize, len(s))
@@ -146,6 +155,20 @@ func parseAccount(s string) (chain.AccountID, error) {
 	default:
 		return chain.AccountID{}, fmt.Errorf("%q: want an agora1... address or a %d-character hex public key (agora wallet show prints both)", s, 2*keys.PublicKeySize)
 	}
+}
+
+// looksSS58 says whether s has the form of a Substrate (Bittensor) SS58
+// address: 46 to 48 base58 characters.
+func looksSS58(s string) bool {
+	if len(s) < 46 || len(s) > 48 || strings.HasPrefix(strings.ToLower(s), keys.AddressPrefix+"1") {
+		return false
+	}
+	for i := range len(s) {
+		if !strings.ContainsRune("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", rune(s[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 func parseUint16Arg(what, s string) (uint16, error) {

@@ -416,7 +416,7 @@ func printTxText(w io.Writer, out *txOutput) {
 		fmt.Fprintf(&b, "event:  %s", ev.Type)
 		for _, a := range ev.Attributes {
 			v := a.Value
-			if len(v) == 2*keys.PublicKeySize && a.Key != "root" { // a dataset root is no account
+			if len(v) == 2*keys.PublicKeySize && a.Key != "root" && a.Key != "hash" { // roots and commit hashes are no accounts
 				v = address(v) // accounts as addresses, as everywhere else
 			}
 			fmt.Fprintf(&b, " %s=%s", a.Key, v)
