@@ -101,7 +101,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					return fmt.Errorf("miner: %w", err)
 				}
 			}
-			return miner.Run(ctx, miner.RunConfig{
+			err = miner.Run(ctx, miner.RunConfig{
 				Config: miner.Config{
 					Key:            key,
 					Backend:        backend,
@@ -136,6 +136,10 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					}
 				},
 			})
+			if notServed := (*llm.ModelNotServedError)(nil); errors.As(err, &notServed) {
+				return fmt.Errorf("%w; set --miner.backend_model to the name the server lists, or start the server with %s (vLLM: --served-model-name %s)", err, notServed.Model, notServed.Model)
+			}
+			return err
 		},
 	}
 }
