@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/seed0ffb8d46/agora/config"
@@ -202,18 +201,19 @@ func verifier(rt *Runtime, c config.Validator) (verification, error) {
 	case c.VerifyStopIDs != "":
 		return verification{}, usageErrorf("--validator.verify_stop_ids is for a model server (--validator.verify_url); a llama2.c checkpoint knows its own stop tokens: drop it, or add --validator.verify_url")
 	}
-	m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_tokenizer")
+	m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_model", "--validator.verify_tokenizer")
 	var pe *fs.PathError
+	var ue *usageError
 	switch {
+	case errors.As(err, &ue):
+		return verification{}, err
 	case err == nil:
 		if c.VerifyName != "" {
 			name = c.VerifyName
 		}
 		return verification{name: name, how: "by exact replay of " + c.VerifyModel, exact: m}, nil
 	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, fs.ErrNotExist):
-		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for (the demo's is ../shared/models/babyllama105/babyllama105.bin), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)
-	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, syscall.EISDIR):
-		return verification{}, usageErrorf("--validator.verify_model %s is a folder: give the checkpoint file in it (a llama2.c .bin, such as %s)", c.VerifyModel, filepath.Join(c.VerifyModel, filepath.Base(filepath.Clean(c.VerifyModel))+".bin"))
+		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for, or its folder (the demo's is ../shared/models/babyllama105), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)
 	case errors.As(err, &pe) && c.VerifyTokenizer != "" && pe.Path == c.VerifyTokenizer:
 		return verification{}, usageErrorf("--validator.verify_tokenizer %s: %v: give the checkpoint's tokenizer.model, or leave the flag out to use the one beside the checkpoint", c.VerifyTokenizer, pe.Err)
 	}

@@ -1,9 +1,12 @@
 package main
 
 import (
-	"github.com/seed0ffb8d46/agora/miner/minertest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seed0ffb8d46/agora/miner/minertest"
 )
 
 // TestValidatorRunBadFlags: each mistake in the validator's flags is an
@@ -12,6 +15,12 @@ import (
 func TestValidatorRunBadFlags(t *testing.T) {
 	const ckpt = "../shared/models/babyllama105/babyllama105.bin"
 	base := []string{"validator", "run", "--validator.wallet", "alice", "--validator.hotkey", "vali1"}
+	twoCheckpoints := t.TempDir()
+	for _, f := range []string{"a.bin", "b.bin"} {
+		if err := os.WriteFile(filepath.Join(twoCheckpoints, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	m, err := minertest.DemoLlama()
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +36,8 @@ func TestValidatorRunBadFlags(t *testing.T) {
 		{"no model", nil, 2, "--validator.verify_model is required"},
 		{"missing checkpoint", []string{"--validator.verify_model", "/nope/model.bin"}, 2,
 			"--validator.verify_model /nope/model.bin: no such file. Give the llama2.c checkpoint"},
+		{"a folder of two checkpoints", []string{"--validator.verify_model", twoCheckpoints}, 2,
+			"--validator.verify_model folder " + twoCheckpoints + " holds 2 llama2.c checkpoints (a.bin, b.bin): give one of them"},
 		{"a name without a server", []string{"--validator.verify_model", "babyllama105"}, 2,
 			"the name it serves with --validator.verify_url"},
 		{"server without stop ids", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1"}, 2,
