@@ -42,7 +42,7 @@ func llmGenerateCmd() *Command {
 	temperature := fs.Float64("temperature", 0, "sampling temperature, 0 or more; 0 is greedy (deterministic)")
 	topP := fs.Float64("top-p", 0.9, "nucleus sampling, 0 to 1: sample from the most likely tokens holding this probability (0 or 1: all)")
 	seed := fs.Uint64("seed", 1, "sampler seed; one seed gives one output")
-	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full)")
+	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full; more than the context leaves is capped, with a warning)")
 	logprobs := fs.Bool("logprobs", false, "print each generated token with its log-probability")
 	backend := fs.String("backend", "", "an OpenAI-compatible server's `URL` (such as http://127.0.0.1:8000/v1) instead of --model")
 	backendModel := fs.String("backend-model", "", "the model `NAME` the --backend server serves")
@@ -109,6 +109,16 @@ with temperature 0 sent explicitly: what a miner would forward to.`,
 			m, _, err := loadLlama(rt, *model, *tokenizer, "--model", "--tokenizer")
 			if err != nil {
 				return fmt.Errorf("llm generate: %w", err)
+			}
+			// The prompt takes its share of the context; a longer prompt
+			// than the context is Generate's error.
+			if ids, err := m.Tokenizer().Encode(*prompt, true); err == nil && len(ids) < m.Config().SeqLen {
+				room := m.Config().SeqLen - len(ids)
+				if opts.MaxTokens > room {
+					fmt.Fprintf(rt.Stderr, "warning: --max-tokens %d is more than the model's context leaves: %d tokens of context, %d taken by the prompt; generating at most %d\n",
+						opts.MaxTokens, m.Config().SeqLen, len(ids), room)
+					opts.MaxTokens = room
+				}
 			}
 			start := time.Now()
 			g, err := m.Generate(ctx, *prompt, opts)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,4 +152,31 @@ func demoFolder(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// --max-tokens beyond what the context leaves after the prompt is capped
+// with a warning that gives the value used, and the generation keeps to it.
+func TestLLMGenerateCapsMaxTokens(t *testing.T) {
+	m, err := minertest.DemoLlama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "Tom had a red ball"
+	ids, err := m.Tokenizer().Encode(prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqLen := m.Config().SeqLen
+	room := seqLen - len(ids)
+	r, _ := runWith(t, "", "llm", "generate", "--model", llmModel, "--prompt", prompt, "--max-tokens", "100000", "--output", "json")
+	want := fmt.Sprintf("warning: --max-tokens 100000 is more than the model's context leaves: %d tokens of context, %d taken by the prompt; generating at most %d", seqLen, len(ids), room)
+	var out llmGenerateOutput
+	if r.code != 0 || !strings.Contains(r.stderr, want) || json.Unmarshal([]byte(r.stdout), &out) != nil || out.CompletionTokens > room || out.CompletionTokens == 0 {
+		t.Fatalf("exit %d, %d tokens (want at most %d), stderr %q; want %q", r.code, out.CompletionTokens, room, r.stderr, want)
+	}
+	// Within the context: no warning.
+	r, _ = runWith(t, "", "llm", "generate", "--model", llmModel, "--prompt", prompt, "--max-tokens", strconv.Itoa(room))
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("--max-tokens %d: exit %d, stderr %q", room, r.code, r.stderr)
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed0ffb8d46/agora/config"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
@@ -76,6 +78,14 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if err != nil {
 				return err
 			}
+			// No answer of the built-in engine is longer than its
+			// context: asking for more would only hide what is asked.
+			maxTokens := c.MaxTokens
+			if verify.exact != nil && maxTokens > verify.exact.Config().SeqLen {
+				maxTokens = verify.exact.Config().SeqLen
+				rt.Log.Warn(fmt.Sprintf("--validator.max_tokens %d is above the context of model %s (%d tokens): asking miners for %d", c.MaxTokens, verify.name, maxTokens, maxTokens),
+					zap.Int("max_tokens", c.MaxTokens), zap.Int("context", maxTokens), zap.Int("used", maxTokens))
+			}
 			if verify.server != nil {
 				if err := probeServer(ctx, verify.server); err != nil {
 					return err
@@ -105,7 +115,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
 			}
 			policy := scoring.DefaultPolicy()
-			policy.MaxTokens = c.MaxTokens
+			policy.MaxTokens = maxTokens
 			cfg := validator.RunConfig{
 				Config: validator.Config{
 					Key:               key,
@@ -135,7 +145,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if judge != nil {
 				cfg.Judge, cfg.JudgeShare = judge, float64(c.JudgePct)/100
 			}
-			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s\n", key.Address(), c.Netuid, verify.name, verify.how)
+			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s, of %d tokens at most\n", key.Address(), c.Netuid, verify.name, verify.how, maxTokens)
 			return validator.Run(ctx, cfg)
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,25 @@ func TestValidatorRunBadFlags(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "no such key") {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, r.code, r.stderr, c.code, c.want)
 		}
+	}
+}
+
+// --validator.max_tokens above the built-in engine's context is capped
+// at the context, with a warning that gives the value used.
+func TestValidatorCapsMaxTokens(t *testing.T) {
+	m, err := minertest.DemoLlama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _, stderr := testEnv("", nil, nil)
+	env.ReadFile = os.ReadFile
+	// It stops at the hotkey, which the test's home does not have: after
+	// the model is loaded and the cap decided.
+	code := execute(t.Context(), env, newRoot("test"), []string{"validator", "run", "--home", t.TempDir(),
+		"--validator.wallet", "alice", "--validator.hotkey", "vali1",
+		"--validator.verify_model", llmModel, "--validator.max_tokens", "100000"})
+	want := fmt.Sprintf("--validator.max_tokens 100000 is above the context of model babyllama105 (%d tokens): asking miners for %d", m.Config().SeqLen, m.Config().SeqLen)
+	if code == 0 || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want %q", code, stderr, want)
 	}
 }
