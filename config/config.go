@@ -85,7 +85,7 @@ type Validator struct {
 	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
 	State  string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
 
-	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
+	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint (or a folder holding one) the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
 	VerifyTokenizer string `yaml:"verify_tokenizer" help:"the checkpoint's tokenizer.model (default: beside the checkpoint)"`
 	VerifyName      string `yaml:"verify_name" help:"with a checkpoint: the model name miners declare (default: the checkpoint's file name without extension; miners name theirs with miner.model_name)"`
 	VerifyURL       string `yaml:"verify_url" help:"base URL of an OpenAI-compatible model server (vLLM) serving verify_model, that returns prompt log-probabilities: answers are then checked statistically"`
@@ -125,7 +125,7 @@ type Miner struct {
 	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP)"`
 	ExternalPort uint16 `yaml:"external_port" help:"port published on chain (default: the listen port)"`
 
-	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file"`
+	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file, or a folder holding one *.bin and its tokenizer"`
 	ModelName string `yaml:"model_name" help:"built-in engine: the model name its answers declare, which validators must pay for (default: the checkpoint's file name without extension)"`
 	Tokenizer string `yaml:"tokenizer" help:"built-in engine: its SentencePiece tokenizer.model (default: tokenizer.model or tok*.model beside the checkpoint)"`
 

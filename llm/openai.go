@@ -177,6 +177,56 @@ func (o *OpenAI) BaseURL() string { return o.baseURL }
 // Model returns the configured model name.
 func (o *OpenAI) Model() string { return o.model }
 
+// ModelNotServedError is CheckModel's error when the server answers but
+// does not list the model asked for: it was started with another model,
+// or the name is spelt differently (vLLM lists the name given to its
+// --served-model-name, by default the path or repository it loaded).
+type ModelNotServedError struct {
+	BaseURL string   // the server's API root
+	Model   string   // the model asked for
+	Served  []string // the models the server lists, in its order
+}
+
+func (e *ModelNotServedError) Error() string {
+	lists := "lists no models"
+	if len(e.Served) > 0 {
+		q := make([]string, len(e.Served))
+		for i, s := range e.Served {
+			q[i] = strconv.Quote(s)
+		}
+		lists = "lists " + strings.Join(q, ", ")
+	}
+	return fmt.Sprintf("the model server %s does not serve model %q: GET /models %s", e.BaseURL, e.Model, lists)
+}
+
+// Models returns the ids of the models the server lists (GET /models,
+// through go-openai's ListModels), in its order.
+func (o *OpenAI) Models(ctx context.Context) ([]string, error) {
+	list, err := o.client.ListModels(ctx)
+	if err != nil {
+		return nil, o.wrap(ctx, err)
+	}
+	ids := make([]string, 0, len(list.Models))
+	for _, m := range list.Models {
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+// CheckModel returns nil when the server lists the configured model, a
+// *ModelNotServedError when it answers without it, and Models' error when
+// it cannot be asked (down, unreachable, an HTTP error).
+func (o *OpenAI) CheckModel(ctx context.Context) error {
+	ids, err := o.Models(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(ids, o.model) {
+		return nil
+	}
+	return &ModelNotServedError{BaseURL: o.baseURL, Model: o.model, Served: ids}
+}
+
 // Generate continues prompt through the completions API (POST
 // /completions), asking for every token's log-probability, as
 // (*Llama).Generate does. Deadlines come from ctx.

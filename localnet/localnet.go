@@ -61,8 +61,9 @@ type Config struct {
 	Miners int
 	// Validators is the number of subnet validators; default 2.
 	Validators int
-	// Model and Tokenizer are the built-in engine's llama2.c checkpoint and
-	// its tokenizer.model (found beside the checkpoint when "").
+	// Model and Tokenizer are the built-in engine's llama2.c checkpoint (or
+	// a folder holding one, llm.FindCheckpoint) and its tokenizer.model
+	// (found beside the checkpoint when "", llm.FindTokenizer).
 	Model, Tokenizer string
 	// Adversaries adds the cheats (see the package comment).
 	Adversaries bool
@@ -242,12 +243,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	// The model, loaded once and shared by every built-in miner.
-	say("loading the model %s", cfg.Model)
+	checkpoint, err := llm.FindCheckpoint(cfg.Model)
+	if err != nil {
+		return fmt.Errorf("localnet: model: %w", err)
+	}
+	say("loading the model %s", checkpoint)
 	tokPath := cfg.Tokenizer
 	if tokPath == "" {
-		found, err := FindTokenizer(cfg.Model)
+		found, err := llm.FindTokenizer(checkpoint)
 		if err != nil {
-			return err
+			return fmt.Errorf("localnet: %w: give the tokenizer's path", err)
 		}
 		tokPath = found
 	}
@@ -255,15 +260,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("localnet: %w", err)
 	}
-	raw, err := os.ReadFile(cfg.Model)
+	raw, err := os.ReadFile(checkpoint)
 	if err != nil {
 		return fmt.Errorf("localnet: model: %w", err)
 	}
 	model, err := llm.ParseLlama(raw, tok)
 	if err != nil {
-		return fmt.Errorf("localnet: model %s: %w", cfg.Model, err)
+		return fmt.Errorf("localnet: model %s: %w", checkpoint, err)
 	}
-	modelName := ModelName(cfg.Model)
+	modelName := llm.ModelName(checkpoint)
 
 	// The participants.
 	var members []*member
@@ -648,30 +653,4 @@ func setup(ctx context.Context, client *chainclient.Client, owner, gov *keys.Pri
 		}
 	}
 	return nil
-}
-
-// ModelName is the name a checkpoint is served under: its file name
-// without the extension.
-func ModelName(path string) string {
-	base := filepath.Base(path)
-	return base[:len(base)-len(filepath.Ext(base))]
-}
-
-// FindTokenizer looks beside a checkpoint for tokenizer.model, then for a
-// single tok*.model (as llama2.c names its custom tokenizers).
-func FindTokenizer(model string) (string, error) {
-	dir := filepath.Dir(model)
-	if p := filepath.Join(dir, "tokenizer.model"); fileExists(p) {
-		return p, nil
-	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "tok*.model"))
-	if len(matches) == 1 {
-		return matches[0], nil
-	}
-	return "", fmt.Errorf("no tokenizer beside %s (looked for tokenizer.model and one tok*.model); give the tokenizer's path", model)
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
 }

@@ -3,7 +3,6 @@ package miner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -118,27 +117,22 @@ func (b *Builtin) Generate(ctx context.Context, r *Request, fn llm.StreamFunc) (
 // Server forwards to an OpenAI-compatible model server through go-openai
 // (llm.OpenAI).
 type Server struct {
-	o  *llm.OpenAI
-	hc *http.Client
-	// apiKey authenticates the readiness probe as the requests are.
-	apiKey string
+	o *llm.OpenAI
 }
 
 // NewServer serves through the OpenAI-compatible server that cfg names.
 func NewServer(cfg llm.OpenAIConfig) (*Server, error) {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: &http.Transport{
 			MaxIdleConnsPerHost: 256, // many concurrent requests to one server
 			IdleConnTimeout:     90 * time.Second,
 		}}
-		cfg.HTTPClient = hc
 	}
 	o, err := llm.NewOpenAI(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{o: o, hc: hc, apiKey: cfg.APIKey}, nil
+	return &Server{o: o}, nil
 }
 
 // Model implements Backend.
@@ -147,24 +141,12 @@ func (s *Server) Model() string { return s.o.Model() }
 // Concurrency implements Backend: model servers batch concurrent requests.
 func (s *Server) Concurrency() int { return 64 }
 
-// Ready implements Backend: GET /models answers 200.
+// Ready implements Backend: the server answers GET /models and lists the
+// model (llm.OpenAI.CheckModel). A server restarted with another model is
+// not ready: its error is an *llm.ModelNotServedError naming the model
+// asked for and the ones the server lists.
 func (s *Server) Ready(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.o.BaseURL()+"/models", nil)
-	if err != nil {
-		return err
-	}
-	if s.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+s.apiKey)
-	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("backend %s: %w", s.o.BaseURL(), err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("backend %s: GET /models answered %s", s.o.BaseURL(), resp.Status)
-	}
-	return nil
+	return s.o.CheckModel(ctx)
 }
 
 // GenerateRaw runs the non-streamed request r and returns the server's

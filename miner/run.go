@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/llm"
 )
 
 // RunConfig configures the miner daemon: a Miner (Config, whose Metagraph
@@ -48,6 +49,10 @@ type RunConfig struct {
 // miner answers /readyz with 503 meanwhile. So is a metagraph that cannot
 // be loaded (the node is down, the subnet unknown): it warns with the
 // error at once and every 30 seconds, and /readyz gives the error.
+//
+// A backend that answers at start but does not list the model is an error
+// wrapping *llm.ModelNotServedError; one that does not answer is warned
+// about, and logged again once it answers.
 func Run(ctx context.Context, cfg RunConfig) error {
 	if cfg.Key == nil {
 		return errors.New("miner: no hotkey")
@@ -77,6 +82,17 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	if err != nil {
 		return err
 	}
+	// The backend before the port: a server that answers without the
+	// model would fail every request, so that is an error now. One that
+	// does not answer yet is only warned about: vLLM takes minutes to
+	// load a model, and is usually started beside the miner.
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	backendErr := cfg.Backend.Ready(pctx)
+	cancel()
+	var notServed *llm.ModelNotServedError
+	if errors.As(backendErr, &notServed) {
+		return fmt.Errorf("miner: %w", backendErr)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("miner: listen: %w", err)
@@ -94,11 +110,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		ext = netip.AddrPortFrom(ext.Addr(), bound.Port())
 	}
 	log.Info("serving", zap.Stringer("listen", bound), zap.Stringer("axon", ext), zap.String("model", cfg.Backend.Model()), zap.String("node", cfg.Node))
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	if err := cfg.Backend.Ready(pctx); err != nil {
-		log.Warn("the backend does not answer; serving anyway, /readyz says 503 until it does", zap.Error(err))
+	if backendErr != nil {
+		log.Warn("the backend does not answer; serving anyway, /readyz says 503 until it answers and lists the model", zap.String("model", cfg.Backend.Model()), zap.Error(backendErr))
 	}
-	cancel()
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
@@ -107,8 +121,38 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	g.Go(func() error { return meta.Run(gctx) })
 	g.Go(func() error { meta.LogProblems(gctx, log, 30*time.Second); return nil })
 	g.Go(func() error { return m.Serve(gctx, ln) })
+	if backendErr != nil {
+		g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second); return nil })
+	}
 	g.Go(func() error { return publishAxon(gctx, client, meta, cfg, ext, log) })
 	return g.Wait()
+}
+
+// watchBackend, after a start with the backend not answering, probes it
+// every interval until it answers, and logs what it found once: that it
+// serves the model, or (an error) that it serves others.
+func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := b.Ready(pctx)
+		cancel()
+		var notServed *llm.ModelNotServedError
+		switch {
+		case err == nil:
+			log.Info("the backend answers and serves the model", zap.String("model", b.Model()))
+			return
+		case errors.As(err, &notServed):
+			log.Error("the backend answers but does not serve the miner's model; /readyz says 503 until it does", zap.Error(err))
+			return
+		}
+	}
 }
 
 // publishAxon keeps the chain's axon of the hotkey equal to ext: on every

@@ -147,7 +147,7 @@ func TestHelpSaysWhatIsTrue(t *testing.T) {
 		{[]string{"wallet", "new-hotkey"}, []string{"--hotkey NAME          the new hotkey's NAME (required)", "1 to 4096 (default 64)"}, nil},
 		{[]string{"wallet", "prove-hotkey"}, []string{"hotkey that proves (required)"}, nil},
 		{[]string{"wallet", "show"}, []string{"instead of the coldkey"}, nil},
-		{[]string{"llm", "generate"}, []string{"(default: tokenizer.model, or the one tok*.model, beside --model)", "0 to 1"}, nil},
+		{[]string{"llm", "generate"}, []string{"(default: tokenizer.model, or the one *.model, beside the checkpoint)", "0 to 1"}, nil},
 		{[]string{"miner", "labelers", "list"}, []string{"--output string", "json"}, nil},
 		{[]string{"config", "show"}, []string{"--show-secrets"}, nil},
 	} {

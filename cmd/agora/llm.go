@@ -36,13 +36,13 @@ type llmGenerateOutput struct {
 // llmGenerateCmd is "agora llm generate": the built-in llama2.c engine.
 func llmGenerateCmd() *Command {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	model := fs.String("model", "", "llama2.c checkpoint `FILE` (v0 format), such as ../shared/models/babyllama105/babyllama105.bin")
-	tokenizer := fs.String("tokenizer", "", "SentencePiece tokenizer.model `FILE` (default: tokenizer.model, or the one tok*.model, beside --model)")
+	model := fs.String("model", "", "llama2.c checkpoint `PATH` (v0 format): the file, or a folder holding one *.bin and its tokenizer, such as ../shared/models/babyllama105")
+	tokenizer := fs.String("tokenizer", "", "SentencePiece tokenizer.model `FILE` (default: tokenizer.model, or the one *.model, beside the checkpoint)")
 	prompt := fs.String("prompt", "", "text to continue")
 	temperature := fs.Float64("temperature", 0, "sampling temperature, 0 or more; 0 is greedy (deterministic)")
 	topP := fs.Float64("top-p", 0.9, "nucleus sampling, 0 to 1: sample from the most likely tokens holding this probability (0 or 1: all)")
 	seed := fs.Uint64("seed", 1, "sampler seed; one seed gives one output")
-	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full)")
+	maxTokens := fs.Int("max-tokens", 128, "tokens to generate at most (0: until the context is full; more than the context leaves is capped, with a warning)")
 	logprobs := fs.Bool("logprobs", false, "print each generated token with its log-probability")
 	backend := fs.String("backend", "", "an OpenAI-compatible server's `URL` (such as http://127.0.0.1:8000/v1) instead of --model")
 	backendModel := fs.String("backend-model", "", "the model `NAME` the --backend server serves")
@@ -51,9 +51,10 @@ func llmGenerateCmd() *Command {
 	return &Command{
 		Name:  "generate",
 		Short: "Generate text with the built-in engine or an OpenAI-compatible server and print tokens/s",
-		Long: `Loads a llama2.c checkpoint (--model) and its SentencePiece tokenizer
-(--tokenizer; by default tokenizer.model or the one tok*.model in the
-checkpoint's folder, as the miner and validator find it), continues --prompt
+		Long: `Loads a llama2.c checkpoint (--model: the file, or a folder holding one
+*.bin) and its SentencePiece tokenizer (--tokenizer; by default
+tokenizer.model or the one *.model in the checkpoint's folder, as the miner
+and validator find it), continues --prompt
 on one CPU core, and prints the text and
 the speed in tokens per second (prompt processing included). Temperature 0
 is greedy and deterministic; above 0 the output is fixed by --seed. With
@@ -103,11 +104,21 @@ with temperature 0 sent explicitly: what a miner would forward to.`,
 				return printGeneration(rt, *output, *prompt, &g.Generation, g.PromptTokenCount, max(g.CompletionTokenCount, len(g.Tokens)), time.Since(start).Seconds(), *logprobs)
 			}
 			if *model == "" {
-				return usageErrorf("give --model FILE (a llama2.c checkpoint, such as ../shared/models/babyllama105/babyllama105.bin) or --backend URL")
+				return usageErrorf("give --model PATH (a llama2.c checkpoint or its folder, such as ../shared/models/babyllama105) or --backend URL")
 			}
-			m, _, err := loadLlama(rt, *model, *tokenizer, "--tokenizer")
+			m, _, err := loadLlama(rt, *model, *tokenizer, "--model", "--tokenizer")
 			if err != nil {
 				return fmt.Errorf("llm generate: %w", err)
+			}
+			// The prompt takes its share of the context; a longer prompt
+			// than the context is Generate's error.
+			if ids, err := m.Tokenizer().Encode(*prompt, true); err == nil && len(ids) < m.Config().SeqLen {
+				room := m.Config().SeqLen - len(ids)
+				if opts.MaxTokens > room {
+					fmt.Fprintf(rt.Stderr, "warning: --max-tokens %d is more than the model's context leaves: %d tokens of context, %d taken by the prompt; generating at most %d\n",
+						opts.MaxTokens, m.Config().SeqLen, len(ids), room)
+					opts.MaxTokens = room
+				}
 			}
 			start := time.Now()
 			g, err := m.Generate(ctx, *prompt, opts)

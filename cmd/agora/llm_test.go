@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -29,6 +31,11 @@ func TestLLMGenerate(t *testing.T) {
 	first, _, _ := strings.Cut(r.stdout, "\n")
 	if want, _, _ := strings.Cut(r2.stdout, "\n"); r.code != 0 || first != want {
 		t.Errorf("llm generate without --tokenizer: exit %d %q, want %q\n%s", r.code, first, want, r.stderr)
+	}
+	// The model's folder (here, links to the shared files): the same text.
+	r, _ = runWith(t, "", "llm", "generate", "--model", demoFolder(t), "--prompt", "Tom had a red ball", "--max-tokens", "8")
+	if got, _, _ := strings.Cut(r.stdout, "\n"); r.code != 0 || got != first {
+		t.Errorf("llm generate --model FOLDER: exit %d %q, want %q\n%s", r.code, got, first, r.stderr)
 	}
 
 	r, _ = runWith(t, "", append(base, "--max-tokens", "40")...)
@@ -77,13 +84,21 @@ func TestLLMGenerateErrors(t *testing.T) {
 	if err := os.WriteFile(noTokenizer, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	twoCheckpoints, noCheckpoint := t.TempDir(), t.TempDir()
+	for _, f := range []string{filepath.Join(twoCheckpoints, "a.bin"), filepath.Join(twoCheckpoints, "b.bin"), filepath.Join(noCheckpoint, "README.md"), filepath.Join(noCheckpoint, "tok.model")} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, c := range []struct {
 		args []string
 		code int
 		want string
 	}{
-		{[]string{"--prompt", "hi"}, exitUsage, "give --model FILE"},
-		{[]string{"--model", noTokenizer, "--prompt", "hi"}, exitUsage, "no tokenizer beside " + noTokenizer + " (looked for tokenizer.model and one tok*.model); give the tokenizer's path with --tokenizer FILE"},
+		{[]string{"--prompt", "hi"}, exitUsage, "give --model PATH"},
+		{[]string{"--model", noTokenizer, "--prompt", "hi"}, exitUsage, "--model " + noTokenizer + ": no tokenizer beside " + noTokenizer + " (looked for tokenizer.model and one *.model; the folder holds model.bin): give the tokenizer's path with --tokenizer FILE"},
+		{[]string{"--model", twoCheckpoints, "--prompt", "hi"}, exitUsage, "--model folder " + twoCheckpoints + " holds 2 llama2.c checkpoints (a.bin, b.bin): give one of them, such as " + filepath.Join(twoCheckpoints, "a.bin")},
+		{[]string{"--model", noCheckpoint, "--prompt", "hi"}, exitUsage, "--model folder " + noCheckpoint + " holds no llama2.c checkpoint (*.bin); it holds README.md, tok.model: give the checkpoint file itself"},
 		{[]string{"--model", llmModel, "--tokenizer", llmTokenizer, "--top-p", "2"}, exitUsage, "--top-p 2: want a number from 0 to 1"},
 		{[]string{"--model", llmModel, "--top-p", "NaN"}, exitUsage, "--top-p NaN: want a number from 0 to 1"},
 		{[]string{"--model", llmModel, "--temperature", "-0.5"}, exitUsage, "--temperature -0.5: want a number from 0 (greedy) up"},
@@ -119,5 +134,49 @@ func TestLLMGenerateBackend(t *testing.T) {
 	r, _ = runWith(t, "", "llm", "generate", "--backend", srv.URL+"/v1", "--model", llmModel, "--prompt", "x")
 	if r.code != 2 || !strings.Contains(r.stderr, "not both") {
 		t.Fatalf("--model with --backend: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// demoFolder is a temporary folder of links to the demo model's files: a
+// model folder as an operator would give one, without copying the model.
+func demoFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{llmModel, llmTokenizer} {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, filepath.Base(f))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// --max-tokens beyond what the context leaves after the prompt is capped
+// with a warning that gives the value used, and the generation keeps to it.
+func TestLLMGenerateCapsMaxTokens(t *testing.T) {
+	m, err := minertest.DemoLlama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "Tom had a red ball"
+	ids, err := m.Tokenizer().Encode(prompt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqLen := m.Config().SeqLen
+	room := seqLen - len(ids)
+	r, _ := runWith(t, "", "llm", "generate", "--model", llmModel, "--prompt", prompt, "--max-tokens", "100000", "--output", "json")
+	want := fmt.Sprintf("warning: --max-tokens 100000 is more than the model's context leaves: %d tokens of context, %d taken by the prompt; generating at most %d", seqLen, len(ids), room)
+	var out llmGenerateOutput
+	if r.code != 0 || !strings.Contains(r.stderr, want) || json.Unmarshal([]byte(r.stdout), &out) != nil || out.CompletionTokens > room || out.CompletionTokens == 0 {
+		t.Fatalf("exit %d, %d tokens (want at most %d), stderr %q; want %q", r.code, out.CompletionTokens, room, r.stderr, want)
+	}
+	// Within the context: no warning.
+	r, _ = runWith(t, "", "llm", "generate", "--model", llmModel, "--prompt", prompt, "--max-tokens", strconv.Itoa(room))
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Fatalf("--max-tokens %d: exit %d, stderr %q", room, r.code, r.stderr)
 	}
 }

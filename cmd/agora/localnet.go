@@ -16,12 +16,13 @@ import (
 	"github.com/cometbft/cometbft/types"
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/localnet"
 	"github.com/seed0ffb8d46/agora/node"
 )
 
 // defaultModel is the demo model beside the repository.
-const defaultModel = "../shared/models/babyllama105/babyllama105.bin"
+const defaultModel = "../shared/models/babyllama105"
 
 // localnetCmd is "agora localnet": the whole network on this machine, or
 // with --chain-only just the chain's validators.
@@ -33,7 +34,7 @@ func localnetCmd() *Command {
 	miners := fs.Int("miners", 3, "honest miners on the built-in model")
 	subnetValidators := fs.Int("subnet-validators", 2, "validators scoring the subnet's miners")
 	adversaries := fs.Bool("adversaries", false, "add the cheats the network must not pay (README, \"The adversaries\"): junk, lazy, copier, wrong_model, canned, truncate, short_copier, paraphraser and greedy miners, five sybil hotkeys on one model run, an honest miner with a random labeler, and a weight-copying validator")
-	model := fs.String("model", "", "llama2.c checkpoint `FILE` the miners run (default "+defaultModel+")")
+	model := fs.String("model", "", "llama2.c checkpoint `PATH` the miners run: the file, or a folder holding one *.bin and its tokenizer (default "+defaultModel+")")
 	tokenizer := fs.String("tokenizer", "", "its tokenizer.model `FILE` (default: beside the checkpoint)")
 	dash := fs.String("dashboard", "127.0.0.1:8080", "the dashboard's listen `ADDRESS`")
 	tempo := fs.Uint64("tempo", 20, "the demo subnet's epoch length in `BLOCKS`")
@@ -227,14 +228,20 @@ func runNetwork(ctx context.Context, rt *Runtime, cfg localnet.Config, reset boo
 	case cfg.Tempo < 2 || cfg.Tempo > 1000:
 		return usageErrorf("--tempo %d: want 2 to 1000 blocks", cfg.Tempo)
 	}
-	if cfg.Model == "" {
+	given := cfg.Model != ""
+	if !given {
 		cfg.Model = defaultModel
-		if !fileExists(cfg.Model) {
-			return usageErrorf("no model at %s: put a llama2.c checkpoint (with its tokenizer.model beside it) there, or give --model FILE; a real miner can instead point at an OpenAI-compatible server with agora miner run --miner.backend_url", cfg.Model)
-		}
-	} else if !fileExists(cfg.Model) {
-		return usageErrorf("--model %s: no such file", cfg.Model)
 	}
+	ckpt, err := llm.FindCheckpoint(cfg.Model)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !given:
+		return usageErrorf("no model at %s: put a llama2.c checkpoint (with its tokenizer.model beside it) there, or give --model PATH; a real miner can instead point at an OpenAI-compatible server with agora miner run --miner.backend_url", cfg.Model)
+	case errors.Is(err, fs.ErrNotExist):
+		return usageErrorf("--model %s: no such file or folder", cfg.Model)
+	case err != nil:
+		return usageErrorf("--model %v", err)
+	}
+	cfg.Model = ckpt
 	if reset {
 		if err := os.RemoveAll(cfg.Dir); err != nil {
 			return fmt.Errorf("localnet: %w", err)

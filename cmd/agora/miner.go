@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
-	"github.com/seed0ffb8d46/agora/localnet"
 	"github.com/seed0ffb8d46/agora/miner"
 	"github.com/seed0ffb8d46/agora/rlhf"
 )
@@ -45,7 +45,8 @@ caller. /healthz, /readyz and /metrics (Prometheus) are served beside them.
 
 The model is an OpenAI-compatible server (--miner.backend_url and
 --miner.backend_model: vLLM, Ollama, llama.cpp's server) or, without one,
-the built-in llama2.c engine on this CPU (--miner.model, a checkpoint file).
+the built-in llama2.c engine on this CPU (--miner.model, a checkpoint file
+or a folder holding one and its tokenizer).
 
 Validators pay only answers the subnet's declared model sampled with the
 seed, temperature and top_p they sent, with its token ids, ending at
@@ -69,7 +70,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				return usageErrorf("--miner.wallet is required (the wallet holding the miner's hotkey)")
 			}
 			if c.BackendURL == "" && c.Model == "" {
-				return usageErrorf("give a model: --miner.model FILE (a llama2.c checkpoint for the built-in engine, such as ../shared/models/babyllama105/babyllama105.bin) or --miner.backend_url URL with --miner.backend_model NAME (an OpenAI-compatible server)")
+				return usageErrorf("give a model: --miner.model PATH (a llama2.c checkpoint for the built-in engine, or its folder, such as ../shared/models/babyllama105) or --miner.backend_url URL with --miner.backend_model NAME (an OpenAI-compatible server)")
 			}
 			if c.BackendURL != "" && c.BackendModel == "" {
 				return usageErrorf("--miner.backend_model is required with --miner.backend_url (the model name the server serves)")
@@ -101,7 +102,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					return fmt.Errorf("miner: %w", err)
 				}
 			}
-			return miner.Run(ctx, miner.RunConfig{
+			err = miner.Run(ctx, miner.RunConfig{
 				Config: miner.Config{
 					Key:            key,
 					Backend:        backend,
@@ -136,6 +137,10 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					}
 				},
 			})
+			if notServed := (*llm.ModelNotServedError)(nil); errors.As(err, &notServed) {
+				return fmt.Errorf("%w; set --miner.backend_model to the name the server lists, or start the server with %s (vLLM: --served-model-name %s)", err, notServed.Model, notServed.Model)
+			}
+			return err
 		},
 	}
 }
@@ -151,7 +156,7 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer, builtinName 
 		}
 		return s, nil
 	}
-	m, name, err := loadLlama(rt, model, tokenizer, "--miner.tokenizer")
+	m, name, err := loadLlama(rt, model, tokenizer, "--miner.model", "--miner.tokenizer")
 	if err != nil {
 		return nil, fmt.Errorf("miner: %w", err)
 	}
@@ -161,20 +166,31 @@ func minerBackend(rt *Runtime, url, name, apiKey, model, tokenizer, builtinName 
 	return miner.NewBuiltin(m, name), nil
 }
 
-// loadLlama loads a llama2.c checkpoint and its tokenizer (found beside it
-// when tokenizer is ""), and names the model after the file. tokenizerFlag
-// is the flag that names the tokenizer, for the error when none is found.
-func loadLlama(rt *Runtime, model, tokenizer, tokenizerFlag string) (*llm.Llama, string, error) {
-	// The model first: if it is missing, that is the error, not that no
-	// tokenizer is beside it.
-	modelData, err := rt.ReadFile(model)
+// loadLlama loads a llama2.c model, given as a checkpoint file or a folder
+// holding one (llm.FindCheckpoint), and its tokenizer (found beside the
+// checkpoint when tokenizer is ""), and names the model after the
+// checkpoint. modelFlag and tokenizerFlag name the flags that give them,
+// for the errors; a model that does not exist is an error wrapping its
+// *fs.PathError.
+func loadLlama(rt *Runtime, model, tokenizer, modelFlag, tokenizerFlag string) (*llm.Llama, string, error) {
+	checkpoint, err := llm.FindCheckpoint(model)
+	var pe *fs.PathError
+	switch {
+	case errors.As(err, &pe):
+		return nil, "", fmt.Errorf("model: %w", err)
+	case err != nil:
+		return nil, "", usageErrorf("%s %v", modelFlag, err)
+	}
+	// The model first: if it is unreadable, that is the error, not that
+	// no tokenizer is beside it.
+	modelData, err := rt.ReadFile(checkpoint)
 	if err != nil {
 		return nil, "", fmt.Errorf("model: %w", err)
 	}
 	if tokenizer == "" {
-		found, err := localnet.FindTokenizer(model)
+		found, err := llm.FindTokenizer(checkpoint)
 		if err != nil {
-			return nil, "", usageErrorf("%v with %s FILE", err, tokenizerFlag)
+			return nil, "", usageErrorf("%s %s: %v: give the tokenizer's path with %s FILE", modelFlag, model, err, tokenizerFlag)
 		}
 		tokenizer = found
 	}
@@ -188,9 +204,9 @@ func loadLlama(rt *Runtime, model, tokenizer, tokenizerFlag string) (*llm.Llama,
 	}
 	m, err := llm.ParseLlama(modelData, tok)
 	if err != nil {
-		return nil, "", fmt.Errorf("model %s: %w", model, err)
+		return nil, "", fmt.Errorf("model %s: %w", checkpoint, err)
 	}
-	return m, localnet.ModelName(model), nil
+	return m, llm.ModelName(checkpoint), nil
 }
 
 // minerDataDir is the miner's data folder: miner.data, or
@@ -397,9 +413,4 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
 }

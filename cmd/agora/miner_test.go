@@ -547,3 +547,17 @@ func TestMinerRegisterHint(t *testing.T) {
 		t.Errorf("the hinted command:\n%s", r.stdout)
 	}
 }
+
+// A miner whose model server does not serve --miner.backend_model does
+// not start, and says what the server serves and which flag to change.
+func TestMinerBackendModelNotServed(t *testing.T) {
+	e := &txEnv{t: t, home: t.TempDir(), env: map[string]string{"AGORA_PASSWORD": "correct horse battery"}, node: "tcp://127.0.0.1:1"}
+	e.ok(append([]string{"wallet", "create", "--name", "alice"}, cheapKDFArgs...)...)
+	e.ok("wallet", "new-hotkey", "--name", "alice", "--hotkey", "miner1")
+	backend := minertest.Serve(&minertest.Model{Name: "Llama-3.1-8B-Instruct"})
+	defer backend.Close()
+	e.fails(1, []string{`does not serve model "meta-llama/Llama-3.1-8B-Instruct"`, `lists "Llama-3.1-8B-Instruct"`, "--miner.backend_model"},
+		"miner", "run", "--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node,
+		"--miner.listen", "127.0.0.1:0", "--miner.labels=false",
+		"--miner.backend_url", backend.URL+"/v1", "--miner.backend_model", "meta-llama/Llama-3.1-8B-Instruct")
+}

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/seed0ffb8d46/agora/config"
 	"github.com/seed0ffb8d46/agora/keys"
@@ -77,6 +78,14 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if err != nil {
 				return err
 			}
+			// No answer of the built-in engine is longer than its
+			// context: asking for more would only hide what is asked.
+			maxTokens := c.MaxTokens
+			if verify.exact != nil && maxTokens > verify.exact.Config().SeqLen {
+				maxTokens = verify.exact.Config().SeqLen
+				rt.Log.Warn(fmt.Sprintf("--validator.max_tokens %d is above the context of model %s (%d tokens): asking miners for %d", c.MaxTokens, verify.name, maxTokens, maxTokens),
+					zap.Int("max_tokens", c.MaxTokens), zap.Int("context", maxTokens), zap.Int("used", maxTokens))
+			}
 			if verify.server != nil {
 				if err := probeServer(ctx, verify.server); err != nil {
 					return err
@@ -106,7 +115,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
 			}
 			policy := scoring.DefaultPolicy()
-			policy.MaxTokens = c.MaxTokens
+			policy.MaxTokens = maxTokens
 			cfg := validator.RunConfig{
 				Config: validator.Config{
 					Key:               key,
@@ -136,7 +145,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if judge != nil {
 				cfg.Judge, cfg.JudgeShare = judge, float64(c.JudgePct)/100
 			}
-			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s\n", key.Address(), c.Netuid, verify.name, verify.how)
+			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s, of %d tokens at most\n", key.Address(), c.Netuid, verify.name, verify.how, maxTokens)
 			return validator.Run(ctx, cfg)
 		},
 	}
@@ -202,18 +211,19 @@ func verifier(rt *Runtime, c config.Validator) (verification, error) {
 	case c.VerifyStopIDs != "":
 		return verification{}, usageErrorf("--validator.verify_stop_ids is for a model server (--validator.verify_url); a llama2.c checkpoint knows its own stop tokens: drop it, or add --validator.verify_url")
 	}
-	m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_tokenizer")
+	m, name, err := loadLlama(rt, c.VerifyModel, c.VerifyTokenizer, "--validator.verify_model", "--validator.verify_tokenizer")
 	var pe *fs.PathError
+	var ue *usageError
 	switch {
+	case errors.As(err, &ue):
+		return verification{}, err
 	case err == nil:
 		if c.VerifyName != "" {
 			name = c.VerifyName
 		}
 		return verification{name: name, how: "by exact replay of " + c.VerifyModel, exact: m}, nil
 	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, fs.ErrNotExist):
-		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for (the demo's is ../shared/models/babyllama105/babyllama105.bin), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)
-	case errors.As(err, &pe) && pe.Path == c.VerifyModel && errors.Is(err, syscall.EISDIR):
-		return verification{}, usageErrorf("--validator.verify_model %s is a folder: give the checkpoint file in it (a llama2.c .bin, such as %s)", c.VerifyModel, filepath.Join(c.VerifyModel, filepath.Base(filepath.Clean(c.VerifyModel))+".bin"))
+		return verification{}, usageErrorf("--validator.verify_model %s: no such file. Give the llama2.c checkpoint of the model the subnet pays for, or its folder (the demo's is ../shared/models/babyllama105), or, to verify through a model server, the name it serves with --validator.verify_url and --validator.verify_stop_ids", c.VerifyModel)
 	case errors.As(err, &pe) && c.VerifyTokenizer != "" && pe.Path == c.VerifyTokenizer:
 		return verification{}, usageErrorf("--validator.verify_tokenizer %s: %v: give the checkpoint's tokenizer.model, or leave the flag out to use the one beside the checkpoint", c.VerifyTokenizer, pe.Err)
 	}

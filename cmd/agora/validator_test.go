@@ -1,9 +1,13 @@
 package main
 
 import (
-	"github.com/seed0ffb8d46/agora/miner/minertest"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seed0ffb8d46/agora/miner/minertest"
 )
 
 // TestValidatorRunBadFlags: each mistake in the validator's flags is an
@@ -12,6 +16,12 @@ import (
 func TestValidatorRunBadFlags(t *testing.T) {
 	const ckpt = "../shared/models/babyllama105/babyllama105.bin"
 	base := []string{"validator", "run", "--validator.wallet", "alice", "--validator.hotkey", "vali1"}
+	twoCheckpoints := t.TempDir()
+	for _, f := range []string{"a.bin", "b.bin"} {
+		if err := os.WriteFile(filepath.Join(twoCheckpoints, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	m, err := minertest.DemoLlama()
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +37,8 @@ func TestValidatorRunBadFlags(t *testing.T) {
 		{"no model", nil, 2, "--validator.verify_model is required"},
 		{"missing checkpoint", []string{"--validator.verify_model", "/nope/model.bin"}, 2,
 			"--validator.verify_model /nope/model.bin: no such file. Give the llama2.c checkpoint"},
+		{"a folder of two checkpoints", []string{"--validator.verify_model", twoCheckpoints}, 2,
+			"--validator.verify_model folder " + twoCheckpoints + " holds 2 llama2.c checkpoints (a.bin, b.bin): give one of them"},
 		{"a name without a server", []string{"--validator.verify_model", "babyllama105"}, 2,
 			"the name it serves with --validator.verify_url"},
 		{"server without stop ids", []string{"--validator.verify_model", "m", "--validator.verify_url", "http://127.0.0.1:9/v1"}, 2,
@@ -56,5 +68,25 @@ func TestValidatorRunBadFlags(t *testing.T) {
 		if r.code != c.code || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "no such key") {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", c.name, r.code, r.stderr, c.code, c.want)
 		}
+	}
+}
+
+// --validator.max_tokens above the built-in engine's context is capped
+// at the context, with a warning that gives the value used.
+func TestValidatorCapsMaxTokens(t *testing.T) {
+	m, err := minertest.DemoLlama()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _, stderr := testEnv("", nil, nil)
+	env.ReadFile = os.ReadFile
+	// It stops at the hotkey, which the test's home does not have: after
+	// the model is loaded and the cap decided.
+	code := execute(t.Context(), env, newRoot("test"), []string{"validator", "run", "--home", t.TempDir(),
+		"--validator.wallet", "alice", "--validator.hotkey", "vali1",
+		"--validator.verify_model", llmModel, "--validator.max_tokens", "100000"})
+	want := fmt.Sprintf("--validator.max_tokens 100000 is above the context of model babyllama105 (%d tokens): asking miners for %d", m.Config().SeqLen, m.Config().SeqLen)
+	if code == 0 || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want %q", code, stderr, want)
 	}
 }

@@ -30,7 +30,8 @@ day night friend said hello yes no good bad fast slow jumped over river water sk
 // Model is a deterministic backend: its continuation of a prompt is a
 // function of the prompt, the seed and the temperature (greedy when 0),
 // produced at TokenDelay per token. It is safe for concurrent use; set its
-// fields before use, except Down, which may change at any time.
+// fields before use, except Down, which may change at any time (as may the
+// name, with Rename).
 type Model struct {
 	// Name is the model name served; default "test-model".
 	Name string
@@ -50,7 +51,12 @@ type Model struct {
 
 	mu      sync.Mutex
 	prompts []string // of the Generate calls, in order
+	renamed atomic.Pointer[string]
 }
+
+// Rename makes m serve under name from now on (GET /v1/models lists it,
+// answers name it), as a server restarted with another model would.
+func (m *Model) Rename(name string) { m.renamed.Store(&name) }
 
 // Prompts are the prompts of the Generate calls so far, in the order
 // they were called: the order a miner served its requests in, recorded
@@ -63,6 +69,9 @@ func (m *Model) Prompts() []string {
 
 // Model implements miner.Backend.
 func (m *Model) Model() string {
+	if n := m.renamed.Load(); n != nil {
+		return *n
+	}
 	if m.Name == "" {
 		return "test-model"
 	}
