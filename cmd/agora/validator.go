@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed0ffb8d46/agora/config"
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
@@ -105,6 +107,8 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if dataset == "" {
 				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
 			}
+			node := rt.node("validator")
+			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
 			policy := scoring.DefaultPolicy()
 			policy.MaxTokens = c.MaxTokens
 			cfg := validator.RunConfig{
@@ -127,7 +131,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					AllowPrivateAxons: c.AllowPrivateAxons,
 					Logger:            rt.Log,
 				},
-				Node:   c.Node,
+				Node:   node.Addr,
 				Listen: c.Listen,
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics, scores on http://%s/scores\n", key.Address(), c.Netuid, a, a)
@@ -137,7 +141,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				cfg.Judge, cfg.JudgeShare = judge, float64(c.JudgePct)/100
 			}
 			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s\n", key.Address(), c.Netuid, verify.name, verify.how)
-			return validator.Run(ctx, cfg)
+			return node.explain(validator.Run(ctx, cfg))
 		},
 	}
 }
