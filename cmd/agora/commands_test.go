@@ -67,7 +67,7 @@ func TestConfigShow(t *testing.T) {
 	env := map[string]string{"AGORA_LOG_FORMAT": "json"}
 
 	r := agora(t, env, files, "--config", "/etc/agora.yml", "config", "show", "--log.level=warn")
-	want := "home: /srv/agora\nlog:\n  level: warn\n  format: json\nminer:\n"
+	want := "home: /srv/agora\nnode: \"\"\nlog:\n  level: warn\n  format: json\nminer:\n"
 	if r.code != 0 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "\nvalidator:\n") {
 		t.Fatalf("config show: exit %d, stdout:\n%s\nwant it to start:\n%s\nstderr: %s", r.code, r.stdout, want, r.stderr)
 	}

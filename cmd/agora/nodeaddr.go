@@ -132,7 +132,10 @@ func dialRPC(addr string) error {
 // malformed address came from.
 func (n nodeAddr) client() (*chainclient.Client, error) {
 	c, err := chainclient.New(n.Addr)
-	if err != nil {
+	switch {
+	case err != nil && strings.HasPrefix(n.From, "flag --"):
+		return nil, usageErrorf("%s: %v", strings.TrimPrefix(n.From, "flag "), err)
+	case err != nil:
 		return nil, usageErrorf("node %q (from %s): %v", n.Addr, n.From, err)
 	}
 	return c, nil
