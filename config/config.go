@@ -64,6 +64,12 @@ type Config struct {
 	// After Load it never starts with "~".
 	Home string `yaml:"home" help:"directory for keys, chain data and local state"`
 
+	// Node is the RPC address of the node that every command talking to a
+	// chain uses (tx, query, miner run, ...). Empty means "find it": the
+	// localnet running under Home, else tcp://127.0.0.1:26657; the caller
+	// does the finding, Load only parses.
+	Node string `yaml:"node" help:"the node's RPC ADDRESS (tcp://host:port or http://host:port) for every command that talks to a chain (default: the localnet running under home, else tcp://127.0.0.1:26657)"`
+
 	// Log configures the process logger.
 	Log Log `yaml:"log"`
 
@@ -76,7 +82,7 @@ type Config struct {
 
 // Validator configures the validator daemon (`agora validator run`).
 type Validator struct {
-	Node         string `yaml:"node" help:"RPC address of the Agora node the validator follows"`
+	Node         string `yaml:"node" help:"RPC address of the Agora node the validator follows (default: the node setting, --node)"`
 	Netuid       uint16 `yaml:"netuid" help:"the subnet the validator scores"`
 	Wallet       string `yaml:"wallet" help:"the wallet holding the validator's hotkey"`
 	Hotkey       string `yaml:"hotkey" help:"the name of the validator's hotkey in the wallet"`
@@ -113,7 +119,7 @@ type Validator struct {
 
 // Miner configures the miner daemon (`agora miner run`).
 type Miner struct {
-	Node         string `yaml:"node" help:"RPC address of the Agora node the miner follows"`
+	Node         string `yaml:"node" help:"RPC address of the Agora node the miner follows (default: the node setting, --node)"`
 	Netuid       uint16 `yaml:"netuid" help:"the subnet the miner serves"`
 	Wallet       string `yaml:"wallet" help:"the wallet holding the miner's hotkey"`
 	Hotkey       string `yaml:"hotkey" help:"the name of the miner's hotkey in the wallet"`
@@ -166,7 +172,6 @@ func Default() Config {
 			Format: "console",
 		},
 		Miner: Miner{
-			Node:           "tcp://127.0.0.1:26657",
 			Netuid:         1,
 			Hotkey:         "default",
 			Listen:         "127.0.0.1:8091",
@@ -180,7 +185,6 @@ func Default() Config {
 			Labels:         true,
 		},
 		Validator: Validator{
-			Node:          "tcp://127.0.0.1:26657",
 			Netuid:        1,
 			Hotkey:        "default",
 			Listen:        "127.0.0.1:9091",
@@ -223,16 +227,25 @@ type Sources struct {
 // its source: the file and line, the environment variable, or the flag.
 // Load does no I/O and is safe for concurrent use if src.LookupEnv is.
 func Load(src Sources) (*Config, error) {
+	cfg, _, err := LoadOrigins(src)
+	return cfg, err
+}
+
+// LoadOrigins is Load that also reports where each setting that is not
+// the default came from, by dotted key: "flag --node", "env AGORA_NODE" or
+// "FILE:LINE" of the YAML file. A key missing from the map has its default.
+// Callers use it to say, in an error, where a value they act on came from.
+func LoadOrigins(src Sources) (*Config, map[string]string, error) {
 	cfg := Default()
 	fields, origin, err := layer(reflect.ValueOf(&cfg).Elem(), src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	if home, ok := expandHome(cfg.Home, src.UserHome); ok {
 		cfg.Home = home
 	} else {
-		return nil, fmt.Errorf("config: home %q: cannot expand \"~\": no user home directory known%s", cfg.Home, from(origin, "home"))
+		return nil, nil, fmt.Errorf("config: home %q: cannot expand \"~\": no user home directory known%s", cfg.Home, from(origin, "home"))
 	}
 
 	var errs []error
@@ -240,9 +253,9 @@ func Load(src Sources) (*Config, error) {
 		errs = append(errs, fmt.Errorf("config: %s%s", fe.msg, from(origin, fe.key)))
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
-	return &cfg, nil
+	return &cfg, origin, nil
 }
 
 // Validate reports every setting of c that is out of its allowed range, or

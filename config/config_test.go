@@ -222,7 +222,7 @@ func TestGoodFiles(t *testing.T) {
 func TestBadFiles(t *testing.T) {
 	want := map[string]string{
 		"unknown-key.bad.yml":     `config: testdata/unknown-key.bad.yml:3: unknown key "log.lvel" (known keys under log: format, level)`,
-		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log, miner, validator)`,
+		"unknown-section.bad.yml": `config: testdata/unknown-section.bad.yml:2: unknown key "logging" (known keys: home, log, miner, node, validator)`,
 		"bad-level.bad.yml":       `config: log.level "loud" is not one of debug, info, warn, error (set by testdata/bad-level.bad.yml:2)`,
 		"bad-format.bad.yml":      `config: log.format "xml" is not one of console, json (set by testdata/bad-format.bad.yml:2)`,
 		"section-scalar.bad.yml":  `config: testdata/section-scalar.bad.yml:1: log must be a mapping, not str "debug"`,
@@ -347,6 +347,7 @@ func TestSchemaOfConfig(t *testing.T) {
 	}
 	want := []string{
 		"home AGORA_HOME --home",
+		"node AGORA_NODE --node",
 		"log.level AGORA_LOG_LEVEL --log.level",
 		"log.format AGORA_LOG_FORMAT --log.format",
 	}
@@ -366,5 +367,41 @@ func TestSchemaOfConfig(t *testing.T) {
 		if len(f.oneof) > 0 && !strings.Contains(","+strings.Join(f.oneof, ",")+",", ","+def.FieldByIndex(f.index).String()+",") {
 			t.Errorf("%s: default is not one of %v", f.key, f.oneof)
 		}
+	}
+}
+
+// TestNodeLayers checks the node setting's four layers and that
+// LoadOrigins says which one gave it: what cmd/agora names in its errors
+// when no node answers.
+func TestNodeLayers(t *testing.T) {
+	tests := []struct {
+		name       string
+		file       string
+		env        map[string]string
+		flags      []string
+		want, from string
+	}{
+		{name: "default is empty (find it)", want: "", from: ""},
+		{name: "file", file: "node: tcp://f:1\n", want: "tcp://f:1", from: "agora.yml:1"},
+		{name: "env over file", file: "node: tcp://f:1\n", env: map[string]string{"AGORA_NODE": "tcp://e:2"}, want: "tcp://e:2", from: "env AGORA_NODE"},
+		{name: "flag over env", file: "node: tcp://f:1\n", env: map[string]string{"AGORA_NODE": "tcp://e:2"},
+			flags: []string{"--node", "http://g:3"}, want: "http://g:3", from: "flag --node"},
+		{name: "empty env is unset", file: "node: tcp://f:1\n", env: map[string]string{"AGORA_NODE": ""}, want: "tcp://f:1", from: "agora.yml:1"},
+		{name: "miner.node is its own key", env: map[string]string{"AGORA_MINER_NODE": "tcp://m:4"}, want: "", from: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := NewFlags()
+			if err := parseFlags(t, fl, tt.flags...); err != nil {
+				t.Fatal(err)
+			}
+			got, origin, err := LoadOrigins(Sources{File: []byte(tt.file), FileName: "agora.yml", LookupEnv: mapEnv(tt.env), Flags: fl, UserHome: "/h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Node != tt.want || origin["node"] != tt.from {
+				t.Errorf("node = %q from %q, want %q from %q", got.Node, origin["node"], tt.want, tt.from)
+			}
+		})
 	}
 }

@@ -347,12 +347,14 @@ func Run(ctx context.Context, cfg Config) error {
 
 	// The chain.
 	chainDir := filepath.Join(cfg.Dir, "chain")
+	resumed := true
 	if _, err := os.Stat(filepath.Join(node.TestnetHome(chainDir, 0), "config", "genesis.json")); errors.Is(err, fs.ErrNotExist) {
+		resumed = false
 		say("writing a %d-node chain under %s", cfg.Nodes, chainDir)
 		err := node.Testnet(chainDir, cfg.Nodes, node.TestnetOptions{
 			ChainID: "agora-localnet",
 			Balances: append([]chain.GenesisBalance{
-				{Account: owner.PublicKey().Hex(), Amount: 1_000_000 * chain.Unit},
+				{Account: owner.PublicKey().Hex(), Amount: SubnetOwnerBalance},
 				{Account: gov.PublicKey().Hex(), Amount: 100 * chain.Unit}, // fees of set_emission
 			}, cfg.Balances...),
 			Governance: gov.PublicKey().Hex(),
@@ -407,6 +409,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer client.Close()
 	say("chain running: %d node(s), rpc %s", cfg.Nodes, nodes[0].RPCURL())
+	removeRecord, err := WriteRecord(cfg.Dir, Record{RPC: rpc, PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	defer removeRecord()
+	if resumed {
+		// The genesis is written: --balance goes through the funding
+		// path instead, as agora localnet fund does.
+		if err := FundAll(ctx, client, owner, cfg.Balances, say); err != nil {
+			return err
+		}
+	}
 
 	// The subnet and its members, on chain.
 	if err := setup(ctx, client, owner, gov, members, cfg, say); err != nil {
@@ -542,6 +556,7 @@ func Run(ctx context.Context, cfg Config) error {
 	say("Agora is running (started in %s). Ctrl-C stops it; %s keeps its data.", time.Since(start).Round(100*time.Millisecond), cfg.Dir)
 	say("  dashboard:  %s", info.Dashboard)
 	say("  chain rpc:  %s", nodes[0].RPCURL())
+	say("  export AGORA_NODE=%s   # for other shells; agora finds this localnet without it", rpc)
 	say("  subnet %d:  two markets: mechanism 0 pays inference (%.0f%% of the emission), mechanism 1 pays labels (%.0f%%)", Netuid,
 		float64(MechanismSplit[0])/655.35, float64(MechanismSplit[1])/655.35)
 	for _, p := range info.Miners {

@@ -3,7 +3,8 @@ package main
 // A small subcommand framework on the standard flag package.
 //
 // A Command is either a group (Subcommands, no Run) or a leaf (Run, no
-// Subcommands). execute walks the command line level by level: each level
+// Subcommands), or a leaf with a few subcommands named right after it
+// (agora localnet, agora localnet fund). execute walks the command line level by level: each level
 // parses its own flags plus the global flags (--config and the config
 // package's flags), so global flags may appear at any level:
 //
@@ -103,7 +104,11 @@ func terminalPassword(in *os.File, w io.Writer) func(string) ([]byte, error) {
 type Runtime struct {
 	*Env
 	Config *config.Config
-	Log    *zap.Logger
+	// Origins says where each setting of Config that is not the default
+	// came from (config.LoadOrigins), for errors such as a node's that
+	// does not answer.
+	Origins map[string]string
+	Log     *zap.Logger
 }
 
 // Command is one node of the command tree.
@@ -122,7 +127,9 @@ type Command struct {
 	// when building the Command and read them in Run. Names must not clash
 	// with the global flags.
 	Flags *flag.FlagSet
-	// Subcommands makes the command a group; it must then have no Run.
+	// Subcommands makes the command a group. A command with Run may also
+	// have a few: then a subcommand's name must come right after the
+	// command's (agora localnet fund ...), and anything else runs it.
 	Subcommands []*Command
 	// Run runs a leaf command with the positional arguments left after its
 	// flags. Returning a usageErrorf error exits 2; any other error exits 1;
@@ -242,6 +249,12 @@ func execute(ctx context.Context, env *Env, root *Command, args []string) int {
 	path := []*Command{root}
 	for {
 		cmd := path[len(path)-1]
+		if cmd.Run != nil && len(args) > 0 {
+			if sub := find(cmd, args[0]); sub != nil {
+				path, args = append(path, sub), args[1:]
+				continue
+			}
+		}
 		fs := flagSet(path, g)
 		var err error
 		if cmd.Run != nil {
@@ -276,7 +289,7 @@ func execute(ctx context.Context, env *Env, root *Command, args []string) int {
 	cmd := path[len(path)-1]
 	rt := &Runtime{Env: env, Log: zap.NewNop()}
 	if !cmd.NoConfig {
-		cfg, err := loadConfig(env, g)
+		cfg, origins, err := loadConfig(env, g)
 		if err != nil {
 			return finish(ctx, env, path, err)
 		}
@@ -285,7 +298,7 @@ func execute(ctx context.Context, env *Env, root *Command, args []string) int {
 			return finish(ctx, env, path, err)
 		}
 		defer func() { _ = log.Sync() }() // syncing a terminal can fail harmlessly
-		rt.Config, rt.Log = cfg, log
+		rt.Config, rt.Origins, rt.Log = cfg, origins, log
 	}
 	return finish(ctx, env, path, cmd.Run(ctx, rt, args))
 }
@@ -322,12 +335,12 @@ func dashes(msg string) string {
 }
 
 // loadConfig reads the --config file, if any, and loads the configuration.
-func loadConfig(env *Env, g *globals) (*config.Config, error) {
+func loadConfig(env *Env, g *globals) (*config.Config, map[string]string, error) {
 	src := config.Sources{LookupEnv: env.LookupEnv, Flags: g.config}
 	if name := string(g.configFile); name != "" {
 		data, err := env.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("config: read %s: %w", name, err)
+			return nil, nil, fmt.Errorf("config: read %s: %w", name, err)
 		}
 		src.File, src.FileName = data, name
 	}
@@ -336,7 +349,7 @@ func loadConfig(env *Env, g *globals) (*config.Config, error) {
 			src.UserHome = home
 		}
 	}
-	return config.Load(src)
+	return config.LoadOrigins(src)
 }
 
 // flagSet builds the flag set of the command at the end of path: its own
@@ -422,6 +435,9 @@ func printHelp(w io.Writer, path []*Command) {
 	synopsis += " [flags]"
 	if cmd.Args != "" {
 		synopsis += " " + cmd.Args
+	}
+	if cmd.Run != nil && len(cmd.Subcommands) > 0 { // it runs itself too
+		synopsis = strings.TrimSpace(name+" [flags] "+cmd.Args) + "\n  " + name + " <command> [flags]"
 	}
 	fmt.Fprintf(w, "Usage:\n  %s\n", synopsis)
 	if cmd.Short != "" {

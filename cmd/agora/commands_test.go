@@ -25,8 +25,8 @@ func TestCommandTree(t *testing.T) {
 	visit = func(path []string, c *Command) {
 		path = append(path, c.Name)
 		name := strings.Join(path, " ")
-		if (c.Run == nil) == (len(c.Subcommands) == 0) {
-			t.Errorf("%s: must have either Run or Subcommands", name)
+		if c.Run == nil && len(c.Subcommands) == 0 {
+			t.Errorf("%s: must have Run or Subcommands", name)
 		}
 		if c.Short == "" {
 			t.Errorf("%s: no Short description", name)
@@ -67,7 +67,7 @@ func TestConfigShow(t *testing.T) {
 	env := map[string]string{"AGORA_LOG_FORMAT": "json"}
 
 	r := agora(t, env, files, "--config", "/etc/agora.yml", "config", "show", "--log.level=warn")
-	want := "home: /srv/agora\nlog:\n  level: warn\n  format: json\nminer:\n"
+	want := "home: /srv/agora\nnode: \"\"\nlog:\n  level: warn\n  format: json\nminer:\n"
 	if r.code != 0 || !strings.HasPrefix(r.stdout, want) || !strings.Contains(r.stdout, "\nvalidator:\n") {
 		t.Fatalf("config show: exit %d, stdout:\n%s\nwant it to start:\n%s\nstderr: %s", r.code, r.stdout, want, r.stderr)
 	}

@@ -245,8 +245,6 @@ func labelsVerifyCmd() *Command {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	netuid := &netuidValue{}
 	fs.Var(netuid, "netuid", "also check the export's root against the dataset roots committed on subnet `NETUID`")
-	node := &trackedString{v: chainclient.DefaultAddress}
-	fs.Var(node, "node", "the node's RPC `ADDRESS` for --netuid (tcp://host:port or http://host:port)")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up on the node after this long")
 	output := outputFlag(fs, "text", "text", "json")
 	return &Command{
@@ -256,7 +254,7 @@ func labelsVerifyCmd() *Command {
 		Long: `Checks that every chunk of the export in <dir> exists, hashes to the SHA-256
 the manifest gives it and holds its number of records, that the counts add up,
 and that the Merkle root over the chunks is the manifest's. With --netuid N it
-then asks the node (--node) for the dataset roots committed on subnet N
+then asks the node (found as by agora query: --node, AGORA_NODE, ...) for the dataset roots committed on subnet N
 (agora query datasets N) and checks that the root is among them, with the
 export's records and chunks. It exits 1 if any check fails, saying which.`,
 		Flags: fs,
@@ -266,16 +264,18 @@ export's records and chunks. It exits 1 if any check fails, saying which.`,
 				return usageErrorf("want the export's directory")
 			case len(args) > 1:
 				return usageErrorf("unexpected argument %q", args[1])
-			case node.set && !netuid.set:
+			case rt.Origins["node"] == "flag --node" && !netuid.set:
 				return usageErrorf("--node needs --netuid: the subnet whose committed roots to check")
 			case *timeout <= 0:
 				return usageErrorf("--timeout must be positive")
 			}
 			var client *chainclient.Client
+			var node nodeAddr
 			if netuid.set {
-				c, err := chainclient.New(node.v)
+				node = rt.node("")
+				c, err := node.client()
 				if err != nil {
-					return usageErrorf("--node: %v", err)
+					return err
 				}
 				defer c.Close()
 				client = c
@@ -312,9 +312,9 @@ export's records and chunks. It exits 1 if any check fails, saying which.`,
 			h, err := client.Query(ctx, fmt.Sprintf("%s%d", chain.QueryDatasets, netuid.v), &v)
 			if err != nil {
 				// Not a verdict on the export: no report, just the error.
-				return fmt.Errorf("%s: %w", op, err)
+				return fmt.Errorf("%s: %w", op, node.explain(err))
 			}
-			vc := &verifyChain{Node: node.v, Netuid: netuid.v, Height: h, Commits: []chain.DatasetRootView{}, Roots: len(v.Roots), Max: v.Max}
+			vc := &verifyChain{Node: node.Addr, Netuid: netuid.v, Height: h, Commits: []chain.DatasetRootView{}, Roots: len(v.Roots), Max: v.Max}
 			out.Chain = vc
 			var mismatch *chain.DatasetRootView
 			for _, r := range v.Roots {

@@ -16,6 +16,9 @@ import (
 	"github.com/cometbft/cometbft/types"
 	"go.uber.org/zap"
 
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/localnet"
 	"github.com/seed0ffb8d46/agora/node"
@@ -63,8 +66,15 @@ stays under --dir (default HOME/localnet): run it again to resume, or
 With --chain-only it writes an N-validator testnet under --dir (one home
 per validator, nodeI, with a shared genesis, its own loopback ports and
 every other validator as a persistent peer) and runs just those
-validators, printing each one's RPC address.`,
-		Flags: fs,
+validators, printing each one's RPC address.
+
+Either way it records its chain's RPC address in --dir (localnet.json, gone
+when it stops), so that every agora command run with the same home finds it
+without --node, and prints the export AGORA_NODE=... line for other homes.
+'agora localnet fund ADDRESS AGR' funds a wallet while it runs; --balance on
+a resumed localnet does the same once its chain runs.`,
+		Flags:       fs,
+		Subcommands: []*Command{localnetFundCmd()},
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
@@ -128,15 +138,30 @@ validators, printing each one's RPC address.`,
 				}
 				rt.Log.Info("resuming the localnet", zap.String("dir", *dir), zap.Int("validators", existing))
 			} else {
-				err := node.Testnet(*dir, validators.n, node.TestnetOptions{
-					ChainID: *chainID, Balances: balances.list, Governance: gov, BasePort: *basePort,
-					BlockTime: *blockTime, Force: *reset,
+				if *reset {
+					// New keys for a new chain: the funding key's
+					// balance is in the genesis about to be written.
+					if err := os.Remove(filepath.Join(*dir, "keys.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+						return fmt.Errorf("localnet: %w", err)
+					}
+				}
+				if err := os.MkdirAll(*dir, 0o700); err != nil {
+					return fmt.Errorf("localnet: %w", err)
+				}
+				funder, err := localnet.FundingKey(*dir)
+				if err != nil {
+					return err
+				}
+				err = node.Testnet(*dir, validators.n, node.TestnetOptions{
+					ChainID: *chainID, Governance: gov, BasePort: *basePort, BlockTime: *blockTime, Force: *reset,
+					Balances: append([]chain.GenesisBalance{{Account: funder.PublicKey().Hex(), Amount: localnet.SubnetOwnerBalance}}, balances.list...),
 				})
 				if err != nil {
 					return fmt.Errorf("localnet: %w", err)
 				}
+				balances.list = nil // in the genesis
 			}
-			return runLocalnet(ctx, rt, *dir, validators.n, *output)
+			return runLocalnet(ctx, rt, *dir, validators.n, *output, balances.list)
 		},
 	}
 }
@@ -157,7 +182,9 @@ func existingValidators(dir string) (int, error) {
 
 // runLocalnet opens and runs the n validators under dir until ctx is
 // cancelled or one of them fails, which stops them all.
-func runLocalnet(ctx context.Context, rt *Runtime, dir string, n int, output string) error {
+// A resumed chain's balances are funded by transfers (localnet.FundAll)
+// once it runs.
+func runLocalnet(ctx context.Context, rt *Runtime, dir string, n int, output string, balances []chain.GenesisBalance) error {
 	nodes := make([]*node.Node, n)
 	for i := range n {
 		nd, err := node.New(node.TestnetHome(dir, i), rt.Log.With(zap.String("node", "node"+strconv.Itoa(i))))
@@ -182,11 +209,50 @@ func runLocalnet(ctx context.Context, rt *Runtime, dir string, n int, output str
 			}
 		})
 	}
+	var ready error
 	if waitStarted(ctx, nodes, failed) {
-		printLocalnet(rt, dir, nodes, output)
+		ready = localnetReady(ctx, rt, dir, nodes, output, balances)
+		if ready != nil {
+			cancel()
+		}
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return errors.Join(append(errs, ready)...)
+}
+
+// localnetReady leaves the record by which other commands find the chain,
+// funds the balances of a resumed chain, and prints the ready lines. The
+// record is removed when ctx ends.
+func localnetReady(ctx context.Context, rt *Runtime, dir string, nodes []*node.Node, output string, balances []chain.GenesisBalance) error {
+	rpc := nodes[0].RPCAddress()
+	remove, err := localnet.WriteRecord(dir, localnet.Record{RPC: rpc, PID: os.Getpid()})
+	if err != nil {
+		return err
+	}
+	context.AfterFunc(ctx, remove)
+	if len(balances) > 0 {
+		funder, err := localnet.ExistingFundingKey(dir)
+		if err != nil {
+			return err
+		}
+		c, err := chainclient.New(rpc)
+		if err != nil {
+			return fmt.Errorf("localnet: %w", err)
+		}
+		defer c.Close()
+		say := func(format string, args ...any) {
+			if output == "text" {
+				fmt.Fprintf(rt.Stdout, format+"\n", args...)
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := localnet.FundAll(fctx, c, funder, balances, say); err != nil {
+			return err
+		}
+	}
+	printLocalnet(rt, dir, nodes, output)
+	return nil
 }
 
 // waitStarted reports whether every node started before ctx ended or one
@@ -216,6 +282,7 @@ func printLocalnet(rt *Runtime, dir string, nodes []*node.Node, output string) {
 	for i, nd := range nodes {
 		fmt.Fprintf(rt.Stdout, "node%d  rpc %s\n", i, nd.RPCURL())
 	}
+	fmt.Fprintf(rt.Stdout, "export AGORA_NODE=%s   # for other shells; agora finds this localnet without it\n", nodes[0].RPCAddress())
 }
 
 // runNetwork runs the whole local network.
@@ -271,4 +338,68 @@ func (c *countFlag) Set(s string) error {
 	}
 	c.n, c.set = n, true
 	return nil
+}
+
+// localnetFundCmd is "agora localnet fund": a transfer from the demo's
+// funding key, while the localnet runs.
+func localnetFundCmd() *Command {
+	fs := flag.NewFlagSet("fund", flag.ContinueOnError)
+	dir := fs.String("dir", "", "the localnet's `DIR`, whose keys.json holds the funding key (default HOME/localnet)")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up on the node after this long, waiting for the block included")
+	output := outputFlag(fs, "text", "text", "json")
+	return &Command{
+		Name:  "fund",
+		Args:  "ADDRESS AGR",
+		Short: "Fund a wallet from the running localnet's funding key",
+		Long: `Transfers AGR (such as 100 or 0.5) to ADDRESS (agora1..., or a
+64-hex-character public key) from the localnet's funding key (the demo's
+subnet owner, which the genesis gives 1,000,000 AGR; its seed is in
+--dir/keys.json), through the node found as by every command (--node, env
+AGORA_NODE, node: in --config FILE, the localnet running under the home,
+tcp://127.0.0.1:26657), and waits for the block that includes it.`,
+		Flags: fs,
+		Run: func(ctx context.Context, rt *Runtime, args []string) error {
+			if len(args) != 2 {
+				return usageErrorf("want ADDRESS AGR, got %d argument(s)", len(args))
+			}
+			to, err := parseAddressArg(args[0])
+			if err != nil {
+				return err
+			}
+			amount, err := parseAGR(args[1])
+			if err != nil {
+				return usageErrorf("amount %v", err)
+			}
+			if amount == 0 {
+				return usageErrorf("amount %q: want more than 0 AGR", args[1])
+			}
+			if *timeout <= 0 {
+				return usageErrorf("--timeout must be positive")
+			}
+			if *dir == "" {
+				*dir = filepath.Join(rt.Config.Home, "localnet")
+			}
+			funder, err := localnet.ExistingFundingKey(*dir)
+			if err != nil {
+				return err
+			}
+			node := rt.node("")
+			c, err := node.client()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(ctx, *timeout)
+			defer cancel()
+			r, err := localnet.Fund(ctx, c, funder, to, amount)
+			if err != nil {
+				return node.explain(err)
+			}
+			if *output == "json" {
+				return walletWriteJSON(rt.Stdout, map[string]any{"to": keys.PublicKey(to).Address(), "amount": amount, "hash": r.Hash, "height": r.Height})
+			}
+			fmt.Fprintf(rt.Stdout, "funded %s with %s AGR at height %d (tx %s)\n", keys.PublicKey(to).Address(), formatAGR(amount), r.Height, r.Hash)
+			return nil
+		},
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed0ffb8d46/agora/keys"
 	"github.com/seed0ffb8d46/agora/llm"
 	"github.com/seed0ffb8d46/agora/miner"
@@ -57,7 +59,9 @@ file name without extension: it must be the name validators verify. Each
 validator's /scores says why answers scored as they did (README, "Reasons
 on /scores").
 
-The miner follows the chain at --miner.node and publishes its axon (the
+The miner follows the chain at --miner.node (default: the node every command
+finds: --node, env AGORA_NODE, node: in --config FILE, the localnet running
+under the home, tcp://127.0.0.1:26657) and publishes its axon (the
 address validators reach it at) with a serve_axon transaction signed by the
 hotkey, once the hotkey is registered (agora tx register). The hotkey's
 password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
@@ -102,6 +106,8 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					return fmt.Errorf("miner: %w", err)
 				}
 			}
+			node := rt.node("miner")
+			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
 			err = miner.Run(ctx, miner.RunConfig{
 				Config: miner.Config{
 					Key:            key,
@@ -116,7 +122,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 					MaxBody:        int64(c.MaxBody),
 					Logger:         rt.Log,
 				},
-				Node:      c.Node,
+				Node:      node.Addr,
 				Netuid:    c.Netuid,
 				Listen:    c.Listen,
 				External:  ext,
@@ -124,7 +130,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				// The exact command, for this miner's wallet, hotkey,
 				// subnet, node and home.
 				RegisterHint: commandLine(rt, "tx", "register", "--wallet", c.Wallet, "--hotkey", c.Hotkey,
-					"--netuid", strconv.Itoa(int(c.Netuid)), "--node", c.Node),
+					"--netuid", strconv.Itoa(int(c.Netuid)), "--node", node.Addr),
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "miner %s serving %s on http://%s (netuid %d)\n", key.Address(), backend.Model(), a, c.Netuid)
 					if labelsDir != "" {
@@ -140,7 +146,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 			if notServed := (*llm.ModelNotServedError)(nil); errors.As(err, &notServed) {
 				return fmt.Errorf("%w; set --miner.backend_model to the name the server lists, or start the server with %s (vLLM: --served-model-name %s)", err, notServed.Model, notServed.Model)
 			}
-			return err
+			return node.explain(err)
 		},
 	}
 }

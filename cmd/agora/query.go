@@ -22,7 +22,9 @@ func queryCmd() *Command {
 	return &Command{
 		Name:  "query",
 		Short: "Read accounts, hotkeys, subnets, neurons, metagraphs, the supply, weights, bonds, commits, epochs, the emission and dataset roots",
-		Long: `Each command asks the node (--node) about the state at its last block. Text
+		Long: `Each command asks the node (--node, else env AGORA_NODE, else node: in
+--config FILE, else the localnet running under the home, else
+tcp://127.0.0.1:26657) about the state at its last block. Text
 output shows amounts in AGR with 9 decimals and proportions (consensus,
 incentive, dividends, validator trust, take) as fractions of 1; --output json
 shows the chain's own numbers: amounts in base units (1 AGR = 10^9) and
@@ -39,14 +41,12 @@ key.`,
 
 // queryFlags are the flags every query command has.
 type queryFlags struct {
-	node    string
 	output  *string
 	timeout time.Duration
 }
 
 func newQueryFlags(fs *flag.FlagSet) *queryFlags {
 	f := &queryFlags{}
-	nodeFlag(fs, &f.node)
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "give up on the node after this long")
 	f.output = outputFlag(fs, "text", "text", "json")
 	return f
@@ -54,7 +54,7 @@ func newQueryFlags(fs *flag.FlagSet) *queryFlags {
 
 // run checks the positional arguments' count, connects and calls do
 // within the timeout.
-func (f *queryFlags) run(ctx context.Context, op string, args []string, want int, do func(ctx context.Context, c *chainclient.Client) error) error {
+func (f *queryFlags) run(ctx context.Context, rt *Runtime, op string, args []string, want int, do func(ctx context.Context, c *chainclient.Client) error) error {
 	if len(args) != want {
 		if len(args) > want {
 			return usageErrorf("unexpected argument %q", args[want])
@@ -64,15 +64,16 @@ func (f *queryFlags) run(ctx context.Context, op string, args []string, want int
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout must be positive")
 	}
-	c, err := chainclient.New(f.node)
+	node := rt.node("")
+	c, err := node.client()
 	if err != nil {
-		return usageErrorf("--node: %v", err)
+		return err
 	}
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if err := do(ctx, c); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+		return fmt.Errorf("%s: %w", op, node.explain(err))
 	}
 	return nil
 }
@@ -94,7 +95,7 @@ func newQueryCmdFlags(c *Command, want int, more func(fs *flag.FlagSet), do func
 	}
 	c.Flags = fs
 	c.Run = func(ctx context.Context, rt *Runtime, args []string) error {
-		return f.run(ctx, "query "+c.Name, args, want, func(ctx context.Context, cl *chainclient.Client) error {
+		return f.run(ctx, rt, "query "+c.Name, args, want, func(ctx context.Context, cl *chainclient.Client) error {
 			return do(ctx, rt, f, cl, args)
 		})
 	}

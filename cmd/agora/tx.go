@@ -35,7 +35,9 @@ func txCmd() *Command {
 		Long: `Each command signs one transaction with a key of a wallet under <home>/wallets
 (the coldkey, asking for its password; serve-axon, weights and dataset sign
 with the hotkey),
-takes the chain id and the account's next nonce from the node (--node), sends
+takes the chain id and the account's next nonce from the node (--node, else
+env AGORA_NODE, else node: in --config FILE, else the localnet running under
+the home, else tcp://127.0.0.1:26657), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
 the result code with its name, the height and the events. A rejected or failed
 transaction exits 1 with the node's reason on stderr (accounts in it shown as
@@ -56,7 +58,7 @@ Passwords come from --password-file FILE, else AGORA_PASSWORD, else a prompt.`,
 // txFlags are the flags every tx command has.
 type txFlags struct {
 	wallet, passwordFile string
-	node                 string
+	node                 nodeAddr // found by check
 	output               *string
 	timeout              time.Duration
 	noWait               bool
@@ -67,7 +69,6 @@ func newTxFlags(fs *flag.FlagSet) *txFlags {
 	f := &txFlags{}
 	fs.StringVar(&f.wallet, "wallet", "", "the wallet `NAME` whose key signs (required)")
 	fs.StringVar(&f.passwordFile, "password-file", "", "read the key's password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
-	nodeFlag(fs, &f.node)
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up on the node after this long, waiting for the block included")
 	fs.BoolVar(&f.noWait, "no-wait", false, "return once the node's mempool accepts the transaction; do not wait for a block")
 	fs.Uint64Var(&f.validFor, "valid-for", chainclient.TxValidity, "let blocks include the transaction for at most this many `BLOCKS` after the latest (0: any block); after that it never lands and its nonce is free")
@@ -75,13 +76,8 @@ func newTxFlags(fs *flag.FlagSet) *txFlags {
 	return f
 }
 
-// nodeFlag defines --node.
-func nodeFlag(fs *flag.FlagSet, v *string) {
-	fs.StringVar(v, "node", chainclient.DefaultAddress, "the node's RPC `ADDRESS` (tcp://host:port or http://host:port)")
-}
-
-// check validates the flags every tx command has.
-func (f *txFlags) check(args []string) error {
+// check validates the flags every tx command has and finds the node.
+func (f *txFlags) check(rt *Runtime, args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
@@ -91,9 +87,12 @@ func (f *txFlags) check(args []string) error {
 	if f.timeout <= 0 {
 		return usageErrorf("--timeout must be positive")
 	}
-	if _, err := chainclient.New(f.node); err != nil {
-		return usageErrorf("--node: %v", err)
+	f.node = rt.node("")
+	c, err := f.node.client()
+	if err != nil {
+		return err
 	}
+	c.Close()
 	return nil
 }
 
@@ -193,8 +192,8 @@ func netuidFlag(fs *flag.FlagSet) *netuidValue {
 
 // checkHotkeyNetuid is check for a transaction a hotkey signs on a
 // subnet: the common flags, --hotkey, and --netuid, which it returns.
-func (f *txFlags) checkHotkeyNetuid(args []string, hotkey string, netuid *netuidValue) (uint16, error) {
-	if err := f.check(args); err != nil {
+func (f *txFlags) checkHotkeyNetuid(rt *Runtime, args []string, hotkey string, netuid *netuidValue) (uint16, error) {
+	if err := f.check(rt, args); err != nil {
 		return 0, err
 	}
 	if err := checkNameFlag("hotkey", hotkey, true); err != nil {
@@ -297,15 +296,15 @@ type txSend struct {
 // connect starts the command's time budget and checks that the node
 // answers.
 func (f *txFlags) connect(ctx context.Context, op string) (*txSend, error) {
-	c, err := chainclient.New(f.node)
+	c, err := f.node.client()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, err
 	}
 	s := &txSend{f: f, op: op, client: c}
 	s.ctx, s.cancel = context.WithTimeout(ctx, f.timeout)
 	if s.chainID, s.height, err = c.Latest(s.ctx); err != nil {
 		s.close()
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return nil, fmt.Errorf("%s: %w", op, f.node.explain(err))
 	}
 	return s, nil
 }
@@ -459,7 +458,7 @@ func txTransferCmd() *Command {
 		Short: "Send AGR from a wallet's coldkey to an address",
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			if *to == "" {
@@ -568,7 +567,7 @@ max_uids, immunity_period, min_burn, ...); keys left out keep their defaults,
 unknown keys are errors. The new subnet's netuid is in the event printed.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			p := chain.DefaultHyperparams()
@@ -612,7 +611,7 @@ A new count without a split resets the split to even. Lowering the count
 clears the removed mechanisms' weights, bonds, commits and results.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			n, err := checkNetuid(netuid)
@@ -673,7 +672,7 @@ wallet's hotkey file signs it. For a hotkey kept on another machine, run
 --hotkey-proof.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			if err := hk.check(); err != nil {
@@ -755,7 +754,7 @@ func txServeAxonCmd() *Command {
 The hotkey signs; serve_axon has no fee, so a new hotkey needs no balance.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
+			n, err := f.checkHotkeyNetuid(rt, args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}
@@ -809,7 +808,7 @@ func txStakeOpCmd(add bool) *Command {
 		Short: short,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			if err := hk.check(); err != nil {
@@ -919,7 +918,7 @@ func txWeightsOpCmd(op string) *Command {
 		Short: short,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
+			n, err := f.checkHotkeyNetuid(rt, args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}
@@ -1034,7 +1033,7 @@ per_block x blocks x share / (sum of all subnets' shares) at its epoch, so a
 new subnet, created with share 0, earns nothing until it is given one.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			if err := f.check(args); err != nil {
+			if err := f.check(rt, args); err != nil {
 				return err
 			}
 			pb, hasPB, err := checkAmount("per-block", *perBlock, false)
@@ -1088,7 +1087,7 @@ genesis sets one. The subnet keeps the latest 64 roots: see
 to check a copy against them.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
-			n, err := f.checkHotkeyNetuid(args, *hotkey, netuid)
+			n, err := f.checkHotkeyNetuid(rt, args, *hotkey, netuid)
 			if err != nil {
 				return err
 			}

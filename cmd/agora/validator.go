@@ -114,6 +114,8 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if dataset == "" {
 				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
 			}
+			node := rt.node("validator")
+			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
 			policy := scoring.DefaultPolicy()
 			policy.MaxTokens = maxTokens
 			cfg := validator.RunConfig{
@@ -136,7 +138,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					AllowPrivateAxons: c.AllowPrivateAxons,
 					Logger:            rt.Log,
 				},
-				Node:   c.Node,
+				Node:   node.Addr,
 				Listen: c.Listen,
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics, scores on http://%s/scores\n", key.Address(), c.Netuid, a, a)
@@ -146,7 +148,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				cfg.Judge, cfg.JudgeShare = judge, float64(c.JudgePct)/100
 			}
 			fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: paying answers of model %q, verified %s, of %d tokens at most\n", key.Address(), c.Netuid, verify.name, verify.how, maxTokens)
-			return validator.Run(ctx, cfg)
+			return node.explain(validator.Run(ctx, cfg))
 		},
 	}
 }

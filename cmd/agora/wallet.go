@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
-	"github.com/seed0ffb8d46/agora/chainclient"
 	"github.com/seed0ffb8d46/agora/keys"
 )
 
@@ -427,8 +426,6 @@ func walletProveHotkeyCmd() *Command {
 	fs.StringVar(&f.passwordFile, "password-file", "", "read an encrypted hotkey's password from the first line of `FILE` (else env AGORA_PASSWORD, else a prompt)")
 	coldkey := fs.String("coldkey-address", "", "the `ADDRESS` of the coldkey that is to own the hotkey (required)")
 	chainID := fs.String("chain-id", "", "the `ID` of the chain it is for (default: ask the node at --node)")
-	var node string
-	nodeFlag(fs, &node)
 	return &Command{
 		Name:  "prove-hotkey",
 		Short: "Sign a hotkey's consent to a coldkey owning it, for 'tx register --hotkey-proof'",
@@ -451,14 +448,16 @@ that coldkey own this hotkey on that chain, so it is not secret. Without
 				return usageErrorf("--coldkey-address: %v", err)
 			}
 			if *chainID == "" {
-				c, err := chainclient.New(node)
+				node := rt.node("")
+				c, err := node.client()
 				if err != nil {
-					return usageErrorf("--node: %v", err)
+					return err
 				}
+				defer c.Close()
 				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
 				if *chainID, err = c.ChainID(ctx); err != nil {
-					return fmt.Errorf("wallet prove-hotkey: the chain id (give --chain-id, or --node of a running node): %w", err)
+					return fmt.Errorf("wallet prove-hotkey: the chain id (give --chain-id, or --node of a running node): %w", node.explain(err))
 				}
 			}
 			store := keys.NewStore(rt.Config.Home)
