@@ -35,7 +35,9 @@ func txCmd() *Command {
 		Long: `Each command signs one transaction with a key of a wallet under <home>/wallets
 (the coldkey, asking for its password; serve-axon, weights and dataset sign
 with the hotkey),
-takes the chain id and the account's next nonce from the node (--node), sends
+takes the chain id and the account's next nonce from the node (--node; the
+nonce counts the account's transactions already in the node's mempool, so
+commands run one after another with --no-wait need no block in between), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
 the result code with its name, the height and the events. A rejected or failed
 transaction exits 1 with the node's reason on stderr (accounts in it shown as
