@@ -35,7 +35,15 @@ type App struct {
 	// recheck rebuilds them.
 	checkNonce map[AccountID]uint64
 	checkSpent map[AccountID]uint64
-	sigs       *sigCache
+	// recheckNonce is checkNonce as it was before the last Commit, kept
+	// until the mempool's recheck has rebuilt checkNonce: between Commit
+	// and the end of the recheck, a query of the next nonce (NextNonce)
+	// would otherwise see the committed nonce while the sender's
+	// transactions are still in the mempool. A sender's entry goes when
+	// one of its transactions fails the recheck, since that one and every
+	// later one leave the mempool.
+	recheckNonce map[AccountID]uint64
+	sigs         *sigCache
 }
 
 // MaxPendingTxs is how many transactions one sender may have in the
@@ -52,7 +60,8 @@ func NewApp(db dbm.DB, log *zap.Logger) (*App, error) {
 		return nil, err
 	}
 	return &App{log: log, store: st, state: s, hash: h, height: height, appHash: appHash,
-		checkNonce: map[AccountID]uint64{}, checkSpent: map[AccountID]uint64{}, sigs: newSigCache()}, nil
+		checkNonce: map[AccountID]uint64{}, checkSpent: map[AccountID]uint64{}, recheckNonce: map[AccountID]uint64{},
+		sigs: newSigCache()}, nil
 }
 
 // State returns the live state, for queries and tests. Callers must not
@@ -94,6 +103,9 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 	tx, terr := a.decodeChecked(ctx, req.Tx)
 	if terr == nil {
 		terr = a.check(tx, !isDryRun(ctx))
+		if terr != nil && req.Type == abci.CheckTxType_Recheck {
+			delete(a.recheckNonce, tx.Signer)
+		}
 	}
 	if terr != nil {
 		return &abci.ResponseCheckTx{Code: uint32(terr.Code), Log: terr.Msg, Codespace: "agora"}, nil
@@ -114,10 +126,9 @@ func (a *App) check(tx *Tx, admit bool) *TxError {
 		return err
 	}
 	acct := s.accounts[tx.Signer]
-	next, pending := a.checkNonce[tx.Signer]
-	if !pending {
-		next = acct.Nonce
-	}
+	// Not NextNonce: the recheck rebuilds the view from the committed
+	// nonce, so recheckNonce has no say here.
+	next := max(acct.Nonce, a.checkNonce[tx.Signer])
 	if tx.Nonce != next {
 		return reject(CodeBadNonce, "nonce %d, want %d for %s", tx.Nonce, next, tx.Signer)
 	}
@@ -145,6 +156,14 @@ func (a *App) check(tx *Tx, admit bool) *TxError {
 		a.checkSpent[tx.Signer] = spent
 	}
 	return nil
+}
+
+// NextNonce is the nonce of id's next transaction as the mempool sees it:
+// the last block's nonce plus the transactions of id that CheckTx admitted
+// since (and, until the recheck after a block is done, that are still in
+// the mempool). It reads CheckTx's view, never what FinalizeBlock uses.
+func (a *App) NextNonce(id AccountID) uint64 {
+	return max(a.state.accounts[id].Nonce, a.checkNonce[id], a.recheckNonce[id])
 }
 
 // PrepareProposal keeps, in order, the transactions that apply, up to the
@@ -249,6 +268,10 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.store.commit(a.height, a.appHash); err != nil {
 		return nil, err
 	}
+	// The recheck rebuilds checkNonce from the committed state and the
+	// transactions still in the mempool; recheckNonce keeps the old view
+	// for queries until it is done.
+	a.checkNonce, a.recheckNonce = a.recheckNonce, a.checkNonce
 	clear(a.checkNonce)
 	clear(a.checkSpent)
 	return &abci.ResponseCommit{}, nil

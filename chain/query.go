@@ -27,6 +27,7 @@ import (
 //	/epoch/<netuid>           EpochView (the last epoch's outputs)
 //	/emission                 EmissionView
 //	/datasets/<netuid>        DatasetsView (committed dataset roots, newest last)
+//	/nonce/<hex key>          NonceView (the last block's nonce and the mempool's next)
 //
 // A weights, bonds or commits path without a mechanism is about mechanism 0.
 const (
@@ -42,6 +43,7 @@ const (
 	QueryEpoch     = "/epoch/"
 	QueryEmission  = "/emission"
 	QueryDatasets  = "/datasets/"
+	QueryNonce     = "/nonce/"
 )
 
 // RowPath is the query path of uid's weights (or bonds) row on mechanism
@@ -213,9 +215,29 @@ type SupplyView struct {
 	Burned  uint64 `json:"burned"`
 }
 
-// Query answers read-only questions about the state at the last block.
+// NonceView is an account's nonce at the last block and the nonce its
+// next transaction must carry for this node's CheckTx to admit it: Next
+// counts the account's transactions already admitted to the mempool
+// (Next − Nonce of them), so a sender signs at Next without waiting for
+// a block.
+type NonceView struct {
+	Nonce uint64 `json:"nonce"`
+	Next  uint64 `json:"next"`
+}
+
+// Query answers read-only questions about the state at the last block,
+// and /nonce/ also about the mempool as CheckTx sees it.
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
-	v, err := a.state.query(req.Path)
+	var v any
+	var err error
+	if rest, ok := strings.CutPrefix(req.Path, QueryNonce); ok {
+		var id AccountID
+		if id, err = ParseAccountID(rest); err == nil {
+			v = NonceView{Nonce: a.state.accounts[id].Nonce, Next: a.NextNonce(id)}
+		}
+	} else {
+		v, err = a.state.query(req.Path)
+	}
 	if err != nil {
 		return &abci.ResponseQuery{Code: 1, Log: err.Error(), Height: a.height, Codespace: "agora"}, nil
 	}

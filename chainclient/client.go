@@ -239,15 +239,18 @@ func (c *Client) Supply(ctx context.Context) (chain.SupplyView, error) {
 	return v, err
 }
 
-// NextNonce returns the nonce the account's next transaction must carry,
-// as of the last committed block. Transactions of the account still in
-// the mempool are not counted: send one at a time, or count on from here.
+// NextNonce returns the nonce the account's next transaction must carry
+// for the node to admit it: the last block's nonce plus the account's
+// transactions already in the node's mempool, so that transactions sent
+// one after another (each after the node answered the previous broadcast)
+// need not wait for blocks in between. Two senders asking at once get the
+// same nonce, and the node admits only one of their transactions.
 func (c *Client) NextNonce(ctx context.Context, id chain.AccountID) (uint64, error) {
-	a, err := c.Account(ctx, id)
-	if err != nil {
+	var v chain.NonceView
+	if _, err := c.Query(ctx, chain.QueryNonce+id.String(), &v); err != nil {
 		return 0, err
 	}
-	return a.Nonce, nil
+	return v.Next, nil
 }
 
 // Result is what became of a broadcast transaction.
@@ -421,9 +424,10 @@ const TxValidity = 300
 // TxValidity blocks, and broadcasts it, waiting until a block includes it
 // or it expires (see BroadcastAndWait). It is for
 // daemons that send a transaction now and then (a miner's serve_axon,
-// a validator's weights): one at a time per key, since the nonce is read
-// from the last committed block. A rejection or failure in the block is
-// an error carrying the node's log.
+// a validator's weights). The nonce counts the key's transactions already
+// in the mempool (NextNonce), so it may be called again before the last
+// one lands, but not concurrently for one key. A rejection or failure in
+// the block is an error carrying the node's log.
 func (c *Client) SendTx(ctx context.Context, key *keys.PrivateKey, body chain.Body) (*Result, error) {
 	chainID, height, err := c.Latest(ctx)
 	if err != nil {

@@ -37,7 +37,9 @@ func txCmd() *Command {
 with the hotkey),
 takes the chain id and the account's next nonce from the node (--node, else
 env AGORA_NODE, else node: in --config FILE, else the localnet running under
-the home, else tcp://127.0.0.1:26657), sends
+the home, else tcp://127.0.0.1:26657; the nonce counts the account's
+transactions already in the node's mempool, so commands run one after
+another with --no-wait need no block in between), sends
 it, and waits until a block includes it (--no-wait only sends it). It prints
 the result code with its name, the height and the events. A rejected or failed
 transaction exits 1 with the node's reason on stderr (accounts in it shown as
