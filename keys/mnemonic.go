@@ -153,24 +153,15 @@ func slip10MasterKey(seed []byte) []byte {
 }
 
 // suggestWord returns `; did you mean "x"?` for the list words a mistyped
-// word w probably meant, or "" if none is close: BIP-39 English words are
-// told apart by their first four letters, so a word sharing those with w
-// is one; else those one edit (a letter added, dropped or changed, or two
-// adjacent letters swapped) away.
+// word w probably meant, or "" if none (or too many) are close: BIP-39
+// English words are told apart by their first four letters, so a word
+// sharing those with w is one, and so is a word one edit (a letter added,
+// dropped or changed, or two adjacent letters swapped) away.
 func suggestWord(w string) string {
 	var close []string
-	if len(w) >= 4 {
-		for _, c := range bip39.EnglishWordList {
-			if strings.HasPrefix(c, w[:4]) {
-				close = append(close, c)
-			}
-		}
-	}
-	if len(close) == 0 {
-		for _, c := range bip39.EnglishWordList {
-			if oneEdit(w, c) {
-				close = append(close, c)
-			}
+	for _, c := range bip39.EnglishWordList {
+		if len(w) >= 4 && strings.HasPrefix(c, w[:4]) || oneEdit(w, c) {
+			close = append(close, c)
 		}
 	}
 	if len(close) == 0 || len(close) > 3 {
