@@ -362,7 +362,7 @@ func walletListCmd() *Command {
 				return walletWriteJSON(rt.Stdout, out)
 			}
 			if len(ws) == 0 {
-				fmt.Fprintf(rt.Stdout, "No wallets in %s. Create one with: agora wallet create --name NAME\n", store.Dir)
+				fmt.Fprintf(rt.Stdout, "No wallets in %s. Create one with: agora wallet create --wallet NAME\n", store.Dir)
 				return nil
 			}
 			tw := tabwriter.NewWriter(rt.Stdout, 0, 0, 2, ' ', 0)
