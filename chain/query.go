@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 //
 //	/account/<hex key>        AccountView
 //	/hotkey/<hex key>         HotkeyView
+//	/coldkey/<hex key>        ColdkeyView (balance, stakes, owned hotkeys)
 //	/subnet/<netuid>          SubnetView
 //	/neuron/<netuid>/<uid>    NeuronView
 //	/metagraph/<netuid>       MetagraphView
@@ -33,6 +35,7 @@ import (
 const (
 	QueryAccount   = "/account/"
 	QueryHotkey    = "/hotkey/"
+	QueryColdkey   = "/coldkey/"
 	QuerySubnet    = "/subnet/"
 	QueryNeuron    = "/neuron/"
 	QueryMetagraph = "/metagraph/"
@@ -145,6 +148,93 @@ type HotkeyView struct {
 	Owner string `json:"owner"`
 	Take  uint16 `json:"take"`
 	Stake uint64 `json:"stake"`
+}
+
+// ColdkeyView is everything a coldkey holds, for a wallet's overview: its
+// balance, its stake on each hotkey, and the hotkeys it owns with who
+// stakes on them and where they are registered. Lists are sorted by
+// account (hex), registrations by netuid.
+type ColdkeyView struct {
+	Coldkey string            `json:"coldkey"`
+	Balance uint64            `json:"balance"`
+	Nonce   uint64            `json:"nonce"`
+	Stakes  []StakeView       `json:"stakes"`
+	Hotkeys []OwnedHotkeyView `json:"hotkeys"`
+}
+
+// StakeView is a coldkey's stake on one hotkey, and who owns the hotkey
+// ("" if no one does any longer).
+type StakeView struct {
+	Hotkey string `json:"hotkey"`
+	Owner  string `json:"owner"`
+	Stake  uint64 `json:"stake"`
+}
+
+// OwnedHotkeyView is a hotkey a coldkey owns: its take, its total stake
+// split into the owner's own and its nominators' (every other coldkey's,
+// listed), and its uid on each subnet it is registered on.
+type OwnedHotkeyView struct {
+	Hotkey         string             `json:"hotkey"`
+	Take           uint16             `json:"take"`
+	Stake          uint64             `json:"stake"`
+	OwnerStake     uint64             `json:"owner_stake"`
+	NominatorStake uint64             `json:"nominator_stake"`
+	Nominators     []NominatorView    `json:"nominators"`
+	Registrations  []RegistrationView `json:"registrations"`
+}
+
+// NominatorView is one nominator's stake on a hotkey.
+type NominatorView struct {
+	Coldkey string `json:"coldkey"`
+	Stake   uint64 `json:"stake"`
+}
+
+// RegistrationView is a hotkey's uid on a subnet.
+type RegistrationView struct {
+	Netuid uint16 `json:"netuid"`
+	UID    uint16 `json:"uid"`
+}
+
+// coldkeyView answers /coldkey/. It walks every hotkey and stake, which a
+// query can afford and keeps the state free of another index to maintain.
+func (s *State) coldkeyView(id AccountID) ColdkeyView {
+	a := s.accounts[id]
+	v := ColdkeyView{Coldkey: id.String(), Balance: a.Balance, Nonce: a.Nonce, Stakes: []StakeView{}, Hotkeys: []OwnedHotkeyView{}}
+	for k, r := range s.stakes {
+		if k.coldkey == id && r.Amount > 0 {
+			sv := StakeView{Hotkey: k.hotkey.String(), Stake: r.Amount}
+			if h, ok := s.hotkeys[k.hotkey]; ok {
+				sv.Owner = h.Owner.String()
+			}
+			v.Stakes = append(v.Stakes, sv)
+		}
+	}
+	slices.SortFunc(v.Stakes, func(a, b StakeView) int { return strings.Compare(a.Hotkey, b.Hotkey) })
+	for hk, h := range s.hotkeys {
+		if h.Owner != id {
+			continue
+		}
+		o := OwnedHotkeyView{Hotkey: hk.String(), Take: h.Take, Stake: h.Stake, Nominators: []NominatorView{}, Registrations: []RegistrationView{}}
+		for ck := range s.stakers[hk] {
+			amount := s.stakes[stakeKey{hk, ck}].Amount
+			if ck == id {
+				o.OwnerStake = amount
+				continue
+			}
+			o.NominatorStake += amount
+			o.Nominators = append(o.Nominators, NominatorView{Coldkey: ck.String(), Stake: amount})
+		}
+		slices.SortFunc(o.Nominators, func(a, b NominatorView) int { return strings.Compare(a.Coldkey, b.Coldkey) })
+		for netuid, uids := range s.uidOf {
+			if uid, ok := uids[hk]; ok {
+				o.Registrations = append(o.Registrations, RegistrationView{Netuid: netuid, UID: uid})
+			}
+		}
+		slices.SortFunc(o.Registrations, func(a, b RegistrationView) int { return int(a.Netuid) - int(b.Netuid) })
+		v.Hotkeys = append(v.Hotkeys, o)
+	}
+	slices.SortFunc(v.Hotkeys, func(a, b OwnedHotkeyView) int { return strings.Compare(a.Hotkey, b.Hotkey) })
+	return v
 }
 
 // SubnetView is a subnet as queries show it.
@@ -347,6 +437,12 @@ func (s *State) query(path string) (any, error) {
 		}
 		a := s.accounts[id]
 		return AccountView{Balance: a.Balance, Nonce: a.Nonce}, nil
+	case strings.HasPrefix(path, QueryColdkey):
+		id, err := ParseAccountID(strings.TrimPrefix(path, QueryColdkey))
+		if err != nil {
+			return nil, err
+		}
+		return s.coldkeyView(id), nil
 	case strings.HasPrefix(path, QueryHotkey):
 		id, err := ParseAccountID(strings.TrimPrefix(path, QueryHotkey))
 		if err != nil {

@@ -18,7 +18,8 @@
 // # Key derivation
 //
 // Every key comes from a 24-word BIP-39 English mnemonic (256 bits of
-// entropy plus an 8-bit checksum). The ed25519 private key seed is the
+// entropy plus an 8-bit checksum) or, if asked for, a 12-word one (128
+// bits plus 4). The ed25519 private key seed is the
 // SLIP-0010 ed25519 master key of the BIP-39 seed:
 //
 //	seed64 = PBKDF2-HMAC-SHA512(password = mnemonic, salt = "mnemonic", 2048 iterations, 64 bytes)

@@ -14,9 +14,13 @@ import (
 	"github.com/cosmos/go-bip39"
 )
 
-// MnemonicWords is the number of words of an Agora mnemonic: 256 bits of
-// entropy and an 8-bit checksum, 11 bits a word.
+// MnemonicWords is the number of words of a new mnemonic by default: 256
+// bits of entropy and an 8-bit checksum, 11 bits a word.
 const MnemonicWords = 24
+
+// ShortMnemonicWords is the other length a mnemonic may have: 128 bits of
+// entropy and a 4-bit checksum, as many wallets write.
+const ShortMnemonicWords = 12
 
 // ErrBadMnemonic is wrapped by every error about a malformed mnemonic.
 var ErrBadMnemonic = errors.New("keys: bad mnemonic")
@@ -24,17 +28,30 @@ var ErrBadMnemonic = errors.New("keys: bad mnemonic")
 // NewMnemonic returns a fresh 24-word BIP-39 English mnemonic from 256
 // bits of crypto/rand entropy. Keep it secret: FromMnemonic turns it into
 // the key.
-func NewMnemonic() (string, error) {
-	entropy := make([]byte, 32)
+func NewMnemonic() (string, error) { return NewMnemonicWords(MnemonicWords) }
+
+// NewMnemonicWords returns a fresh BIP-39 English mnemonic of words words,
+// MnemonicWords (256 bits of entropy) or ShortMnemonicWords (128 bits);
+// any other count is an error.
+func NewMnemonicWords(words int) (string, error) {
+	if words != MnemonicWords && words != ShortMnemonicWords {
+		return "", fmt.Errorf("keys: a mnemonic has %d or %d words, not %d", ShortMnemonicWords, MnemonicWords, words)
+	}
+	entropy := make([]byte, words*4/3)
 	if _, err := rand.Read(entropy); err != nil {
 		return "", fmt.Errorf("keys: read random entropy: %w", err)
 	}
 	return entropyToMnemonic(entropy)
 }
 
-// Generate returns a new random key and the mnemonic that restores it.
-func Generate() (*PrivateKey, string, error) {
-	m, err := NewMnemonic()
+// Generate returns a new random key and the 24-word mnemonic that restores
+// it.
+func Generate() (*PrivateKey, string, error) { return GenerateWords(MnemonicWords) }
+
+// GenerateWords returns a new random key and the mnemonic of words words
+// (see NewMnemonicWords) that restores it.
+func GenerateWords(words int) (*PrivateKey, string, error) {
+	m, err := NewMnemonicWords(words)
 	if err != nil {
 		return nil, "", err
 	}
@@ -42,15 +59,16 @@ func Generate() (*PrivateKey, string, error) {
 	return k, m, err
 }
 
-// FromMnemonic returns the key that the 24-word BIP-39 English mnemonic m
-// backs up (derivation in the package documentation). Case and runs of
-// white space do not matter. A mnemonic of the wrong length, with a word
-// not in the list or with a wrong checksum is an error wrapping
-// ErrBadMnemonic that names the problem.
+// FromMnemonic returns the key that the 12- or 24-word BIP-39 English
+// mnemonic m backs up (derivation in the package documentation). Case and
+// runs of white space do not matter. A mnemonic of the wrong length, with
+// a word not in the list (the error names its position and, when one is
+// close, the word probably meant) or with a wrong checksum is an error
+// wrapping ErrBadMnemonic that names the problem.
 func FromMnemonic(m string) (*PrivateKey, error) {
 	words := strings.Fields(strings.ToLower(m))
-	if len(words) != MnemonicWords {
-		return nil, fmt.Errorf("%w: it has %d words, want %d", ErrBadMnemonic, len(words), MnemonicWords)
+	if len(words) != MnemonicWords && len(words) != ShortMnemonicWords {
+		return nil, fmt.Errorf("%w: it has %d words, want %d or %d", ErrBadMnemonic, len(words), ShortMnemonicWords, MnemonicWords)
 	}
 	if _, err := mnemonicToEntropy(words); err != nil {
 		return nil, err
@@ -95,7 +113,7 @@ func mnemonicToEntropy(words []string) ([]byte, error) {
 	for i, w := range words {
 		idx, ok := slices.BinarySearch(bip39.EnglishWordList, w)
 		if !ok {
-			return nil, fmt.Errorf("%w: word %d, %q, is not in the BIP-39 English word list", ErrBadMnemonic, i+1, w)
+			return nil, fmt.Errorf("%w: word %d, %q, is not in the BIP-39 English word list%s", ErrBadMnemonic, i+1, w, suggestWord(w))
 		}
 		for j := range 11 {
 			if idx>>(10-j)&1 == 1 {
@@ -110,7 +128,7 @@ func mnemonicToEntropy(words []string) ([]byte, error) {
 	sum := sha256.Sum256(entropy)
 	got := bits[n] >> (8 - csBits)
 	if want := sum[0] >> (8 - csBits); got != want {
-		return nil, fmt.Errorf("%w: its checksum does not match (a word is wrong or out of order)", ErrBadMnemonic)
+		return nil, fmt.Errorf("%w: its checksum does not match: every word is in the list, so one is mistyped as another list word or two are out of order (the checksum cannot tell which)", ErrBadMnemonic)
 	}
 	return slices.Clone(entropy), nil
 }
@@ -132,4 +150,51 @@ func slip10MasterKey(seed []byte) []byte {
 	mac := hmac.New(sha512.New, []byte("ed25519 seed"))
 	mac.Write(seed)
 	return mac.Sum(nil)[:32]
+}
+
+// suggestWord returns `; did you mean "x"?` for the list words a mistyped
+// word w probably meant, or "" if none (or too many) are close: BIP-39
+// English words are told apart by their first four letters, so a word
+// sharing those with w is one, and so is a word one edit (a letter added,
+// dropped or changed, or two adjacent letters swapped) away.
+func suggestWord(w string) string {
+	var close []string
+	for _, c := range bip39.EnglishWordList {
+		if len(w) >= 4 && strings.HasPrefix(c, w[:4]) || oneEdit(w, c) {
+			close = append(close, c)
+		}
+	}
+	if len(close) == 0 || len(close) > 3 {
+		return ""
+	}
+	return `; did you mean "` + strings.Join(close, `" or "`) + `"?`
+}
+
+// oneEdit reports whether a and b differ by one letter added, dropped or
+// changed, or by two adjacent letters swapped.
+func oneEdit(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	switch len(b) - len(a) {
+	case 0:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		if i == len(a) {
+			return false // equal
+		}
+		if a[i+1:] == b[i+1:] {
+			return true // one changed
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		i := 0
+		for i < len(a) && a[i] == b[i] {
+			i++
+		}
+		return a[i:] == b[i+1:]
+	}
+	return false
 }

@@ -122,16 +122,69 @@ func TestFromMnemonicErrors(t *testing.T) {
 	swapped := slices.Clone(m)
 	swapped[0], swapped[23] = swapped[23], swapped[0]
 	for _, tc := range []struct{ in, want string }{
-		{"", "it has 0 words, want 24"},
-		{"abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", "it has 12 words, want 24"},
+		{"", "it has 0 words, want 12 or 24"},
+		{strings.Repeat("abandon ", 14) + "about", "it has 15 words, want 12 or 24"},
 		{strings.Join(m[:23], " "), "it has 23 words"},
-		{strings.Join(append(slices.Clone(m[:23]), "artt"), " "), `word 24, "artt", is not in the BIP-39 English word list`},
+		{strings.Join(append(slices.Clone(m[:23]), "artt"), " "), `word 24, "artt", is not in the BIP-39 English word list; did you mean "art"?`},
+		{strings.Repeat("abandon ", 4) + "abandn " + strings.Repeat("abandon ", 6) + "about", `word 5, "abandn", is not in the BIP-39 English word list; did you mean "abandon"?`},
+		{strings.Repeat("abandon ", 2) + "qqqqq " + strings.Repeat("abandon ", 8) + "about", `word 3, "qqqqq", is not in the BIP-39 English word list`},
 		{strings.Join(append(slices.Clone(m[:23]), "zoo"), " "), "checksum does not match"},
 		{strings.Join(swapped, " "), "checksum does not match"},
+		{strings.Repeat("abandon ", 11) + "zoo", "checksum does not match"},
 	} {
 		_, err := FromMnemonic(tc.in)
 		if err == nil || !errors.Is(err, ErrBadMnemonic) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("FromMnemonic(%.40q) = %v, want an error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// A 12-word mnemonic restores as a 24-word one does: words → entropy (the
+// BIP-39 vector) → seed → key, checked against go-bip39's seed and a
+// direct HMAC.
+func TestTwelveWords(t *testing.T) {
+	const m = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+	e, err := mnemonicToEntropy(strings.Fields(m))
+	if err != nil || hex.EncodeToString(e) != "00000000000000000000000000000000" {
+		t.Fatalf("entropy %x, %v", e, err)
+	}
+	k, err := FromMnemonic(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha512.New, []byte("ed25519 seed"))
+	mac.Write(bip39.NewSeed(m, ""))
+	if want := ed25519.NewKeyFromSeed(mac.Sum(nil)[:32]).Public().(ed25519.PublicKey); k.PublicKey().Hex() != hex.EncodeToString(want) {
+		t.Fatalf("public key %s, want %x", k.PublicKey().Hex(), want)
+	}
+
+	k12, m12, err := GenerateWords(12)
+	if err != nil || len(strings.Fields(m12)) != 12 {
+		t.Fatalf("GenerateWords(12): %q, %v", m12, err)
+	}
+	if back, err := FromMnemonic(m12); err != nil || back.PublicKey() != k12.PublicKey() {
+		t.Fatalf("restore %q: %v", m12, err)
+	}
+	for _, n := range []int{0, 15, 18, 25} {
+		if _, err := NewMnemonicWords(n); err == nil || !strings.Contains(err.Error(), "12 or 24 words") {
+			t.Errorf("NewMnemonicWords(%d): %v, want an error", n, err)
+		}
+	}
+}
+
+func TestOneEdit(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"art", "artt", true}, {"art", "at", true}, {"art", "arm", true}, {"art", "rat", true}, {"art", "tar", false},
+		{"able", "albe", true}, {"art", "art", false}, {"art", "about", false}, {"", "a", true},
+	} {
+		if got := oneEdit(tc.a, tc.b); got != tc.want {
+			t.Errorf("oneEdit(%q, %q) = %v", tc.a, tc.b, got)
+		}
+		if got := oneEdit(tc.b, tc.a); got != tc.want {
+			t.Errorf("oneEdit(%q, %q) = %v", tc.b, tc.a, got)
 		}
 	}
 }

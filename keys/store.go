@@ -17,6 +17,78 @@ var ErrExists = errors.New("keys: key already exists")
 // ErrNotFound is wrapped by the error of loading a key that is not there.
 var ErrNotFound = errors.New("keys: no such key")
 
+// MissingError is the error of naming a wallet, or a wallet's hotkey, that
+// is not in the store: it lists the ones that are, so a mistyped name is
+// plain. It matches ErrNotFound under errors.Is.
+type MissingError struct {
+	Dir    string   // the wallets directory
+	Wallet string   // the wallet named
+	Hotkey string   // the hotkey named, or "" if the wallet itself is missing
+	Have   []string // the wallets (or the wallet's hotkeys) there are, sorted
+}
+
+func (e *MissingError) Error() string {
+	what, where, have := fmt.Sprintf("no wallet %q", e.Wallet), e.Dir, "the wallets there are: "
+	if e.Hotkey != "" {
+		what, where, have = fmt.Sprintf("no hotkey %q", e.Hotkey), "wallet "+e.Wallet, "its hotkeys are: "
+	}
+	if len(e.Have) == 0 {
+		have = "there are none"
+	} else {
+		have += strings.Join(e.Have, ", ")
+	}
+	return fmt.Sprintf("keys: %s in %s; %s", what, where, have)
+}
+
+// Is makes a MissingError match ErrNotFound.
+func (e *MissingError) Is(target error) bool { return target == ErrNotFound }
+
+// CheckWallet returns nil if the store has a wallet directory named
+// wallet (with a coldkey, hotkeys or neither), else a *MissingError that
+// lists the wallets it has.
+func (s *Store) CheckWallet(wallet string) error {
+	if err := CheckName(wallet); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(filepath.Join(s.Dir, wallet)); err == nil && fi.IsDir() {
+		return nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("keys: %w", err)
+	}
+	ws, err := s.List()
+	if err != nil {
+		return err
+	}
+	e := &MissingError{Dir: s.Dir, Wallet: wallet}
+	for _, w := range ws {
+		e.Have = append(e.Have, w.Name)
+	}
+	return e
+}
+
+// missing explains why path, wallet's coldkey or hotkey (if hotkey is not
+// ""), could not be read for the not-found error err: the wallet is not
+// there, or it has no such hotkey. Otherwise it returns err.
+func (s *Store) missing(wallet, hotkey string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if werr := s.CheckWallet(wallet); werr != nil {
+		return werr
+	}
+	if hotkey == "" {
+		return err
+	}
+	e := &MissingError{Dir: s.Dir, Wallet: wallet, Hotkey: hotkey}
+	hks, _ := os.ReadDir(filepath.Join(s.Dir, wallet, "hotkeys"))
+	for _, h := range hks {
+		if !h.IsDir() && CheckName(h.Name()) == nil {
+			e.Have = append(e.Have, h.Name())
+		}
+	}
+	return e
+}
+
 // PasswordFunc supplies a password when one is needed; Store calls it only
 // for encrypted keys, at most once per call.
 type PasswordFunc func() ([]byte, error)
@@ -109,15 +181,20 @@ func ensureDir(dir string) error {
 }
 
 // Coldkey reads wallet's coldkey file; no password is needed for its
-// public part.
+// public part. If the wallet is not there the error is a *MissingError.
 func (s *Store) Coldkey(wallet string) (*Keyfile, error) {
 	if err := CheckName(wallet); err != nil {
 		return nil, err
 	}
-	return readKeyfile(s.ColdkeyPath(wallet), Coldkey)
+	f, err := readKeyfile(s.ColdkeyPath(wallet), Coldkey)
+	if err != nil {
+		return nil, s.missing(wallet, "", err)
+	}
+	return f, nil
 }
 
-// Hotkey reads wallet's hotkey file named hotkey.
+// Hotkey reads wallet's hotkey file named hotkey. If the wallet or the
+// hotkey is not there the error is a *MissingError.
 func (s *Store) Hotkey(wallet, hotkey string) (*Keyfile, error) {
 	if err := CheckName(wallet); err != nil {
 		return nil, err
@@ -125,7 +202,11 @@ func (s *Store) Hotkey(wallet, hotkey string) (*Keyfile, error) {
 	if err := CheckName(hotkey); err != nil {
 		return nil, err
 	}
-	return readKeyfile(s.HotkeyPath(wallet, hotkey), Hotkey)
+	f, err := readKeyfile(s.HotkeyPath(wallet, hotkey), Hotkey)
+	if err != nil {
+		return nil, s.missing(wallet, hotkey, err)
+	}
+	return f, nil
 }
 
 // LoadColdkey reads and decrypts wallet's coldkey with the password from

@@ -59,8 +59,28 @@ func TestStore(t *testing.T) {
 	if err != nil || k.PublicKey() != hot.PublicKey() {
 		t.Fatalf("LoadHotkey: %v", err)
 	}
-	if _, err := s.LoadHotkey("alice", "nope", nil); !errors.Is(err, ErrNotFound) {
+	if _, err := s.LoadHotkey("alice", "nope", nil); !errors.Is(err, ErrNotFound) ||
+		!strings.Contains(err.Error(), `no hotkey "nope" in wallet alice; its hotkeys are: default`) {
 		t.Errorf("missing hotkey: %v", err)
+	}
+	// A mistyped wallet name lists the wallets there are.
+	for _, load := range []func() error{
+		func() error { _, err := s.Coldkey("alcie"); return err },
+		func() error { _, err := s.LoadHotkey("alcie", "default", nil); return err },
+		func() error { return s.CheckWallet("alcie") },
+	} {
+		err := load()
+		var me *MissingError
+		if !errors.Is(err, ErrNotFound) || !errors.As(err, &me) || me.Wallet != "alcie" ||
+			!strings.Contains(err.Error(), `no wallet "alcie" in `+s.Dir+"; the wallets there are: alice") {
+			t.Errorf("mistyped wallet: %v", err)
+		}
+	}
+	if err := s.CheckWallet("alice"); err != nil {
+		t.Errorf("CheckWallet(alice): %v", err)
+	}
+	if err := NewStore(t.TempDir()).CheckWallet("x"); err == nil || !strings.Contains(err.Error(), "there are none") {
+		t.Errorf("CheckWallet in an empty store: %v", err)
 	}
 
 	// No overwriting unless asked.

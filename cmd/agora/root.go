@@ -36,7 +36,7 @@ func newRoot(version string) *Command {
 			configCmd(),
 			yumaCmd(),
 			walletCmd(),
-			txCmd(), queryCmd(),
+			txCmd(), queryCmd(), stakeCmd(),
 			labelsCmd(),
 			nodeCmd(),
 			localnetCmd(),

@@ -243,7 +243,7 @@ func TestTxAndQuery(t *testing.T) {
 		if bob[20] == 'q' {
 			typo[20] = 'p'
 		}
-		e.fails(exitError, []string{"tx transfer: wallet nobody:", "does not exist"},
+		e.fails(exitError, []string{"tx transfer: wallet nobody:", `no wallet "nobody"`, "the wallets there are: alice, bob"},
 			"tx", "transfer", "--wallet", "nobody", "--to", bob, "--amount", "1")
 		e.fails(exitUsage, []string{"--to: keys: bad address", "checksum is wrong"},
 			"tx", "transfer", "--wallet", "alice", "--to", string(typo), "--amount", "1")

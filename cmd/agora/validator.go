@@ -101,7 +101,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				return walletPassword(rt, c.PasswordFile, fmt.Sprintf("Password for hotkey %s of wallet %s", c.Hotkey, c.Wallet), false)
 			})
 			if errors.Is(err, keys.ErrNotFound) {
-				return fmt.Errorf("validator: %w (create it with agora wallet new-hotkey --name %s --hotkey %s, or name another with --validator.wallet and --validator.hotkey)", err, c.Wallet, c.Hotkey)
+				return fmt.Errorf("validator: %w (create it with agora wallet new-hotkey --wallet %s --hotkey %s, or name another with --validator.wallet and --validator.hotkey)", err, c.Wallet, c.Hotkey)
 			}
 			if err != nil {
 				return fmt.Errorf("validator: %w", err)

@@ -158,10 +158,11 @@ func TestWalletRegenBadMnemonic(t *testing.T) {
 	pw := map[string]string{"AGORA_PASSWORD": "correct horse battery"}
 	good := strings.Repeat("abandon ", 23) + "art"
 	for _, tc := range []struct{ stdin, want string }{
-		{"", "it has 0 words, want 24"},
-		{strings.Repeat("abandon ", 11) + "about", "it has 12 words, want 24"},
-		{strings.Replace(good, "art", "arte", 1), `word 24, "arte", is not in the BIP-39 English word list`},
+		{"", "it has 0 words, want 12 or 24"},
+		{strings.Repeat("abandon ", 14) + "about", "it has 15 words, want 12 or 24"},
+		{strings.Replace(good, "art", "arte", 1), `word 24, "arte", is not in the BIP-39 English word list; did you mean "art" or "artefact" or "rate"?`},
 		{strings.Replace(good, "art", "zoo", 1), "checksum does not match"},
+		{strings.Repeat("abandon ", 11) + "abut", `word 12, "abut", is not in the BIP-39 English word list; did you mean "about"?`},
 	} {
 		r := walletRun(t, home, pw, tc.stdin, nil, append([]string{"wallet", "regen", "--name", "w"}, cheapKDFArgs...)...)
 		if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
@@ -217,7 +218,7 @@ func TestWalletUsage(t *testing.T) {
 		}
 	}
 	r := walletRun(t, home, nil, "", nil, "wallet", "show", "--name", "nobody")
-	if r.code != exitError || !strings.Contains(r.stderr, "does not exist") {
+	if r.code != exitError || !strings.Contains(r.stderr, `no wallet "nobody" in `) {
 		t.Errorf("show missing: exit %d, %s", r.code, r.stderr)
 	}
 	r = walletRun(t, home, nil, "", nil, "wallet", "list", "--output", "json")
