@@ -101,7 +101,7 @@ func newWalletQueryCmd(c *Command, op string, do func(ctx context.Context, rt *R
 			}
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		return f.run(ctx, op, nil, 0, func(ctx context.Context, cl *chainclient.Client) error {
+		return f.run(ctx, rt, op, nil, 0, func(ctx context.Context, cl *chainclient.Client) error {
 			return do(ctx, rt, f, cl, t)
 		})
 	}
