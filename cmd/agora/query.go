@@ -146,7 +146,7 @@ func parseAccount(s string) (chain.AccountID, error) {
 		return chain.AccountID{}, fmt.Errorf("%q is %s; Agora takes an agora1... address, or the %d hex characters of an ed25519 public key without 0x (agora wallet show prints both)",
 			s, what, 2*keys.PublicKeySize)
 	case looksSS58(s):
-		return chain.AccountID{}, fmt.Errorf("%q looks like a Bittensor (SS58) address; Agora accounts are agora1... addresses of its own ed25519 keys: make one with agora wallet new, and give its address (agora wallet show prints it)", s)
+		return chain.AccountID{}, fmt.Errorf("%q looks like a Bittensor (SS58) address; Agora accounts are agora1... addresses of its own ed25519 keys: make one with agora wallet create, and give its address (agora wallet show prints it)", s)
 	case isHex:
 		return chain.AccountID{}, fmt.Errorf("%q: a hex public key has %d characters, this has %d; or give its agora1... address (agora wallet show prints both)",
 			s, 2*keys.PublicKeySize, len(s))

@@ -142,7 +142,7 @@ func (h *hotkeyFlags) check() error {
 	case h.name != "":
 		return checkNameFlag("hotkey", h.name, true)
 	default:
-		if _, err := keys.ParseAddress(h.address); err != nil {
+		if _, err := parseAccount(h.address); err != nil {
 			return usageErrorf("--hotkey-address: %v", err)
 		}
 	}
@@ -153,8 +153,7 @@ func (h *hotkeyFlags) check() error {
 // public part of the wallet's hotkey file (no password needed).
 func (h *hotkeyFlags) account(rt *Runtime, wallet string) (chain.AccountID, error) {
 	if h.address != "" {
-		pk, err := keys.ParseAddress(h.address)
-		return chain.AccountID(pk), err
+		return parseAccount(h.address)
 	}
 	kf, err := keys.NewStore(rt.Config.Home).Hotkey(wallet, h.name)
 	if err != nil {
@@ -466,7 +465,7 @@ func txTransferCmd() *Command {
 			if *to == "" {
 				return usageErrorf("--to is required")
 			}
-			dest, err := keys.ParseAddress(*to)
+			dest, err := parseAccount(*to)
 			if err != nil {
 				return usageErrorf("--to: %v", err)
 			}
@@ -475,7 +474,7 @@ func txTransferCmd() *Command {
 				return err
 			}
 			return runTx(ctx, rt, f, "tx transfer", "", func(*txSend) (chain.Body, error) {
-				return &chain.Transfer{To: chain.AccountID(dest), Amount: amt}, nil
+				return &chain.Transfer{To: dest, Amount: amt}, nil
 			})
 		},
 	}

@@ -466,7 +466,7 @@ that coldkey own this hotkey on that chain, so it is not secret. Without
 			if *coldkey == "" {
 				return usageErrorf("--coldkey-address is required")
 			}
-			cold, err := keys.ParseAddress(*coldkey)
+			coldID, err := parseAccount(*coldkey)
 			if err != nil {
 				return usageErrorf("--coldkey-address: %v", err)
 			}
@@ -490,7 +490,8 @@ that coldkey own this hotkey on that chain, so it is not secret. Without
 			if err != nil {
 				return fmt.Errorf("wallet prove-hotkey: wallet %s: %w", f.name, err)
 			}
-			proof, err := chain.ProveHotkey(hot.Ed25519(), *chainID, chain.AccountID(cold))
+			cold := keys.PublicKey(coldID)
+			proof, err := chain.ProveHotkey(hot.Ed25519(), *chainID, coldID)
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
