@@ -120,6 +120,13 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return meta.Run(gctx) })
 	g.Go(func() error { meta.LogProblems(gctx, log, 30*time.Second); return nil })
+	g.Go(func() error {
+		chainclient.ReportStanding(gctx, meta, chainclient.StandingConfig{
+			Hotkey: chain.AccountID(cfg.Key.PublicKey()), Role: chainclient.RoleMiner, Prefix: "agora_miner",
+			Registry: m.registry, Logger: log, RegisterHint: cfg.RegisterHint,
+		})
+		return nil
+	})
 	g.Go(func() error { return m.Serve(gctx, ln) })
 	if backendErr != nil {
 		g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second); return nil })
@@ -163,7 +170,6 @@ func publishAxon(ctx context.Context, client *chainclient.Client, meta *chaincli
 	want := ext.String()
 	id := chain.AccountID(cfg.Key.PublicKey())
 	var last time.Time
-	warned := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -173,15 +179,7 @@ func publishAxon(ctx context.Context, client *chainclient.Client, meta *chaincli
 		n, ok := meta.Lookup(id)
 		switch {
 		case !ok:
-			if !warned {
-				hint := cfg.RegisterHint
-				if hint == "" {
-					hint = fmt.Sprintf("agora tx register --wallet WALLET --hotkey NAME --netuid %d", cfg.Netuid)
-				}
-				log.Warn("hotkey is not registered on the subnet; waiting (register it with: " + hint + ")")
-				warned = true
-			}
-			continue
+			continue // ReportStanding says so each epoch, with how to register
 		case n.Axon != nil && n.Axon.Addr == want:
 			continue
 		case time.Since(last) < 10*time.Second:

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seed0ffb8d46/agora/api"
+	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
 )
 
@@ -29,6 +30,10 @@ type RunConfig struct {
 	Listen string
 	// OnListen, if set, is called with the bound address.
 	OnListen func(addr net.Addr)
+	// RegisterHint is the command that registers the hotkey, which the
+	// line of each epoch shows while it is not registered; default a
+	// generic one.
+	RegisterHint string
 }
 
 // Run runs the validator daemon until ctx is cancelled: it follows the
@@ -55,6 +60,13 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return meta.Run(gctx) })
 	g.Go(func() error { meta.LogProblems(gctx, v.log, 30*time.Second); return nil })
+	g.Go(func() error {
+		chainclient.ReportStanding(gctx, meta, chainclient.StandingConfig{
+			Hotkey: chain.AccountID(cfg.Key.PublicKey()), Role: chainclient.RoleValidator, Prefix: "agora_validator",
+			Registry: cfg.Registry, Logger: v.log, RegisterHint: cfg.RegisterHint,
+		})
+		return nil
+	})
 	g.Go(func() error {
 		// The first step waits for the first metagraph.
 		for {
@@ -105,8 +117,17 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if _, h, ok := meta.Snapshot(); ok && !meta.Stale() {
-			fmt.Fprintf(w, `{"ready":true,"height":%d}`, h)
+		if view, h, ok := meta.Snapshot(); ok && !meta.Stale() {
+			body := map[string]any{"ready": true, "height": h}
+			// Ready: it scores. But without a permit it sets no weights.
+			if n, ok := meta.Lookup(chain.AccountID(v.cfg.Key.PublicKey())); !ok {
+				body["note"] = "not registered on the subnet"
+			} else if !n.ValidatorPermit {
+				s := chainclient.StandingOf(view, chain.AccountID(v.cfg.Key.PublicKey()), chainclient.RoleValidator)
+				body["note"] = "no validator permit: scoring, but setting no weights until it has one"
+				body["stake"], body["stake_needed"] = s.Stake, s.StakeNeeded
+			}
+			_ = json.NewEncoder(w).Encode(body)
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -140,6 +140,8 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 				},
 				Node:   node.Addr,
 				Listen: c.Listen,
+				RegisterHint: commandLine(rt, "tx", "register", "--wallet", c.Wallet, "--hotkey", c.Hotkey,
+					"--netuid", strconv.Itoa(int(c.Netuid)), "--node", node.Addr),
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics, scores on http://%s/scores\n", key.Address(), c.Netuid, a, a)
 				},
