@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/protocol"
 )
 
 // RunConfig configures the validator daemon: a Validator (Config, whose
@@ -30,6 +32,11 @@ type RunConfig struct {
 	Listen string
 	// OnListen, if set, is called with the bound address.
 	OnListen func(addr net.Addr)
+	// PublicAddr, when valid, is where others reach Listen: the validator
+	// announces it on chain as its axon (serve_axon, as a miner does), so
+	// that miners find its /scores (`agora miner status`). Its port 0
+	// takes the bound port.
+	PublicAddr netip.AddrPort
 	// RegisterHint is the command that registers the hotkey, which the
 	// line of each epoch shows while it is not registered; default a
 	// generic one.
@@ -89,6 +96,13 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		if cfg.OnListen != nil {
 			cfg.OnListen(ln.Addr())
 		}
+		if pub := cfg.PublicAddr; pub.Addr().IsValid() {
+			if pub.Port() == 0 {
+				pub = netip.AddrPortFrom(pub.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port))
+			}
+			v.log.Info("announcing /scores on chain", zap.Stringer("axon", pub))
+			g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, v.log) })
+		}
 		srv := &http.Server{Handler: v.handler(meta, cfg.Registry), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			err := srv.Serve(ln)
@@ -138,9 +152,19 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET "+api.PathScores, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+api.PathScores, func(w http.ResponseWriter, r *http.Request) {
+		// Signed, so a miner that read it knows which validator said it.
+		body, err := json.Marshal(v.Report())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if err := protocol.SignReport(w, r, body, v.cfg.Key, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(v.Report())
+		_, _ = w.Write(body)
 	})
 	return mux
 }

@@ -532,7 +532,11 @@ func (v *Validator) Step(ctx context.Context) error {
 			continue
 		}
 		raw, err := hex.DecodeString(n.Hotkey)
-		if n.Axon == nil || n.Axon.Protocol != 0 || err != nil || len(raw) != keys.PublicKeySize {
+		// A uid with stake and a validator permit is a validator: its axon,
+		// if any, serves /scores, not completions (Bittensor subnets skip
+		// permit holders alike). A subnet owner's permit needs no stake:
+		// an owner's miner is still queried.
+		if n.Axon == nil || n.Axon.Protocol != 0 || (n.ValidatorPermit && n.Stake > 0) || err != nil || len(raw) != keys.PublicKeySize {
 			absent = append(absent, i)
 			continue
 		}
