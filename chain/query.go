@@ -245,6 +245,9 @@ type SubnetView struct {
 	Burn    uint64      `json:"burn"`
 	N       uint16      `json:"n"`
 	Created uint64      `json:"created"`
+	// Epoch is the subnet's current epoch index, the epochs run so far: a
+	// daemon that sees it change knows its uid's figures were recomputed.
+	Epoch uint64 `json:"epoch"`
 }
 
 // NeuronView is one uid of the metagraph: every per-uid field of
@@ -543,7 +546,7 @@ func (s *State) subnetView(netuid uint16) (SubnetView, error) {
 	if !ok {
 		return SubnetView{}, fmt.Errorf("no subnet %d", netuid)
 	}
-	return SubnetView{Netuid: netuid, Owner: sn.Owner.String(), Params: sn.Params, Burn: sn.Burn, N: sn.N, Created: sn.Created}, nil
+	return SubnetView{Netuid: netuid, Owner: sn.Owner.String(), Params: sn.Params, Burn: sn.Burn, N: sn.N, Created: sn.Created, Epoch: sn.Epochs}, nil
 }
 
 func (s *State) neuronView(uid uint16, n *Neuron, rows bool) NeuronView {

@@ -89,7 +89,9 @@ type Validator struct {
 	PasswordFile string `yaml:"password_file" help:"file whose first line is the hotkey's password (else env AGORA_PASSWORD, else a prompt)"`
 
 	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
-	State  string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
+	// PublicAddr is where others reach Listen, announced on chain.
+	PublicAddr string `yaml:"public_addr" help:"host:port (an IP) where miners reach listen: announced on chain as the validator's axon, so that agora miner status finds its signed /scores (empty: not announced)"`
+	State      string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
 
 	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint (or a folder holding one) the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
 	VerifyTokenizer string `yaml:"verify_tokenizer" help:"the checkpoint's tokenizer.model (default: beside the checkpoint)"`

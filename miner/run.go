@@ -120,11 +120,18 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return meta.Run(gctx) })
 	g.Go(func() error { meta.LogProblems(gctx, log, 30*time.Second); return nil })
+	g.Go(func() error {
+		chainclient.ReportStanding(gctx, meta, chainclient.StandingConfig{
+			Hotkey: chain.AccountID(cfg.Key.PublicKey()), Role: chainclient.RoleMiner, Prefix: "agora_miner",
+			Registry: m.registry, Logger: log, RegisterHint: cfg.RegisterHint,
+		})
+		return nil
+	})
 	g.Go(func() error { return m.Serve(gctx, ln) })
 	if backendErr != nil {
 		g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second); return nil })
 	}
-	g.Go(func() error { return publishAxon(gctx, client, meta, cfg, ext, log) })
+	g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, ext, log) })
 	return g.Wait()
 }
 
@@ -152,53 +159,5 @@ func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time
 			log.Error("the backend answers but does not serve the miner's model; /readyz says 503 until it does", zap.Error(err))
 			return
 		}
-	}
-}
-
-// publishAxon keeps the chain's axon of the hotkey equal to ext: on every
-// new metagraph, if the hotkey is registered and its axon differs, it sends
-// serve_axon (at most once every ten seconds; failures are logged and
-// retried).
-func publishAxon(ctx context.Context, client *chainclient.Client, meta *chainclient.MetagraphCache, cfg RunConfig, ext netip.AddrPort, log *zap.Logger) error {
-	want := ext.String()
-	id := chain.AccountID(cfg.Key.PublicKey())
-	var last time.Time
-	warned := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-meta.Updates():
-		}
-		n, ok := meta.Lookup(id)
-		switch {
-		case !ok:
-			if !warned {
-				hint := cfg.RegisterHint
-				if hint == "" {
-					hint = fmt.Sprintf("agora tx register --wallet WALLET --hotkey NAME --netuid %d", cfg.Netuid)
-				}
-				log.Warn("hotkey is not registered on the subnet; waiting (register it with: " + hint + ")")
-				warned = true
-			}
-			continue
-		case n.Axon != nil && n.Axon.Addr == want:
-			continue
-		case time.Since(last) < 10*time.Second:
-			continue
-		}
-		last = time.Now()
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		ip := ext.Addr().As16()
-		r, err := client.SendTx(tctx, cfg.Key, &chain.ServeAxon{Netuid: cfg.Netuid, IP: ip, Port: ext.Port(), Protocol: 0})
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			log.Warn("publish axon", zap.Error(err))
-			continue
-		}
-		log.Info("axon published", zap.String("axon", want), zap.Uint16("uid", n.UID), zap.Int64("height", r.Height))
 	}
 }

@@ -130,6 +130,31 @@ func SignResponse(w http.ResponseWriter, body []byte, key *keys.PrivateKey, requ
 	return nil
 }
 
+// SignReport signs the body of a response anyone may ask for, such as a
+// validator's /scores, and sets the headers as SignResponse does. When req
+// carries Epistula headers (a request made with Sign), the response echoes
+// its uuid and is signed for its signer, so VerifyResponse tells the asker
+// the answer is fresh and meant for it; the request's signature is not
+// checked, since the report is public. Otherwise it is signed for nobody
+// under a fresh uuid.
+func SignReport(w http.ResponseWriter, req *http.Request, body []byte, key *keys.PrivateKey, now time.Time) error {
+	var signedFor *keys.PublicKey
+	var id string
+	if e, err := ParseHeader(req.Header); err == nil {
+		signedFor, id = &e.SignedBy, e.UUID
+	} else if id, err = NewUUID(rand.Reader); err != nil {
+		return err
+	}
+	e, err := sign(body, key, signedFor, now, id)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	e.setSignedHeader(h)
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	return nil
+}
+
 // VerifyResponse checks that resp, whose whole body the caller has read
 // into body, was signed by expectedSigner, and returns its Envelope (with
 // the signature, for keeping as evidence). It checks the headers' form, that

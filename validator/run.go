@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/seed0ffb8d46/agora/api"
+	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/protocol"
 )
 
 // RunConfig configures the validator daemon: a Validator (Config, whose
@@ -29,6 +32,15 @@ type RunConfig struct {
 	Listen string
 	// OnListen, if set, is called with the bound address.
 	OnListen func(addr net.Addr)
+	// PublicAddr, when valid, is where others reach Listen: the validator
+	// announces it on chain as its axon (serve_axon, as a miner does), so
+	// that miners find its /scores (`agora miner status`). Its port 0
+	// takes the bound port.
+	PublicAddr netip.AddrPort
+	// RegisterHint is the command that registers the hotkey, which the
+	// line of each epoch shows while it is not registered; default a
+	// generic one.
+	RegisterHint string
 }
 
 // Run runs the validator daemon until ctx is cancelled: it follows the
@@ -56,6 +68,13 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	g.Go(func() error { return meta.Run(gctx) })
 	g.Go(func() error { meta.LogProblems(gctx, v.log, 30*time.Second); return nil })
 	g.Go(func() error {
+		chainclient.ReportStanding(gctx, meta, chainclient.StandingConfig{
+			Hotkey: chain.AccountID(cfg.Key.PublicKey()), Role: chainclient.RoleValidator, Prefix: "agora_validator",
+			Registry: cfg.Registry, Logger: v.log, RegisterHint: cfg.RegisterHint,
+		})
+		return nil
+	})
+	g.Go(func() error {
 		// The first step waits for the first metagraph.
 		for {
 			if _, _, ok := meta.Snapshot(); ok {
@@ -76,6 +95,13 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		}
 		if cfg.OnListen != nil {
 			cfg.OnListen(ln.Addr())
+		}
+		if pub := cfg.PublicAddr; pub.Addr().IsValid() {
+			if pub.Port() == 0 {
+				pub = netip.AddrPortFrom(pub.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port))
+			}
+			v.log.Info("announcing /scores on chain", zap.Stringer("axon", pub))
+			g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, v.log) })
 		}
 		srv := &http.Server{Handler: v.handler(meta, cfg.Registry), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
@@ -105,8 +131,17 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if _, h, ok := meta.Snapshot(); ok && !meta.Stale() {
-			fmt.Fprintf(w, `{"ready":true,"height":%d}`, h)
+		if view, h, ok := meta.Snapshot(); ok && !meta.Stale() {
+			body := map[string]any{"ready": true, "height": h}
+			// Ready: it scores. But without a permit it sets no weights.
+			if n, ok := meta.Lookup(chain.AccountID(v.cfg.Key.PublicKey())); !ok {
+				body["note"] = "not registered on the subnet"
+			} else if !n.ValidatorPermit {
+				s := chainclient.StandingOf(view, chain.AccountID(v.cfg.Key.PublicKey()), chainclient.RoleValidator)
+				body["note"] = "no validator permit: scoring, but setting no weights until it has one"
+				body["stake"], body["stake_needed"] = s.Stake, s.StakeNeeded
+			}
+			_ = json.NewEncoder(w).Encode(body)
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -117,9 +152,19 @@ func (v *Validator) handler(meta *chainclient.MetagraphCache, reg *prometheus.Re
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET "+api.PathScores, func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET "+api.PathScores, func(w http.ResponseWriter, r *http.Request) {
+		// Signed, so a miner that read it knows which validator said it.
+		body, err := json.Marshal(v.Report())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if err := protocol.SignReport(w, r, body, v.cfg.Key, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(v.Report())
+		_, _ = w.Write(body)
 	})
 	return mux
 }

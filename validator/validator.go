@@ -137,12 +137,15 @@ type Validator struct {
 	// committedAt is when each mechanism's pending commit was sent, or
 	// loaded at start.
 	committedAt [scoring.MaxMechanisms]time.Time
-	mu          sync.Mutex // guards st, queried, reasons and updated
-	st          *state
-	queried     map[string]uint64     // hotkey → step last queried
-	reasons     map[string]*reasonLog // hotkey → why its answers scored as they did
-	updated     time.Time
-	recent      []completion // good answers, for preference tasks
+	mu          sync.Mutex // guards st, queried, reasons, updated and noScoresSaid
+	// noScoresSaid is, per mechanism, 1 + the epoch in which "no miner has
+	// scored" was last logged (0: never): it is said once an epoch.
+	noScoresSaid [scoring.MaxMechanisms]uint64
+	st           *state
+	queried      map[string]uint64     // hotkey → step last queried
+	reasons      map[string]*reasonLog // hotkey → why its answers scored as they did
+	updated      time.Time
+	recent       []completion // good answers, for preference tasks
 	// labelBusy is when each labeler (miner/labeler) was last done with a
 	// label, by the validator's clock (scoring.ServerTimes).
 	labelBusy map[string]int64
@@ -529,7 +532,11 @@ func (v *Validator) Step(ctx context.Context) error {
 			continue
 		}
 		raw, err := hex.DecodeString(n.Hotkey)
-		if n.Axon == nil || n.Axon.Protocol != 0 || err != nil || len(raw) != keys.PublicKeySize {
+		// A uid with stake and a validator permit is a validator: its axon,
+		// if any, serves /scores, not completions (Bittensor subnets skip
+		// permit holders alike). A subnet owner's permit needs no stake:
+		// an owner's miner is still queried.
+		if n.Axon == nil || n.Axon.Protocol != 0 || (n.ValidatorPermit && n.Stake > 0) || err != nil || len(raw) != keys.PublicKeySize {
 			absent = append(absent, i)
 			continue
 		}
@@ -825,6 +832,13 @@ func (v *Validator) selfUID(view *chain.MetagraphView) int {
 // decision out. One call at a time: each sends at most one transaction per
 // mechanism, one after the other, at the account's next nonce.
 func (v *Validator) weights(ctx context.Context, view *chain.MetagraphView, height int64, selfUID uint16) {
+	if int(selfUID) < len(view.Neurons) && !view.Neurons[selfUID].ValidatorPermit {
+		// The chain takes no weights from a uid without a permit (and
+		// miners may refuse its queries, so nothing scores): that, not
+		// "no scores", is why nothing is set. ReportStanding says so once
+		// an epoch, with the stake it needs.
+		return
+	}
 	v.weightsMu.Lock()
 	defer v.weightsMu.Unlock()
 	for m := range mechanisms(view.Subnet) {
@@ -911,8 +925,15 @@ func (v *Validator) act(ctx context.Context, sn chain.SubnetView, m uint8, p *pe
 	case ActWait:
 		switch a.Why {
 		case WhyNoScores:
-			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
-			log.Info("no miner has scored yet; not setting weights")
+			// Checked every second: said once an epoch.
+			v.mu.Lock()
+			said := v.noScoresSaid[m] == sn.Epoch+1
+			v.noScoresSaid[m] = sn.Epoch + 1
+			v.mu.Unlock()
+			if !said {
+				v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
+				log.Info("no miner has scored above 0 yet (none answered, or none passed the checks: see /scores); not setting weights", zap.Uint64("epoch", sn.Epoch))
+			}
 		case WhyInvalid:
 			v.metrics.weightSets.WithLabelValues("set", "skipped").Inc()
 			log.Warn("weights do not meet the subnet's rules; not setting them", zap.Error(a.Err))

@@ -29,7 +29,7 @@ func minerCmd() *Command {
 	return &Command{
 		Name:        "miner",
 		Short:       "Serve model outputs to the subnet's validators",
-		Subcommands: []*Command{minerRunCmd(), minerLabelersCmd()},
+		Subcommands: []*Command{minerRunCmd(), minerStatusCmd(), minerLabelersCmd()},
 	}
 }
 

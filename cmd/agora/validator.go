@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -114,6 +115,15 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			if dataset == "" {
 				dataset = filepath.Join(rt.Config.Home, "validator", strconv.Itoa(int(c.Netuid))+"-"+c.Hotkey+"-dataset")
 			}
+			var public netip.AddrPort
+			if c.PublicAddr != "" {
+				if public, err = netip.ParseAddrPort(c.PublicAddr); err != nil {
+					return usageErrorf("--validator.public_addr: %v (want IP:PORT, such as 203.0.113.7:9091)", err)
+				}
+				if c.Listen == "" {
+					return usageErrorf("--validator.public_addr needs --validator.listen: it announces where that listener is reached")
+				}
+			}
 			node := rt.node("validator")
 			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
 			policy := scoring.DefaultPolicy()
@@ -138,8 +148,11 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					AllowPrivateAxons: c.AllowPrivateAxons,
 					Logger:            rt.Log,
 				},
-				Node:   node.Addr,
-				Listen: c.Listen,
+				Node:       node.Addr,
+				Listen:     c.Listen,
+				PublicAddr: public,
+				RegisterHint: commandLine(rt, "tx", "register", "--wallet", c.Wallet, "--hotkey", c.Hotkey,
+					"--netuid", strconv.Itoa(int(c.Netuid)), "--node", node.Addr),
 				OnListen: func(a net.Addr) {
 					fmt.Fprintf(rt.Stdout, "validator %s on subnet %d: metrics on http://%s/metrics, scores on http://%s/scores\n", key.Address(), c.Netuid, a, a)
 				},
