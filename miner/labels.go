@@ -232,8 +232,8 @@ func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint stri
 	// would otherwise hold a goroutine and its buffer for as long as it
 	// likes. (Not the server's ReadTimeout, whose deadline would also end
 	// long streamed answers.)
-	// On a refusal the deadline stays, so that the server's draining of
-	// an unread body before it answers cannot hang either.
+	// A refusal closes the connection (WriteRejection) rather than let
+	// the server drain the unread body first; the deadline stays anyway.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(m.cfg.BodyTimeout))
 	vr, err := m.verifier.Verify(r)
@@ -248,7 +248,7 @@ func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint stri
 		} else {
 			c.status = http.StatusInternalServerError
 		}
-		protocol.WriteError(w, err)
+		protocol.WriteRejection(w, err)
 		c.done()
 		return nil, false
 	}
