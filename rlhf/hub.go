@@ -60,7 +60,17 @@ type HubConfig struct {
 	// ReadLimit is the largest client message in bytes; 0 means 64 KiB.
 	// A larger one closes the connection (code 1009).
 	ReadLimit int64
+	// MaxConnsPerToken is how many connections may be signed in with one
+	// token at once; 0 means DefaultMaxConnsPerToken. One more is refused
+	// with a too_many_connections error and close code
+	// CloseTooManyConnections, so a leaked token cannot hold the hub's
+	// connections, and a labeler sees why a page was refused.
+	MaxConnsPerToken int
 }
+
+// DefaultMaxConnsPerToken is HubConfig.MaxConnsPerToken's default: a
+// labeler's pages in a few tabs or devices.
+const DefaultMaxConnsPerToken = 4
 
 // Hub is a miner's websocket hub: it serves the labelling page, signs
 // labelers in with their tokens, hands them tasks from the Queue, and
@@ -94,6 +104,7 @@ type Hub struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	labeled map[string]int // labeler → labels in the Store
+	signed  map[string]int // token → connections signed in with it
 	closed  bool
 
 	stop      chan struct{}
@@ -112,9 +123,10 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		return fail("Store, Queue and Tokens are required")
 	case cfg.Miner == "" || len(cfg.Miner) > MaxIDBytes:
 		return fail("Miner must be the miner's hotkey (1..%d bytes), got %d bytes", MaxIDBytes, len(cfg.Miner))
-	case cfg.Tick < 0 || cfg.PingPeriod < 0 || cfg.PongWait < 0 || cfg.WriteWait < 0 || cfg.AuthTimeout < 0 || cfg.ReadLimit < 0:
+	case cfg.Tick < 0 || cfg.PingPeriod < 0 || cfg.PongWait < 0 || cfg.WriteWait < 0 || cfg.AuthTimeout < 0 || cfg.ReadLimit < 0 || cfg.MaxConnsPerToken < 0:
 		return fail("negative duration or limit")
 	}
+	cfg.MaxConnsPerToken = cmpOr(cfg.MaxConnsPerToken, DefaultMaxConnsPerToken)
 	cfg.Tick = cmpOr(cfg.Tick, time.Second)
 	cfg.PingPeriod = cmpOr(cfg.PingPeriod, 25*time.Second)
 	cfg.PongWait = cmpOr(cfg.PongWait, 60*time.Second)
@@ -134,6 +146,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		page:    pageHandler(),
 		conns:   map[*conn]struct{}{},
 		labeled: map[string]int{},
+		signed:  map[string]int{},
 		stop:    make(chan struct{}),
 	}
 	if h.log == nil {
@@ -383,15 +396,26 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	h.log.Debug("page connected", zap.String("remote", r.RemoteAddr))
 	go c.writer()
+	var code int
+	var reason string
 	if labeler != "" {
-		c.authenticated(labeler, r.URL.Query().Get("token"), "")
+		code, reason = c.authenticated(labeler, r.URL.Query().Get("token"), "")
 	}
-	code, reason := c.read()
+	if code == 0 {
+		code, reason = c.read()
+	}
 	c.close(code, reason)
 	<-c.wdone
 	_ = ws.Close()
 	h.mu.Lock()
 	delete(h.conns, c)
+	c.mu.Lock()
+	if c.labeler != "" {
+		if h.signed[c.token]--; h.signed[c.token] <= 0 {
+			delete(h.signed, c.token)
+		}
+	}
+	c.mu.Unlock()
 	h.mu.Unlock()
 	h.log.Debug("page disconnected", zap.String("remote", r.RemoteAddr), zap.String("labeler", c.labelerName()), zap.Int("code", code), zap.String("reason", reason))
 }
@@ -477,7 +501,9 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 			c.send(ServerMessage{Type: MsgError, Ref: m.ID, Code: CodeAuthFailed, Message: "unknown or revoked labeler token"})
 			return true, CloseAuthFailed, "authentication failed"
 		}
-		c.authenticated(name, m.Token, m.ID)
+		if code, reason := c.authenticated(name, m.Token, m.ID); code != 0 {
+			return true, code, reason
+		}
 	case MsgResume:
 		c.mu.Lock()
 		c.ready = true
@@ -489,14 +515,29 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 	return false, 0, ""
 }
 
-// authenticated signs the connection in as labeler and says hello.
-func (c *conn) authenticated(labeler, token, ref string) {
+// authenticated signs the connection in as labeler and says hello, unless
+// MaxConnsPerToken connections are signed in with token already: then it
+// sends a too_many_connections error and returns the close code and
+// reason to end the connection with (0 when signed in).
+func (c *conn) authenticated(labeler, token, ref string) (int, string) {
+	h := c.h
+	h.mu.Lock()
+	if n := h.signed[token]; n >= h.cfg.MaxConnsPerToken {
+		h.mu.Unlock()
+		h.log.Info("refused a connection over the per-token limit", zap.String("labeler", labeler), zap.Int("limit", h.cfg.MaxConnsPerToken))
+		c.send(ServerMessage{Type: MsgError, Ref: ref, Code: CodeTooManyConnections, Message: fmt.Sprintf(
+			"%s already has %d open labelling pages, the most this miner allows for one token; close one (another tab or device) and reload this page", labeler, n)})
+		return CloseTooManyConnections, fmt.Sprintf("too many connections for this token (at most %d)", h.cfg.MaxConnsPerToken)
+	}
+	h.signed[token]++
 	c.mu.Lock()
 	c.labeler, c.token = labeler, token
 	c.mu.Unlock()
+	h.mu.Unlock()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.h.cfg.PongWait))
 	c.h.log.Debug("labeler signed in", zap.String("labeler", labeler))
 	c.send(ServerMessage{Type: MsgHello, Ref: ref, Labeler: labeler, Stats: c.h.stats(labeler)})
+	return 0, ""
 }
 
 // label stores a label and acknowledges it, then sends the next task.

@@ -64,6 +64,7 @@ type hubOpts struct {
 	origins   []string
 	trapStats func(string) (int, int)
 	maxTasks  int
+	maxConns  int // HubConfig.MaxConnsPerToken
 }
 
 func newHubEnv(tb testing.TB, o hubOpts) *hubEnv {
@@ -99,7 +100,7 @@ func newHubEnv(tb testing.TB, o hubOpts) *hubEnv {
 	e.hub, err = NewHub(HubConfig{
 		Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner,
 		AllowedOrigins: o.origins, Now: e.clock.Now, TrapStats: o.trapStats,
-		Tick: o.tick, AuthTimeout: o.auth,
+		Tick: o.tick, AuthTimeout: o.auth, MaxConnsPerToken: o.maxConns,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -866,6 +867,7 @@ func TestNewHubConfig(t *testing.T) {
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens},
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, PingPeriod: time.Minute, PongWait: time.Second},
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, Tick: -1},
+		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, MaxConnsPerToken: -1},
 	} {
 		if h, err := NewHub(c); err == nil || !strings.HasPrefix(err.Error(), "rlhf: new hub: ") {
 			t.Errorf("NewHub(%+v) = %v, %v", c, h, err)
@@ -892,5 +894,72 @@ func TestVerdictChoice(t *testing.T) {
 	}
 	if _, err := Verdict("a").Choice(true); err == nil {
 		t.Error(`Verdict("a") maps to a choice`)
+	}
+}
+
+// TestHubConnsPerToken: one token signs in on at most MaxConnsPerToken
+// connections at once (DefaultMaxConnsPerToken unless configured); one
+// more is told why and closed with CloseTooManyConnections, whether it
+// signs in by message or by query parameter, and a closed page frees its
+// place. Other tokens are not affected.
+func TestHubConnsPerToken(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		limit int // configured; 0 = default
+		want  int
+	}{
+		{"default", 0, DefaultMaxConnsPerToken},
+		{"configured", 2, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newHubEnv(t, hubOpts{labelers: []string{"alice", "bob"}, tasks: 10, maxConns: c.limit})
+			open := make([]*wsClient, c.want)
+			for i := range open {
+				open[i] = e.mustDial(t)
+				must[*WireTask](t)(open[i].signIn(e.token["alice"]))
+			}
+			refused := func(t *testing.T, cl *wsClient, ref string) {
+				t.Helper()
+				m := must[ServerMessage](t)(cl.expect(MsgError))
+				if m.Code != CodeTooManyConnections || m.Ref != ref || !strings.Contains(m.Message, fmt.Sprintf("already has %d open labelling pages", c.want)) {
+					t.Fatalf("connection over the limit: %+v", m)
+				}
+				code, reason, err := cl.closeCode()
+				if err != nil || code != CloseTooManyConnections || reason != fmt.Sprintf("too many connections for this token (at most %d)", c.want) {
+					t.Fatalf("close %d %q %v, want %d", code, reason, err, CloseTooManyConnections)
+				}
+			}
+			extra := e.mustDial(t)
+			must[string](t)(extra.send(ClientMessage{Type: MsgAuth, Token: e.token["alice"], ID: "a1"}))
+			refused(t, extra, "a1")
+			byQuery, _, err := e.dialURL(e.wsURL()+"?token="+e.token["alice"], nil)
+			noErr(t, err)
+			defer byQuery.close()
+			refused(t, byQuery, "")
+
+			// Another labeler's token has its own allowance.
+			must[*WireTask](t)(e.mustDial(t).signIn(e.token["bob"]))
+			// The open pages still work.
+			for _, cl := range open {
+				noErr(t, cl.ping())
+			}
+
+			// A page that goes frees its place, once the hub has seen it go.
+			open[0].close()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				cl := e.mustDial(t)
+				must[string](t)(cl.send(ClientMessage{Type: MsgAuth, Token: e.token["alice"]}))
+				m, _, err := cl.read()
+				noErr(t, err)
+				if m.Type == MsgHello {
+					break
+				}
+				if m.Code != CodeTooManyConnections || time.Now().After(deadline) {
+					t.Fatalf("after a page closed: %+v", m)
+				}
+				cl.close()
+			}
+		})
 	}
 }
