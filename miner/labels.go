@@ -44,8 +44,10 @@ const (
 
 // OpenLabels opens (creating them if need be) the label store, task queue
 // and labeler tokens in dir, and a hub over them for the miner's hotkey
-// address. Close it when done.
-func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
+// address whose page may be opened from origins (rlhf.HubConfig's
+// AllowedOrigins: the miner's public addresses; loopback pages of the
+// miner itself need none). Close it when done.
+func OpenLabels(dir, minerAddress string, origins []string, log *zap.Logger) (*Labels, error) {
 	store, err := rlhf.OpenStore(filepath.Join(dir, LabelsFile), rlhf.StoreOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("miner: labels: %w", err)
@@ -67,7 +69,7 @@ func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log, TrapStats: traps.Stats})
+	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, AllowedOrigins: origins, Logger: log, TrapStats: traps.Stats})
 	if err != nil {
 		traps.Close()
 		queue.Close()

@@ -556,7 +556,7 @@ func TestOpenAIHandlerWithGoOpenAI(t *testing.T) {
 // become the labeler's accuracy.
 func TestPreferenceEndpoints(t *testing.T) {
 	dir := t.TempDir()
-	labels, err := miner.OpenLabels(dir, "agora1test", nil)
+	labels, err := miner.OpenLabels(dir, "agora1test", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +617,7 @@ func TestPreferenceEndpoints(t *testing.T) {
 	if err := labels.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if labels, err = miner.OpenLabels(dir, "agora1test", nil); err != nil {
+	if labels, err = miner.OpenLabels(dir, "agora1test", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,9 +34,13 @@ type HubConfig struct {
 	// Miner is the miner's hotkey, recorded as Label.Miner.
 	Miner string
 	// AllowedOrigins lists the origins ("https://label.example.com", no
-	// path) whose pages may open the websocket besides the hub's own host
-	// (a page served by the hub itself is always allowed). Requests
-	// without an Origin header (not from a browser) are allowed.
+	// path) whose pages may open the websocket: the public address(es)
+	// the page is served at. The request's Host header is never trusted
+	// for this (a DNS rebinding page names any host it likes); besides
+	// these, only a page loaded by loopback address (127.0.0.1, [::1],
+	// localhost) at the port the connection came in on, over a loopback
+	// connection, is allowed, so local development needs no setting.
+	// Requests without an Origin header (not from a browser) are allowed.
 	AllowedOrigins []string
 	// Logger logs connections, refused tokens and storage errors (never a
 	// token); nil logs nothing.
@@ -176,21 +182,51 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	return h, nil
 }
 
-// checkOrigin allows requests without an Origin header, from the hub's
-// own host, and from the configured origins.
+// checkOrigin allows requests without an Origin header, from the
+// configured origins, and from a loopback page of this very server
+// (loopbackOrigin). It never looks at the Host header, which a DNS
+// rebinding page controls.
 func (h *Hub) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if h.origins[strings.ToLower(u.Scheme+"://"+u.Host)] {
 		return true
 	}
-	return h.origins[strings.ToLower(u.Scheme+"://"+u.Host)]
+	return loopbackOrigin(u, r)
+}
+
+// loopbackOrigin reports whether origin u is a page of this server seen
+// from its own machine: u's host is a loopback address or "localhost",
+// its port is the one r came in on, and r came over a loopback
+// connection. A rebinding page's origin names the attacker's domain, not
+// a loopback address, so it never passes.
+func loopbackOrigin(u *url.URL, r *http.Request) bool {
+	if host := u.Hostname(); !strings.EqualFold(host, "localhost") {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Unmap().IsLoopback() {
+			return false
+		}
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !remote.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	lap, err := netip.ParseAddrPort(local.String())
+	return err == nil && strconv.Itoa(int(lap.Port())) == port
 }
 
 // Handler serves the labelling page at / (index.html, app.js, style.css)

@@ -383,21 +383,33 @@ func TestHubAuth(t *testing.T) {
 
 func TestHubOrigin(t *testing.T) {
 	e := newHubEnv(t, hubOpts{labelers: []string{"alice"}, origins: []string{"https://label.example.com"}})
+	port := e.srv.URL[strings.LastIndexByte(e.srv.URL, ':')+1:]
 	for _, c := range []struct {
 		origin string
+		host   string // the Host header; "" = the server's address
 		ok     bool
 	}{
-		{"", true},
-		{e.srv.URL, true},
-		{"https://label.example.com", true},
-		{"https://LABEL.example.com", true},
-		{"http://label.example.com", false},
-		{"https://evil.example", false},
-		{"null", false},
+		{origin: "", ok: true},
+		{origin: e.srv.URL, ok: true}, // the page served by this hub, over loopback
+		{origin: "http://localhost:" + port, ok: true},
+		{origin: "http://[::1]:" + port, ok: true},
+		{origin: "https://label.example.com", ok: true},
+		{origin: "https://LABEL.example.com", ok: true},
+		{origin: "http://label.example.com", ok: false},
+		{origin: "https://evil.example", ok: false},
+		{origin: "null", ok: false},
+		{origin: "http://127.0.0.1:1", ok: false}, // another local server's page
+		// DNS rebinding: evil.example resolves to 127.0.0.1, so the
+		// browser sends its own name as both Origin and Host.
+		{origin: "http://evil.example:" + port, host: "evil.example:" + port, ok: false},
+		{origin: "http://label.example.com", host: "label.example.com", ok: false},
 	} {
 		h := http.Header{}
 		if c.origin != "" {
 			h.Set("Origin", c.origin)
+		}
+		if c.host != "" {
+			h.Set("Host", c.host)
 		}
 		cl, resp, err := e.dial(h)
 		if c.ok {
