@@ -153,6 +153,10 @@ type Miner struct {
 
 	Labels bool   `yaml:"labels" help:"serve human preference labels: the labelling page at /label/ and the validators' preference tasks"`
 	Data   string `yaml:"data" help:"the miner's data folder: labels, tasks, labelers' tokens (default: <home>/miner/<netuid>-<hotkey>)"`
+	// LabelURL is the labelling page's public URL when labelers reach it
+	// by another name than the axon's address; its origin may open the
+	// page's websocket.
+	LabelURL string `yaml:"label_url" help:"public URL of the labelling page if labelers reach it by another name than the axon's address (a domain, a TLS proxy), such as https://label.example.com/label/; pages from other origins than it, the axon's and the listen address's cannot open the labelling websocket"`
 }
 
 // Log configures the process logger.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 )
 
 // ErrExists is wrapped by the error of a write that would replace an
@@ -340,71 +342,17 @@ func info(name string, kind Kind, path string) KeyInfo {
 // syncs the directory. Without overwrite it fails with ErrExists if path
 // exists, and never replaces a file that appears meanwhile. The directory
 // must exist. No temporary file is left behind on error.
-func WriteFileAtomic(path string, data []byte, overwrite bool) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	exists := func() error { return fmt.Errorf("%w: %s", ErrExists, path) }
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return exists()
-		}
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("keys: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("keys: sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
+func WriteFileAtomic(path string, data []byte, overwrite bool) error {
+	write := atomicfile.WriteNew
 	if overwrite {
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			return fmt.Errorf("keys: %w", err)
-		}
-	} else {
-		// A hard link never replaces its target: no window between a
-		// check and the move.
-		switch err := os.Link(tmp.Name(), path); {
-		case errors.Is(err, fs.ErrExist):
-			return exists()
-		case err != nil: // a file system without hard links: check, then move
-			if _, err := os.Lstat(path); err == nil {
-				return exists()
-			}
-			if err := os.Rename(tmp.Name(), path); err != nil {
-				return fmt.Errorf("keys: %w", err)
-			}
-		default:
-			_ = os.Remove(tmp.Name()) // the key is in place under its name
-		}
+		write = atomicfile.WriteFile
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	err := write(path, data, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s", ErrExists, path)
+	}
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("keys: sync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package miner
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,5 +100,31 @@ func TestAPIPreferenceMatchesRLHF(t *testing.T) {
 	want, _ = json.Marshal(verdict)
 	if b, _ := json.Marshal(api.TrapResult{TaskID: "ab:1", LabelerID: "ann", Correct: true}); string(b) != string(want) {
 		t.Errorf("trap result JSON %s, rlhf's %s", b, want)
+	}
+}
+
+// The labelling page's origins are the axon's, the listen address's when
+// it names one, and the configured public URL's, never its path.
+func TestLabelOrigins(t *testing.T) {
+	ext := netip.MustParseAddrPort("203.0.113.7:8091")
+	for _, c := range []struct {
+		url   string
+		bound string
+		want  []string
+	}{
+		{"", "0.0.0.0:8091", []string{"http://203.0.113.7:8091"}},
+		{"", "10.0.0.5:8091", []string{"http://203.0.113.7:8091", "http://10.0.0.5:8091"}},
+		{"", "203.0.113.7:8091", []string{"http://203.0.113.7:8091"}},
+		{"https://label.example.com/label/", "0.0.0.0:8091", []string{"http://203.0.113.7:8091", "https://label.example.com"}},
+	} {
+		got, err := labelOrigins(c.url, ext, netip.MustParseAddrPort(c.bound))
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("labelOrigins(%q, %s, %s) = %q, %v; want %q", c.url, ext, c.bound, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"label.example.com", "ftp://x/", "https://user@x/", "https://"} {
+		if got, err := labelOrigins(bad, ext, ext); err == nil {
+			t.Errorf("labelOrigins(%q) = %q, want an error", bad, got)
+		}
 	}
 }

@@ -44,8 +44,10 @@ const (
 
 // OpenLabels opens (creating them if need be) the label store, task queue
 // and labeler tokens in dir, and a hub over them for the miner's hotkey
-// address. Close it when done.
-func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
+// address whose page may be opened from origins (rlhf.HubConfig's
+// AllowedOrigins: the miner's public addresses; loopback pages of the
+// miner itself need none). Close it when done.
+func OpenLabels(dir, minerAddress string, origins []string, log *zap.Logger) (*Labels, error) {
 	store, err := rlhf.OpenStore(filepath.Join(dir, LabelsFile), rlhf.StoreOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("miner: labels: %w", err)
@@ -67,7 +69,7 @@ func OpenLabels(dir, minerAddress string, log *zap.Logger) (*Labels, error) {
 		store.Close()
 		return nil, fmt.Errorf("miner: labels: %w", err)
 	}
-	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, Logger: log, TrapStats: traps.Stats})
+	hub, err := rlhf.NewHub(rlhf.HubConfig{Store: store, Queue: queue, Tokens: tokens, Miner: minerAddress, AllowedOrigins: origins, Logger: log, TrapStats: traps.Stats})
 	if err != nil {
 		traps.Close()
 		queue.Close()
@@ -232,8 +234,8 @@ func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint stri
 	// would otherwise hold a goroutine and its buffer for as long as it
 	// likes. (Not the server's ReadTimeout, whose deadline would also end
 	// long streamed answers.)
-	// On a refusal the deadline stays, so that the server's draining of
-	// an unread body before it answers cannot hang either.
+	// A refusal closes the connection (WriteRejection) rather than let
+	// the server drain the unread body first; the deadline stays anyway.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(m.cfg.BodyTimeout))
 	vr, err := m.verifier.Verify(r)
@@ -248,7 +250,7 @@ func (m *Miner) signedCall(w http.ResponseWriter, r *http.Request, endpoint stri
 		} else {
 			c.status = http.StatusInternalServerError
 		}
-		protocol.WriteError(w, err)
+		protocol.WriteRejection(w, err)
 		c.done()
 		return nil, false
 	}

@@ -556,7 +556,7 @@ func TestOpenAIHandlerWithGoOpenAI(t *testing.T) {
 // become the labeler's accuracy.
 func TestPreferenceEndpoints(t *testing.T) {
 	dir := t.TempDir()
-	labels, err := miner.OpenLabels(dir, "agora1test", nil)
+	labels, err := miner.OpenLabels(dir, "agora1test", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +617,7 @@ func TestPreferenceEndpoints(t *testing.T) {
 	if err := labels.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if labels, err = miner.OpenLabels(dir, "agora1test", nil); err != nil {
+	if labels, err = miner.OpenLabels(dir, "agora1test", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if r, c := labels.TrapStats("ann"); r != 1 || c != 1 {
@@ -718,5 +718,48 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("answered after %s, want about the 300ms body timeout", took)
+	}
+}
+
+// A request without Epistula-Body-Sha256 is refused from its headers
+// alone: the miner answers 400 missing_header while the body is still
+// unsent, rather than read and hash a body that anyone naming a validator
+// could make it take.
+func TestBodyHashHeaderRequired(t *testing.T) {
+	f := newFixture(t, func(c *miner.Config) { c.BodyTimeout = 20 * time.Second })
+	body := []byte(`{"prompt":"hello","max_tokens":2}`)
+	req, err := (&protocol.Signer{Key: f.validator}).NewRequest(context.Background(), http.MethodPost, f.url+"/v1/completions", body, f.minerKey.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Del(protocol.HeaderBodySHA256)
+	host := strings.TrimPrefix(f.url, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The headers and the first bytes of the body; the rest never comes.
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "POST /v1/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", host, len(body))
+	if err := req.Header.Write(&head); err != nil {
+		t.Fatal(err)
+	}
+	head.WriteString("\r\n")
+	head.Write(body[:5])
+	if _, err := c.Write(head.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is unsent: %v", err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || errCode(t, got) != "missing_header" || !strings.Contains(string(got), protocol.HeaderBodySHA256) {
+		t.Fatalf("no body hash header: %d %s, want 400 missing_header naming %s", resp.StatusCode, got, protocol.HeaderBodySHA256)
 	}
 }

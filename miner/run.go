@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,6 +40,12 @@ type RunConfig struct {
 	// labelers' tokens: the miner then serves human preference labels
 	// (Config.Labels is opened from it).
 	LabelsDir string
+	// LabelURL, if set, is the public URL of the labelling page when it
+	// is reached by another name than External (a domain, a proxy with
+	// TLS), such as https://label.example.com/label/. Pages may open the
+	// labelling websocket only from its origin, from External's and the
+	// listen address's (http), or from the miner's own machine.
+	LabelURL string
 }
 
 // Run runs the miner daemon until ctx is cancelled: it follows the
@@ -70,18 +77,6 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	}
 	cfg.Config.Logger = log.With(zap.Uint16("netuid", cfg.Netuid)) // New adds component and hotkey
 	log = log.With(zap.String("component", "miner"), zap.String("hotkey", cfg.Key.Address()), zap.Uint16("netuid", cfg.Netuid))
-	if cfg.LabelsDir != "" {
-		labels, err := OpenLabels(cfg.LabelsDir, cfg.Key.Address(), log.Named("labels"))
-		if err != nil {
-			return err
-		}
-		defer labels.Close()
-		cfg.Config.Labels = labels
-	}
-	m, err := New(cfg.Config)
-	if err != nil {
-		return err
-	}
 	// The backend before the port: a server that answers without the
 	// model would fail every request, so that is an error now. One that
 	// does not answer yet is only warned about: vLLM takes minutes to
@@ -97,6 +92,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	if err != nil {
 		return fmt.Errorf("miner: listen: %w", err)
 	}
+	defer ln.Close() // Serve closes it too; this is for the errors before
 	bound := ln.Addr().(*net.TCPAddr).AddrPort()
 	ext := cfg.External
 	if !ext.Addr().IsValid() || ext.Addr().IsUnspecified() {
@@ -108,6 +104,22 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	}
 	if ext.Port() == 0 {
 		ext = netip.AddrPortFrom(ext.Addr(), bound.Port())
+	}
+	if cfg.LabelsDir != "" {
+		origins, err := labelOrigins(cfg.LabelURL, ext, bound)
+		if err != nil {
+			return err
+		}
+		labels, err := OpenLabels(cfg.LabelsDir, cfg.Key.Address(), origins, log.Named("labels"))
+		if err != nil {
+			return err
+		}
+		defer labels.Close()
+		cfg.Config.Labels = labels
+	}
+	m, err := New(cfg.Config)
+	if err != nil {
+		return err
 	}
 	log.Info("serving", zap.Stringer("listen", bound), zap.Stringer("axon", ext), zap.String("model", cfg.Backend.Model()), zap.String("node", cfg.Node))
 	if backendErr != nil {
@@ -160,4 +172,22 @@ func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time
 			return
 		}
 	}
+}
+
+// labelOrigins are the origins the labelling page may be opened from:
+// the advertised axon's and the listen address's (unless unspecified),
+// over http, and publicURL's, if set.
+func labelOrigins(publicURL string, ext, bound netip.AddrPort) ([]string, error) {
+	origins := []string{"http://" + ext.String()}
+	if !bound.Addr().IsUnspecified() && bound != ext {
+		origins = append(origins, "http://"+bound.String())
+	}
+	if publicURL != "" {
+		u, err := url.Parse(publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, fmt.Errorf("miner: label URL %q is not an http(s)://host[:port]/... URL", publicURL)
+		}
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	return origins, nil
 }

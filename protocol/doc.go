@@ -12,7 +12,7 @@
 //	Epistula-Signed-By: agora1…                   the signer's address
 //	Epistula-Signed-For: agora1…                  the receiver's address
 //	Epistula-Request-Signature: <128 hex>         ed25519 signature ("0x" prefix accepted)
-//	Epistula-Body-Sha256: <64 hex>                optional, Agora's extension
+//	Epistula-Body-Sha256: <64 hex>                Agora's extension, required on requests
 //
 // and the signature is over
 //
@@ -29,16 +29,20 @@
 // miner's signed answer to it.
 //
 // Epistula-Body-Sha256 repeats the hash that the signed message starts
-// with. Sign always sends it; it lets Verifier check the signature before it
-// reads the body, so a request that forges an allowed validator's address
-// (addresses are public) is refused for one ed25519 verification without
-// reading its body. Senders that omit it are verified after the body read.
+// with. Sign always sends it, and a Verifier requires it (400
+// missing_header, before any body byte is read): it lets the signature be
+// checked before the body is read, so a request that forges an allowed
+// validator's address (addresses are public) is refused for one ed25519
+// verification without reading its body. Accepting plain Epistula v2
+// requests without it would mean reading and hashing up to MaxBody bytes
+// from anyone who names a validator. Responses may omit it: the validator
+// reads a response from a miner it chose to call, through its own limit.
 //
 // # Verification order
 //
 // Verifier.Verify lists the checks in order. In short: everything that
 // needs only the headers (form, time window, receiver, allowed signer,
-// replay, and the signature when the body hash header is sent) comes before
+// replay, the body hash header and the signature over it) comes before
 // any body byte is read; the body is read through a MaxBody+1 limit; the
 // (signer, uuid) pair is recorded only after the signature has verified,
 // with an atomic insert-if-absent, so exactly one of any number of

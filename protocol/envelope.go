@@ -21,12 +21,12 @@ const (
 	HeaderSignedBy  = "Epistula-Signed-By"
 	HeaderSignedFor = "Epistula-Signed-For"
 	HeaderSignature = "Epistula-Request-Signature"
-	// HeaderBodySHA256 is Agora's optional extension: the hex SHA-256 of the
-	// body, the same value that the signed message starts with. It adds no
-	// trust (the signature covers it); it lets a verifier check the
-	// signature before reading the body and tell a changed body
-	// (body_hash_mismatch) from a bad signature. Plain Epistula v2 senders
-	// omit it and lose nothing but those two.
+	// HeaderBodySHA256 is Agora's extension: the hex SHA-256 of the body,
+	// the same value that the signed message starts with. It adds no trust
+	// (the signature covers it); it lets a verifier check the signature
+	// before reading the body and tell a changed body (body_hash_mismatch)
+	// from a bad signature. A Verifier requires it on requests; on
+	// responses it is optional.
 	HeaderBodySHA256 = "Epistula-Body-Sha256"
 )
 

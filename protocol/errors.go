@@ -114,3 +114,14 @@ func WriteError(w http.ResponseWriter, err error) {
 	w.WriteHeader(pe.Status)
 	_, _ = w.Write(append(data, '\n'))
 }
+
+// WriteRejection answers a request that Verifier.Verify refused, as
+// WriteError does, and closes the connection after the answer: the body
+// of a refused request may be unread, and net/http would otherwise read
+// (up to 256 KiB of) it before answering, to keep the connection for the
+// next request. A refused caller reconnects; an unverified one does not
+// get its body read.
+func WriteRejection(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	WriteError(w, err)
+}

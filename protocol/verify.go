@@ -156,14 +156,13 @@ func (r *Verified) Signer() keys.PublicKey { return r.SignedBy }
 //     since a request signed for nobody could be relayed to anyone);
 //  4. Allowed(signer): not_allowed or Allowed's own *Error;
 //  5. the (signer, uuid) pair was not accepted before: replayed_uuid;
-//  6. if the Epistula-Body-Sha256 header was sent, the signature over it:
-//     bad_signature, so a forged request with a valid-looking address costs
-//     one ed25519 verification and no body read;
+//  6. the Epistula-Body-Sha256 header is sent (missing_header, 400), and
+//     the signature over it verifies (bad_signature), so a forged request
+//     with a valid-looking address costs one ed25519 verification and no
+//     body read;
 //  7. a Content-Length above MaxBody, then the body itself read through a
 //     MaxBody+1 limit: body_too_large, body_read;
-//  8. the body's SHA-256 against the header (body_hash_mismatch), or
-//     without the header the signature over the computed hash
-//     (bad_signature);
+//  8. the body's SHA-256 against the header: body_hash_mismatch;
 //  9. recording the pair, insert-if-absent under a lock: replayed_uuid for
 //     all but the first of concurrent duplicates, replay_cache_full.
 //
@@ -215,7 +214,10 @@ func (v *Verifier) verify(r *http.Request) (*Verified, *Error) {
 	if v.replay.seen(key, now) {
 		return nil, replayed(e)
 	}
-	if e.HasBodySHA256 && !verifySig(e, x, e.BodySHA256) {
+	if !e.HasBodySHA256 {
+		return nil, reject(CodeMissingHeader, fmt.Sprintf("header %s: missing; this receiver checks the signature before it reads a body, so requests must send the hex sha256 of the body that the signed message starts with", HeaderBodySHA256))
+	}
+	if !verifySig(e, x, e.BodySHA256) {
 		return nil, badSignature(e)
 	}
 
@@ -223,13 +225,8 @@ func (v *Verifier) verify(r *http.Request) (*Verified, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(body)
-	if e.HasBodySHA256 {
-		if sum != e.BodySHA256 {
-			return nil, reject(CodeBodyHashMismatch, fmt.Sprintf("body hash mismatch: body of %d bytes has sha256 %x, %s says %x", len(body), sum, HeaderBodySHA256, e.BodySHA256))
-		}
-	} else if !verifySig(e, x, sum) {
-		return nil, badSignature(e)
+	if sum := sha256.Sum256(body); sum != e.BodySHA256 {
+		return nil, reject(CodeBodyHashMismatch, fmt.Sprintf("body hash mismatch: body of %d bytes has sha256 %x, %s says %x", len(body), sum, HeaderBodySHA256, e.BodySHA256))
 	}
 
 	if v.admit != nil {
@@ -369,15 +366,15 @@ func FromContext(ctx context.Context) (*Verified, bool) {
 }
 
 // Middleware verifies every request with v before next sees it. A rejected
-// request is answered with WriteError's JSON body and status and never
-// reaches next. An accepted one reaches next with its body replaced by the
+// request is answered by WriteRejection (WriteError's JSON body and status,
+// and the connection closed) and never reaches next. An accepted one reaches next with its body replaced by the
 // verified bytes (so next reads exactly what was signed) and the *Verified
 // in its context (FromContext).
 func Middleware(v *Verifier, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vr, err := v.verify(r)
 		if err != nil {
-			WriteError(w, err)
+			WriteRejection(w, err)
 			return
 		}
 		r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, vr))

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 )
 
 // ExportFormat names the layout Export writes; every manifest carries it
@@ -221,10 +223,8 @@ func Export(labels []Label, tasks map[string]Task, dir string, opts ExportOption
 	if err != nil {
 		return fail(err)
 	}
+	// The manifest last: a crash before it leaves no export to trust.
 	if err := writeFileSync(dir, ManifestName, append(mb, '\n')); err != nil {
-		return fail(err)
-	}
-	if err := syncDir(dir); err != nil {
 		return fail(err)
 	}
 	return m, nil
@@ -269,29 +269,10 @@ func recordID(task, labeler string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// writeFileSync writes dir/name through a temporary file that is fsynced
-// and then renamed, so name never holds part of data.
+// writeFileSync writes dir/name atomically (atomicfile.WriteFile), so
+// name never holds part of data, even after a crash.
 func writeFileSync(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,9 +34,13 @@ type HubConfig struct {
 	// Miner is the miner's hotkey, recorded as Label.Miner.
 	Miner string
 	// AllowedOrigins lists the origins ("https://label.example.com", no
-	// path) whose pages may open the websocket besides the hub's own host
-	// (a page served by the hub itself is always allowed). Requests
-	// without an Origin header (not from a browser) are allowed.
+	// path) whose pages may open the websocket: the public address(es)
+	// the page is served at. The request's Host header is never trusted
+	// for this (a DNS rebinding page names any host it likes); besides
+	// these, only a page loaded by loopback address (127.0.0.1, [::1],
+	// localhost) at the port the connection came in on, over a loopback
+	// connection, is allowed, so local development needs no setting.
+	// Requests without an Origin header (not from a browser) are allowed.
 	AllowedOrigins []string
 	// Logger logs connections, refused tokens and storage errors (never a
 	// token); nil logs nothing.
@@ -60,7 +66,17 @@ type HubConfig struct {
 	// ReadLimit is the largest client message in bytes; 0 means 64 KiB.
 	// A larger one closes the connection (code 1009).
 	ReadLimit int64
+	// MaxConnsPerToken is how many connections may be signed in with one
+	// token at once; 0 means DefaultMaxConnsPerToken. One more is refused
+	// with a too_many_connections error and close code
+	// CloseTooManyConnections, so a leaked token cannot hold the hub's
+	// connections, and a labeler sees why a page was refused.
+	MaxConnsPerToken int
 }
+
+// DefaultMaxConnsPerToken is HubConfig.MaxConnsPerToken's default: a
+// labeler's pages in a few tabs or devices.
+const DefaultMaxConnsPerToken = 4
 
 // Hub is a miner's websocket hub: it serves the labelling page, signs
 // labelers in with their tokens, hands them tasks from the Queue, and
@@ -94,6 +110,7 @@ type Hub struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	labeled map[string]int // labeler → labels in the Store
+	signed  map[string]int // token → connections signed in with it
 	closed  bool
 
 	stop      chan struct{}
@@ -112,9 +129,10 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		return fail("Store, Queue and Tokens are required")
 	case cfg.Miner == "" || len(cfg.Miner) > MaxIDBytes:
 		return fail("Miner must be the miner's hotkey (1..%d bytes), got %d bytes", MaxIDBytes, len(cfg.Miner))
-	case cfg.Tick < 0 || cfg.PingPeriod < 0 || cfg.PongWait < 0 || cfg.WriteWait < 0 || cfg.AuthTimeout < 0 || cfg.ReadLimit < 0:
+	case cfg.Tick < 0 || cfg.PingPeriod < 0 || cfg.PongWait < 0 || cfg.WriteWait < 0 || cfg.AuthTimeout < 0 || cfg.ReadLimit < 0 || cfg.MaxConnsPerToken < 0:
 		return fail("negative duration or limit")
 	}
+	cfg.MaxConnsPerToken = cmpOr(cfg.MaxConnsPerToken, DefaultMaxConnsPerToken)
 	cfg.Tick = cmpOr(cfg.Tick, time.Second)
 	cfg.PingPeriod = cmpOr(cfg.PingPeriod, 25*time.Second)
 	cfg.PongWait = cmpOr(cfg.PongWait, 60*time.Second)
@@ -134,6 +152,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		page:    pageHandler(),
 		conns:   map[*conn]struct{}{},
 		labeled: map[string]int{},
+		signed:  map[string]int{},
 		stop:    make(chan struct{}),
 	}
 	if h.log == nil {
@@ -163,21 +182,51 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	return h, nil
 }
 
-// checkOrigin allows requests without an Origin header, from the hub's
-// own host, and from the configured origins.
+// checkOrigin allows requests without an Origin header, from the
+// configured origins, and from a loopback page of this very server
+// (loopbackOrigin). It never looks at the Host header, which a DNS
+// rebinding page controls.
 func (h *Hub) checkOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
 	u, err := url.Parse(origin)
-	if err != nil {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
+	if h.origins[strings.ToLower(u.Scheme+"://"+u.Host)] {
 		return true
 	}
-	return h.origins[strings.ToLower(u.Scheme+"://"+u.Host)]
+	return loopbackOrigin(u, r)
+}
+
+// loopbackOrigin reports whether origin u is a page of this server seen
+// from its own machine: u's host is a loopback address or "localhost",
+// its port is the one r came in on, and r came over a loopback
+// connection. A rebinding page's origin names the attacker's domain, not
+// a loopback address, so it never passes.
+func loopbackOrigin(u *url.URL, r *http.Request) bool {
+	if host := u.Hostname(); !strings.EqualFold(host, "localhost") {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Unmap().IsLoopback() {
+			return false
+		}
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	remote, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !remote.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	lap, err := netip.ParseAddrPort(local.String())
+	return err == nil && strconv.Itoa(int(lap.Port())) == port
 }
 
 // Handler serves the labelling page at / (index.html, app.js, style.css)
@@ -383,15 +432,26 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	h.log.Debug("page connected", zap.String("remote", r.RemoteAddr))
 	go c.writer()
+	var code int
+	var reason string
 	if labeler != "" {
-		c.authenticated(labeler, r.URL.Query().Get("token"), "")
+		code, reason = c.authenticated(labeler, r.URL.Query().Get("token"), "")
 	}
-	code, reason := c.read()
+	if code == 0 {
+		code, reason = c.read()
+	}
 	c.close(code, reason)
 	<-c.wdone
 	_ = ws.Close()
 	h.mu.Lock()
 	delete(h.conns, c)
+	c.mu.Lock()
+	if c.labeler != "" {
+		if h.signed[c.token]--; h.signed[c.token] <= 0 {
+			delete(h.signed, c.token)
+		}
+	}
+	c.mu.Unlock()
 	h.mu.Unlock()
 	h.log.Debug("page disconnected", zap.String("remote", r.RemoteAddr), zap.String("labeler", c.labelerName()), zap.Int("code", code), zap.String("reason", reason))
 }
@@ -477,7 +537,9 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 			c.send(ServerMessage{Type: MsgError, Ref: m.ID, Code: CodeAuthFailed, Message: "unknown or revoked labeler token"})
 			return true, CloseAuthFailed, "authentication failed"
 		}
-		c.authenticated(name, m.Token, m.ID)
+		if code, reason := c.authenticated(name, m.Token, m.ID); code != 0 {
+			return true, code, reason
+		}
 	case MsgResume:
 		c.mu.Lock()
 		c.ready = true
@@ -489,14 +551,29 @@ func (c *conn) handle(data []byte) (stop bool, code int, reason string) {
 	return false, 0, ""
 }
 
-// authenticated signs the connection in as labeler and says hello.
-func (c *conn) authenticated(labeler, token, ref string) {
+// authenticated signs the connection in as labeler and says hello, unless
+// MaxConnsPerToken connections are signed in with token already: then it
+// sends a too_many_connections error and returns the close code and
+// reason to end the connection with (0 when signed in).
+func (c *conn) authenticated(labeler, token, ref string) (int, string) {
+	h := c.h
+	h.mu.Lock()
+	if n := h.signed[token]; n >= h.cfg.MaxConnsPerToken {
+		h.mu.Unlock()
+		h.log.Info("refused a connection over the per-token limit", zap.String("labeler", labeler), zap.Int("limit", h.cfg.MaxConnsPerToken))
+		c.send(ServerMessage{Type: MsgError, Ref: ref, Code: CodeTooManyConnections, Message: fmt.Sprintf(
+			"%s already has %d open labelling pages, the most this miner allows for one token; close one (another tab or device) and reload this page", labeler, n)})
+		return CloseTooManyConnections, fmt.Sprintf("too many connections for this token (at most %d)", h.cfg.MaxConnsPerToken)
+	}
+	h.signed[token]++
 	c.mu.Lock()
 	c.labeler, c.token = labeler, token
 	c.mu.Unlock()
+	h.mu.Unlock()
 	_ = c.ws.SetReadDeadline(time.Now().Add(c.h.cfg.PongWait))
 	c.h.log.Debug("labeler signed in", zap.String("labeler", labeler))
 	c.send(ServerMessage{Type: MsgHello, Ref: ref, Labeler: labeler, Stats: c.h.stats(labeler)})
+	return 0, ""
 }
 
 // label stores a label and acknowledges it, then sends the next task.

@@ -64,6 +64,7 @@ type hubOpts struct {
 	origins   []string
 	trapStats func(string) (int, int)
 	maxTasks  int
+	maxConns  int // HubConfig.MaxConnsPerToken
 }
 
 func newHubEnv(tb testing.TB, o hubOpts) *hubEnv {
@@ -99,7 +100,7 @@ func newHubEnv(tb testing.TB, o hubOpts) *hubEnv {
 	e.hub, err = NewHub(HubConfig{
 		Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner,
 		AllowedOrigins: o.origins, Now: e.clock.Now, TrapStats: o.trapStats,
-		Tick: o.tick, AuthTimeout: o.auth,
+		Tick: o.tick, AuthTimeout: o.auth, MaxConnsPerToken: o.maxConns,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -382,21 +383,33 @@ func TestHubAuth(t *testing.T) {
 
 func TestHubOrigin(t *testing.T) {
 	e := newHubEnv(t, hubOpts{labelers: []string{"alice"}, origins: []string{"https://label.example.com"}})
+	port := e.srv.URL[strings.LastIndexByte(e.srv.URL, ':')+1:]
 	for _, c := range []struct {
 		origin string
+		host   string // the Host header; "" = the server's address
 		ok     bool
 	}{
-		{"", true},
-		{e.srv.URL, true},
-		{"https://label.example.com", true},
-		{"https://LABEL.example.com", true},
-		{"http://label.example.com", false},
-		{"https://evil.example", false},
-		{"null", false},
+		{origin: "", ok: true},
+		{origin: e.srv.URL, ok: true}, // the page served by this hub, over loopback
+		{origin: "http://localhost:" + port, ok: true},
+		{origin: "http://[::1]:" + port, ok: true},
+		{origin: "https://label.example.com", ok: true},
+		{origin: "https://LABEL.example.com", ok: true},
+		{origin: "http://label.example.com", ok: false},
+		{origin: "https://evil.example", ok: false},
+		{origin: "null", ok: false},
+		{origin: "http://127.0.0.1:1", ok: false}, // another local server's page
+		// DNS rebinding: evil.example resolves to 127.0.0.1, so the
+		// browser sends its own name as both Origin and Host.
+		{origin: "http://evil.example:" + port, host: "evil.example:" + port, ok: false},
+		{origin: "http://label.example.com", host: "label.example.com", ok: false},
 	} {
 		h := http.Header{}
 		if c.origin != "" {
 			h.Set("Origin", c.origin)
+		}
+		if c.host != "" {
+			h.Set("Host", c.host)
 		}
 		cl, resp, err := e.dial(h)
 		if c.ok {
@@ -866,6 +879,7 @@ func TestNewHubConfig(t *testing.T) {
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens},
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, PingPeriod: time.Minute, PongWait: time.Second},
 		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, Tick: -1},
+		{Store: e.store, Queue: e.queue, Tokens: e.tokens, Miner: testMiner, MaxConnsPerToken: -1},
 	} {
 		if h, err := NewHub(c); err == nil || !strings.HasPrefix(err.Error(), "rlhf: new hub: ") {
 			t.Errorf("NewHub(%+v) = %v, %v", c, h, err)
@@ -892,5 +906,72 @@ func TestVerdictChoice(t *testing.T) {
 	}
 	if _, err := Verdict("a").Choice(true); err == nil {
 		t.Error(`Verdict("a") maps to a choice`)
+	}
+}
+
+// TestHubConnsPerToken: one token signs in on at most MaxConnsPerToken
+// connections at once (DefaultMaxConnsPerToken unless configured); one
+// more is told why and closed with CloseTooManyConnections, whether it
+// signs in by message or by query parameter, and a closed page frees its
+// place. Other tokens are not affected.
+func TestHubConnsPerToken(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		limit int // configured; 0 = default
+		want  int
+	}{
+		{"default", 0, DefaultMaxConnsPerToken},
+		{"configured", 2, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newHubEnv(t, hubOpts{labelers: []string{"alice", "bob"}, tasks: 10, maxConns: c.limit})
+			open := make([]*wsClient, c.want)
+			for i := range open {
+				open[i] = e.mustDial(t)
+				must[*WireTask](t)(open[i].signIn(e.token["alice"]))
+			}
+			refused := func(t *testing.T, cl *wsClient, ref string) {
+				t.Helper()
+				m := must[ServerMessage](t)(cl.expect(MsgError))
+				if m.Code != CodeTooManyConnections || m.Ref != ref || !strings.Contains(m.Message, fmt.Sprintf("already has %d open labelling pages", c.want)) {
+					t.Fatalf("connection over the limit: %+v", m)
+				}
+				code, reason, err := cl.closeCode()
+				if err != nil || code != CloseTooManyConnections || reason != fmt.Sprintf("too many connections for this token (at most %d)", c.want) {
+					t.Fatalf("close %d %q %v, want %d", code, reason, err, CloseTooManyConnections)
+				}
+			}
+			extra := e.mustDial(t)
+			must[string](t)(extra.send(ClientMessage{Type: MsgAuth, Token: e.token["alice"], ID: "a1"}))
+			refused(t, extra, "a1")
+			byQuery, _, err := e.dialURL(e.wsURL()+"?token="+e.token["alice"], nil)
+			noErr(t, err)
+			defer byQuery.close()
+			refused(t, byQuery, "")
+
+			// Another labeler's token has its own allowance.
+			must[*WireTask](t)(e.mustDial(t).signIn(e.token["bob"]))
+			// The open pages still work.
+			for _, cl := range open {
+				noErr(t, cl.ping())
+			}
+
+			// A page that goes frees its place, once the hub has seen it go.
+			open[0].close()
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				cl := e.mustDial(t)
+				must[string](t)(cl.send(ClientMessage{Type: MsgAuth, Token: e.token["alice"]}))
+				m, _, err := cl.read()
+				noErr(t, err)
+				if m.Type == MsgHello {
+					break
+				}
+				if m.Code != CodeTooManyConnections || time.Now().After(deadline) {
+					t.Fatalf("after a page closed: %+v", m)
+				}
+				cl.close()
+			}
+		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 )
 
 // readLog reads the framed log f (the file at path, which starts with
@@ -33,7 +35,7 @@ func readLog[T any](f *os.File, path, magic, kind string, created bool, decode f
 		if err := f.Sync(); err != nil {
 			return nil, 0, 0, err
 		}
-		return nil, 0, 0, syncDir(filepath.Dir(path))
+		return nil, 0, 0, atomicfile.SyncDir(filepath.Dir(path))
 	}
 	if created {
 		return nil, 0, 0, errors.New("file changed while it was being created")

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 )
 
 // The file format of a Queue: the framing of a Store (see store.go), with
@@ -291,7 +292,7 @@ func (q *Queue) rewrite(tasks []Task) error {
 		}
 		buf = append(buf, rec...)
 	}
-	if err := writeFileAtomic(q.path, buf); err != nil {
+	if err := atomicfile.WriteFile(q.path, buf, 0o600); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
 	f, err := os.OpenFile(q.path, os.O_RDWR|os.O_APPEND, 0)
@@ -301,42 +302,6 @@ func (q *Queue) rewrite(tasks []Task) error {
 	_ = q.f.Close()
 	q.f = f
 	return nil
-}
-
-// writeFileAtomic replaces path with data: it writes a temporary file
-// (mode 0600) in the same directory, fsyncs it, renames it over path and
-// fsyncs the directory, so path holds either the old or the new bytes
-// after a crash, never a mix.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
 }
 
 // Add queues tasks durably: it returns nil only after every task is in the

@@ -210,22 +210,6 @@ func (s *Store) load(created bool) error {
 	return nil
 }
 
-// syncDir fsyncs a directory, making a file created in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
-
 // encodeRecord returns the framed record of l.
 func encodeRecord(l *Label) ([]byte, error) {
 	payload, err := json.Marshal(l)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 )
 
 // MaxLabelerNameBytes bounds a labeler's name (its Label.LabelerID).
@@ -173,7 +175,7 @@ func (t *Tokens) saveLocked(entries []tokenEntry) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(t.path, append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(t.path, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	return t.reloadLocked(true)

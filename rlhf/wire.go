@@ -144,6 +144,11 @@ const (
 	CodeAuthFailed ErrorCode = "auth_failed"
 	// CodeAlreadyAuthenticated: a second auth on one connection.
 	CodeAlreadyAuthenticated ErrorCode = "already_authenticated"
+	// CodeTooManyConnections: the token is signed in on as many
+	// connections as the hub allows (HubConfig.MaxConnsPerToken). The
+	// server closes the connection after it, with close code
+	// CloseTooManyConnections.
+	CodeTooManyConnections ErrorCode = "too_many_connections"
 	// CodeUnknownTask: the miner does not hold the task (never sent,
 	// finished by others, or dropped).
 	CodeUnknownTask ErrorCode = "unknown_task"
@@ -167,6 +172,9 @@ const (
 	CloseAuthTimeout = 4008
 	// CloseTooSlow closes a connection that does not read its messages.
 	CloseTooSlow = 4009
+	// CloseTooManyConnections closes a connection whose token is signed
+	// in on too many others. A page should say so rather than reconnect.
+	CloseTooManyConnections = 4029
 )
 
 // ClientMessage is a decoded message from a labelling page. Which fields

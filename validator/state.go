@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/seed0ffb8d46/agora/internal/atomicfile"
 	"github.com/seed0ffb8d46/agora/scoring"
 )
 
@@ -117,33 +118,8 @@ func (s *state) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("validator: save state: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".state-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("validator: save state: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename, a no-op
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("validator: save state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("validator: save state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("validator: save state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("validator: save state: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("validator: save state: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("validator: save state: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -127,6 +127,7 @@ password comes from --miner.password_file, env AGORA_PASSWORD or a prompt.`,
 				Listen:    c.Listen,
 				External:  ext,
 				LabelsDir: labelsDir,
+				LabelURL:  c.LabelURL,
 				// The exact command, for this miner's wallet, hotkey,
 				// subnet, node and home.
 				RegisterHint: commandLine(rt, "tx", "register", "--wallet", c.Wallet, "--hotkey", c.Hotkey,

@@ -10,6 +10,7 @@
   const BACKOFF_MAX_MS = 30000;
   const MAX_RATIONALE_BYTES = 4096;
   const CLOSE_AUTH_FAILED = 4001;
+  const CLOSE_TOO_MANY_CONNECTIONS = 4029;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -28,6 +29,7 @@
   let authed = false;
   let attempts = 0;
   let reconnectTimer = null;
+  let refusal = '';               // the hub's reason for refusing this page, shown when it closes
   let seq = 0;
   let task = null;      // the task on screen: {id, prompt, left, right, deadline}
   let choice = null;    // 'left' | 'right' | 'tie' | 'both_bad'
@@ -145,6 +147,12 @@
         setConn('offline', 'Signed out');
         return;
       }
+      if (ev.code === CLOSE_TOO_MANY_CONNECTIONS) {
+        // Reconnecting would only take the place of another open page.
+        setConn('offline', refusal || 'This token is open in too many other pages. Close one and reload this page.');
+        refusal = '';
+        return;
+      }
       scheduleReconnect();
     };
   }
@@ -210,6 +218,7 @@
 
   function onError(m) {
     if (m.code === 'auth_failed') return; // the close that follows handles it
+    if (m.code === 'too_many_connections') { refusal = m.message; return; } // shown on the close that follows
     if (unacked && m.ref === unacked.id) {
       if (m.code === 'internal') {
         // Not stored: keep it and send it again after a reconnect.
