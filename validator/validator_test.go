@@ -95,6 +95,12 @@ func testKey(t testing.TB, b byte) *keys.PrivateKey {
 // packages' tests share the machine.
 const queryTimeout = 6 * time.Second
 
+// prefQueryTimeout is the deadline of the preference test's queries: its
+// story prompts only supply the pairs to label, so it waits for them as
+// long as a machine busy with other work needs, rather than scoring
+// timeouts.
+const prefQueryTimeout = 60 * time.Second
+
 // slowDelay is how long the slow miner waits before it answers.
 const slowDelay = queryTimeout + time.Second
 
@@ -412,30 +418,42 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 	v, err := New(Config{
 		Key: tn.val, Netuid: 1, Metagraph: tn.meta, Chain: tn.client, StatePath: filepath.Join(dir, "state.json"), DatasetDir: filepath.Join(dir, "dataset"), DatasetEvery: 1,
 		Exact: tn.verifier, VerifyModel: "babyllama105", Logger: zaptest.NewLogger(t), Policy: testPolicy(),
-		SampleSize: 10, QueryTimeout: queryTimeout, Seed: 7, LabelOptions: fast, PreferenceShare: 0.2,
+		SampleSize: 10, QueryTimeout: prefQueryTimeout, Seed: 7, LabelOptions: fast, PreferenceShare: 0.2,
 		AllowPrivateAxons: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	// Story prompts first, to have good answers (the miners' to the same
-	// prompts) to build tasks from.
-	for range 3 {
+	// Story prompts first, until there are good answers (the miners' to
+	// the same prompts) to build tasks from: however slow the machine, the
+	// test waits for them, not for a number of steps.
+	for deadline := time.Now().Add(3 * time.Minute); ; {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
+		v.mu.Lock()
+		answers := len(v.recent)
+		v.mu.Unlock()
+		if answers >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d verified answers to build preference tasks from within 3 minutes", answers)
+		}
 	}
 	v.cfg.PreferenceShare = 1
-	deadline := time.Now().Add(120 * time.Second)
-	var pref []float64
+	deadline := time.Now().Add(3 * time.Minute)
+	pref := make([]float64, 4)
 	for {
 		if err := v.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
 		v.mu.Lock()
 		n := len(v.st.LabelObs)
-		pref = slices.Clone(v.st.Scores.Kinds[KindPreference])
+		if row := v.st.Scores.Kinds[KindPreference]; len(row) == len(pref) {
+			copy(pref, row)
+		}
 		v.mu.Unlock()
 		c1, c2, r := pref[tn.uids["careful_labels"]], pref[tn.uids["careful2_labels"]], pref[tn.uids["random_labels"]]
 		if n >= 90 && c1 > 0 && c2 > 0 && r < min(c1, c2)/3 {
