@@ -2,6 +2,7 @@ package validator
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,9 @@ import (
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/protocol"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestQuerySignedTime: an answer signed at a time outside its request's
@@ -264,5 +268,36 @@ func TestQueryUnsignedRefusal(t *testing.T) {
 		if a.Reason != tc.reason {
 			t.Errorf("unsigned %d: reason %q (%v), want %q", tc.status, a.Reason, a.Err, tc.reason)
 		}
+	}
+}
+
+// TestPrivateAxonsWarnedOnce: a round whose miners are refused for their
+// private axons logs one warning naming them and the flag that allows
+// them, and only once, rather than leaving the operator to find
+// "unreachable" on /scores.
+func TestPrivateAxonsWarnedOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: testKey(t, 8)}
+	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	a.UID = 4
+	other := answer{UID: 5, Reason: "timeout", Err: context.DeadlineExceeded}
+	core, logs := observer.New(zapcore.WarnLevel)
+	v := &Validator{log: zap.New(core)}
+	urls := func(int) string { return srv.URL }
+	v.warnPrivateAxons([]answer{other}, urls)
+	if n := logs.Len(); n != 0 {
+		t.Fatalf("a round without private axons logged %d warnings", n)
+	}
+	v.warnPrivateAxons([]answer{other, a}, urls)
+	v.warnPrivateAxons([]answer{a}, urls)
+	all := logs.All()
+	if len(all) != 1 {
+		t.Fatalf("%d warnings, want 1: %v", len(all), all)
+	}
+	msg := all[0].Message
+	refused := fmt.Sprint(all[0].ContextMap()["refused"])
+	if !strings.Contains(msg, "--validator.allow_private_axons") || !strings.Contains(refused, "uid 4 at "+srv.URL) || strings.Contains(refused, "uid 5") {
+		t.Fatalf("warning %q refused=%s; want the flag and uid 4 only", msg, refused)
 	}
 }

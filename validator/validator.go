@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -141,11 +142,13 @@ type Validator struct {
 	// noScoresSaid is, per mechanism, 1 + the epoch in which "no miner has
 	// scored" was last logged (0: never): it is said once an epoch.
 	noScoresSaid [scoring.MaxMechanisms]uint64
-	st           *state
-	queried      map[string]uint64     // hotkey → step last queried
-	reasons      map[string]*reasonLog // hotkey → why its answers scored as they did
-	updated      time.Time
-	recent       []completion // good answers, for preference tasks
+	// privateWarned is set once warnPrivateAxons has said so.
+	privateWarned atomic.Bool
+	st            *state
+	queried       map[string]uint64     // hotkey → step last queried
+	reasons       map[string]*reasonLog // hotkey → why its answers scored as they did
+	updated       time.Time
+	recent        []completion // good answers, for preference tasks
 	// labelBusy is when each labeler (miner/labeler) was last done with a
 	// label, by the validator's clock (scoring.ServerTimes).
 	labelBusy map[string]int64
@@ -228,9 +231,40 @@ func publicOnly(_, address string, _ syscall.RawConn) error {
 		return err
 	}
 	if !publicAddr(ip) {
-		return fmt.Errorf("axon address %s is not a public one (set the validator's allow_private_axons for a local network)", ip)
+		return &privateAxonError{ip: ip}
 	}
 	return nil
+}
+
+// privateAxonError is publicOnly's refusal of an axon address that is not
+// a public one, which the step tells the operator about once
+// (warnPrivateAxons).
+type privateAxonError struct{ ip netip.Addr }
+
+func (e *privateAxonError) Error() string {
+	return fmt.Sprintf("axon address %s is not a public one (set the validator's allow_private_axons for a local network)", e.ip)
+}
+
+// warnPrivateAxons logs once per process, when some of answers failed
+// because their axons are on loopback or private addresses that the
+// validator refuses without AllowPrivateAxons: otherwise such miners only
+// score unreachable on /scores, and the log says nothing of why.
+func (v *Validator) warnPrivateAxons(answers []answer, urls func(int) string) {
+	if v.privateWarned.Load() {
+		return
+	}
+	var pe *privateAxonError
+	var which []string
+	for i, a := range answers {
+		if errors.As(a.Err, &pe) {
+			which = append(which, fmt.Sprintf("uid %d at %s", a.UID, urls(i)))
+		}
+	}
+	if len(which) == 0 || v.privateWarned.Swap(true) {
+		return
+	}
+	v.log.Warn("not querying miners whose axons are on loopback or private addresses (they score unreachable): run the validator with --validator.allow_private_axons when the miners are on this machine or your private network, such as the demo's (agora localnet); said once",
+		zap.Strings("refused", which))
 }
 
 // embedsIPv4 are IPv6 prefixes whose addresses carry an IPv4 address in
@@ -669,6 +703,7 @@ func (v *Validator) round(ctx context.Context, sample []target, seed uint64, kin
 		v.log.Debug("round cut short by shutdown; its answers are not scored", zap.String("kind", kind), zap.Int("miners", len(sample)))
 		return
 	}
+	v.warnPrivateAxons(answers, func(i int) string { return sample[i].url })
 	ps := &prefixes{m: v.cfg.Exact}
 	var copies *scoring.RoundCopies
 	if v.cfg.Exact == nil && kind == KindInference {
