@@ -228,7 +228,7 @@ func LogStanding(log *zap.Logger, s Standing, role Role, hint string) {
 		zap.Float64(fig, s.Figure), zap.Float64(trust, s.Trust), zap.String("rank", fmt.Sprintf("%d/%d", s.Rank, s.N))}
 	for _, ms := range s.Mechanisms {
 		p := "mechanism" + strconv.Itoa(int(ms.Mechanism)) + "_"
-		fields = append(fields, zap.Float64(p+fig, ms.Figure), zap.Float64(p+trust, ms.Trust), zap.Int(p+"rank", ms.Rank))
+		fields = append(fields, zap.Float64(p+fig, ms.Figure), zap.Float64(p+trust, ms.Trust), zap.String(p+"rank", fmt.Sprintf("%d/%d", ms.Rank, s.N)))
 	}
 	if role == RoleValidator {
 		fields = append(fields, zap.String("stake", chain.FormatAGR(s.Stake)))

@@ -559,8 +559,12 @@ func Run(ctx context.Context, cfg Config) error {
 	say("  export AGORA_NODE=%s   # for other shells; agora finds this localnet without it", rpc)
 	say("  subnet %d:  two markets: mechanism 0 pays inference (%.0f%% of the emission), mechanism 1 pays labels (%.0f%%)", Netuid,
 		float64(MechanismSplit[0])/655.35, float64(MechanismSplit[1])/655.35)
+	roleWidth := 0
 	for _, p := range info.Miners {
-		say("  miner %-17s uid %-2d %-30s label at %s with token %s", p.Name, p.UID, p.Role, p.LabelURL, p.LabelToken)
+		roleWidth = max(roleWidth, len(p.Role))
+	}
+	for _, p := range info.Miners {
+		say("  miner %-17s uid %-2d %-*s label at %s with token %s", p.Name, p.UID, roleWidth, p.Role, p.LabelURL, p.LabelToken)
 	}
 	for _, p := range info.Validators {
 		if p.URL == "" {

@@ -140,17 +140,28 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		return nil
 	})
 	g.Go(func() error { return m.Serve(gctx, ln) })
-	if backendErr != nil {
-		g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second); return nil })
-	}
+	g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second, backendErr); return nil })
 	g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, ext, log) })
 	return g.Wait()
 }
 
-// watchBackend, after a start with the backend not answering, probes it
-// every interval until it answers, and logs what it found once: that it
-// serves the model, or (an error) that it serves others.
-func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time.Duration) {
+// watchBackend probes the backend every interval for as long as the miner
+// runs and logs each change of what it finds (answers and serves the
+// model; answers with other models; does not answer), so an operator sees
+// in the log, not only in /readyz, a model server that restarted with
+// another model or went away. up is what the start-up check found.
+func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time.Duration, up error) {
+	state := func(err error) string {
+		var notServed *llm.ModelNotServedError
+		switch {
+		case err == nil:
+			return "serving"
+		case errors.As(err, &notServed):
+			return "wrong_model"
+		}
+		return "down"
+	}
+	last := state(up)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -162,14 +173,21 @@ func watchBackend(ctx context.Context, b Backend, log *zap.Logger, interval time
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := b.Ready(pctx)
 		cancel()
-		var notServed *llm.ModelNotServedError
-		switch {
-		case err == nil:
+		if ctx.Err() != nil {
+			return
+		}
+		now := state(err)
+		if now == last {
+			continue
+		}
+		last = now
+		switch now {
+		case "serving":
 			log.Info("the backend answers and serves the model", zap.String("model", b.Model()))
-			return
-		case errors.As(err, &notServed):
+		case "wrong_model":
 			log.Error("the backend answers but does not serve the miner's model; /readyz says 503 until it does", zap.Error(err))
-			return
+		default:
+			log.Error("the backend does not answer; /readyz says 503 until it does", zap.String("model", b.Model()), zap.Error(err))
 		}
 	}
 }
