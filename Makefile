@@ -31,11 +31,14 @@ demo: build
 ## network whose validators must keep up with its chain and judge every miner often enough
 ## to measure pay, so it runs alone, after the others, and without the race detector (which
 ## makes the model an order of magnitude slower; its packages are race-tested on their own).
+## The scoring package's label-market simulations (files tagged !race: pure single-goroutine
+## code) run in that pass too.
 test: lint
 	@pkgs=$$($(GO) list $(PKGS)); \
 	rest=$$(echo "$$pkgs" | grep -v '/localnet$$' || true); \
 	alone=$$(echo "$$pkgs" | grep '/localnet$$' || true); \
 	if [ -n "$$rest" ]; then $(GO) test -race -timeout $(TEST_TIMEOUT) $$rest || exit 1; fi; \
+	if echo "$$pkgs" | grep -q '/scoring$$'; then $(GO) test -timeout $(TEST_TIMEOUT) -run '^TestLabel(Attacks|CopyFalsePositives|SmallNetworks)$$' ./scoring || exit 1; fi; \
 	if [ -n "$$alone" ]; then $(GO) test -timeout $(TEST_TIMEOUT) $$alone || exit 1; fi
 
 ## test-busy: `make test` while a CPU hog keeps every core busy (one shell busy loop per

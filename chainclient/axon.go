@@ -16,8 +16,10 @@ import (
 // meta.Updates, so it must be that channel's one reader), if the hotkey is
 // registered and its axon differs, it sends serve_axon (at most once every
 // ten seconds; failures are logged and retried). A miner announces where
-// validators query it; a validator where its /scores is read.
-func PublishAxon(ctx context.Context, client *Client, meta *MetagraphCache, key *keys.PrivateKey, netuid uint16, ext netip.AddrPort, log *zap.Logger) error {
+// validators query it; a validator where its /scores is read, and only
+// once it holds a validator permit (needPermit): before that, other
+// validators would take its axon for a miner's.
+func PublishAxon(ctx context.Context, client *Client, meta *MetagraphCache, key *keys.PrivateKey, netuid uint16, ext netip.AddrPort, needPermit bool, log *zap.Logger) error {
 	want := ext.String()
 	id := chain.AccountID(key.PublicKey())
 	var last time.Time
@@ -31,6 +33,8 @@ func PublishAxon(ctx context.Context, client *Client, meta *MetagraphCache, key 
 		switch {
 		case !ok:
 			continue // ReportStanding says so each epoch, with how to register
+		case needPermit && !n.ValidatorPermit:
+			continue // ReportStanding says so each epoch, with the stake it needs
 		case n.Axon != nil && n.Axon.Addr == want:
 			continue
 		case time.Since(last) < 10*time.Second:

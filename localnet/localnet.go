@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -518,6 +519,9 @@ func Run(ctx context.Context, cfg Config) error {
 				},
 				Node:   rpc,
 				Listen: "127.0.0.1:0",
+				// Announced on chain once it holds a permit, so that
+				// agora miner status finds its /scores.
+				PublicAddr: netip.MustParseAddrPort("127.0.0.1:0"),
 				OnListen: func(a net.Addr) {
 					url := "http://" + a.String()
 					infoMu.Lock()

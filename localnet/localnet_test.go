@@ -27,6 +27,7 @@ import (
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/miner"
 )
 
 const model = "../../shared/models/babyllama105/babyllama105.bin"
@@ -251,6 +252,32 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 				t.Errorf("%s scored %s %d times, another miner %d; every miner is queried at every step", vname, p.Name, asked[p.UID], most)
 			}
 		}
+	}
+
+	// A miner finds what each validator thinks of it from the chain
+	// (agora miner status): both validators announced their signed
+	// /scores once they held a permit, and both scored miner0.
+	mg, err := client.Metagraph(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster, err := loadRoster(filepath.Join(dir, "keys.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := miner.ValidatorVerdicts(ctx, http.DefaultClient, &mg, keyOf(roster.Hotkeys["miner0"]), 10*time.Second)
+	found := 0
+	for _, v := range verdicts {
+		switch {
+		case v.UID == role["weight_copier"]:
+		case v.Error != "" || !v.Scored || v.Score == nil:
+			t.Errorf("miner status: validator uid %d: %+v", v.UID, v)
+		default:
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("miner status found %d validators' scores of miner0, want 2: %+v", found, verdicts)
 	}
 
 	// Every unit minted is somewhere: the ledger adds up, and the

@@ -141,7 +141,7 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	})
 	g.Go(func() error { return m.Serve(gctx, ln) })
 	g.Go(func() error { watchBackend(gctx, cfg.Backend, log, 5*time.Second, backendErr); return nil })
-	g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, ext, log) })
+	g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, ext, false, log) })
 	return g.Wait()
 }
 

@@ -291,10 +291,12 @@ func (o LabelOptions) validate() error {
 //	D < n·θ − CopyZ·√(n·θ·(1 − θ)),   θ = CopyDisagreementRatio·Dref,
 //
 // a one-sided binomial test that they disagree less often than independent labelers
-// could. Dref, the population's typical disagreement rate, is the median of D/n over the
-// tested pairs whose miners both have a positive trap-based weight (over all tested pairs
-// when there are none), taken again without the pairs the first pass flagged so that a
-// cluster of copies does not pull it towards its own agreement. Copies are joined
+// could. Dref, the typical disagreement rate of independent careful labelers, is the median
+// of D/n over the tested pairs whose miners both have at least half the largest trap-based
+// weight (a pair with a clicker disagrees half the time, and would make careful miners look
+// like copies), taken again without the pairs the first pass flagged so that a cluster of
+// copies does not pull it towards its own agreement; with no such pair (no traps yet) the
+// test flags nobody. Copies are joined
 // transitively into clusters; in a cluster each miner's mates never count in its
 // consensus or its PeerKappa, in everyone else's the members share one miner's weight
 // (each has its weight divided by the cluster's size), every member lists its mates in
@@ -815,11 +817,22 @@ func (t *lqTable) findCopies(base []float64, opts LabelOptions) {
 		trusted bool
 		copies  bool
 	}
+	// The reference for independent agreement: pairs of miners that both
+	// showed care on traps, at least half the trap-based weight of the
+	// most careful. A pair with a clicker disagrees half the time and
+	// would make two independent careful miners look like copies (with
+	// two careful miners and one clicker, the median pair is a clicker's).
+	// With no such pair there is no reference, and nobody is flagged.
+	var top float64
+	for _, w := range base {
+		top = max(top, w)
+	}
 	var pairs []pair
 	for a := range m {
 		for b := a + 1; b < m; b++ {
 			if k := n[a*m+b]; k >= float64(opts.CopyMinShared) {
-				pairs = append(pairs, pair{a: a, b: b, n: k, d: d[a*m+b], trusted: base[a] > 0 && base[b] > 0})
+				trusted := top > 0 && base[a] >= top/2 && base[b] >= top/2
+				pairs = append(pairs, pair{a: a, b: b, n: k, d: d[a*m+b], trusted: trusted})
 			}
 		}
 	}
@@ -829,13 +842,6 @@ func (t *lqTable) findCopies(base []float64, opts LabelOptions) {
 		for _, p := range pairs {
 			if p.trusted && !p.copies {
 				rates = append(rates, p.d/p.n)
-			}
-		}
-		if len(rates) == 0 {
-			for _, p := range pairs {
-				if !p.copies {
-					rates = append(rates, p.d/p.n)
-				}
 			}
 		}
 		if len(rates) == 0 {

@@ -1,3 +1,10 @@
+//go:build !race
+
+// The label markets are simulations of thousands of labels through pure,
+// single-goroutine code: the race detector finds nothing in them and makes
+// them ten times slower, so they build without it, and make test runs them
+// in a pass of their own (see the Makefile).
+
 package scoring
 
 import (
@@ -377,6 +384,11 @@ func TestLabelCopyFalsePositives(t *testing.T) {
 		{"clickers", attackScenarios()["clickers"], 900},
 		{"spotters", attackScenarios()["spotters"], 900},
 		{"sybil-flip-alone", attackScenarios()["sybil-flip-alone"], 900},
+		// Two sharp careful miners and a clicker, the validator test's
+		// market: with the clicker's pairs in the reference, the careful
+		// pair's agreement looked like copying.
+		{"two-sharp-one-clicker", []mktMiner{{name: "careful-0", labelers: 1, policy: sharp}, {name: "careful-1", labelers: 1, policy: sharp},
+			{name: "clicker", labelers: 1, policy: randomClicker}}, 900},
 	}
 	for _, mk := range markets {
 		flagged, careful, sybils, found := 0, 0, 0, 0

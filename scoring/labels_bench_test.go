@@ -1,3 +1,8 @@
+//go:build !race
+
+// Benchmarks under the race detector measure the detector; and one of
+// these uses the label-market simulation, which builds without it.
+
 package scoring
 
 import (

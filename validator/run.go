@@ -100,8 +100,8 @@ func Run(ctx context.Context, cfg RunConfig) error {
 			if pub.Port() == 0 {
 				pub = netip.AddrPortFrom(pub.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port))
 			}
-			v.log.Info("announcing /scores on chain", zap.Stringer("axon", pub))
-			g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, v.log) })
+			v.log.Info("announcing /scores on chain once this validator holds a permit", zap.Stringer("axon", pub))
+			g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, true, v.log) })
 		}
 		srv := &http.Server{Handler: v.handler(meta, cfg.Registry), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {

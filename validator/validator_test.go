@@ -435,14 +435,16 @@ func TestValidatorPreferenceLabels(t *testing.T) {
 		v.mu.Lock()
 		answers := len(v.recent)
 		v.mu.Unlock()
-		if answers >= 6 {
+		if answers >= 12 {
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d verified answers to build preference tasks from within 3 minutes", answers)
 		}
 	}
-	v.cfg.PreferenceShare = 1
+	// Half the steps go on sending story prompts: new prompts give new
+	// pairs, among them traps (pairs the model rates far apart).
+	v.cfg.PreferenceShare = 0.5
 	deadline := time.Now().Add(3 * time.Minute)
 	pref := make([]float64, 4)
 	for {
