@@ -101,7 +101,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 				pub = netip.AddrPortFrom(pub.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port))
 			}
 			v.log.Info("announcing /scores on chain once this validator holds a permit", zap.Stringer("axon", pub))
-			g.Go(func() error { return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, true, v.log) })
+			g.Go(func() error {
+				return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, true, v.log)
+			})
 		}
 		srv := &http.Server{Handler: v.handler(meta, cfg.Registry), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
