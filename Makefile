@@ -42,11 +42,12 @@ test: lint
 	if [ -n "$$alone" ]; then $(GO) test -timeout $(TEST_TIMEOUT) $$alone || exit 1; fi
 
 ## test-busy: `make test` while a CPU hog keeps every core busy (one shell busy loop per
-## core), as on a shared CI machine: tests must wait for events, not for time
+## core, each ending when this recipe's shell does, however it ends), as on a shared CI
+## machine: tests must wait for events, not for time
 test-busy:
 	@n=$$(nproc); pids=""; \
-	for i in $$(seq $$n); do (while :; do :; done) & pids="$$pids $$!"; done; \
-	trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq $$n); do (while kill -0 $$$$ 2>/dev/null; do :; done) & pids="$$pids $$!"; done; \
+	trap 'kill $$pids 2>/dev/null' EXIT INT TERM HUP; \
 	start=$$(date +%s); $(MAKE) test; status=$$?; \
 	echo "make test next to $$n busy loops: exit $$status after $$(( $$(date +%s) - start )) s"; \
 	exit $$status
