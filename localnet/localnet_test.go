@@ -140,23 +140,7 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 
 	// What each validator saw of each miner: every one queried, and why
 	// its answers scored as they did.
-	reports := map[string]api.ValidatorScores{}
-	for _, v := range info.Validators {
-		if v.URL == "" {
-			continue
-		}
-		resp, err := http.Get(v.URL + "/scores")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep api.ValidatorScores
-		err = json.NewDecoder(resp.Body).Decode(&rep)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		reports[v.Name] = rep
-	}
+	reports := validatorReports(t, info)
 
 	// The tables of what was observed, one per mechanism: pay is the
 	// mechanism's incentive over the honest miners' mean (their labelers
@@ -360,11 +344,11 @@ func TestLocalnetHonestWorkWins(t *testing.T) {
 	}
 }
 
-// carefulLabelsJudged says whether every validator that serves /scores has
-// a label score above 0 for every honest miner (whose labelers are the
-// careful ones).
-func carefulLabelsJudged(t *testing.T, info Info) bool {
+// validatorReports is each validator's /scores, by name, for the
+// validators that serve one.
+func validatorReports(t *testing.T, info Info) map[string]api.ValidatorScores {
 	t.Helper()
+	reports := map[string]api.ValidatorScores{}
 	for _, v := range info.Validators {
 		if v.URL == "" {
 			continue
@@ -379,6 +363,17 @@ func carefulLabelsJudged(t *testing.T, info Info) bool {
 		if err != nil {
 			t.Fatal(err)
 		}
+		reports[v.Name] = rep
+	}
+	return reports
+}
+
+// carefulLabelsJudged says whether every validator that serves /scores has
+// a label score above 0 for every honest miner (whose labelers are the
+// careful ones).
+func carefulLabelsJudged(t *testing.T, info Info) bool {
+	t.Helper()
+	for _, rep := range validatorReports(t, info) {
 		pref := map[uint16]float64{}
 		for _, s := range rep.Scores {
 			pref[s.UID] = s.ByKind["preference"]
