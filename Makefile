@@ -12,7 +12,7 @@ PKGS ?= ./...
 FUZZTIME ?= 10s
 
 .DEFAULT_GOAL := build
-.PHONY: build test test-busy bench lint vet fmt-check fuzz clean demo
+.PHONY: build test test-busy testnet bench lint vet fmt-check fuzz clean demo
 
 ## build: the agora binary in bin/agora
 build:
@@ -40,6 +40,14 @@ test: lint
 	if [ -n "$$rest" ]; then $(GO) test -race -timeout $(TEST_TIMEOUT) $$rest || exit 1; fi; \
 	if echo "$$pkgs" | grep -q '/scoring$$'; then $(GO) test -timeout $(TEST_TIMEOUT) -run '^TestLabel(Attacks|CopyFalsePositives|SmallNetworks)$$' ./scoring || exit 1; fi; \
 	if [ -n "$$alone" ]; then $(GO) test -timeout $(TEST_TIMEOUT) $$alone || exit 1; fi
+
+## testnet: Agora across eleven hosts on this machine (network namespaces: needs root and
+## iproute2): four chain validators, two late full nodes (state sync and replay), three
+## miners, two validators; kill -9, partitions and late joins, with the invariants checked
+## after each (testnet/testdata/four-validators.yaml). Under 5 minutes on 2 cores
+TESTNET_MANIFEST ?= testnet/testdata/four-validators.yaml
+testnet: build
+	bin/agora testnet run $(TESTNET_MANIFEST) --timeout 10m
 
 # The per-package timeout of `make test-busy`: with every core taken, the race-tested
 # validator package alone needs more than make test's 8m.

@@ -28,6 +28,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/keys"
@@ -49,6 +51,12 @@ type Client struct {
 // host:port (taken as tcp://). It checks the form only; nothing is dialled
 // until the first call.
 func New(addr string) (*Client, error) {
+	return NewWithDialer(addr, (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext)
+}
+
+// NewWithDialer is New with the function that opens connections to the
+// node: the testnet harness's reaches nodes inside network namespaces.
+func NewWithDialer(addr string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*Client, error) {
 	remote, err := parseAddress(addr)
 	if err != nil {
 		return nil, err
@@ -56,7 +64,7 @@ func New(addr string) (*Client, error) {
 	tr := &http.Transport{
 		DisableCompression:  true, // as CometBFT's own client: no gzip bombs
 		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		MaxIdleConnsPerHost: 4,
 	}
 	c, err := rpchttp.NewWithClient(remote, "/websocket", &http.Client{Transport: tr})
@@ -142,6 +150,27 @@ func (c *Client) Latest(ctx context.Context) (chainID string, height int64, err 
 		return "", 0, c.wrap("status", err)
 	}
 	return st.NodeInfo.Network, st.SyncInfo.LatestBlockHeight, nil
+}
+
+// Status is the node's /status: its identity, latest block and whether
+// it is still catching up.
+func (c *Client) Status(ctx context.Context) (*coretypes.ResultStatus, error) {
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		return nil, c.wrap("status", err)
+	}
+	return st, nil
+}
+
+// BlockMetas returns the metadata (block id and header) of the blocks
+// from minHeight to maxHeight that the node has, newest first, at most 20
+// (CometBFT's /blockchain).
+func (c *Client) BlockMetas(ctx context.Context, minHeight, maxHeight int64) ([]*types.BlockMeta, error) {
+	r, err := c.rpc.BlockchainInfo(ctx, minHeight, maxHeight)
+	if err != nil {
+		return nil, c.wrap("blockchain", err)
+	}
+	return r.BlockMetas, nil
 }
 
 // QueryError is a query the node answered with an error, such as an

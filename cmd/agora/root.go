@@ -40,6 +40,7 @@ func newRoot(version string) *Command {
 			labelsCmd(),
 			nodeCmd(),
 			localnetCmd(),
+			testnetCmd(),
 			benchCmd(),
 			llmCmd(),
 			minerCmd(),

@@ -1,0 +1,429 @@
+package testnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/consensus"
+)
+
+// perturb applies p, waits until the network has recovered, and checks
+// every invariant.
+func (r *run) perturb(ctx context.Context, i int, p Perturbation) error {
+	r.say("perturbation %d: %s", i+1, p)
+	t0, h0 := time.Now(), r.height(ctx)
+	var checks []string
+	var err error
+	switch {
+	case p.Kill != "":
+		checks, err = r.kill(ctx, r.m.Host(p.Kill), p.Down.Std())
+	case p.Join != "":
+		checks, err = r.join(ctx, r.m.Host(p.Join))
+	default:
+		checks, err = r.partition(ctx, p)
+	}
+	if err != nil {
+		return err
+	}
+	more, err := r.checkChain(ctx)
+	if err != nil {
+		return err
+	}
+	checks = append(checks, more...)
+	took := time.Since(t0)
+	produced := r.height(ctx) - h0
+	expected := int64(took / r.interval)
+	rep := StepReport{Perturbation: p.String(), Took: took, Expected: expected, Produced: produced, Lost: max(0, expected-produced), Checks: checks}
+	r.rep.Steps = append(r.rep.Steps, rep)
+	r.say("  recovered in %.1fs: %d blocks made, %d expected at the undisturbed pace, %d lost", took.Seconds(), produced, expected, rep.Lost)
+	for _, c := range checks {
+		r.say("  ok: %s", c)
+	}
+	return nil
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// kill kills host's process with SIGKILL, restarts it after down, and
+// checks what its role must keep.
+func (r *run) kill(ctx context.Context, h *Host, down time.Duration) ([]string, error) {
+	var before map[uint16]float64
+	if h.Role == RoleValidator {
+		s, err := r.scores(ctx, h.Name)
+		if err != nil {
+			return nil, err
+		}
+		before = map[uint16]float64{}
+		for _, u := range s.Scores {
+			before[u.UID] = u.Score
+		}
+	}
+	var scoredBefore map[string]uint64
+	if h.Role == RoleMiner {
+		var err error
+		if scoredBefore, err = r.scoredCounts(ctx, h); err != nil {
+			return nil, err
+		}
+	}
+	r.procs[h.Name].kill9()
+	if err := pause(ctx, down); err != nil {
+		return nil, err
+	}
+	restartHeight := r.height(ctx)
+	if err := r.restart(h.Name); err != nil {
+		return nil, err
+	}
+	switch h.Role {
+	case RoleChainValidator, RoleFullNode:
+		if err := r.caughtUp(ctx, h.Name, 60*time.Second); err != nil {
+			return nil, err
+		}
+		return []string{h.Name + " restarted, replayed what it missed and follows the tip"}, nil
+	case RoleMiner:
+		var checked int
+		err := r.waitFor(ctx, h.Name+"'s labelling page back", 30*time.Second, func(ctx context.Context) (bool, error) {
+			n, err := r.labels[h.Name].verify(ctx)
+			checked = n
+			return err == nil, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		err = r.waitFor(ctx, "every validator scores "+h.Name+" again", 60*time.Second, func(ctx context.Context) (bool, error) {
+			now, err := r.scoredCounts(ctx, h)
+			if err != nil {
+				return false, err
+			}
+			for v, n := range now {
+				if n <= scoredBefore[v] {
+					return false, fmt.Errorf("validator %s has not scored it since", v)
+				}
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []string{
+			fmt.Sprintf("every label %s acknowledged before kill -9 is stored after it (%d re-sent, each acknowledged as stored)", h.Name, checked),
+			"every validator scored " + h.Name + " again after its restart",
+		}, nil
+	default: // a validator
+		var after map[uint16]float64
+		err := r.waitFor(ctx, h.Name+"'s /scores back", 30*time.Second, func(ctx context.Context) (bool, error) {
+			s, err := r.scores(ctx, h.Name)
+			if err != nil {
+				return false, err
+			}
+			after = map[uint16]float64{}
+			for _, u := range s.Scores {
+				after[u.UID] = u.Score
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for uid, s := range before {
+			if s > 0 && after[uid] == 0 {
+				return nil, fmt.Errorf("validator %s scored uid %d %.3f before kill -9 and nothing after its restart: its scores were lost", h.Name, uid, s)
+			}
+		}
+		uid, err := r.uidOf(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		err = r.waitFor(ctx, h.Name+" sets weights again", 90*time.Second, func(ctx context.Context) (bool, error) {
+			c := r.anyNode()
+			row, err := c.Weights(ctx, netuid, uid, 0)
+			if err != nil {
+				return false, err
+			}
+			if int64(row.LastUpdate) <= restartHeight {
+				return false, fmt.Errorf("last weights at block %d, restarted at %d", row.LastUpdate, restartHeight)
+			}
+			return r.weighsEveryMiner(ctx, row.Row)
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []string{
+			fmt.Sprintf("%s kept its scores of %d uids across kill -9", h.Name, len(before)),
+			h.Name + " set weights again after its restart, to every miner",
+		}, nil
+	}
+}
+
+// scoredCounts is, per validator, how many of miner host's answers it
+// has scored.
+func (r *run) scoredCounts(ctx context.Context, h *Host) (map[string]uint64, error) {
+	uid, err := r.uidOf(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for _, v := range r.m.HostsWith(RoleValidator) {
+		if p := r.procs[v.Name]; p == nil || p.expectExit {
+			continue
+		}
+		s, err := r.scores(ctx, v.Name)
+		if err != nil {
+			return nil, fmt.Errorf("validator %s: %w", v.Name, err)
+		}
+		out[v.Name] = 0
+		for _, u := range s.Scores {
+			if u.UID == uid {
+				out[v.Name] = u.Reasons["scored"]
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *run) uidOf(ctx context.Context, h *Host) (uint16, error) {
+	mg, err := r.metagraph(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range mg.Neurons {
+		if n.Hotkey == r.hotkey[h.Name] {
+			return n.UID, nil
+		}
+	}
+	return 0, fmt.Errorf("%s is not registered", h.Name)
+}
+
+// weighsEveryMiner holds when row gives every miner a weight above 0.
+func (r *run) weighsEveryMiner(ctx context.Context, row []consensus.Entry) (bool, error) {
+	w := map[uint16]uint16{}
+	for _, e := range row {
+		w[e.UID] = e.Value
+	}
+	for _, m := range r.m.HostsWith(RoleMiner) {
+		uid, err := r.uidOf(ctx, m)
+		if err != nil {
+			return false, err
+		}
+		if w[uid] == 0 {
+			return false, fmt.Errorf("no weight for miner %s (uid %d)", m.Name, uid)
+		}
+	}
+	return true, nil
+}
+
+// caughtUp waits until host's node is no longer catching up and is at
+// the others' height.
+func (r *run) caughtUp(ctx context.Context, host string, timeout time.Duration) error {
+	return r.waitFor(ctx, host+" catches up", timeout, func(ctx context.Context) (bool, error) {
+		hs, err := r.heights(ctx)
+		if err != nil {
+			return false, err
+		}
+		st, err := r.nodes[host].Status(ctx)
+		if err != nil {
+			return false, err
+		}
+		best := slices.Max(slices.Collect(maps.Values(hs)))
+		if st.SyncInfo.CatchingUp || st.SyncInfo.LatestBlockHeight < best-1 {
+			return false, fmt.Errorf("%s at %d, the chain at %d", host, st.SyncInfo.LatestBlockHeight, best)
+		}
+		return true, nil
+	})
+}
+
+// join starts a late full node and reports how long it took to reach the
+// chain's tip.
+func (r *run) join(ctx context.Context, h *Host) ([]string, error) {
+	tip := r.height(ctx)
+	t0 := time.Now()
+	if err := r.joinNode(ctx, h); err != nil {
+		return nil, err
+	}
+	var base int64
+	err := r.waitFor(ctx, h.Name+" joins", 120*time.Second, func(ctx context.Context) (bool, error) {
+		st, err := r.nodes[h.Name].Status(ctx)
+		if err != nil {
+			return false, err
+		}
+		base = st.SyncInfo.EarliestBlockHeight
+		if st.SyncInfo.CatchingUp || st.SyncInfo.LatestBlockHeight < tip {
+			return false, fmt.Errorf("at %d, catching up %v", st.SyncInfo.LatestBlockHeight, st.SyncInfo.CatchingUp)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(t0)
+	r.rep.Joins = append(r.rep.Joins, JoinReport{Host: h.Name, StateSync: h.StateSync, Took: took, Height: tip, Base: base})
+	how := "by replaying every block"
+	if h.StateSync {
+		if base <= 1 {
+			return nil, fmt.Errorf("%s was to join by state sync but holds every block from %d: it replayed", h.Name, base)
+		}
+		how = fmt.Sprintf("by state sync (its first block is %d)", base)
+	}
+	return []string{fmt.Sprintf("%s joined a chain of %d blocks %s in %.1fs", h.Name, tip, how, took.Seconds())}, nil
+}
+
+// partition splits the network for p.For, checks that the chain halts
+// or goes on as it must, heals it, and waits until every node is back at
+// the tip.
+func (r *run) partition(ctx context.Context, p Perturbation) ([]string, error) {
+	groups := r.m.Groups(p.Partition)
+	if err := r.net.Partition(groups); err != nil {
+		return nil, err
+	}
+	healed := false
+	defer func() {
+		if !healed {
+			_ = r.net.Heal()
+		}
+	}()
+	// Votes already on the wire may still commit one block.
+	if err := pause(ctx, 2*r.interval); err != nil {
+		return nil, err
+	}
+	h0, err := r.heights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := pause(ctx, p.For.Std()); err != nil {
+		return nil, err
+	}
+	h1, err := r.heights(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var checks []string
+	if p.Halts {
+		for host, h := range h1 {
+			if h > h0[host]+1 {
+				return nil, fmt.Errorf("the chain should halt with no group above 2/3 of the power, but %s went from %d to %d", host, h0[host], h)
+			}
+		}
+		checks = append(checks, fmt.Sprintf("no node made a block while partitioned %v (halted, not forked)", p.For.Std()))
+	} else {
+		var best int64
+		for host, h := range h1 {
+			best = max(best, h-h0[host])
+		}
+		if best < 2 {
+			return nil, fmt.Errorf("the group holding more than 2/3 of the power should go on, but no node made 2 blocks in %v", p.For.Std())
+		}
+		checks = append(checks, fmt.Sprintf("the group holding more than 2/3 of the power went on (%d blocks while partitioned)", best))
+	}
+	healed = true
+	if err := r.net.Heal(); err != nil {
+		return nil, err
+	}
+	top := slices.Max(slices.Collect(maps.Values(h1)))
+	if err := r.waitHeight(ctx, top+2, 90*time.Second); err != nil {
+		return nil, errors.Join(errors.New("after healing"), err)
+	}
+	return append(checks, "healed: every node made blocks again and is at the tip"), nil
+}
+
+// checkChain checks, for every running node, that each block it has
+// that was not checked yet is the block (hash, and so app hash) that
+// every other node has at that height, and that its supply ledger adds
+// up.
+func (r *run) checkChain(ctx context.Context) ([]string, error) {
+	var newBlocks int
+	for host, c := range r.nodes {
+		if r.procs[host].expectExit {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		st, err := c.Status(ctx)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("%s: %w", host, err)
+		}
+		latest := st.SyncInfo.LatestBlockHeight
+		for from := max(r.checked[host]+1, st.SyncInfo.EarliestBlockHeight); from <= latest; from += 20 {
+			metas, err := c.BlockMetas(ctx, from, min(from+19, latest))
+			if err != nil {
+				cancel()
+				return nil, fmt.Errorf("%s: %w", host, err)
+			}
+			for _, m := range metas {
+				id := blockID{m.BlockID.Hash.String(), m.Header.AppHash.String()}
+				h := m.Header.Height
+				if seen, ok := r.canon[h]; ok && seen != id {
+					cancel()
+					return nil, fmt.Errorf("fork at height %d: %s has block %s (app hash %s), another node %s (app hash %s)", h, host, id.hash, id.appHash, seen.hash, seen.appHash)
+				}
+				if _, ok := r.canon[h]; !ok {
+					r.canon[h] = id
+				}
+				newBlocks++
+			}
+		}
+		r.checked[host] = latest
+		s, err := c.Supply(ctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", host, err)
+		}
+		if s.Total != s.Genesis+s.Minted-s.Burned {
+			return nil, fmt.Errorf("%s: supply %d != genesis %d + minted %d - burned %d", host, s.Total, s.Genesis, s.Minted, s.Burned)
+		}
+	}
+	r.rep.Height = int64(len(r.canon))
+	return []string{
+		fmt.Sprintf("%d nodes agree on the block and app hash at every height they hold (%d blocks compared)", r.running(), newBlocks),
+		"supply = genesis + minted - burned on every node",
+	}, nil
+}
+
+func (r *run) running() int {
+	n := 0
+	for host := range r.nodes {
+		if !r.procs[host].expectExit {
+			n++
+		}
+	}
+	return n
+}
+
+// finish checks that the miners are still paid and every label ever
+// acknowledged is stored, then stops every process cleanly.
+func (r *run) finish(ctx context.Context) error {
+	if err := r.waitFor(ctx, "every miner paid at the end", 90*time.Second, r.paid); err != nil {
+		return err
+	}
+	total := 0
+	for _, h := range r.m.HostsWith(RoleMiner) {
+		n, err := r.labels[h.Name].verify(ctx)
+		if err != nil {
+			return err
+		}
+		total += n
+	}
+	if total == 0 {
+		return errors.New("no miner acknowledged a label: the labels check had nothing to check")
+	}
+	if _, err := r.checkChain(ctx); err != nil {
+		return err
+	}
+	r.say("at the end: every miner paid, %d acknowledged labels all stored, %d blocks identical on every node", total, r.rep.Height)
+	r.cancel()
+	if err := r.stopAll(); err != nil {
+		return err
+	}
+	r.say("every process stopped cleanly")
+	return nil
+}
