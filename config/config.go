@@ -129,8 +129,9 @@ type Miner struct {
 
 	Listen string `yaml:"listen" help:"host:port the axon listens on"`
 	// ExternalIP and ExternalPort are what the miner publishes on chain;
-	// empty and 0 take the listen address's.
-	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP)"`
+	// empty and 0 take the listen address's, an unspecified listen IP the
+	// detected one.
+	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP; when listening on 0.0.0.0 or ::, the address of the route to the node, else of the first interface that is up, else 127.0.0.1 with a warning)"`
 	ExternalPort uint16 `yaml:"external_port" help:"port published on chain (default: the listen port)"`
 
 	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file, or a folder holding one *.bin and its tokenizer"`

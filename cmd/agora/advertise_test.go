@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed0ffb8d46/agora/chain"
+	"github.com/seed0ffb8d46/agora/miner/minertest"
+)
+
+// A miner listening on every interface (0.0.0.0) without
+// --miner.external_ip publishes, on a real chain, an address its peers
+// reach (here the route to the node on loopback gives 127.0.0.1), never
+// 0.0.0.0, and logs how it found it.
+func TestMinerOnEveryInterfaceAdvertisesAReachableAddress(t *testing.T) {
+	e, _, _, _ := newTxEnv(t)
+	e.ok("tx", "subnet", "create", "--wallet", "alice")
+	e.ok("tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1")
+	backend := minertest.Serve(&minertest.Model{})
+	defer backend.Close()
+	env, _, _ := testEnv("", nil, nil)
+	env.ReadFile = os.ReadFile
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	env.Stdout, env.Stderr = stdout, stderr
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, env, newRoot("test"), []string{"miner", "run", "--home", e.home, "--log.level", "info",
+			"--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node, "--miner.listen", "0.0.0.0:0",
+			"--miner.labels=false", "--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model"})
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("miner run: exit %d\n%s%s", code, stdout, stderr)
+		}
+	}()
+	var axon string
+	waitUntil(t, 60*time.Second, "the miner's axon on chain", func() bool {
+		n := decodeJSON[chain.NeuronView](t, e.ok("query", "neuron", "1", "0", "--output", "json"))
+		if n.Axon != nil {
+			axon = n.Axon.Addr
+		}
+		return n.Axon != nil
+	})
+	ap, err := netip.ParseAddrPort(axon)
+	if err != nil || ap.Addr() != netip.MustParseAddr("127.0.0.1") || ap.Port() == 0 {
+		t.Fatalf("axon on chain %q (%v); want 127.0.0.1:PORT, the route to the node on loopback", axon, err)
+	}
+	resp, err := http.Get("http://" + axon + "/healthz")
+	if err != nil {
+		t.Fatalf("the published axon does not answer: %v", err)
+	}
+	resp.Body.Close()
+	log := stderr.String()
+	i := strings.Index(log, "advertising axon")
+	if i < 0 {
+		t.Fatalf("no \"advertising axon\" line in the log:\n%s", log)
+	}
+	line := log[i:]
+	line = line[:strings.IndexByte(line, '\n')]
+	nodeHost := strings.TrimPrefix(strings.TrimPrefix(e.node, "tcp://"), "http://")
+	if !strings.Contains(line, axon) || !strings.Contains(line, "detected via route to node "+nodeHost) {
+		t.Fatalf("log line %q; want the axon %s and \"detected via route to node %s\"", line, axon, nodeHost)
+	}
+}
