@@ -47,6 +47,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -117,6 +118,27 @@ type Validator struct {
 	// AllowPrivateAxons is for local networks: by default a validator
 	// refuses axons on loopback, private and link-local addresses.
 	AllowPrivateAxons bool `yaml:"allow_private_axons" help:"query miners whose axon is on a loopback, private or link-local address (a local or private network); off, a miner cannot aim the validator at hosts on its network"`
+	// AxonNetworks are the private networks whose axons are queried
+	// without AllowPrivateAxons: only these, not every private range.
+	AxonNetworks string `yaml:"axon_networks" help:"CIDR prefixes, comma-separated, such as 10.77.0.0/16,192.168.1.0/24: query miners whose axon is in one of them though it is private (or loopback, link-local) - the miners' private network and nothing else of it; public axons are always queried"`
+}
+
+// AxonPrefixes parses AxonNetworks, a comma-separated list (spaces and
+// empty items ignored). An item that is not a CIDR prefix, or that has
+// bits set beyond its length (10.1.2.3/8), is an error naming it.
+func (v Validator) AxonPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v.AxonNetworks) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("validator.axon_networks: %q is not a CIDR prefix (an address, a slash and a length, such as 10.77.0.0/16 or fd00::/8)", s)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("validator.axon_networks: %q has address bits set beyond its length %d: write the network, %s", s, p.Bits(), p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Miner configures the miner daemon (`agora miner run`).
@@ -392,6 +414,9 @@ func (c *Config) validate() []fieldError {
 		out = append(out, fieldError{"validator.judge_url", "validator.judge_url needs validator.judge_model: the name of the instruct model that server serves (such as meta-llama/Llama-3.1-8B-Instruct)"})
 	case vc.JudgeURL == "" && vc.JudgeModel != "":
 		out = append(out, fieldError{"validator.judge_model", "validator.judge_model needs validator.judge_url: the base URL of the OpenAI-compatible server that serves it (such as http://127.0.0.1:8000/v1)"})
+	}
+	if _, err := vc.AxonPrefixes(); err != nil {
+		out = append(out, fieldError{"validator.axon_networks", err.Error()})
 	}
 	atLeast("validator.weights_interval", vc.WeightsInterval, 0)
 	atLeast("validator.dataset_every", int64(vc.DatasetEvery), 0)
