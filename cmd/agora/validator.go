@@ -124,6 +124,11 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					return usageErrorf("--validator.public_addr needs --validator.listen: it announces where that listener is reached")
 				}
 			}
+			// Load checked them; the error is for a Config built otherwise.
+			axonNets, err := c.AxonPrefixes()
+			if err != nil {
+				return usageErrorf("--%v", err)
+			}
 			node := rt.node("validator")
 			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
 			policy := scoring.DefaultPolicy()
@@ -146,6 +151,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					DatasetEvery:      c.DatasetEvery,
 					WeightsInterval:   c.WeightsInterval,
 					AllowPrivateAxons: c.AllowPrivateAxons,
+					AxonNetworks:      axonNets,
 					Logger:            rt.Log,
 				},
 				Node:       node.Addr,
