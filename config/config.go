@@ -91,7 +91,7 @@ type Validator struct {
 
 	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
 	// PublicAddr is where others reach Listen, announced on chain.
-	PublicAddr string `yaml:"public_addr" help:"host:port (an IP) where miners reach listen: announced on chain as the validator's axon, so that agora miner status finds its signed /scores (empty: not announced)"`
+	PublicAddr string `yaml:"public_addr" help:"IP:PORT where miners reach listen: announced on chain as the validator's axon, so that agora miner status finds its signed /scores; :PORT (or 0.0.0.0:PORT) detects the IP: listen's if it names one, else the address of the route to the node, else of the first interface that is up, else 127.0.0.1 with a warning (empty: not announced)"`
 	State      string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
 
 	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint (or a folder holding one) the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`

@@ -104,14 +104,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	if ext.Port() == 0 {
 		ext = netip.AddrPortFrom(ext.Addr(), bound.Port())
 	}
-	switch {
-	case adv.Unreachable && adv.How == advertise.Loopback:
-		log.Warn("advertising an axon on loopback, which validators on other machines cannot reach: no route to the node and no interface but loopback was found; set --miner.external_ip to the address they reach this machine at",
-			zap.Stringer("axon", ext), zap.String("how", adv.String()))
-	case adv.Unreachable:
-		log.Warn("advertising an axon on loopback, which validators on other machines cannot reach: listen on every interface (--miner.listen 0.0.0.0:PORT) or set --miner.external_ip to the address they reach this machine at",
-			zap.Stringer("axon", ext), zap.String("how", adv.String()))
-	default:
+	if w := adv.Problem("validators", "--miner.listen", "--miner.external_ip"); w != "" {
+		log.Warn(w, zap.Stringer("axon", ext), zap.String("how", adv.String()))
+	} else {
 		log.Info("advertising axon", zap.Stringer("axon", ext), zap.String("how", adv.String()))
 	}
 	if cfg.LabelsDir != "" {

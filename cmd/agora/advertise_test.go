@@ -69,3 +69,25 @@ func TestMinerOnEveryInterfaceAdvertisesAReachableAddress(t *testing.T) {
 		t.Fatalf("log line %q; want the axon %s and \"detected via route to node %s\"", line, axon, nodeHost)
 	}
 }
+
+// TestParsePublicAddr: --validator.public_addr is IP:PORT, or a port with
+// an unspecified (or no) IP that the validator detects.
+func TestParsePublicAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7:9091": "203.0.113.7:9091",
+		":9091":            "0.0.0.0:9091",
+		"0.0.0.0:9091":     "0.0.0.0:9091",
+		"[::]:9091":        "[::]:9091",
+		"[fd00::5]:0":      "[fd00::5]:0",
+	} {
+		got, err := parsePublicAddr(in)
+		if err != nil || got.String() != want {
+			t.Errorf("parsePublicAddr(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"validator.lan:9091", "10.0.0.5", ":", "10.0.0.5:99999"} {
+		if got, err := parsePublicAddr(in); err == nil {
+			t.Errorf("parsePublicAddr(%q) = %v, want an error", in, got)
+		}
+	}
+}

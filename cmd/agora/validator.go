@@ -117,8 +117,8 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			}
 			var public netip.AddrPort
 			if c.PublicAddr != "" {
-				if public, err = netip.ParseAddrPort(c.PublicAddr); err != nil {
-					return usageErrorf("--validator.public_addr: %v (want IP:PORT, such as 203.0.113.7:9091)", err)
+				if public, err = parsePublicAddr(c.PublicAddr); err != nil {
+					return usageErrorf("--validator.public_addr %q: %v (want IP:PORT, such as 203.0.113.7:9091, or :PORT to detect this machine's IP)", c.PublicAddr, err)
 				}
 				if c.Listen == "" {
 					return usageErrorf("--validator.public_addr needs --validator.listen: it announces where that listener is reached")
@@ -170,6 +170,15 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			return node.explain(validator.Run(ctx, cfg))
 		},
 	}
+}
+
+// parsePublicAddr parses --validator.public_addr: IP:PORT, or :PORT,
+// 0.0.0.0:PORT or [::]:PORT, whose unspecified IP validator.Run detects.
+func parsePublicAddr(s string) (netip.AddrPort, error) {
+	if strings.HasPrefix(s, ":") {
+		s = "0.0.0.0" + s
+	}
+	return netip.ParseAddrPort(s)
 }
 
 // verification is the validator's own copy of the declared model.

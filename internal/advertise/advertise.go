@@ -7,6 +7,7 @@
 package advertise
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 )
@@ -90,6 +91,20 @@ func (c Choice) String() string {
 		return "detected via interface " + c.Detail
 	}
 	return "loopback fallback"
+}
+
+// Problem is, when c is Unreachable, the warning to log instead of the
+// usual line: that peers on other machines cannot reach it, and what to
+// set (listenFlag, such as --miner.listen, and givenFlag, such as
+// --miner.external_ip); "" when peers can reach it.
+func (c Choice) Problem(peers, listenFlag, givenFlag string) string {
+	switch {
+	case !c.Unreachable:
+		return ""
+	case c.How == Loopback:
+		return fmt.Sprintf("advertising loopback, which %s on other machines cannot reach: no route to the node and no interface but loopback was found; set %s to the address they reach this machine at", peers, givenFlag)
+	}
+	return fmt.Sprintf("advertising loopback, which %s on other machines cannot reach: listen on every interface (%s 0.0.0.0:PORT) or set %s to the address they reach this machine at", peers, listenFlag, givenFlag)
 }
 
 // Choose picks the address to advertise from c: Given if set, else the

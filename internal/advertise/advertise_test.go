@@ -79,3 +79,20 @@ func TestAddressOnThisMachine(t *testing.T) {
 		t.Fatalf("given: %s (%s)", got.Addr, got)
 	}
 }
+
+// TestProblem: an unreachable choice warns with the settings that fix it;
+// a reachable one does not.
+func TestProblem(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	fallback := Choose(Candidates{Listen: netip.IPv4Unspecified()})
+	if p := fallback.Problem("validators", "--miner.listen", "--miner.external_ip"); p != "advertising loopback, which validators on other machines cannot reach: no route to the node and no interface but loopback was found; set --miner.external_ip to the address they reach this machine at" {
+		t.Errorf("loopback fallback: %q", p)
+	}
+	listen := Choose(Candidates{Listen: lo, Route: netip.MustParseAddr("10.77.0.5")})
+	if p := listen.Problem("miners", "--validator.listen", "--validator.public_addr IP:PORT"); p != "advertising loopback, which miners on other machines cannot reach: listen on every interface (--validator.listen 0.0.0.0:PORT) or set --validator.public_addr IP:PORT to the address they reach this machine at" {
+		t.Errorf("listening on loopback: %q", p)
+	}
+	if p := Choose(Candidates{Listen: lo, Route: lo}).Problem("validators", "--miner.listen", "--miner.external_ip"); p != "" {
+		t.Errorf("one machine: %q", p)
+	}
+}
