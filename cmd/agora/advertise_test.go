@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/netip"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed0ffb8d46/agora/chain"
-	"github.com/seed0ffb8d46/agora/miner/minertest"
 )
 
 // A miner listening on every interface (0.0.0.0) without
@@ -21,25 +18,7 @@ func TestMinerOnEveryInterfaceAdvertisesAReachableAddress(t *testing.T) {
 	e, _, _, _ := newTxEnv(t)
 	e.ok("tx", "subnet", "create", "--wallet", "alice")
 	e.ok("tx", "register", "--wallet", "alice", "--hotkey", "miner1", "--netuid", "1")
-	backend := minertest.Serve(&minertest.Model{})
-	defer backend.Close()
-	env, _, _ := testEnv("", nil, nil)
-	env.ReadFile = os.ReadFile
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	env.Stdout, env.Stderr = stdout, stderr
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- execute(ctx, env, newRoot("test"), []string{"miner", "run", "--home", e.home, "--log.level", "info",
-			"--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node, "--miner.listen", "0.0.0.0:0",
-			"--miner.labels=false", "--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model"})
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("miner run: exit %d\n%s%s", code, stdout, stderr)
-		}
-	}()
+	_, stderr := runMiner(t, e, "--log.level", "info", "--miner.listen", "0.0.0.0:0")
 	var axon string
 	waitUntil(t, 60*time.Second, "the miner's axon on chain", func() bool {
 		n := decodeJSON[chain.NeuronView](t, e.ok("query", "neuron", "1", "0", "--output", "json"))
