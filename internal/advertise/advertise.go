@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // How says where an advertised address came from.
@@ -156,7 +157,9 @@ func Address(given netip.Addr, givenBy string, listen netip.Addr, node string) C
 	if l := listen.Unmap(); l.IsValid() && l.Is4() {
 		network = "udp4"
 	}
-	if conn, err := net.Dial(network, node); err == nil {
+	// A node named by a host name is looked up: bounded, as a name that
+	// does not resolve only costs the route.
+	if conn, err := (&net.Dialer{Timeout: 3 * time.Second}).Dial(network, node); err == nil {
 		if a, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 			c.Route = a.AddrPort().Addr()
 		}
