@@ -116,6 +116,21 @@ func parseAddress(addr string) (string, error) {
 // Address is the node's RPC address as the client uses it.
 func (c *Client) Address() string { return c.addr }
 
+// HostPort is the node's host:port (a name or an IP; http's and https's
+// default ports when the address has none): where a daemon's route to the
+// node goes, for the address it advertises.
+func (c *Client) HostPort() string {
+	u, err := url.Parse(c.addr)
+	if err != nil { // parseAddress parsed it
+		return c.addr
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
 // Close releases idle connections. The client stays usable.
 func (c *Client) Close() { c.transport.CloseIdleConnections() }
 

@@ -75,6 +75,26 @@ func TestNewAddress(t *testing.T) {
 	}
 }
 
+// TestHostPort: the host:port a route to the node goes to, with the
+// scheme's default port when the address has none.
+func TestHostPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp://127.0.0.1:26657":   "127.0.0.1:26657",
+		"10.77.0.2:26657":         "10.77.0.2:26657",
+		"http://[::1]:26657/":     "[::1]:26657",
+		"http://node.lan":         "node.lan:80",
+		"https://rpc.example.org": "rpc.example.org:443",
+	} {
+		c, err := New(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.HostPort(); got != want {
+			t.Errorf("New(%q).HostPort() = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestUnreachable(t *testing.T) {
 	ports, err := node.FreePorts(1)
 	if err != nil {

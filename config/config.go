@@ -47,6 +47,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -90,7 +91,7 @@ type Validator struct {
 
 	Listen string `yaml:"listen" help:"host:port for /metrics, /healthz, /readyz and /scores (empty: none)"`
 	// PublicAddr is where others reach Listen, announced on chain.
-	PublicAddr string `yaml:"public_addr" help:"host:port (an IP) where miners reach listen: announced on chain as the validator's axon, so that agora miner status finds its signed /scores (empty: not announced)"`
+	PublicAddr string `yaml:"public_addr" help:"IP:PORT where miners reach listen: announced on chain as the validator's axon, so that agora miner status finds its signed /scores; :PORT (or 0.0.0.0:PORT) detects the IP: listen's if it names one, else the address of the route to the node, else of the first interface that is up, else 127.0.0.1 with a warning (empty: not announced)"`
 	State      string `yaml:"state" help:"the state file: scores, classifier, pending commit (default: <home>/validator/<netuid>-<hotkey>.json)"`
 
 	VerifyModel     string `yaml:"verify_model" help:"the model the subnet pays for, as a llama2.c checkpoint (or a folder holding one) the validator replays exactly (named by its file name without extension); or, with verify_url, the model name the server serves"`
@@ -117,6 +118,27 @@ type Validator struct {
 	// AllowPrivateAxons is for local networks: by default a validator
 	// refuses axons on loopback, private and link-local addresses.
 	AllowPrivateAxons bool `yaml:"allow_private_axons" help:"query miners whose axon is on a loopback, private or link-local address (a local or private network); off, a miner cannot aim the validator at hosts on its network"`
+	// AxonNetworks are the private networks whose axons are queried
+	// without AllowPrivateAxons: only these, not every private range.
+	AxonNetworks string `yaml:"axon_networks" help:"CIDR prefixes, comma-separated, such as 10.77.0.0/16,192.168.1.0/24: query miners whose axon is in one of them though it is private (or loopback, link-local) - the miners' private network and nothing else of it; public axons are always queried"`
+}
+
+// AxonPrefixes parses AxonNetworks, a comma-separated list (spaces and
+// empty items ignored). An item that is not a CIDR prefix, or that has
+// bits set beyond its length (10.1.2.3/8), is an error naming it.
+func (v Validator) AxonPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v.AxonNetworks) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("validator.axon_networks: %q is not a CIDR prefix (an address, a slash and a length, such as 10.77.0.0/16 or fd00::/8)", s)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("validator.axon_networks: %q has address bits set beyond its length %d: write the network, %s", s, p.Bits(), p.Masked())
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // Miner configures the miner daemon (`agora miner run`).
@@ -129,8 +151,9 @@ type Miner struct {
 
 	Listen string `yaml:"listen" help:"host:port the axon listens on"`
 	// ExternalIP and ExternalPort are what the miner publishes on chain;
-	// empty and 0 take the listen address's.
-	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP)"`
+	// empty and 0 take the listen address's, an unspecified listen IP the
+	// detected one.
+	ExternalIP   string `yaml:"external_ip" help:"IP published on chain for validators to reach (default: the listen IP; when listening on 0.0.0.0 or ::, the address of the route to the node, else of the first interface that is up, else 127.0.0.1 with a warning)"`
 	ExternalPort uint16 `yaml:"external_port" help:"port published on chain (default: the listen port)"`
 
 	Model     string `yaml:"model" help:"built-in engine: a llama2.c checkpoint file, or a folder holding one *.bin and its tokenizer"`
@@ -391,6 +414,9 @@ func (c *Config) validate() []fieldError {
 		out = append(out, fieldError{"validator.judge_url", "validator.judge_url needs validator.judge_model: the name of the instruct model that server serves (such as meta-llama/Llama-3.1-8B-Instruct)"})
 	case vc.JudgeURL == "" && vc.JudgeModel != "":
 		out = append(out, fieldError{"validator.judge_model", "validator.judge_model needs validator.judge_url: the base URL of the OpenAI-compatible server that serves it (such as http://127.0.0.1:8000/v1)"})
+	}
+	if _, err := vc.AxonPrefixes(); err != nil {
+		out = append(out, fieldError{"validator.axon_networks", err.Error()})
 	}
 	atLeast("validator.weights_interval", vc.WeightsInterval, 0)
 	atLeast("validator.dataset_every", int64(vc.DatasetEvery), 0)

@@ -3,9 +3,11 @@ package config
 import (
 	"flag"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,7 @@ func TestBadFiles(t *testing.T) {
 		"two-docs.bad.yml":        `config: testdata/two-docs.bad.yml:2: more than one YAML document`,
 		"top-list.bad.yml":        `config: testdata/top-list.bad.yml:1: the top level must be a mapping, not a sequence`,
 		"empty-home.bad.yml":      `config: home must not be empty (set by testdata/empty-home.bad.yml:1)`,
+		"axon-networks.bad.yml":   `config: validator.axon_networks: "192.168.1/24" is not a CIDR prefix (an address, a slash and a length, such as 10.77.0.0/16 or fd00::/8) (set by testdata/axon-networks.bad.yml:2)`,
 	}
 	files, _ := filepath.Glob("testdata/*.bad.yml")
 	if len(files) != len(want) {
@@ -288,6 +291,59 @@ func TestBadEnvAndFlags(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAxonNetworks: validator.axon_networks is a comma-separated list of
+// CIDR prefixes from any layer; each bad item is refused at load, named,
+// with the layer that set it.
+func TestAxonNetworks(t *testing.T) {
+	a := netip.MustParsePrefix
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		flags []string
+		want  []netip.Prefix
+		err   string
+	}{
+		{name: "unset", want: nil},
+		{name: "flag", flags: []string{"--validator.axon_networks", "10.77.0.0/16,192.168.1.0/24"},
+			want: []netip.Prefix{a("10.77.0.0/16"), a("192.168.1.0/24")}},
+		{name: "env with spaces and IPv6", env: map[string]string{"AGORA_VALIDATOR_AXON_NETWORKS": " fd00:77::/32 , 127.0.0.0/8,"},
+			want: []netip.Prefix{a("fd00:77::/32"), a("127.0.0.0/8")}},
+		{name: "not a prefix", flags: []string{"--validator.axon_networks", "10.0.0.0/8,lan"},
+			err: `config: validator.axon_networks: "lan" is not a CIDR prefix (an address, a slash and a length, such as 10.77.0.0/16 or fd00::/8) (set by flag --validator.axon_networks)`},
+		{name: "an address without a length", env: map[string]string{"AGORA_VALIDATOR_AXON_NETWORKS": "10.0.0.5"},
+			err: `config: validator.axon_networks: "10.0.0.5" is not a CIDR prefix (an address, a slash and a length, such as 10.77.0.0/16 or fd00::/8) (set by env AGORA_VALIDATOR_AXON_NETWORKS)`},
+		{name: "a length too long", flags: []string{"--validator.axon_networks", "10.0.0.0/33"},
+			err: `"10.0.0.0/33" is not a CIDR prefix`},
+		{name: "host bits set", flags: []string{"--validator.axon_networks", "192.168.1.20/24"},
+			err: `config: validator.axon_networks: "192.168.1.20/24" has address bits set beyond its length 24: write the network, 192.168.1.0/24 (set by flag --validator.axon_networks)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fl := NewFlags()
+			fs := flag.NewFlagSet("validator run", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fl.Register(fs)
+			fl.RegisterSection(fs, "validator")
+			if err := fs.Parse(tt.flags); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(Sources{LookupEnv: mapEnv(tt.env), Flags: fl, UserHome: "/h"})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("Load error = %v, want it to contain %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Validator.AxonPrefixes()
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("AxonPrefixes = %v, %v; want %v", got, err, tt.want)
 			}
 		})
 	}

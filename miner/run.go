@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/internal/advertise"
 	"github.com/seed0ffb8d46/agora/llm"
 )
 
@@ -27,8 +28,10 @@ type RunConfig struct {
 	Netuid uint16
 	// Listen is the host:port to listen on (port 0 picks one).
 	Listen string
-	// External is the address published on chain; a zero address takes
-	// the listen IP (127.0.0.1 if it is unspecified), a zero port the
+	// External is the address published on chain; a zero or unspecified
+	// address takes the listen IP, or, if that is unspecified (0.0.0.0,
+	// ::), the one detected by advertise.Address (the route to Node, an
+	// interface, else 127.0.0.1 with a warning); a zero port takes the
 	// listen port.
 	External netip.AddrPort
 	// OnListen, if set, is called with the bound address before serving.
@@ -94,16 +97,17 @@ func Run(ctx context.Context, cfg RunConfig) error {
 	}
 	defer ln.Close() // Serve closes it too; this is for the errors before
 	bound := ln.Addr().(*net.TCPAddr).AddrPort()
-	ext := cfg.External
-	if !ext.Addr().IsValid() || ext.Addr().IsUnspecified() {
-		ip := bound.Addr().Unmap()
-		if ip.IsUnspecified() {
-			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-		}
-		ext = netip.AddrPortFrom(ip, ext.Port())
-	}
+	// Where validators reach the miner: the labelling page's origins and
+	// the axon on chain both use it.
+	adv := advertise.Address(cfg.External.Addr(), "miner.external_ip", bound.Addr(), client.HostPort())
+	ext := netip.AddrPortFrom(adv.Addr, cfg.External.Port())
 	if ext.Port() == 0 {
 		ext = netip.AddrPortFrom(ext.Addr(), bound.Port())
+	}
+	if w := adv.Problem("validators", "--miner.listen", "--miner.external_ip"); w != "" {
+		log.Warn(w, zap.Stringer("axon", ext), zap.String("how", adv.String()))
+	} else {
+		log.Info("advertising axon", zap.Stringer("axon", ext), zap.String("how", adv.String()))
 	}
 	if cfg.LabelsDir != "" {
 		origins, err := labelOrigins(cfg.LabelURL, ext, bound)

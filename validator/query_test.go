@@ -2,12 +2,15 @@ package validator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,7 +79,7 @@ func TestValidatorDoesNotFollowRedirects(t *testing.T) {
 	}))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(true), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(true, nil), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
 	if a.Err == nil || followed {
 		t.Fatalf("redirect: answer %+v, followed %v; want a failed query and no request elsewhere", a, followed)
 	}
@@ -90,7 +93,7 @@ func TestPrivateAxonsRefused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit = true }))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(false, nil), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
 	if a.Err == nil || hit || !strings.Contains(a.Err.Error(), "is not a public one") {
 		t.Fatalf("loopback axon: answer error %v, reached %v", a.Err, hit)
 	}
@@ -106,9 +109,60 @@ func TestPrivateAxonsRefused(t *testing.T) {
 		{"192.0.0.8:80", false}, {"250.1.2.3:80", false}, {"[fe80::1%eth0]:80", false},
 		{"8.8.8.8:443", true}, {"[2001:4860:4860::8888]:443", true}, {"[64:ff9b::808:808]:443", true},
 	} {
-		if err := publicOnly("tcp", c.addr, nil); (err == nil) != c.public {
+		if err := axonGuard(nil)("tcp", c.addr, nil); (err == nil) != c.public {
 			t.Errorf("%s: %v, want public %v", c.addr, err, c.public)
 		}
+	}
+}
+
+// TestAxonNetworks: listed networks open their private (or loopback,
+// link-local) axons and nothing beside them; public axons stay open
+// whatever the list.
+func TestAxonNetworks(t *testing.T) {
+	p := netip.MustParsePrefix
+	nets := []netip.Prefix{p("10.77.0.0/16"), p("192.168.1.0/24"), p("fd00:77::/32"), p("fe80::/64")}
+	for _, c := range []struct {
+		ip      string
+		allowed bool
+	}{
+		{"10.77.3.4", true}, {"10.78.0.1", false}, {"10.0.0.1", false},
+		{"192.168.1.200", true}, {"192.168.2.1", false}, {"172.16.0.1", false},
+		{"::ffff:10.77.0.9", true}, {"::ffff:10.78.0.9", false},
+		{"fd00:77::5", true}, {"fd00:78::5", false},
+		{"fe80::1", true}, {"fe80::1%eth0", true}, {"fe80:0:0:1::1", false},
+		// Not covered: loopback, link-local, multicast and unspecified
+		// stay refused.
+		{"127.0.0.1", false}, {"::1", false}, {"169.254.169.254", false}, {"224.0.0.1", false}, {"0.0.0.0", false}, {"::", false},
+		// Public addresses are always allowed.
+		{"8.8.8.8", true}, {"2001:4860:4860::8888", true},
+	} {
+		if got := axonAllowed(netip.MustParseAddr(c.ip), nets); got != c.allowed {
+			t.Errorf("axonAllowed(%s) = %v, want %v", c.ip, got, c.allowed)
+		}
+	}
+	for _, ip := range []string{"8.8.8.8", "2001:4860:4860::8888"} {
+		if !axonAllowed(netip.MustParseAddr(ip), nil) {
+			t.Errorf("public %s refused without networks", ip)
+		}
+	}
+	if axonAllowed(netip.MustParseAddr("10.77.3.4"), nil) {
+		t.Error("10.77.3.4 allowed without networks")
+	}
+
+	// Through the client: loopback is reached once a listed prefix
+	// covers it, and only then.
+	var hit atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit.Store(true) }))
+	defer srv.Close()
+	signer := &protocol.Signer{Key: testKey(t, 8)}
+	a := query(context.Background(), defaultHTTPClient(false, []netip.Prefix{p("10.0.0.0/8")}), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	var pe *privateAxonError
+	if !errors.As(a.Err, &pe) || hit.Load() || !strings.Contains(a.Err.Error(), "axon_networks") {
+		t.Fatalf("loopback axon outside the listed networks: error %v, reached %v", a.Err, hit.Load())
+	}
+	query(context.Background(), defaultHTTPClient(false, []netip.Prefix{p("127.0.0.0/8")}), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	if !hit.Load() {
+		t.Fatal("loopback axon inside a listed network: not reached")
 	}
 }
 
@@ -279,7 +333,7 @@ func TestPrivateAxonsWarnedOnce(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	signer := &protocol.Signer{Key: testKey(t, 8)}
-	a := query(context.Background(), defaultHTTPClient(false), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
+	a := query(context.Background(), defaultHTTPClient(false, nil), signer, srv.URL, testKey(t, 7).PublicKey(), api.CompletionRequest{Prompt: "p"})
 	a.UID = 4
 	other := answer{UID: 5, Reason: "timeout", Err: context.DeadlineExceeded}
 	core, logs := observer.New(zapcore.WarnLevel)
@@ -297,7 +351,7 @@ func TestPrivateAxonsWarnedOnce(t *testing.T) {
 	}
 	msg := all[0].Message
 	refused := fmt.Sprint(all[0].ContextMap()["refused"])
-	if !strings.Contains(msg, "--validator.allow_private_axons") || !strings.Contains(refused, "uid 4 at "+srv.URL) || strings.Contains(refused, "uid 5") {
+	if !strings.Contains(msg, "--validator.allow_private_axons") || !strings.Contains(msg, "--validator.axon_networks") || !strings.Contains(refused, "uid 4 at "+srv.URL) || strings.Contains(refused, "uid 5") {
 		t.Fatalf("warning %q refused=%s; want the flag and uid 4 only", msg, refused)
 	}
 }

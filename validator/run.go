@@ -18,6 +18,7 @@ import (
 	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/chain"
 	"github.com/seed0ffb8d46/agora/chainclient"
+	"github.com/seed0ffb8d46/agora/internal/advertise"
 	"github.com/seed0ffb8d46/agora/protocol"
 )
 
@@ -34,8 +35,10 @@ type RunConfig struct {
 	OnListen func(addr net.Addr)
 	// PublicAddr, when valid, is where others reach Listen: the validator
 	// announces it on chain as its axon (serve_axon, as a miner does), so
-	// that miners find its /scores (`agora miner status`). Its port 0
-	// takes the bound port.
+	// that miners find its /scores (`agora miner status`). An unspecified
+	// IP (0.0.0.0, ::) is detected by advertise.Address (the listen IP if
+	// it names one, the route to Node, an interface, else 127.0.0.1 with
+	// a warning); port 0 takes the bound port.
 	PublicAddr netip.AddrPort
 	// RegisterHint is the command that registers the hotkey, which the
 	// line of each epoch shows while it is not registered; default a
@@ -97,10 +100,17 @@ func Run(ctx context.Context, cfg RunConfig) error {
 			cfg.OnListen(ln.Addr())
 		}
 		if pub := cfg.PublicAddr; pub.Addr().IsValid() {
+			bound := ln.Addr().(*net.TCPAddr).AddrPort()
+			adv := advertise.Address(pub.Addr(), "validator.public_addr", bound.Addr(), client.HostPort())
+			pub = netip.AddrPortFrom(adv.Addr, pub.Port())
 			if pub.Port() == 0 {
-				pub = netip.AddrPortFrom(pub.Addr(), uint16(ln.Addr().(*net.TCPAddr).Port))
+				pub = netip.AddrPortFrom(pub.Addr(), bound.Port())
 			}
-			v.log.Info("announcing /scores on chain once this validator holds a permit", zap.Stringer("axon", pub))
+			if w := adv.Problem("miners", "--validator.listen", "--validator.public_addr IP:PORT"); w != "" {
+				v.log.Warn(w, zap.Stringer("axon", pub), zap.String("how", adv.String()))
+			} else {
+				v.log.Info("announcing /scores on chain once this validator holds a permit", zap.Stringer("axon", pub), zap.String("how", adv.String()))
+			}
 			g.Go(func() error {
 				return chainclient.PublishAxon(gctx, client, meta, cfg.Key, cfg.Netuid, pub, true, v.log)
 			})

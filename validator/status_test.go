@@ -21,6 +21,9 @@ import (
 // from the metagraph and reads what the validator says of it
 // (miner.ValidatorVerdicts, behind `agora miner status`), refusing an
 // answer signed by another key and telling an unreachable validator apart.
+// The validator listens on every interface and leaves its public IP to be
+// detected (public_addr 0.0.0.0:0): with the node on loopback, the route
+// to it gives 127.0.0.1, and the bound port is announced.
 func TestMinerReadsSignedScoresFromTheChain(t *testing.T) {
 	tn := startTestnet(t, nil, "honest")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -31,7 +34,7 @@ func TestMinerReadsSignedScoresFromTheChain(t *testing.T) {
 			Config: Config{Key: tn.val, Netuid: 1, StatePath: filepath.Join(t.TempDir(), "s.json"),
 				Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)), Exact: tn.verifier, VerifyModel: "babyllama105",
 				Policy: testPolicy(), AllowPrivateAxons: true, QueryTimeout: queryTimeout, StepInterval: time.Second},
-			Node: tn.client.Address(), Listen: "127.0.0.1:0", PublicAddr: netip.MustParseAddrPort("127.0.0.1:0"),
+			Node: tn.client.Address(), Listen: "0.0.0.0:0", PublicAddr: netip.MustParseAddrPort("0.0.0.0:0"),
 			OnListen: func(a net.Addr) { addr <- a.String() },
 		})
 	}()
@@ -41,7 +44,11 @@ func TestMinerReadsSignedScoresFromTheChain(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	bound := <-addr
+	_, port, err := net.SplitHostPort(<-addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := "127.0.0.1:" + port
 	minerKey := testKey(t, 10) // the honest miner, uid 1
 	self := chain.AccountID(minerKey.PublicKey()).String()
 	var verdicts []miner.ValidatorVerdict

@@ -114,8 +114,14 @@ type Config struct {
 	// (agora localnet) or a subnet on one private network. Off, it
 	// refuses them (see publicOnly).
 	AllowPrivateAxons bool
-	Registry          *prometheus.Registry
-	Logger            *zap.Logger
+	// AxonNetworks are networks whose axons the default HTTPClient
+	// reaches though they are not public (a subnet's private network,
+	// such as 10.77.0.0/16): narrower than AllowPrivateAxons, which
+	// allows them all. Loopback, link-local, multicast and unspecified
+	// addresses are reached only when a prefix here covers them.
+	AxonNetworks []netip.Prefix
+	Registry     *prometheus.Registry
+	Logger       *zap.Logger
 	// Seed seeds task and sample choice; 0 draws one at random.
 	Seed uint64
 }
@@ -200,10 +206,10 @@ func (v *Validator) reasonOf(hotkey string) *reasonLog {
 
 // defaultHTTPClient is the client a validator queries miners with unless
 // Config.HTTPClient says otherwise.
-func defaultHTTPClient(allowPrivate bool) *http.Client {
+func defaultHTTPClient(allowPrivate bool, networks []netip.Prefix) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	if !allowPrivate {
-		dialer.Control = publicOnly
+		dialer.Control = axonGuard(networks)
 	}
 	return &http.Client{
 		Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute, DialContext: dialer.DialContext},
@@ -214,35 +220,54 @@ func defaultHTTPClient(allowPrivate bool) *http.Client {
 	}
 }
 
-// publicOnly refuses to connect to an address that is not a public
-// unicast one: loopback, private (RFC 1918, RFC 4193), link-local (where
-// cloud metadata services answer), unspecified or multicast. Axon
-// addresses come from the chain, where any miner writes its own, so
-// without it a miner could aim the validator's signed requests at hosts
-// on the validator's network. It runs on the resolved address, at connect
-// time.
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
+// axonGuard is the dialer's Control that refuses to connect to an address
+// that is neither a public unicast one nor in networks: loopback, private
+// (RFC 1918, RFC 4193), link-local (where cloud metadata services
+// answer), unspecified or multicast. Axon addresses come from the chain,
+// where any miner writes its own, so without it a miner could aim the
+// validator's signed requests at hosts on the validator's network. It
+// runs on the resolved address, at connect time.
+func axonGuard(networks []netip.Prefix) func(network, address string, _ syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return err
+		}
+		if !axonAllowed(ip, networks) {
+			return &privateAxonError{ip: ip}
+		}
+		return nil
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !publicAddr(ip) {
-		return &privateAxonError{ip: ip}
-	}
-	return nil
 }
 
-// privateAxonError is publicOnly's refusal of an axon address that is not
+// axonAllowed reports whether the validator may query an axon at ip: a
+// public address always, any other only inside one of networks. An
+// address in IPv4-mapped form is matched as the IPv4 address; one with a
+// zone (fe80::1%eth0) as the address without it.
+func axonAllowed(ip netip.Addr, networks []netip.Prefix) bool {
+	if publicAddr(ip) {
+		return true
+	}
+	ip = ip.Unmap().WithZone("")
+	for _, p := range networks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// privateAxonError is axonGuard's refusal of an axon address that is not
 // a public one, which the step tells the operator about once
 // (warnPrivateAxons).
 type privateAxonError struct{ ip netip.Addr }
 
 func (e *privateAxonError) Error() string {
-	return fmt.Sprintf("axon address %s is not a public one (set the validator's allow_private_axons for a local network)", e.ip)
+	return fmt.Sprintf("axon address %s is not a public one (list its network in the validator's axon_networks, or set allow_private_axons for a local network)", e.ip)
 }
 
 // warnPrivateAxons logs once per process, when some of answers failed
@@ -263,7 +288,7 @@ func (v *Validator) warnPrivateAxons(answers []answer, urls func(int) string) {
 	if len(which) == 0 || v.privateWarned.Swap(true) {
 		return
 	}
-	v.log.Warn("not querying miners whose axons are on loopback or private addresses (they score unreachable): run the validator with --validator.allow_private_axons when the miners are on this machine or your private network, such as the demo's (agora localnet); said once",
+	v.log.Warn("not querying miners whose axons are on loopback or private addresses (they score unreachable): when the miners are on your private network, list it with --validator.axon_networks (CIDR prefixes, such as 10.0.0.0/8), or run the validator with --validator.allow_private_axons for every private range, such as the demo's on this machine (agora localnet); said once",
 		zap.Strings("refused", which))
 }
 
@@ -374,7 +399,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.PreferenceParallel = 8
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons)
+		cfg.HTTPClient = defaultHTTPClient(cfg.AllowPrivateAxons, cfg.AxonNetworks)
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

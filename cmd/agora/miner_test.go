@@ -518,25 +518,7 @@ func TestLabelersNeedAKnownHotkey(t *testing.T) {
 func TestMinerRegisterHint(t *testing.T) {
 	e, _, _, _ := newTxEnv(t)
 	e.ok("tx", "subnet", "create", "--wallet", "alice")
-	backend := minertest.Serve(&minertest.Model{})
-	defer backend.Close()
-	env, stdout, _ := testEnv("", nil, nil)
-	env.ReadFile = os.ReadFile
-	stderr := &lockedBuffer{}
-	env.Stderr = stderr
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- execute(ctx, env, newRoot("test"), []string{"miner", "run", "--home", e.home, "--log.level", "warn",
-			"--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node, "--miner.listen", "127.0.0.1:0",
-			"--miner.labels=false", "--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model"})
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("miner run: exit %d\n%s%s", code, stdout, stderr)
-		}
-	}()
+	_, stderr := runMiner(t, e, "--log.level", "warn", "--miner.listen", "127.0.0.1:0")
 	want := "register it with: agora tx register --wallet alice --hotkey miner1 --netuid 1 --node " + e.node + " --home " + e.home + ")"
 	waitUntil(t, 60*time.Second, "the register hint", func() bool { return strings.Contains(stderr.String(), want) })
 	hint := stderr.String()
@@ -546,6 +528,34 @@ func TestMinerRegisterHint(t *testing.T) {
 	if !strings.Contains(r.stdout, "register: included in block") {
 		t.Errorf("the hinted command:\n%s", r.stdout)
 	}
+}
+
+// runMiner runs agora miner run in this process, as alice's hotkey miner1
+// on e's chain with a stand-in model server and no labels, with args
+// after those, until the test ends (failing it if the miner then exits
+// with an error), and returns its stdout and stderr.
+func runMiner(t *testing.T, e *txEnv, args ...string) (stdout, stderr *lockedBuffer) {
+	t.Helper()
+	backend := minertest.Serve(&minertest.Model{})
+	t.Cleanup(backend.Close)
+	env, _, _ := testEnv("", nil, nil)
+	env.ReadFile = os.ReadFile
+	stdout, stderr = &lockedBuffer{}, &lockedBuffer{}
+	env.Stdout, env.Stderr = stdout, stderr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- execute(ctx, env, newRoot("test"), append([]string{"miner", "run", "--home", e.home,
+			"--miner.wallet", "alice", "--miner.hotkey", "miner1", "--miner.node", e.node,
+			"--miner.labels=false", "--miner.backend_url", backend.URL + "/v1", "--miner.backend_model", "test-model"}, args...))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("miner run: exit %d\n%s%s", code, stdout, stderr)
+		}
+	})
+	return stdout, stderr
 }
 
 // A miner whose model server does not serve --miner.backend_model does

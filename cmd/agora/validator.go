@@ -117,12 +117,17 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			}
 			var public netip.AddrPort
 			if c.PublicAddr != "" {
-				if public, err = netip.ParseAddrPort(c.PublicAddr); err != nil {
-					return usageErrorf("--validator.public_addr: %v (want IP:PORT, such as 203.0.113.7:9091)", err)
+				if public, err = parsePublicAddr(c.PublicAddr); err != nil {
+					return usageErrorf("--validator.public_addr %q: %v (want IP:PORT, such as 203.0.113.7:9091, or :PORT to detect this machine's IP)", c.PublicAddr, err)
 				}
 				if c.Listen == "" {
 					return usageErrorf("--validator.public_addr needs --validator.listen: it announces where that listener is reached")
 				}
+			}
+			// Load checked them; the error is for a Config built otherwise.
+			axonNets, err := c.AxonPrefixes()
+			if err != nil {
+				return usageErrorf("--%v", err)
 			}
 			node := rt.node("validator")
 			rt.Log.Info("following the node", zap.String("node", node.Addr), zap.String("from", node.From))
@@ -146,6 +151,7 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 					DatasetEvery:      c.DatasetEvery,
 					WeightsInterval:   c.WeightsInterval,
 					AllowPrivateAxons: c.AllowPrivateAxons,
+					AxonNetworks:      axonNets,
 					Logger:            rt.Log,
 				},
 				Node:       node.Addr,
@@ -164,6 +170,15 @@ subnet uses commit-reveal); an all-zero vector is never set.`,
 			return node.explain(validator.Run(ctx, cfg))
 		},
 	}
+}
+
+// parsePublicAddr parses --validator.public_addr: IP:PORT, or :PORT,
+// 0.0.0.0:PORT or [::]:PORT, whose unspecified IP validator.Run detects.
+func parsePublicAddr(s string) (netip.AddrPort, error) {
+	if strings.HasPrefix(s, ":") {
+		s = "0.0.0.0" + s
+	}
+	return netip.ParseAddrPort(s)
 }
 
 // verification is the validator's own copy of the declared model.

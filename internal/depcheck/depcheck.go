@@ -54,6 +54,8 @@ var Rules = []Rule{
 		Why: "the dashboard reads the chain and what validators publish through api, not the daemons' code"},
 	{Pkg: "internal/atomicfile", StdlibOnly: true,
 		Why: "durable file writes are a leaf that chain-free packages (keys, rlhf, validator) share: it must pull nothing in"},
+	{Pkg: "internal/advertise", StdlibOnly: true,
+		Why: "choosing the address a daemon advertises is a leaf that miner and validator share: it must pull nothing in"},
 	{Pkg: "scoring", Never: []string{"validator", "miner", "chain", "protocol"},
 		Why: "the judgement is pure: answers and check results in, scores and reasons out, no chain or network"},
 }
