@@ -56,6 +56,8 @@ var Rules = []Rule{
 		Why: "durable file writes are a leaf that chain-free packages (keys, rlhf, validator) share: it must pull nothing in"},
 	{Pkg: "internal/advertise", StdlibOnly: true,
 		Why: "choosing the address a daemon advertises is a leaf that miner and validator share: it must pull nothing in"},
+	{Pkg: "testnet", Never: []string{"node", "miner", "validator", "localnet"},
+		Why: "the testnet runs bin/agora on each host as operators do; a daemon in the harness's process would share its network namespace and prove nothing about hosts"},
 	{Pkg: "scoring", Never: []string{"validator", "miner", "chain", "protocol"},
 		Why: "the judgement is pure: answers and check results in, scores and reasons out, no chain or network"},
 }
