@@ -50,6 +50,7 @@ func TestCheckFindsBrokenArrows(t *testing.T) {
 		"scoring":             {m + "/api", "github.com/dgraph-io/ristretto/v2"},
 		"internal/atomicfile": {"os", "path/filepath"},
 		"internal/advertise":  {"net", "net/netip"},
+		"testnet":             {m + "/chainclient"},
 	}}
 	var got []string
 	for _, err := range g.Check(Rules) {
