@@ -256,6 +256,10 @@ func trustBlock(ctx context.Context, chainID string, opts JoinOptions, j *Joined
 			return fmt.Errorf("state sync server %s is on chain %q, the genesis on %q", addr, st.NodeInfo.Network, chainID)
 		}
 		if i == 0 {
+			if st.SyncInfo.LatestBlockHeight < 1 {
+				cancel()
+				return fmt.Errorf("state sync server %s has no blocks yet: nothing to trust or restore; join without state sync, or wait", addr)
+			}
 			j.TrustHeight = max(1, st.SyncInfo.LatestBlockHeight-margin)
 		}
 		h := j.TrustHeight
@@ -292,14 +296,11 @@ type TestnetNode struct {
 // Peer is the node as a persistent peer, ID@HOST:PORT.
 func (n TestnetNode) Peer() string { return n.NodeID + "@" + n.P2P }
 
-// TestnetNodes reads the homes Testnet wrote under dir, node0 upward.
-func TestnetNodes(dir string) ([]TestnetNode, error) {
-	var out []TestnetNode
-	for i := 0; ; i++ {
+// TestnetNodes reads the n homes Testnet wrote under dir.
+func TestnetNodes(dir string, n int) ([]TestnetNode, error) {
+	out := make([]TestnetNode, 0, n)
+	for i := range n {
 		home := TestnetHome(dir, i)
-		if _, err := os.Stat(home); err != nil {
-			break
-		}
 		c, err := LoadConfig(home)
 		if err != nil {
 			return nil, fmt.Errorf("node: testnet: %w", err)
@@ -313,9 +314,6 @@ func TestnetNodes(dir string) ([]TestnetNode, error) {
 			addr = strings.TrimPrefix(c.P2P.ListenAddress, "tcp://")
 		}
 		out = append(out, TestnetNode{Home: home, NodeID: string(nk.ID()), P2P: addr, RPC: c.RPC.ListenAddress})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("node: testnet: no node homes under %s", dir)
 	}
 	return out, nil
 }

@@ -60,7 +60,7 @@ func TestTestnetHosts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Testnet: %v", err)
 	}
-	nodes, err := TestnetNodes(dir)
+	nodes, err := TestnetNodes(dir, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestJoinFromFile(t *testing.T) {
 	if err := Testnet(dir, 2, TestnetOptions{ChainID: testChainID}); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := TestnetNodes(dir)
+	nodes, err := TestnetNodes(dir, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func TestStateSyncJoin(t *testing.T) {
 	cfg.Consensus.TimeoutCommit = 100 * time.Millisecond
 	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
 	v = start(t, home, log)
-	nodes, err := TestnetNodes(dir)
+	nodes, err := TestnetNodes(dir, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
