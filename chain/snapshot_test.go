@@ -15,7 +15,7 @@ import (
 // snapshotChain is a chain on goleveldb that replays r's blocks up to
 // height, taking a snapshot every interval blocks into its own directory
 // (kept: keep), in chunks of chunkSize bytes.
-func snapshotChain(t *testing.T, r *recordedRun, height int64, interval uint64, keep, chunkSize int) (*testChain, string) {
+func snapshotChain(t testing.TB, r *recordedRun, height int64, interval uint64, keep, chunkSize int) (*testChain, string) {
 	t.Helper()
 	db := openLevelDB(t, t.TempDir())
 	t.Cleanup(func() { db.Close() })
@@ -34,7 +34,7 @@ func snapshotChain(t *testing.T, r *recordedRun, height int64, interval uint64, 
 	return c, dir
 }
 
-func listSnapshots(t *testing.T, app *App) []*abci.Snapshot {
+func listSnapshots(t testing.TB, app *App) []*abci.Snapshot {
 	t.Helper()
 	res, err := app.ListSnapshots(context.Background(), &abci.RequestListSnapshots{})
 	if err != nil {
@@ -54,7 +54,7 @@ func snapshotHeights(list []*abci.Snapshot) []uint64 {
 // freshApp is a new app on an empty goleveldb after InitChain with the
 // run's genesis, as CometBFT leaves a state-syncing node before it offers
 // a snapshot.
-func freshApp(t *testing.T, r *recordedRun) (*testChain, string) {
+func freshApp(t testing.TB, r *recordedRun) (*testChain, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db := openLevelDB(t, dir)
@@ -62,7 +62,7 @@ func freshApp(t *testing.T, r *recordedRun) (*testChain, string) {
 	return newTestChainOn(t, db, r.genesis), dir
 }
 
-func offer(t *testing.T, app *App, s *abci.Snapshot, appHash []byte) abci.ResponseOfferSnapshot_Result {
+func offer(t testing.TB, app *App, s *abci.Snapshot, appHash []byte) abci.ResponseOfferSnapshot_Result {
 	t.Helper()
 	res, err := app.OfferSnapshot(context.Background(), &abci.RequestOfferSnapshot{Snapshot: s, AppHash: appHash})
 	if err != nil {
@@ -71,7 +71,7 @@ func offer(t *testing.T, app *App, s *abci.Snapshot, appHash []byte) abci.Respon
 	return res.Result
 }
 
-func loadChunk(t *testing.T, app *App, s *abci.Snapshot, i uint32) []byte {
+func loadChunk(t testing.TB, app *App, s *abci.Snapshot, i uint32) []byte {
 	t.Helper()
 	res, err := app.LoadSnapshotChunk(context.Background(), &abci.RequestLoadSnapshotChunk{Height: s.Height, Format: s.Format, Chunk: i})
 	if err != nil {
@@ -83,7 +83,7 @@ func loadChunk(t *testing.T, app *App, s *abci.Snapshot, i uint32) []byte {
 	return res.Chunk
 }
 
-func applyChunk(t *testing.T, app *App, i uint32, chunk []byte, sender string) *abci.ResponseApplySnapshotChunk {
+func applyChunk(t testing.TB, app *App, i uint32, chunk []byte, sender string) *abci.ResponseApplySnapshotChunk {
 	t.Helper()
 	res, err := app.ApplySnapshotChunk(context.Background(), &abci.RequestApplySnapshotChunk{Index: i, Chunk: chunk, Sender: sender})
 	if err != nil {
@@ -94,7 +94,7 @@ func applyChunk(t *testing.T, app *App, i uint32, chunk []byte, sender string) *
 
 // restoreFrom offers src's snapshot s with the trusted appHash to dst and
 // applies every chunk; it returns the last chunk's result.
-func restoreFrom(t *testing.T, src, dst *App, s *abci.Snapshot, appHash []byte) abci.ResponseApplySnapshotChunk_Result {
+func restoreFrom(t testing.TB, src, dst *App, s *abci.Snapshot, appHash []byte) abci.ResponseApplySnapshotChunk_Result {
 	t.Helper()
 	if got := offer(t, dst, s, appHash); got != abci.ResponseOfferSnapshot_ACCEPT {
 		t.Fatalf("offer of snapshot %d: %v", s.Height, got)
@@ -329,5 +329,32 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	trusted := newHasher().root()
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		_, _, _, _ = decodeSnapshot(stream, trusted)
+	})
+}
+
+// BenchmarkStateSync compares the two ways a new node gets the state at
+// the workload's height 200: replaying the blocks, or restoring a
+// snapshot (offer, every chunk verified, the state rebuilt, rehashed and
+// committed). Both on goleveldb, as a node runs.
+func BenchmarkStateSync(b *testing.B) {
+	const blocks = 200
+	r := recordRun(b, 21, blocks)
+	b.Run("replay", func(b *testing.B) {
+		for b.Loop() {
+			db := openLevelDB(b, b.TempDir())
+			r.replay(newTestChainOn(b, db, r.genesis), blocks)
+			db.Close()
+		}
+	})
+	b.Run("restore", func(b *testing.B) {
+		src, _ := snapshotChain(b, r, blocks, blocks, 1, SnapshotChunkSize)
+		s := listSnapshots(b, src.app)[0]
+		for b.Loop() {
+			dst, _ := freshApp(b, r)
+			if got := restoreFrom(b, src.app, dst.app, s, r.hashes[blocks-1]); got != abci.ResponseApplySnapshotChunk_ACCEPT {
+				b.Fatalf("restore: %v", got)
+			}
+			dst.db.Close()
+		}
 	})
 }

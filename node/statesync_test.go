@@ -131,13 +131,20 @@ func TestStateSyncJoin(t *testing.T) {
 		target := v.height()
 		began := time.Now()
 		n := start(t, jhome, log)
+		// The first block stored: right after the restore, for the
+		// state-synced node.
+		waitHeightWithin(t, n, 1, syncBuildTimeout)
+		first := time.Since(began)
 		waitHeightWithin(t, n, target, syncBuildTimeout)
-		return n, time.Since(began)
+		took := time.Since(began)
+		t.Logf("%s: first block (%d) stored after %v, at the tip (%d) after %v", name, n.Comet().BlockStore().Base(),
+			first.Round(time.Millisecond), target, took.Round(time.Millisecond))
+		return n, took
 	}
 	synced, syncTime := joinNode("statesync", true)
 	replayed, replayTime := joinNode("replay", false)
-	t.Logf("join to the tip of %d blocks: state sync %v, replay from genesis %v, ratio %.1f",
-		syncChainBlocks, syncTime.Round(time.Millisecond), replayTime.Round(time.Millisecond), float64(replayTime)/float64(syncTime))
+	t.Logf("join to the tip of %d blocks: state sync %v (of which %v is CometBFT's snapshot discovery time), replay from genesis %v, ratio %.2f",
+		syncChainBlocks, syncTime.Round(time.Millisecond), StateSyncDiscoveryTime, replayTime.Round(time.Millisecond), float64(replayTime)/float64(syncTime))
 
 	if base := synced.Comet().BlockStore().Base(); base <= syncSnapshotInterval {
 		t.Errorf("state-synced node's block store starts at %d: it replayed early blocks", base)
