@@ -44,6 +44,10 @@ type App struct {
 	// later one leave the mempool.
 	recheckNonce map[AccountID]uint64
 	sigs         *sigCache
+	// snaps takes and serves state sync snapshots (snapshot.go); nil
+	// when they are off. restore is the snapshot being applied.
+	snaps   *snapshots
+	restore *restoring
 }
 
 // MaxPendingTxs is how many transactions one sender may have in the
@@ -262,7 +266,8 @@ func (a *App) stage() []byte {
 }
 
 // Commit persists the block's state, height and app hash in one synced
-// batch. A failure here is fatal: the node must not go on with state it
+// batch, and starts a snapshot if the height is on the snapshot interval.
+// A failure to persist is fatal: the node must not go on with state it
 // could not save.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	if err := a.store.commit(a.height, a.appHash); err != nil {
@@ -274,5 +279,6 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	a.checkNonce, a.recheckNonce = a.recheckNonce, a.checkNonce
 	clear(a.checkNonce)
 	clear(a.checkSpent)
+	a.maybeSnapshot()
 	return &abci.ResponseCommit{}, nil
 }

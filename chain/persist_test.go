@@ -21,7 +21,7 @@ type recordedRun struct {
 	dumps   []map[string][]byte
 }
 
-func recordRun(t *testing.T, seed uint64, n int) *recordedRun {
+func recordRun(t testing.TB, seed uint64, n int) *recordedRun {
 	t.Helper()
 	w := newWorkload(seed)
 	r := &recordedRun{genesis: w.genesis()}
@@ -36,7 +36,7 @@ func recordRun(t *testing.T, seed uint64, n int) *recordedRun {
 	return r
 }
 
-func openLevelDB(t *testing.T, dir string) dbm.DB {
+func openLevelDB(t testing.TB, dir string) dbm.DB {
 	t.Helper()
 	db, err := dbm.NewGoLevelDB("app", dir)
 	if err != nil {

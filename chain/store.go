@@ -66,6 +66,11 @@ func (st *store) load() (*State, *hasher, int64, []byte, error) {
 func (st *store) commit(height int64, appHash []byte) error {
 	batch := st.db.NewBatch()
 	defer batch.Close()
+	return st.commitBatch(batch, height, appHash)
+}
+
+// commitBatch is commit onto batch, which may already hold other writes.
+func (st *store) commitBatch(batch dbm.Batch, height int64, appHash []byte) error {
 	for k, v := range st.pending {
 		var err error
 		if v == nil {

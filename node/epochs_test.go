@@ -40,36 +40,10 @@ func TestFourValidatorsEpochs(t *testing.T) {
 	waitHeight(t, 2, live...)
 	c := nodes[0].client(t)
 
-	// A subnet with a 3-block tempo and a share of the emission, a
-	// validator with stake and a miner, and the validator's weight on the
+	// A subnet with a 3-block tempo, and the validator's weight on the
 	// miner.
-	params := chain.DefaultHyperparams()
-	params.Tempo, params.MinBurn, params.WeightsRateLimit = 3, chain.Unit, 1
-	nonce := uint64(0)
-	send := func(priv account, n uint64, body chain.Body) {
-		t.Helper()
-		tx, err := chain.SignTx(priv.priv, testChainID, n, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitIncluded(t, c, tx)
-	}
-	send(owner, nonce, &chain.CreateSubnet{Params: params})
-	nonce++
-	// A new subnet earns nothing until the governance key gives it a share.
-	send(owner, nonce, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
-	nonce++
-	for _, hk := range []account{val, miner} {
-		reg, err := chain.NewRegister(testChainID, 1, hk.priv, owner.id, 10*chain.Unit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		send(owner, nonce, reg)
-		nonce++
-	}
-	send(owner, nonce, &chain.AddStake{Hotkey: val.id, Amount: 1000 * chain.Unit})
-	nonce++
-	send(val, 0, &chain.SetWeights{Netuid: 1, UIDs: []uint16{1}, Values: []uint16{65535}})
+	subnetWithNeurons(t, c, owner, val, miner, 3)
+	sendTx(t, c, val, 0, &chain.SetWeights{Netuid: 1, UIDs: []uint16{1}, Values: []uint16{65535}})
 
 	epochs := func(n *running) chain.EpochView {
 		t.Helper()
@@ -105,6 +79,43 @@ func TestFourValidatorsEpochs(t *testing.T) {
 	waitHeight(t, maxHeight(live...), nodes[3])
 	waitFor(t, "node3 at the others' epoch", func() bool { return epochs(nodes[3]).Epoch >= epochs(nodes[0]).Epoch })
 	sameAppHashes(t, nodes)
+}
+
+// subnetWithNeurons creates subnet 1 with the given tempo and the whole
+// emission (owner holds the governance key), registers val (uid 0) and
+// miner (uid 1) paid by owner, and stakes 1000 AGR on val. It returns
+// owner's next nonce.
+func subnetWithNeurons(t *testing.T, c *rpchttp.HTTP, owner, val, miner account, tempo uint64) uint64 {
+	t.Helper()
+	params := chain.DefaultHyperparams()
+	params.Tempo, params.MinBurn, params.WeightsRateLimit = tempo, chain.Unit, 1
+	nonce := uint64(0)
+	sendTx(t, c, owner, nonce, &chain.CreateSubnet{Params: params})
+	nonce++
+	// A new subnet earns nothing until the governance key gives it a share.
+	sendTx(t, c, owner, nonce, &chain.SetEmission{PerBlock: chain.DefaultEmissionPerBlock, Shares: []chain.SubnetShare{{Netuid: 1, Share: 1}}})
+	nonce++
+	for _, hk := range []account{val, miner} {
+		reg, err := chain.NewRegister(testChainID, 1, hk.priv, owner.id, 10*chain.Unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sendTx(t, c, owner, nonce, reg)
+		nonce++
+	}
+	sendTx(t, c, owner, nonce, &chain.AddStake{Hotkey: val.id, Amount: 1000 * chain.Unit})
+	return nonce + 1
+}
+
+// sendTx signs body as from with nonce and waits until a block includes
+// it with code 0.
+func sendTx(t *testing.T, c *rpchttp.HTTP, from account, nonce uint64, body chain.Body) {
+	t.Helper()
+	tx, err := chain.SignTx(from.priv, testChainID, nonce, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIncluded(t, c, tx)
 }
 
 // waitIncluded broadcasts tx and waits until a block includes it with code

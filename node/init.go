@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +72,8 @@ type InitOptions struct {
 	// applied its settings and before it is written to config.toml. Tests
 	// use it for millisecond timeouts.
 	Configure func(*cmtcfg.Config)
+	// App is written to config/app.toml; nil means DefaultAppConfig.
+	App *AppConfig
 	// Force lets Init overwrite a home that already has a node: it rewrites
 	// config.toml and genesis.json and deletes the chain data (blocks,
 	// state, app database and the validator's last-signed state). The node
@@ -115,7 +118,7 @@ func Init(home string, opts InitOptions) error {
 		return fmt.Errorf("node: init: %w", err)
 	}
 	gen := genesisDoc(opts.ChainID, opts.GenesisTime, appState, []types.GenesisValidator{keys.validator(c.Moniker)})
-	if err := writeConfigAndGenesis(c, gen); err != nil {
+	if err := writeConfigAndGenesis(c, gen, orDefaultApp(opts.App)); err != nil {
 		return fmt.Errorf("node: init: %w", err)
 	}
 	return nil
@@ -133,8 +136,20 @@ type TestnetOptions struct {
 	GenesisTime time.Time
 	Configure   func(i int, c *cmtcfg.Config)
 	// BasePort, if not zero, gives node i the P2P port BasePort+2i and the
-	// RPC port BasePort+2i+1 on 127.0.0.1. Zero picks free ports.
+	// RPC port BasePort+2i+1 on 127.0.0.1. Zero picks free ports. Not
+	// with Hosts.
 	BasePort int
+	// Hosts, if set, has one IP address per validator, for a testnet
+	// across machines: node i listens for peers on Hosts[i]:P2PPort
+	// (advertised as its external address) and for RPC on
+	// Hosts[i]:RPCPort, and dials the others at Hosts[j]:P2PPort.
+	Hosts []string
+	// P2PPort and RPCPort are the ports used with Hosts;
+	// DefaultP2PPort and DefaultRPCPort if zero.
+	P2PPort, RPCPort int
+	// App is written to every node's config/app.toml; nil means
+	// DefaultAppConfig.
+	App *AppConfig
 	// Force lets Testnet overwrite an existing testnet under dir, as
 	// InitOptions.Force does for each node home.
 	Force bool
@@ -148,11 +163,13 @@ func TestnetHome(dir string, i int) string {
 	return filepath.Join(dir, "node"+strconv.Itoa(i))
 }
 
-// Testnet writes n validator homes under dir (TestnetHome(dir, i)), each
-// with its own loopback ports, all with one genesis listing the n
-// validators (power 1 each), every node a persistent peer of every other,
-// PEX off, the address book not strict and duplicate IPs allowed, so all
-// of them can run on one machine. Start each with New and Run.
+// Testnet writes n validator homes under dir (TestnetHome(dir, i)), all
+// with one genesis listing the n validators (power 1 each), every node a
+// persistent peer of every other, PEX off and the address book not
+// strict. Without opts.Hosts each node has its own loopback ports and
+// duplicate IPs are allowed, so all of them can run on one machine; with
+// Hosts, node i runs on the machine at Hosts[i]. Start each with New and
+// Run; TestnetNodes lists their addresses.
 func Testnet(dir string, n int, opts TestnetOptions) error {
 	if n < 1 || n > MaxValidators {
 		return fmt.Errorf("node: testnet: %d validators: want 1 to %d", n, MaxValidators)
@@ -164,18 +181,9 @@ func Testnet(dir string, n int, opts TestnetOptions) error {
 	if err != nil {
 		return fmt.Errorf("node: testnet: %w", err)
 	}
-	var ports []int
-	switch {
-	case opts.BasePort == 0:
-		if ports, err = FreePorts(2 * n); err != nil {
-			return fmt.Errorf("node: testnet: %w", err)
-		}
-	case opts.BasePort < 1024 || opts.BasePort+2*n-1 > 65535:
-		return fmt.Errorf("node: testnet: base port %d: want 1024 to %d for %d validators", opts.BasePort, 65535-2*n+1, n)
-	default:
-		for i := range 2 * n {
-			ports = append(ports, opts.BasePort+i)
-		}
+	addrs, err := testnetAddresses(n, opts)
+	if err != nil {
+		return fmt.Errorf("node: testnet: %w", err)
 	}
 	for i := range n {
 		if err := prepareHome(TestnetHome(dir, i), opts.Force); err != nil {
@@ -186,9 +194,13 @@ func Testnet(dir string, n int, opts TestnetOptions) error {
 	vals := make([]types.GenesisValidator, n)
 	peers := make([]string, n)
 	for i := range n {
-		p2pAddr, rpcAddr := hostPort(ports[2*i]), hostPort(ports[2*i+1])
+		p2pAddr, rpcAddr := addrs[2*i], addrs[2*i+1]
 		c := baseConfig(TestnetHome(dir, i), "node"+strconv.Itoa(i), p2pAddr, rpcAddr, opts.BlockTime)
-		c.P2P.AllowDuplicateIP = true
+		if len(opts.Hosts) > 0 {
+			c.P2P.ExternalAddress = p2pAddr
+		} else {
+			c.P2P.AllowDuplicateIP = true
+		}
 		keys, err := writeKeys(c)
 		if err != nil {
 			return fmt.Errorf("node: testnet: node %d: %w", i, err)
@@ -211,11 +223,71 @@ func Testnet(dir string, n int, opts TestnetOptions) error {
 		if err := c.ValidateBasic(); err != nil {
 			return fmt.Errorf("node: testnet: node %d: config: %w", i, err)
 		}
-		if err := writeConfigAndGenesis(c, gen); err != nil {
+		if err := writeConfigAndGenesis(c, gen, orDefaultApp(opts.App)); err != nil {
 			return fmt.Errorf("node: testnet: node %d: %w", i, err)
 		}
 	}
 	return nil
+}
+
+// testnetAddresses returns node i's P2P and RPC listen addresses
+// (host:port) at 2i and 2i+1.
+func testnetAddresses(n int, opts TestnetOptions) ([]string, error) {
+	var addrs []string
+	if len(opts.Hosts) > 0 {
+		if len(opts.Hosts) != n {
+			return nil, fmt.Errorf("%d hosts for %d validators: want one IP address per validator", len(opts.Hosts), n)
+		}
+		if opts.BasePort != 0 {
+			return nil, errors.New("a base port is for loopback testnets; with hosts, give the P2P and RPC ports")
+		}
+		p2pPort, rpcPort := cmp.Or(opts.P2PPort, DefaultP2PPort), cmp.Or(opts.RPCPort, DefaultRPCPort)
+		for _, p := range []int{p2pPort, rpcPort} {
+			if p < 1 || p > 65535 {
+				return nil, fmt.Errorf("port %d: want 1 to 65535", p)
+			}
+		}
+		if p2pPort == rpcPort {
+			return nil, fmt.Errorf("P2P and RPC both on port %d", p2pPort)
+		}
+		seen := map[string]int{}
+		for i, h := range opts.Hosts {
+			ip := net.ParseIP(h)
+			if ip == nil {
+				return nil, fmt.Errorf("host %d %q: want an IP address", i, h)
+			}
+			if ip.IsUnspecified() {
+				return nil, fmt.Errorf("host %d %q: want the address other machines reach it at, not an unspecified one", i, h)
+			}
+			if j, dup := seen[ip.String()]; dup {
+				return nil, fmt.Errorf("hosts %d and %d are both %s: their ports would clash", j, i, h)
+			}
+			seen[ip.String()] = i
+			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(p2pPort)), net.JoinHostPort(h, strconv.Itoa(rpcPort)))
+		}
+		return addrs, nil
+	}
+	if opts.P2PPort != 0 || opts.RPCPort != 0 {
+		return nil, errors.New("P2P and RPC ports are for testnets across hosts; without hosts, give a base port or none")
+	}
+	var ports []int
+	var err error
+	switch {
+	case opts.BasePort == 0:
+		if ports, err = FreePorts(2 * n); err != nil {
+			return nil, err
+		}
+	case opts.BasePort < 1024 || opts.BasePort+2*n-1 > 65535:
+		return nil, fmt.Errorf("base port %d: want 1024 to %d for %d validators", opts.BasePort, 65535-2*n+1, n)
+	default:
+		for i := range 2 * n {
+			ports = append(ports, opts.BasePort+i)
+		}
+	}
+	for _, p := range ports {
+		addrs = append(addrs, hostPort(p))
+	}
+	return addrs, nil
 }
 
 // FreePorts returns n distinct TCP ports that were free on 127.0.0.1 a
@@ -366,12 +438,15 @@ func genesisDoc(chainID string, t time.Time, appState json.RawMessage, vals []ty
 	}
 }
 
-func writeConfigAndGenesis(c *cmtcfg.Config, gen *types.GenesisDoc) error {
+func writeConfigAndGenesis(c *cmtcfg.Config, gen *types.GenesisDoc, app AppConfig) error {
 	if err := gen.ValidateAndComplete(); err != nil {
 		return fmt.Errorf("genesis: %w", err)
 	}
 	if err := gen.SaveAs(c.GenesisFile()); err != nil {
 		return fmt.Errorf("write genesis: %w", err)
+	}
+	if err := writeAppConfig(c.RootDir, app); err != nil {
+		return err
 	}
 	cmtcfg.WriteConfigFile(filepath.Join(c.RootDir, "config", "config.toml"), c)
 	return nil

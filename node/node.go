@@ -45,6 +45,7 @@ const appDBBackend = dbm.GoLevelDBBackend
 type Node struct {
 	home  string
 	cfg   *cmtcfg.Config
+	app   AppConfig
 	log   *zap.Logger
 	appDB dbm.DB
 	comet *nm.Node
@@ -92,6 +93,28 @@ func LoadConfig(home string) (*cmtcfg.Config, error) {
 // app's with component=chain; so log should not carry a component field. New starts
 // nothing that listens; Run does. Call Run, or Close to release the home.
 func New(home string, log *zap.Logger) (*Node, error) {
+	return Open(home, log, Options{})
+}
+
+// Options change how Open opens a home.
+type Options struct {
+	// App, if set, edits the app settings read from config/app.toml
+	// before they are used, as command-line flags do.
+	App func(*AppConfig)
+}
+
+// Open is New with options.
+func Open(home string, log *zap.Logger, opts Options) (*Node, error) {
+	appCfg, err := LoadAppConfig(home)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	if opts.App != nil {
+		opts.App(&appCfg)
+		if err := appCfg.Validate(); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
 	c, err := LoadConfig(home)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -129,6 +152,10 @@ func New(home string, log *zap.Logger) (*Node, error) {
 		_ = appDB.Close()
 		return nil, fmt.Errorf("node: open app: %w", err)
 	}
+	if err := app.EnableSnapshots(SnapshotDir(home), uint64(appCfg.SnapshotInterval), appCfg.SnapshotKeepRecent); err != nil {
+		_ = appDB.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	// The gate answers CometBFT's peer filter queries; see gatedApp.
 	c.FilterPeers = true
 	gate := &gatedApp{App: app}
@@ -141,7 +168,7 @@ func New(home string, log *zap.Logger) (*Node, error) {
 		_ = appDB.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	return &Node{home: home, cfg: c, log: log.With(zap.String("component", "node")), appDB: appDB, comet: comet, dbs: dbs, gate: gate, ready: make(chan struct{}), stopping: stopping}, nil
+	return &Node{home: home, cfg: c, app: appCfg, log: log.With(zap.String("component", "node")), appDB: appDB, comet: comet, dbs: dbs, gate: gate, ready: make(chan struct{}), stopping: stopping}, nil
 }
 
 // homeLocked reports whether err is goleveldb's failure to lock a
@@ -194,7 +221,12 @@ func (n *Node) run(ctx context.Context) error {
 	}
 	close(n.ready)
 	n.log.Info("node started", zap.String("home", n.home), zap.String("rpc", n.RPCAddress()),
-		zap.String("p2p", n.cfg.P2P.ListenAddress), zap.String("node_id", string(n.comet.NodeInfo().ID())))
+		zap.String("p2p", n.cfg.P2P.ListenAddress), zap.String("node_id", string(n.comet.NodeInfo().ID())),
+		zap.Int64("snapshot_interval", n.app.SnapshotInterval))
+	if ss := n.cfg.StateSync; ss.Enable && n.comet.BlockStore().Height() == 0 {
+		n.log.Info("state sync: restoring the state from a peer's snapshot, then syncing blocks to the tip",
+			zap.Strings("rpc_servers", ss.RPCServers), zap.Int64("trust_height", ss.TrustHeight))
+	}
 	<-ctx.Done()
 	n.gate.closing.Store(true)
 	n.stopping.Store(true)
@@ -219,6 +251,7 @@ func (n *Node) Close() error {
 			// stores but not the indexer's; close whatever is still open.
 			n.dbs.closeAll()
 		}
+		n.gate.App.WaitSnapshot()
 		if err := n.appDB.Close(); err != nil {
 			n.closeErr = fmt.Errorf("node: close app database: %w", err)
 		}

@@ -24,7 +24,7 @@ func nodeCmd() *Command {
 	return &Command{
 		Name:        "node",
 		Short:       "Set up and run a chain node",
-		Subcommands: []*Command{nodeInitCmd(), nodeStartCmd()},
+		Subcommands: []*Command{nodeInitCmd(), nodeStartCmd(), nodeTestnetCmd(), nodeJoinCmd()},
 	}
 }
 
@@ -39,6 +39,7 @@ func nodeInitCmd() *Command {
 	p2pAddr := fs.String("p2p-laddr", "127.0.0.1:26656", "P2P listen `HOST:PORT`")
 	rpcAddr := fs.String("rpc-laddr", "127.0.0.1:26657", "CometBFT RPC listen `HOST:PORT`")
 	blockTime := fs.Duration("block-time", node.DefaultBlockTime, "pause after each block (consensus.timeout_commit)")
+	snaps := addSnapshotFlags(fs)
 	output := outputFlag(fs, "text", "text", "json")
 	return &Command{
 		Name:  "init",
@@ -69,10 +70,14 @@ the only validator. It refuses a home that already has a node unless
 			if err != nil {
 				return err
 			}
+			app, err := snaps.config()
+			if err != nil {
+				return err
+			}
 			home := rt.Config.Home
 			err = node.Init(home, node.InitOptions{
 				ChainID: *chainID, Balances: balances.list, Governance: gov, Force: *force,
-				P2PAddress: *p2pAddr, RPCAddress: *rpcAddr, BlockTime: *blockTime,
+				P2PAddress: *p2pAddr, RPCAddress: *rpcAddr, BlockTime: *blockTime, App: app,
 			})
 			if err != nil {
 				return err
@@ -97,6 +102,7 @@ func nodeStartCmd() *Command {
 	dash := fs.String("dashboard", "", "also serve the dashboard of a subnet on `ADDRESS` (host:port)")
 	netuid := fs.Uint("dashboard-netuid", 1, "the subnet the dashboard shows")
 	validators := fs.String("dashboard-validators", "", "comma-separated base `URLS` of validators whose /scores the dashboard shows")
+	snaps := addSnapshotFlags(fs)
 	return &Command{
 		Name:  "start",
 		Short: "Run the node in the home directory until interrupted",
@@ -105,7 +111,10 @@ func nodeStartCmd() *Command {
 through Agora's logger (component=cometbft). SIGINT or SIGTERM stops it
 cleanly. If the app database (data/app.db) is missing, the node replays
 every block from genesis. With --dashboard it also serves the network's
-dashboard for one subnet, reading this node.`,
+dashboard for one subnet, reading this node. --snapshot-interval and
+--snapshot-keep, if given, override config/app.toml. A home written by
+"agora node join --state-sync" first restores the state from a peer's
+snapshot, then syncs the remaining blocks.`,
 		Flags: fs,
 		Run: func(ctx context.Context, rt *Runtime, args []string) error {
 			if err := noArgs(args); err != nil {
@@ -122,7 +131,7 @@ dashboard for one subnet, reading this node.`,
 				}
 				defer ln.Close()
 			}
-			n, err := node.New(rt.Config.Home, rt.Log)
+			n, err := node.Open(rt.Config.Home, rt.Log, node.Options{App: snaps.override})
 			if err != nil {
 				return err
 			}
@@ -143,12 +152,7 @@ dashboard for one subnet, reading this node.`,
 				return err
 			}
 			defer client.Close()
-			var urls []string
-			for _, u := range strings.Split(*validators, ",") {
-				if u = strings.TrimSpace(u); u != "" {
-					urls = append(urls, u)
-				}
-			}
+			urls := commaList(*validators)
 			d, err := dashboard.New(dashboard.Config{Client: client, Netuid: uint16(*netuid), Validators: urls, Logger: rt.Log.Named("dashboard")})
 			if err != nil {
 				return err
