@@ -19,7 +19,13 @@ import (
 // newGenesisApp is a chain app after InitChain, with these accounts funded.
 func newGenesisApp(t *testing.T, funded ...account) *chain.App {
 	t.Helper()
-	app, err := chain.NewApp(dbm.NewMemDB(), zap.NewNop())
+	return newGenesisAppOn(t, dbm.NewMemDB(), funded...)
+}
+
+// newGenesisAppOn is newGenesisApp on db.
+func newGenesisAppOn(t *testing.T, db dbm.DB, funded ...account) *chain.App {
+	t.Helper()
+	app, err := chain.NewApp(db, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,15 +197,8 @@ func TestPreCheckClientsForwardSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	app, err := chain.NewApp(db, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(chain.GenesisState{Fees: chain.DefaultFees(), Balances: []chain.GenesisBalance{}})
+	app := newGenesisAppOn(t, db)
 	ctx := context.Background()
-	if _, err := app.InitChain(ctx, &abci.RequestInitChain{ChainId: testChainID, AppStateBytes: raw}); err != nil {
-		t.Fatal(err)
-	}
 	if err := app.EnableSnapshots(t.TempDir(), 1, 1); err != nil {
 		t.Fatal(err)
 	}
