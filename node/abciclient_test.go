@@ -19,7 +19,13 @@ import (
 // newGenesisApp is a chain app after InitChain, with these accounts funded.
 func newGenesisApp(t *testing.T, funded ...account) *chain.App {
 	t.Helper()
-	app, err := chain.NewApp(dbm.NewMemDB(), zap.NewNop())
+	return newGenesisAppOn(t, dbm.NewMemDB(), funded...)
+}
+
+// newGenesisAppOn is newGenesisApp on db.
+func newGenesisAppOn(t *testing.T, db dbm.DB, funded ...account) *chain.App {
+	t.Helper()
+	app, err := chain.NewApp(db, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,3 +187,42 @@ func TestPreCheckClientsAnswerAsLocal(t *testing.T) {
 }
 
 var _ abcicli.Client = (*preCheckClient)(nil)
+
+// TestPreCheckClientsForwardSnapshots: CometBFT's snapshot connection,
+// through preCheckClients, reaches the app's snapshots rather than
+// BaseApplication's empty answers.
+func TestPreCheckClientsForwardSnapshots(t *testing.T) {
+	db, err := dbm.NewGoLevelDB("app", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	app := newGenesisAppOn(t, db)
+	ctx := context.Background()
+	if err := app.EnableSnapshots(t.TempDir(), 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	app.WaitSnapshot()
+	client, err := (&preCheckClients{app: &gatedApp{App: app}}).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := client.ListSnapshots(ctx, &abci.RequestListSnapshots{})
+	if err != nil || len(list.Snapshots) != 1 || list.Snapshots[0].Height != 1 {
+		t.Fatalf("ListSnapshots through the client: %+v %v, want the snapshot at height 1", list, err)
+	}
+	chunk, err := client.LoadSnapshotChunk(ctx, &abci.RequestLoadSnapshotChunk{Height: 1, Format: chain.SnapshotFormat})
+	if err != nil || len(chunk.Chunk) == 0 {
+		t.Fatalf("LoadSnapshotChunk through the client: %v, %d bytes", err, len(chunk.GetChunk()))
+	}
+	offer, err := client.OfferSnapshot(ctx, &abci.RequestOfferSnapshot{Snapshot: list.Snapshots[0], AppHash: make([]byte, 32)})
+	if err != nil || offer.Result != abci.ResponseOfferSnapshot_ABORT {
+		t.Fatalf("OfferSnapshot to an app with state, through the client: %v %v, want ABORT", offer, err)
+	}
+}
