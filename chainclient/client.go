@@ -188,6 +188,23 @@ func (c *Client) BlockMetas(ctx context.Context, minHeight, maxHeight int64) ([]
 	return r.BlockMetas, nil
 }
 
+// Signers returns the addresses (hex, as /status's validator_info shows
+// them) of the validators whose votes for the block at height are in its
+// commit.
+func (c *Client) Signers(ctx context.Context, height int64) ([]string, error) {
+	r, err := c.rpc.Commit(ctx, &height)
+	if err != nil {
+		return nil, c.wrap("commit", err)
+	}
+	var out []string
+	for _, s := range r.Commit.Signatures {
+		if s.BlockIDFlag == types.BlockIDFlagCommit {
+			out = append(out, s.ValidatorAddress.String())
+		}
+	}
+	return out, nil
+}
+
 // QueryError is a query the node answered with an error, such as an
 // unknown subnet; Log is the node's message.
 type QueryError struct {

@@ -86,11 +86,16 @@ func (r *run) kill(ctx context.Context, h *Host, down time.Duration) ([]string, 
 		return nil, err
 	}
 	switch h.Role {
-	case RoleChainValidator, RoleFullNode:
+	case RoleFullNode:
 		if err := r.caughtUp(ctx, h.Name, 60*time.Second); err != nil {
 			return nil, err
 		}
 		return []string{h.Name + " restarted, replayed what it missed and follows the tip"}, nil
+	case RoleChainValidator:
+		if err := r.signing(ctx, h.Name, restartHeight, 60*time.Second); err != nil {
+			return nil, err
+		}
+		return []string{h.Name + " restarted, caught up and signs blocks again"}, nil
 	case RoleMiner:
 		var checked int
 		err := r.waitFor(ctx, h.Name+"'s labelling page back", 30*time.Second, func(ctx context.Context) (bool, error) {
@@ -243,6 +248,31 @@ func (r *run) caughtUp(ctx context.Context, host string, timeout time.Duration) 
 	})
 }
 
+// signing waits until chain validator host has caught up and its vote
+// is in the commit of a block above height: it takes part in consensus
+// again, not only follows it.
+func (r *run) signing(ctx context.Context, host string, height int64, timeout time.Duration) error {
+	return r.waitFor(ctx, host+" signs blocks again", timeout, func(ctx context.Context) (bool, error) {
+		st, err := r.nodes[host].Status(ctx)
+		if err != nil {
+			return false, err
+		}
+		// The commit of the block at h is in the block at h+1.
+		latest := st.SyncInfo.LatestBlockHeight - 1
+		if st.SyncInfo.CatchingUp || latest <= height {
+			return false, fmt.Errorf("%s at %d, catching up %v", host, st.SyncInfo.LatestBlockHeight, st.SyncInfo.CatchingUp)
+		}
+		signers, err := r.nodes[host].Signers(ctx, latest)
+		if err != nil {
+			return false, err
+		}
+		if !slices.Contains(signers, st.ValidatorInfo.Address.String()) {
+			return false, fmt.Errorf("%s's vote is not in the commit of block %d", host, latest)
+		}
+		return true, nil
+	})
+}
+
 // join starts a late full node and reports how long it took to reach the
 // chain's tip.
 func (r *run) join(ctx context.Context, h *Host) ([]string, error) {
@@ -333,7 +363,12 @@ func (r *run) partition(ctx context.Context, p Perturbation) ([]string, error) {
 	if err := r.waitHeight(ctx, top+2, 90*time.Second); err != nil {
 		return nil, errors.Join(errors.New("after healing"), err)
 	}
-	return append(checks, "healed: every node made blocks again and is at the tip"), nil
+	for _, v := range r.m.HostsWith(RoleChainValidator) {
+		if err := r.signing(ctx, v.Name, top, 60*time.Second); err != nil {
+			return nil, errors.Join(errors.New("after healing"), err)
+		}
+	}
+	return append(checks, "healed: every node is at the tip and every chain validator signs blocks again"), nil
 }
 
 // checkChain checks, for every running node, that each block it has

@@ -122,27 +122,26 @@ func (l *labeler) verify(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("labelling page %s: %w", l.url, err)
 	}
 	defer c.Close()
+	// One at a time, reading every answer: a page that only writes is
+	// closed by the hub for not reading its messages.
 	for i, lab := range labels {
 		lab.ID = fmt.Sprint(i)
 		if err := c.WriteJSON(lab); err != nil {
 			return 0, err
 		}
-	}
-	pending := len(labels)
-	for pending > 0 {
-		var m rlhf.ServerMessage
-		if err := c.ReadJSON(&m); err != nil {
-			return 0, fmt.Errorf("labelling page %s: %d of %d labels not answered: %w", l.url, pending, len(labels), err)
-		}
-		switch m.Type {
-		case rlhf.MsgAck:
-			if !m.Resent {
-				return 0, fmt.Errorf("labelling page %s: label of task %s, acknowledged before, was stored again as new: the miner had lost it", l.url, m.TaskID)
+		for answered := false; !answered; {
+			var m rlhf.ServerMessage
+			if err := c.ReadJSON(&m); err != nil {
+				return 0, fmt.Errorf("labelling page %s: label %d of %d not answered: %w", l.url, i+1, len(labels), err)
 			}
-			pending--
-		case rlhf.MsgError:
-			if m.Ref != "" {
-				return 0, fmt.Errorf("labelling page %s: a label acknowledged before is refused now (%s: %s): the miner lost it", l.url, m.Code, m.Message)
+			switch {
+			case m.Type == rlhf.MsgAck && m.Ref == lab.ID:
+				if !m.Resent {
+					return 0, fmt.Errorf("labelling page %s: label of task %s, acknowledged before, was stored again as new: the miner had lost it", l.url, m.TaskID)
+				}
+				answered = true
+			case m.Type == rlhf.MsgError && m.Ref == lab.ID:
+				return 0, fmt.Errorf("labelling page %s: the label of task %s, acknowledged before, is refused now (%s: %s): the miner lost it", l.url, lab.TaskID, m.Code, m.Message)
 			}
 		}
 	}

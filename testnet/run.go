@@ -40,7 +40,7 @@ const (
 	validatorPort = 9091
 	netuid        = 1
 	// password is every key's password in the harness's wallet.
-	password = "testnet"
+	password = "testnet-password"
 )
 
 // Options configures Run.
@@ -106,7 +106,7 @@ type run struct {
 	start  time.Time
 	procs  map[string]*proc
 	nodes  map[string]*chainclient.Client // chain nodes that run, by host
-	hotkey map[string]string              // miner and validator hosts' hotkey addresses
+	hotkey map[string]string              // miner and validator hosts' hotkeys, hex
 	labels map[string]*labeler            // by miner host
 	http   *http.Client
 	ws     *websocket.Dialer
@@ -376,11 +376,13 @@ func (r *run) setup(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var k struct{ Address string }
+		var k struct {
+			PublicKey string `json:"public_key"`
+		}
 		if err := json.Unmarshal([]byte(out), &k); err != nil {
 			return fmt.Errorf("wallet new-hotkey: %w: %s", err, out)
 		}
-		r.hotkey[h.Name] = k.Address
+		r.hotkey[h.Name] = k.PublicKey // as the chain shows hotkeys
 	}
 
 	validators := r.m.HostsWith(RoleChainValidator)
