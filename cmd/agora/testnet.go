@@ -54,9 +54,13 @@ commands.sh in --dir lists every command it ran, host by host.`,
 			if len(args) != 1 {
 				return usageErrorf("want one MANIFEST, got %d argument(s)", len(args))
 			}
-			m, err := testnet.Load(args[0])
+			b, err := rt.ReadFile(args[0])
 			if err != nil {
-				return usageErrorf("%v", err)
+				return usageErrorf("manifest: %v", err)
+			}
+			m, err := testnet.Parse(b)
+			if err != nil {
+				return usageErrorf("manifest %s: %v", args[0], err)
 			}
 			if *bin == "" {
 				if *bin, err = os.Executable(); err != nil {
