@@ -34,7 +34,7 @@ func TestTestnetRunRefusesBadManifests(t *testing.T) {
 		t.Errorf("no manifest: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = agora(t, nil, nil, "testnet", "run", filepath.Join(dir, "missing.yaml"))
-	if r.code != exitUsage || !strings.Contains(r.stderr, "no such file") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "missing.yaml: file does not exist") {
 		t.Errorf("missing manifest: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
