@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,11 +15,16 @@ import (
 	"github.com/seed0ffb8d46/agora/chain"
 )
 
+// syncBlocks is the length of TestStateSyncJoin's chain: 2000 in make
+// test; longer chains show state sync's lead over replay growing
+// (go test -run TestStateSyncJoin -statesync.blocks 10000 ./node, a
+// multiple of syncSnapshotInterval).
+var syncBlocks = flag.Int64("statesync.blocks", 2000, "TestStateSyncJoin: the chain's length in blocks, a multiple of 500")
+
 // Sizes of TestStateSyncJoin's chain.
 const (
-	syncChainBlocks      = 2000
 	syncSnapshotInterval = 500
-	// syncBuildTimeout bounds building the chain; only reached when
+	// syncBuildTimeout bounds building 2000 blocks of the chain; only reached when
 	// something is broken or the machine is far too busy.
 	syncBuildTimeout = 3 * time.Minute
 )
@@ -30,6 +36,10 @@ const (
 // replays from genesis, and all three agree on the app hash. It logs the
 // two join times.
 func TestStateSyncJoin(t *testing.T) {
+	syncChainBlocks := *syncBlocks
+	if syncChainBlocks < syncSnapshotInterval || syncChainBlocks%syncSnapshotInterval != 0 {
+		t.Fatalf("-statesync.blocks %d: want a multiple of %d", syncChainBlocks, syncSnapshotInterval)
+	}
 	owner, val, miner, bob := newAccount("owner"), newAccount("validator"), newAccount("miner"), newAccount("bob")
 	dir := t.TempDir()
 	err := Testnet(dir, 1, TestnetOptions{
@@ -59,7 +69,7 @@ func TestStateSyncJoin(t *testing.T) {
 	// Build the chain: a transfer every few blocks, and the validator's
 	// weight on the miner once an epoch has given it a permit.
 	built := time.Now()
-	deadline := built.Add(syncBuildTimeout)
+	deadline := built.Add(time.Duration(syncChainBlocks+1999) / 2000 * syncBuildTimeout)
 	weighted := false
 	for last := v.height(); v.height() < syncChainBlocks+2; {
 		if time.Now().After(deadline) {
