@@ -4,7 +4,9 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +165,23 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if err := removeNS(dead); err != nil {
 		t.Errorf("removing a removed namespace: %v", err)
+	}
+}
+
+// TestRunThatFailsLeavesNothing: a run whose first command fails stops
+// there and removes every namespace it made.
+func TestRunThatFailsLeavesNothing(t *testing.T) {
+	m, err := Parse([]byte("network: 10.78.4.0/24\nhosts:\n  - {name: a, role: chain-validator}\n  - {name: m, role: miner}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err = Run(context.Background(), Options{Manifest: m, Bin: "/bin/false", Model: "testdata/four-validators.yaml", Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "wallet create") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("Run with a binary that fails: %v, want the failed command and where the logs are", err)
+	}
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	if strings.Contains(string(out), nsPrefix+strconv.Itoa(os.Getpid())+"-") {
+		t.Errorf("namespaces left behind:\n%s", out)
 	}
 }

@@ -612,7 +612,7 @@ func (r *run) startDaemons(ctx context.Context) error {
 		if err := r.daemon(h.Name, "validator", "run", "--home", r.home, "--log.format", "json",
 			"--validator.wallet", "owner", "--validator.hotkey", h.Name, "--validator.netuid", "1", "--validator.node", r.rpcAddr(h.Node),
 			"--validator.verify_model", r.o.Model, "--validator.listen", "0.0.0.0:"+strconv.Itoa(validatorPort),
-			"--validator.public_addr", netip.AddrPortFrom(h.Addr(), validatorPort).String(),
+			"--validator.public_addr", ":"+strconv.Itoa(validatorPort),
 			"--validator.axon_networks", r.m.Prefix().String(), "--validator.step_interval", "1s"); err != nil {
 			return err
 		}
@@ -653,8 +653,9 @@ func (r *run) scores(ctx context.Context, host string) (api.ValidatorScores, err
 }
 
 // paid holds when every miner has incentive and emission on chain, with
-// the axon of its host's address, every validator holds a permit, and
-// every validator scores every miner above 0.
+// the axon of its host's address (which it detected), every validator
+// holds a permit and has announced its host's address, and every
+// validator scores every miner above 0.
 func (r *run) paid(ctx context.Context) (bool, error) {
 	mg, err := r.metagraph(ctx)
 	if err != nil {
@@ -683,6 +684,11 @@ func (r *run) paid(ctx context.Context) (bool, error) {
 		n, ok := byHotkey[r.hotkey[h.Name]]
 		if !ok || !n.ValidatorPermit {
 			return false, fmt.Errorf("validator %s has no permit yet", h.Name)
+		}
+		// It announces its /scores, at the address it detected, once it
+		// holds a permit.
+		if want := netip.AddrPortFrom(h.Addr(), validatorPort).String(); n.Axon == nil || n.Axon.Addr != want {
+			return false, fmt.Errorf("validator %s's axon on chain is %v, want %s (its host's address)", h.Name, n.Axon, want)
 		}
 		s, err := r.scores(ctx, h.Name)
 		if err != nil {
