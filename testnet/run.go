@@ -98,18 +98,19 @@ type Report struct {
 type blockID struct{ hash, appHash string }
 
 type run struct {
-	o      Options
-	m      *Manifest
-	net    *Network
-	home   string // the operator's wallet home, shared by the daemons
-	chain  string // the chain nodes' homes
-	start  time.Time
-	procs  map[string]*proc
-	nodes  map[string]*chainclient.Client // chain nodes that run, by host
-	hotkey map[string]string              // miner and validator hosts' hotkeys, hex
-	labels map[string]*labeler            // by miner host
-	http   *http.Client
-	ws     *websocket.Dialer
+	o       Options
+	m       *Manifest
+	net     *Network
+	home    string // the operator's wallet home, shared by the daemons
+	chain   string // the chain nodes' homes
+	start   time.Time
+	procs   map[string]*proc
+	nodes   map[string]*chainclient.Client // chain nodes that run, by host
+	hotkey  map[string]string              // miner and validator hosts' hotkeys, hex
+	coldkey map[string]string              // their coldkeys' addresses
+	labels  map[string]*labeler            // by miner host
+	http    *http.Client
+	ws      *websocket.Dialer
 	// canon is the chain as the first node to report each height saw it;
 	// checked the height each node is checked to.
 	canon      map[int64]blockID
@@ -159,7 +160,7 @@ func Run(ctx context.Context, o Options) (_ *Report, err error) {
 	}
 	r := &run{
 		o: o, m: o.Manifest, home: filepath.Join(o.Dir, "home"), chain: filepath.Join(o.Dir, "chain"), start: time.Now(),
-		procs: map[string]*proc{}, nodes: map[string]*chainclient.Client{}, hotkey: map[string]string{}, labels: map[string]*labeler{},
+		procs: map[string]*proc{}, nodes: map[string]*chainclient.Client{}, hotkey: map[string]string{}, coldkey: map[string]string{}, labels: map[string]*labeler{},
 		canon: map[int64]blockID{}, checked: map[string]int64{},
 	}
 	if r.transcript, err = os.Create(filepath.Join(o.Dir, "commands.sh")); err != nil {
@@ -359,6 +360,8 @@ func (r *run) waitFor(ctx context.Context, what string, timeout time.Duration, c
 // setup makes the wallet, the chain, the subnet, the miners and the
 // validators, and waits until every miner is paid.
 func (r *run) setup(ctx context.Context) error {
+	// The subnet owner's wallet, on the operator's machine; every miner and
+	// validator has its own, on its own host, as separate operators would.
 	out, err := r.agora(ctx, "", "wallet", "create", "--home", r.home, "--wallet", "owner", "--output", "json")
 	if err != nil {
 		return err
@@ -372,8 +375,17 @@ func (r *run) setup(ctx context.Context) error {
 		if h.Role != RoleMiner && h.Role != RoleValidator {
 			continue
 		}
-		out, err := r.agora(ctx, "", "wallet", "new-hotkey", "--home", r.home, "--wallet", "owner", "--hotkey", h.Name, "--output", "json")
+		home := r.hostHome(h.Name)
+		out, err := r.agora(ctx, h.Name, "wallet", "create", "--home", home, "--wallet", "op", "--output", "json")
 		if err != nil {
+			return err
+		}
+		var c struct{ Address string }
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
+			return fmt.Errorf("wallet create: %w: %s", err, out)
+		}
+		r.coldkey[h.Name] = c.Address
+		if out, err = r.agora(ctx, h.Name, "wallet", "new-hotkey", "--home", home, "--wallet", "op", "--hotkey", h.Name, "--output", "json"); err != nil {
 			return err
 		}
 		var k struct {
@@ -453,6 +465,9 @@ func (r *run) setup(ctx context.Context) error {
 }
 
 func (r *run) nodeHome(host string) string { return filepath.Join(r.chain, host) }
+
+// hostHome is a miner's or validator's home: its wallet and data.
+func (r *run) hostHome(host string) string { return filepath.Join(r.o.Dir, "hosts", host) }
 
 func (r *run) startNode(host string) error {
 	if err := r.daemon(host, "node", "start", "--home", r.nodeHome(host), "--log.format", "json"); err != nil {
@@ -560,31 +575,38 @@ func (r *run) subnet(ctx context.Context) error {
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		return err
 	}
-	// The operator's commands run on a host of the network, through its
-	// node: the first validator's if there is one.
-	host, node := r.m.HostsWith(RoleChainValidator)[0].Name, r.rpcAddr(r.m.HostsWith(RoleChainValidator)[0].Name)
-	if len(vals) > 0 {
-		host, node = vals[0].Name, r.rpcAddr(vals[0].Node)
-	}
+	// The owner's commands run on the first chain validator's host,
+	// through its node; each miner and validator operator registers (and
+	// stakes) from its own host, through the node it uses.
+	owner := r.m.HostsWith(RoleChainValidator)[0].Name
 	r.say("creating subnet %d (tempo %d), registering %d miners and %d validators", netuid, r.m.Tempo, len(miners), len(vals))
-	tx := func(args ...string) error {
-		_, err := r.agora(ctx, host, append(append([]string{"tx"}, args...), "--home", r.home, "--node", node)...)
+	tx := func(host, home, node string, args ...string) error {
+		_, err := r.agora(ctx, host, append(append([]string{"tx"}, args...), "--home", home, "--node", node)...)
 		return err
 	}
-	if err := tx("subnet", "create", "--wallet", "owner", "--params", file); err != nil {
+	if err := tx(owner, r.home, r.rpcAddr(owner), "subnet", "create", "--wallet", "owner", "--params", file); err != nil {
 		return err
 	}
-	if err := tx("emission", "set", "--wallet", "owner", "--share", "1=1"); err != nil {
+	if err := tx(owner, r.home, r.rpcAddr(owner), "emission", "set", "--wallet", "owner", "--share", "1=1"); err != nil {
 		return err
 	}
 	for _, h := range append(slices.Clone(miners), vals...) {
-		if err := tx("register", "--wallet", "owner", "--hotkey", h.Name, "--netuid", "1"); err != nil {
+		amount := "100"
+		if h.Role == RoleValidator {
+			amount = "10100"
+		}
+		if err := tx(owner, r.home, r.rpcAddr(owner), "transfer", "--wallet", "owner", "--to", r.coldkey[h.Name], "--amount", amount); err != nil {
 			return err
 		}
 	}
-	for _, h := range vals {
-		if err := tx("stake", "add", "--wallet", "owner", "--hotkey", h.Name, "--amount", "10000"); err != nil {
+	for _, h := range append(slices.Clone(miners), vals...) {
+		if err := tx(h.Name, r.hostHome(h.Name), r.rpcAddr(h.Node), "register", "--wallet", "op", "--hotkey", h.Name, "--netuid", "1"); err != nil {
 			return err
+		}
+		if h.Role == RoleValidator {
+			if err := tx(h.Name, r.hostHome(h.Name), r.rpcAddr(h.Node), "stake", "add", "--wallet", "op", "--hotkey", h.Name, "--amount", "10000"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -593,14 +615,14 @@ func (r *run) subnet(ctx context.Context) error {
 // startDaemons starts the miners (with a labeler each) and validators.
 func (r *run) startDaemons(ctx context.Context) error {
 	for _, h := range r.m.HostsWith(RoleMiner) {
-		out, err := r.agora(ctx, h.Name, "miner", "labelers", "add", "tester", "--home", r.home, "--miner.wallet", "owner", "--miner.hotkey", h.Name)
+		out, err := r.agora(ctx, h.Name, "miner", "labelers", "add", "tester", "--home", r.hostHome(h.Name), "--miner.wallet", "op", "--miner.hotkey", h.Name)
 		if err != nil {
 			return err
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		token := strings.TrimSpace(lines[len(lines)-1])
-		if err := r.daemon(h.Name, "miner", "run", "--home", r.home, "--log.format", "json",
-			"--miner.wallet", "owner", "--miner.hotkey", h.Name, "--miner.netuid", "1", "--miner.node", r.rpcAddr(h.Node),
+		if err := r.daemon(h.Name, "miner", "run", "--home", r.hostHome(h.Name), "--log.format", "json",
+			"--miner.wallet", "op", "--miner.hotkey", h.Name, "--miner.netuid", "1", "--miner.node", r.rpcAddr(h.Node),
 			"--miner.model", r.o.Model, "--miner.listen", "0.0.0.0:"+strconv.Itoa(minerPort)); err != nil {
 			return err
 		}
@@ -609,8 +631,8 @@ func (r *run) startDaemons(ctx context.Context) error {
 		go l.run(r.bg, uint64(len(r.labels)))
 	}
 	for _, h := range r.m.HostsWith(RoleValidator) {
-		if err := r.daemon(h.Name, "validator", "run", "--home", r.home, "--log.format", "json",
-			"--validator.wallet", "owner", "--validator.hotkey", h.Name, "--validator.netuid", "1", "--validator.node", r.rpcAddr(h.Node),
+		if err := r.daemon(h.Name, "validator", "run", "--home", r.hostHome(h.Name), "--log.format", "json",
+			"--validator.wallet", "op", "--validator.hotkey", h.Name, "--validator.netuid", "1", "--validator.node", r.rpcAddr(h.Node),
 			"--validator.verify_model", r.o.Model, "--validator.listen", "0.0.0.0:"+strconv.Itoa(validatorPort),
 			"--validator.public_addr", ":"+strconv.Itoa(validatorPort),
 			"--validator.axon_networks", r.m.Prefix().String(), "--validator.step_interval", "1s"); err != nil {
