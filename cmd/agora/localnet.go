@@ -211,7 +211,11 @@ func runLocalnet(ctx context.Context, rt *Runtime, dir string, n int, output str
 	}
 	var ready error
 	if waitStarted(ctx, nodes, failed) {
-		ready = localnetReady(ctx, rt, dir, nodes, output, balances)
+		var remove func()
+		remove, ready = localnetReady(ctx, rt, dir, nodes, output, balances)
+		// The record goes before this returns, so that nothing finds a
+		// localnet that has stopped (an AfterFunc may not run before exit).
+		defer remove()
 		if ready != nil {
 			cancel()
 		}
@@ -221,15 +225,21 @@ func runLocalnet(ctx context.Context, rt *Runtime, dir string, n int, output str
 }
 
 // localnetReady leaves the record by which other commands find the chain,
-// funds the balances of a resumed chain, and prints the ready lines. The
-// record is removed when ctx ends.
-func localnetReady(ctx context.Context, rt *Runtime, dir string, nodes []*node.Node, output string, balances []chain.GenesisBalance) error {
+// funds the balances of a resumed chain, and prints the ready lines. It
+// returns the function that removes the record (safe to call once the
+// chain stops, also after an error).
+func localnetReady(ctx context.Context, rt *Runtime, dir string, nodes []*node.Node, output string, balances []chain.GenesisBalance) (func(), error) {
 	rpc := nodes[0].RPCAddress()
 	remove, err := localnet.WriteRecord(dir, localnet.Record{RPC: rpc, PID: os.Getpid()})
 	if err != nil {
-		return err
+		return func() {}, err
 	}
-	context.AfterFunc(ctx, remove)
+	return remove, localnetAnnounce(ctx, rt, dir, rpc, nodes, output, balances)
+}
+
+// localnetAnnounce funds a resumed chain's balances and prints the ready
+// lines.
+func localnetAnnounce(ctx context.Context, rt *Runtime, dir, rpc string, nodes []*node.Node, output string, balances []chain.GenesisBalance) error {
 	if len(balances) > 0 {
 		funder, err := localnet.ExistingFundingKey(dir)
 		if err != nil {
