@@ -12,7 +12,7 @@ PKGS ?= ./...
 FUZZTIME ?= 10s
 
 .DEFAULT_GOAL := build
-.PHONY: build test test-busy testnet bench lint vet fmt-check fuzz clean demo
+.PHONY: build test test-busy testnet bench bench-statesync lint vet fmt-check fuzz clean demo
 
 ## build: the agora binary in bin/agora
 build:
@@ -63,6 +63,15 @@ test-busy:
 	start=$$(date +%s); $(MAKE) test TEST_TIMEOUT=$(BUSY_TEST_TIMEOUT); status=$$?; \
 	echo "make test next to $$n busy loops: exit $$status after $$(( $$(date +%s) - start )) s"; \
 	exit $$status
+
+# The chain length of `make bench-statesync`: `make bench-statesync STATESYNC_BLOCKS=20000`.
+STATESYNC_BLOCKS ?= 10000
+
+## bench-statesync: a node joining a chain of STATESYNC_BLOCKS blocks (transfers, a subnet with
+## epochs) by state sync and another by replay from genesis; logs both times and their ratio
+## (make test runs the same at 2000 blocks)
+bench-statesync:
+	$(GO) test -count=1 -run '^TestStateSyncJoin$$' -v -timeout 60m ./node -args -statesync.blocks=$(STATESYNC_BLOCKS)
 
 # Flags of `agora bench chain` in `make bench`: `make bench CHAIN_BENCH_FLAGS='--txs 100000'`.
 CHAIN_BENCH_FLAGS ?=

@@ -17,7 +17,7 @@ import (
 
 // syncBlocks is the length of TestStateSyncJoin's chain: 2000 in make
 // test; longer chains show state sync's lead over replay growing
-// (go test -run TestStateSyncJoin -statesync.blocks 10000 ./node, a
+// (go test -run TestStateSyncJoin ./node -args -statesync.blocks=10000, a
 // multiple of syncSnapshotInterval).
 var syncBlocks = flag.Int64("statesync.blocks", 2000, "TestStateSyncJoin: the chain's length in blocks, a multiple of 500")
 
