@@ -44,7 +44,7 @@ func NewNetwork(prefix netip.Prefix, hosts []*Host) (_ *Network, err error) {
 		return nil, errors.New("testnet: the ip command (iproute2) is not installed: apt-get install iproute2")
 	}
 	if os.Geteuid() != 0 {
-		return nil, errors.New("testnet: making network namespaces needs root")
+		return nil, errors.New("testnet: making network namespaces needs root: run it with sudo (sudo make testnet)")
 	}
 	RemoveStale()
 	n := &Network{id: nsPrefix + strconv.Itoa(os.Getpid()), prefix: prefix, bridge: prefix.Addr().Next(), hosts: map[string]netip.Addr{}}
