@@ -21,9 +21,9 @@ func marshal(t *testing.T, v any) string {
 // TestValidatorScoresJSON pins the shape validators serve.
 func TestValidatorScoresJSON(t *testing.T) {
 	v := ValidatorScores{Hotkey: "ab", UID: 3, Updated: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC),
-		Scores: []UIDScore{{UID: 0, Hotkey: "cd", Score: 0.5, ByKind: map[string]float64{"reference": 1},
+		Scores: []UIDScore{{UID: 0, Hotkey: "cd", Score: 0.5, Scored: 4, ByKind: map[string]float64{"reference": 1},
 			LastReason: "copy", Reasons: map[string]uint64{"copy": 3, "ok": 1}}}}
-	const want = `{"hotkey":"ab","uid":3,"scores":[{"uid":0,"hotkey":"cd","score":0.5,"by_kind":{"reference":1},` +
+	const want = `{"hotkey":"ab","uid":3,"scores":[{"uid":0,"hotkey":"cd","score":0.5,"scored":4,"by_kind":{"reference":1},` +
 		`"last_reason":"copy","reasons":{"copy":3,"ok":1}}],"updated":"2026-01-02T15:04:05Z"}`
 	if got := marshal(t, v); got != want {
 		t.Errorf("ValidatorScores JSON:\n%s\nwant\n%s", got, want)

@@ -7,7 +7,7 @@ import "time"
 // shows it.
 //
 //	{"hotkey": "…", "uid": 3, "updated": "2026-01-02T15:04:05Z",
-//	 "scores": [{"uid": 0, "hotkey": "…", "score": 0.82,
+//	 "scores": [{"uid": 0, "hotkey": "…", "score": 0.82, "scored": 42,
 //	             "by_kind": {"inference": 0.86, "reference": 0.34, "preference": 0.76},
 //	             "last_reason": "inference: scored",
 //	             "reasons": {"scored": 40, "timeout": 2}}]}
@@ -30,6 +30,10 @@ type UIDScore struct {
 	// Score is the moving average the weights come from, in [0, 1]: 0
 	// while FailedEpoch, whatever ByKind shows.
 	Score float64 `json:"score"`
+	// Scored is how many of the uid's answers the moving averages rest
+	// on, all kinds together; kept with them across restarts (Reasons
+	// counts only since the validator started).
+	Scored uint64 `json:"scored"`
 	// FailedEpoch is whether the uid failed a hard check (a "sample_"
 	// reason, "undeclared_model", "copy") in the current epoch: its score
 	// is 0 until the next epoch, even after answers that pass.

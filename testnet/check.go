@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/seed0ffb8d46/agora/api"
 	"github.com/seed0ffb8d46/agora/consensus"
 )
 
@@ -59,25 +60,27 @@ func pause(ctx context.Context, d time.Duration) error {
 // kill kills host's process with SIGKILL, restarts it after down, and
 // checks what its role must keep.
 func (r *run) kill(ctx context.Context, h *Host, down time.Duration) ([]string, error) {
-	var before map[uint16]float64
+	var before map[uint16]api.UIDScore
 	if h.Role == RoleValidator {
-		s, err := r.scores(ctx, h.Name)
+		s, err := retry(ctx, r, h.Name+"'s /scores", func(ctx context.Context) (api.ValidatorScores, error) { return r.scores(ctx, h.Name) })
 		if err != nil {
 			return nil, err
 		}
-		before = map[uint16]float64{}
+		before = map[uint16]api.UIDScore{}
 		for _, u := range s.Scores {
-			before[u.UID] = u.Score
+			before[u.UID] = u
 		}
 	}
 	var scoredBefore map[string]uint64
 	if h.Role == RoleMiner {
 		var err error
-		if scoredBefore, err = r.scoredCounts(ctx, h); err != nil {
+		if scoredBefore, err = retry(ctx, r, "the validators' /scores", func(ctx context.Context) (map[string]uint64, error) { return r.scoredCounts(ctx, h) }); err != nil {
 			return nil, err
 		}
 	}
-	r.procs[h.Name].kill9()
+	if err := r.procs[h.Name].kill9(); err != nil {
+		return nil, err
+	}
 	if err := pause(ctx, down); err != nil {
 		return nil, err
 	}
@@ -98,7 +101,10 @@ func (r *run) kill(ctx context.Context, h *Host, down time.Duration) ([]string, 
 		return []string{h.Name + " restarted, caught up and signs blocks again"}, nil
 	case RoleMiner:
 		var checked int
-		err := r.waitFor(ctx, h.Name+"'s labelling page back", 30*time.Second, func(ctx context.Context) (bool, error) {
+		// Until the page is back, verify fails to connect (and is tried
+		// again); a lost label is fatal at once: trying again would
+		// store it anew.
+		err := r.waitFor(ctx, h.Name+"'s labelling page back", 60*time.Second, func(ctx context.Context) (bool, error) {
 			n, err := r.labels[h.Name].verify(ctx)
 			checked = n
 			return err == nil, err
@@ -126,24 +132,24 @@ func (r *run) kill(ctx context.Context, h *Host, down time.Duration) ([]string, 
 			"every validator scored " + h.Name + " again after its restart",
 		}, nil
 	default: // a validator
-		var after map[uint16]float64
-		err := r.waitFor(ctx, h.Name+"'s /scores back", 30*time.Second, func(ctx context.Context) (bool, error) {
-			s, err := r.scores(ctx, h.Name)
-			if err != nil {
-				return false, err
-			}
-			after = map[uint16]float64{}
-			for _, u := range s.Scores {
-				after[u.UID] = u.Score
-			}
-			return true, nil
-		})
+		// The first /scores after the restart must hold what the state
+		// file kept: every uid scored before, with the count of answers
+		// its averages rest on (less at most the steps in flight when it
+		// was killed).
+		after, err := retry(ctx, r, h.Name+"'s /scores back", func(ctx context.Context) (api.ValidatorScores, error) { return r.scores(ctx, h.Name) })
 		if err != nil {
 			return nil, err
 		}
-		for uid, s := range before {
-			if s > 0 && after[uid] == 0 {
-				return nil, fmt.Errorf("validator %s scored uid %d %.3f before kill -9 and nothing after its restart: its scores were lost", h.Name, uid, s)
+		got := map[uint16]api.UIDScore{}
+		for _, u := range after.Scores {
+			got[u.UID] = u
+		}
+		const inFlight = 3
+		for uid, b := range before {
+			a := got[uid]
+			if b.Score > 0 && a.Score == 0 || a.Scored+inFlight < b.Scored {
+				return nil, fmt.Errorf("validator %s: uid %d scored %.3f over %d answers before kill -9, %.3f over %d after its restart: its scores were lost",
+					h.Name, uid, b.Score, b.Scored, a.Score, a.Scored)
 			}
 		}
 		uid, err := r.uidOf(ctx, h)
@@ -326,7 +332,7 @@ func (r *run) partition(ctx context.Context, p Perturbation) ([]string, error) {
 	if err := pause(ctx, 2*r.interval); err != nil {
 		return nil, err
 	}
-	h0, err := r.heights(ctx)
+	h0, err := retry(ctx, r, "every node's height", r.heights)
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +358,7 @@ func (r *run) partition(ctx context.Context, p Perturbation) ([]string, error) {
 			return nil, err
 		}
 	}
-	h1, err := r.heights(ctx)
+	h1, err := retry(ctx, r, "every node's height", r.heights)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +477,7 @@ func (r *run) finish(ctx context.Context) error {
 	if _, err := r.checkChain(ctx); err != nil {
 		return err
 	}
-	r.say("at the end: every miner paid, %d acknowledged labels all stored, %d blocks identical on every node", total, r.rep.Height)
+	r.say("at the end: every miner paid, %d acknowledged labels all stored, every node's blocks identical to the others' at every height to %d", total, r.rep.Height)
 	r.cancel()
 	if err := r.stopAll(); err != nil {
 		return err

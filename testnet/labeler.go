@@ -137,11 +137,11 @@ func (l *labeler) verify(ctx context.Context) (int, error) {
 			switch {
 			case m.Type == rlhf.MsgAck && m.Ref == lab.ID:
 				if !m.Resent {
-					return 0, fmt.Errorf("labelling page %s: label of task %s, acknowledged before, was stored again as new: the miner had lost it", l.url, m.TaskID)
+					return 0, fatal{fmt.Errorf("labelling page %s: label of task %s, acknowledged before, was stored again as new: the miner had lost it", l.url, m.TaskID)}
 				}
 				answered = true
 			case m.Type == rlhf.MsgError && m.Ref == lab.ID:
-				return 0, fmt.Errorf("labelling page %s: the label of task %s, acknowledged before, is refused now (%s: %s): the miner lost it", l.url, lab.TaskID, m.Code, m.Message)
+				return 0, fatal{fmt.Errorf("labelling page %s: the label of task %s, acknowledged before, is refused now (%s: %s): the miner lost it", l.url, lab.TaskID, m.Code, m.Message)}
 			}
 		}
 	}

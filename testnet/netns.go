@@ -12,15 +12,20 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // nsPrefix starts the name of every network namespace a harness makes,
-// followed by its process id: agtn<pid>-<host>. A later harness removes
-// those whose process is gone.
+// followed by its process id and the network's number in it:
+// agtn<pid>.<k>-<host>. A later harness removes those whose process is
+// gone.
 const nsPrefix = "agtn"
+
+// networks numbers the networks this process makes.
+var networks atomic.Uint64
 
 // Network is the testnet's hosts as Linux network namespaces: one per
 // host, each with one interface (eth0) on a bridge that lives in a
@@ -47,7 +52,10 @@ func NewNetwork(prefix netip.Prefix, hosts []*Host) (_ *Network, err error) {
 		return nil, errors.New("testnet: making network namespaces needs root: run it with sudo (sudo make testnet)")
 	}
 	RemoveStale()
-	n := &Network{id: nsPrefix + strconv.Itoa(os.Getpid()), prefix: prefix, bridge: prefix.Addr().Next(), hosts: map[string]netip.Addr{}}
+	// agtn<pid>.<k>-<host>: unique to this network even when one
+	// process makes several.
+	id := nsPrefix + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(networks.Add(1), 10)
+	n := &Network{id: id, prefix: prefix, bridge: prefix.Addr().Next(), hosts: map[string]netip.Addr{}}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -210,7 +218,8 @@ func RemoveStale() {
 		if !ok {
 			continue
 		}
-		pidText, _, ok := strings.Cut(rest, "-")
+		id, _, ok := strings.Cut(rest, "-")
+		pidText, _, _ := strings.Cut(id, ".")
 		pid, err := strconv.Atoi(pidText)
 		if !ok || err != nil || pid == os.Getpid() || processAlive(pid) {
 			continue

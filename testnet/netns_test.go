@@ -148,7 +148,7 @@ hosts:
 // keeps those of one that runs.
 func TestRemoveStale(t *testing.T) {
 	// Pid 2^22+1 is above Linux's largest pid: never running.
-	dead, alive := nsPrefix+"4194305-x", nsPrefix+"1-x"
+	dead, alive := nsPrefix+"4194305.1-x", nsPrefix+"1.1-x"
 	for _, name := range []string{dead, alive} {
 		if err := ip("netns", "add", name); err != nil {
 			t.Fatal(err)
@@ -181,7 +181,7 @@ func TestRunThatFailsLeavesNothing(t *testing.T) {
 		t.Fatalf("Run with a binary that fails: %v, want the failed command and where the logs are", err)
 	}
 	out, _ := exec.Command("ip", "netns", "list").Output()
-	if strings.Contains(string(out), nsPrefix+strconv.Itoa(os.Getpid())+"-") {
+	if strings.Contains(string(out), nsPrefix+strconv.Itoa(os.Getpid())+".") {
 		t.Errorf("namespaces left behind:\n%s", out)
 	}
 }

@@ -35,11 +35,16 @@ func (p *proc) exited() (bool, error) {
 	}
 }
 
-// kill9 kills p with SIGKILL and waits for it.
-func (p *proc) kill9() {
+// kill9 kills p with SIGKILL and waits for it. A process that had
+// already exited on its own is an error.
+func (p *proc) kill9() error {
+	if done, err := p.exited(); done && !p.expectExit {
+		return fmt.Errorf("%s had exited unexpectedly (%v) before it was to be killed; the end of its log:\n%s", p.host, err, p.tail(30))
+	}
 	p.expectExit = true
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
+	return nil
 }
 
 // stop asks p to stop with SIGTERM and waits up to grace, then kills it.
@@ -86,7 +91,9 @@ func startProc(host string, cmd *exec.Cmd, logPath string) (*proc, error) {
 	}
 	fmt.Fprintf(log, "\n=== %s: %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(cmd.Args, " "))
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group: a Ctrl-C at the terminal reaches the harness,
+	// which stops every process itself, and not the daemons directly.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", host, err)

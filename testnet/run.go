@@ -315,7 +315,10 @@ func (r *run) stopAll() error {
 			if p == nil {
 				continue
 			}
-			if done, _ := p.exited(); done {
+			if done, err := p.exited(); done {
+				if !p.expectExit {
+					errs = append(errs, fmt.Errorf("%s had exited unexpectedly (%v); the end of its log:\n%s", h.Name, err, p.tail(30)))
+				}
 				continue
 			}
 			if err := p.stop(20 * time.Second); err != nil {
@@ -332,10 +335,14 @@ func (r *run) rpcAddr(host string) string {
 
 // waitFor polls cond until it holds, the processes die, or timeout.
 func (r *run) waitFor(ctx context.Context, what string, timeout time.Duration, cond func(context.Context) (bool, error)) error {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
+		if err := parent.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 		if err := r.alive(); err != nil {
 			return err
 		}
@@ -343,11 +350,18 @@ func (r *run) waitFor(ctx context.Context, what string, timeout time.Duration, c
 		if ok {
 			return nil
 		}
+		var f fatal
+		if errors.As(err, &f) {
+			return f.error
+		}
 		if err != nil {
 			last = err
 		}
 		select {
 		case <-ctx.Done():
+			if err := parent.Err(); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 			if last != nil {
 				return fmt.Errorf("%s: not within %v (last: %v)", what, timeout, last)
 			}
@@ -355,6 +369,21 @@ func (r *run) waitFor(ctx context.Context, what string, timeout time.Duration, c
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// fatal is a condition's error that waiting longer cannot cure, such as
+// a lost label: waitFor returns it at once.
+type fatal struct{ error }
+
+// retry is f until it succeeds, for what a busy node may answer late.
+func retry[T any](ctx context.Context, r *run, what string, f func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := r.waitFor(ctx, what, 60*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		v, err = f(ctx)
+		return err == nil, err
+	})
+	return v, err
 }
 
 // setup makes the wallet, the chain, the subnet, the miners and the
@@ -447,19 +476,24 @@ func (r *run) setup(ctx context.Context) error {
 	}
 	r.rep.Setup = time.Since(r.start)
 	r.say("set up in %.1fs; waiting until every miner is paid", r.rep.Setup.Seconds())
-	h0, t0 := r.height(ctx), time.Now()
 	if err := r.waitFor(ctx, "every miner paid and every validator scoring every miner", 150*time.Second, r.paid); err != nil {
 		return err
 	}
 	r.rep.FirstPaid = time.Since(r.start)
+	// The undisturbed pace, against which perturbations' blocks are
+	// counted: measured over a quiet window once everything runs.
+	h0, t0 := r.height(ctx), time.Now()
+	if err := pause(ctx, 8*time.Second); err != nil {
+		return err
+	}
 	h1 := r.height(ctx)
 	if h1 > h0 {
 		r.interval = time.Since(t0) / time.Duration(h1-h0)
 	} else {
-		r.interval = r.m.BlockTime.Std()
+		return fmt.Errorf("the chain made no block in 8 s once every miner was paid (height %d)", h1)
 	}
 	r.rep.BlockInterval = r.interval
-	r.say("every miner paid at height %d (%.1fs); a block every %v", h1, r.rep.FirstPaid.Seconds(), r.interval.Round(time.Millisecond))
+	r.say("every miner paid at %.1fs; then a block every %v (height %d)", r.rep.FirstPaid.Seconds(), r.interval.Round(time.Millisecond), h1)
 	_, err = r.checkChain(ctx)
 	return err
 }

@@ -502,7 +502,7 @@ func (v *Validator) Report() api.ValidatorScores {
 		if sc.Count[uid] == 0 {
 			continue
 		}
-		u := api.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], FailedEpoch: sc.FailedNow(uid), ByKind: map[string]float64{}}
+		u := api.UIDScore{UID: uint16(uid), Hotkey: hk, Score: combined[uid], Scored: sc.Count[uid], FailedEpoch: sc.FailedNow(uid), ByKind: map[string]float64{}}
 		for kind, row := range sc.Kinds {
 			if v.cfg.Policy.KindWeights[kind] > 0 { // a kind not weighed does not count: not shown
 				u.ByKind[kind] = row[uid]
