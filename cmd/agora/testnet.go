@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -84,7 +85,16 @@ commands.sh in --dir lists every command it ran, host by host.`,
 			if *output == "text" {
 				progress = rt.Stdout
 			}
+			parent := ctx
 			rep, err := testnet.Run(ctx, testnet.Options{Manifest: m, Bin: *bin, Model: *model, Dir: *dir, Out: progress})
+			if err != nil && parent.Err() != nil {
+				// Not a pass, and no check failed: say which.
+				why := "interrupted"
+				if errors.Is(parent.Err(), context.DeadlineExceeded) {
+					why = fmt.Sprintf("not finished within --timeout %v", *timeout)
+				}
+				return fmt.Errorf("testnet run: %s; every process it started is stopped and every namespace removed; its logs are in %s", why, *dir)
+			}
 			if err != nil {
 				return err
 			}
