@@ -13,18 +13,8 @@ import (
 // broadcast_tx_sync without waiting for a block, and checks that every
 // one is admitted, lands with an OK result, and lands in nonce order.
 func TestBurstOfTransfersLands(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a node for a few seconds")
-	}
 	const n = 300
-	alice, aliceID := newKey(t, 1)
-	_, bobID := newKey(t, 2)
-	addr := startNode(t, map[chain.AccountID]uint64{aliceID: 1000 * chain.Unit})
-	c, err := New(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	alice, aliceID, bobID, c := aliceOnNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	chainID, start, err := c.Latest(ctx)

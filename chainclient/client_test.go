@@ -40,6 +40,20 @@ func newKey(t *testing.T, seed byte) (ed25519.PrivateKey, chain.AccountID) {
 	return priv, id
 }
 
+// aliceOnNode starts a node where alice holds 1000 AGR and returns her
+// key, bob's account and a client of the node (closed with the test).
+func aliceOnNode(t *testing.T) (ed25519.PrivateKey, chain.AccountID, chain.AccountID, *Client) {
+	t.Helper()
+	alice, aliceID := newKey(t, 1)
+	_, bobID := newKey(t, 2)
+	c, err := New(startNode(t, map[chain.AccountID]uint64{aliceID: 1000 * chain.Unit}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return alice, aliceID, bobID, c
+}
+
 func bytesOf(b byte, n int) []byte {
 	out := make([]byte, n)
 	for i := range out {
@@ -120,14 +134,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestClientAgainstNode(t *testing.T) {
-	alice, aliceID := newKey(t, 1)
-	_, bobID := newKey(t, 2)
-	addr := startNode(t, map[chain.AccountID]uint64{aliceID: 1000 * chain.Unit})
-	c, err := New(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	alice, aliceID, bobID, c := aliceOnNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

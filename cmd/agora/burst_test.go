@@ -15,9 +15,6 @@ import (
 // between: each must sign at the nonce after the sender's transactions
 // already in the mempool, so all 300 are admitted and land.
 func TestTransferLoopNoWait(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a node and 300 commands")
-	}
 	const n = 300
 	e, alice, bob, _ := newTxEnv(t)
 	hashes := make([]string, n)
