@@ -203,17 +203,36 @@ func (r *run) scoredCounts(ctx context.Context, h *Host) (map[string]uint64, err
 	return out, nil
 }
 
-func (r *run) uidOf(ctx context.Context, h *Host) (uint16, error) {
+// uids maps each registered miner and validator host to its uid, from
+// one metagraph.
+func (r *run) uids(ctx context.Context) (map[string]uint16, error) {
 	mg, err := r.metagraph(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host := map[string]string{}
+	for h, hk := range r.hotkey {
+		host[hk] = h
+	}
+	out := map[string]uint16{}
+	for _, n := range mg.Neurons {
+		if h, ok := host[n.Hotkey]; ok {
+			out[h] = n.UID
+		}
+	}
+	return out, nil
+}
+
+func (r *run) uidOf(ctx context.Context, h *Host) (uint16, error) {
+	uids, err := r.uids(ctx)
 	if err != nil {
 		return 0, err
 	}
-	for _, n := range mg.Neurons {
-		if n.Hotkey == r.hotkey[h.Name] {
-			return n.UID, nil
-		}
+	uid, ok := uids[h.Name]
+	if !ok {
+		return 0, fmt.Errorf("%s is not registered", h.Name)
 	}
-	return 0, fmt.Errorf("%s is not registered", h.Name)
+	return uid, nil
 }
 
 // weighsEveryMiner holds when row gives every miner a weight above 0.
@@ -222,10 +241,14 @@ func (r *run) weighsEveryMiner(ctx context.Context, row []consensus.Entry) (bool
 	for _, e := range row {
 		w[e.UID] = e.Value
 	}
+	uids, err := r.uids(ctx)
+	if err != nil {
+		return false, err
+	}
 	for _, m := range r.m.HostsWith(RoleMiner) {
-		uid, err := r.uidOf(ctx, m)
-		if err != nil {
-			return false, err
+		uid, ok := uids[m.Name]
+		if !ok {
+			return false, fmt.Errorf("%s is not registered", m.Name)
 		}
 		if w[uid] == 0 {
 			return false, fmt.Errorf("no weight for miner %s (uid %d)", m.Name, uid)

@@ -35,11 +35,20 @@ func (p *proc) exited() (bool, error) {
 	}
 }
 
+// crashed is the error of a process that exited without the harness
+// stopping or killing it, with the end of its log; nil otherwise.
+func (p *proc) crashed() error {
+	if done, err := p.exited(); done && !p.expectExit {
+		return fmt.Errorf("%s exited unexpectedly (%v); the end of its log:\n%s", p.host, err, p.tail(30))
+	}
+	return nil
+}
+
 // kill9 kills p with SIGKILL and waits for it. A process that had
 // already exited on its own is an error.
 func (p *proc) kill9() error {
-	if done, err := p.exited(); done && !p.expectExit {
-		return fmt.Errorf("%s had exited unexpectedly (%v) before it was to be killed; the end of its log:\n%s", p.host, err, p.tail(30))
+	if err := p.crashed(); err != nil {
+		return err
 	}
 	p.expectExit = true
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)

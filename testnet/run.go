@@ -227,7 +227,7 @@ func (r *run) agora(ctx context.Context, host string, args ...string) (string, e
 		cmd = r.net.Command(host, r.o.Bin, args...)
 		fmt.Fprintf(r.transcript, "\n# on %s (%s)\nagora %s\n", host, r.m.Host(host).Addr(), strings.Join(quoteAll(args), " "))
 	}
-	cmd.Env = append(os.Environ(), "AGORA_PASSWORD="+password)
+	cmd.Env = agoraEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	done := make(chan error, 1)
@@ -268,23 +268,20 @@ func quoteAll(args []string) []string {
 
 // daemon starts bin/agora with args on host as its long-running process.
 func (r *run) daemon(host string, args ...string) error {
-	cmd := r.net.Command(host, r.o.Bin, args...)
-	cmd.Env = append(os.Environ(), "AGORA_PASSWORD="+password)
 	fmt.Fprintf(r.transcript, "\n# on %s (%s), left running\nagora %s\n", host, r.m.Host(host).Addr(), strings.Join(quoteAll(args), " "))
-	p, err := startProc(host, cmd, filepath.Join(r.o.Dir, host+".log"))
-	if err != nil {
-		return err
-	}
-	r.procs[host] = p
-	return nil
+	return r.launch(host, r.net.Command(host, r.o.Bin, args...), filepath.Join(r.o.Dir, host+".log"))
 }
 
 // restart starts host's process again with the same command.
 func (r *run) restart(host string) error {
 	old := r.procs[host]
-	cmd := exec.Command(old.args[0], old.args[1:]...)
-	cmd.Env = append(os.Environ(), "AGORA_PASSWORD="+password)
-	p, err := startProc(host, cmd, old.logPath)
+	return r.launch(host, exec.Command(old.args[0], old.args[1:]...), old.logPath)
+}
+
+// launch starts cmd as host's process, logging to logPath.
+func (r *run) launch(host string, cmd *exec.Cmd, logPath string) error {
+	cmd.Env = agoraEnv()
+	p, err := startProc(host, cmd, logPath)
 	if err != nil {
 		return err
 	}
@@ -292,15 +289,17 @@ func (r *run) restart(host string) error {
 	return nil
 }
 
+// agoraEnv is the environment of every bin/agora the harness runs: its
+// keys' password, which the harness set.
+func agoraEnv() []string { return append(os.Environ(), "AGORA_PASSWORD="+password) }
+
 // alive fails if a process the harness did not stop has exited.
 func (r *run) alive() error {
 	for _, h := range r.m.Hosts {
-		p := r.procs[h.Name]
-		if p == nil || p.expectExit {
-			continue
-		}
-		if done, err := p.exited(); done {
-			return fmt.Errorf("%s exited unexpectedly (%v); the end of its log:\n%s", h.Name, err, p.tail(30))
+		if p := r.procs[h.Name]; p != nil {
+			if err := p.crashed(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -315,9 +314,9 @@ func (r *run) stopAll() error {
 			if p == nil {
 				continue
 			}
-			if done, err := p.exited(); done {
-				if !p.expectExit {
-					errs = append(errs, fmt.Errorf("%s had exited unexpectedly (%v); the end of its log:\n%s", h.Name, err, p.tail(30)))
+			if done, _ := p.exited(); done {
+				if err := p.crashed(); err != nil {
+					errs = append(errs, err)
 				}
 				continue
 			}
